@@ -1,0 +1,1 @@
+"""SPS compiler: PPS conv layers -> layer programs (registers, weight/activation streams)."""
