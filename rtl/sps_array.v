@@ -1,0 +1,65 @@
+// sps_array.v -- ROWS x COLS weight-stationary systolic array of sps_pe.
+// Row r's activation enters at column 0 (already skewed by r cycles by the indexing unit) and moves
+// right one PE per cycle; partial sums start at 0 in row 0 and move down one PE per cycle.
+// Column j's result for an activation entering row 0 at cycle t appears on psum_out[j] at
+// t + ROWS + j (valid_out[j] marks it, tag_out[j] is its weight-buffer tag).
+// Weights: wr_row selects an array row; wr_data holds COLS int8 weights (byte j -> column j);
+// wr_slot selects which of the two weight buffers is written.
+// Latency: ROWS + j cycles from row-0 entry to column j's output.
+module sps_array #(
+    parameter ROWS = 8,
+    parameter COLS = 8,
+    parameter RW   = 3                      // bits of a row index (derived: max(1, clog2(ROWS)))
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire                 wr_en,
+    input  wire                 wr_slot,
+    input  wire [RW-1:0]        wr_row,
+    input  wire [COLS*8-1:0]    wr_data,
+    input  wire [ROWS-1:0]      row_valid,
+    input  wire [ROWS-1:0]      row_tag,
+    input  wire [ROWS*8-1:0]    row_a,
+    output wire [COLS-1:0]      valid_out,
+    output wire [COLS-1:0]      tag_out,
+    output wire [COLS*32-1:0]   psum_out
+);
+    // nets between PEs: horizontal (activation) index r*(COLS+1)+j, vertical (psum) j*(ROWS+1)+r
+    wire [(COLS+1)*ROWS-1:0]    hv;
+    wire [(COLS+1)*ROWS-1:0]    ht;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [(COLS+1)*ROWS*8-1:0]  ha;            // the last column's activation outputs go nowhere
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [(ROWS+1)*COLS*32-1:0] vp;
+
+    genvar r, j;
+    generate
+        for (r = 0; r < ROWS; r = r + 1) begin : g_row_in
+            assign hv[r*(COLS+1)]          = row_valid[r];
+            assign ht[r*(COLS+1)]          = row_tag[r];
+            assign ha[r*(COLS+1)*8 +: 8]   = row_a[r*8 +: 8];
+        end
+        for (j = 0; j < COLS; j = j + 1) begin : g_col_io
+            assign vp[j*(ROWS+1)*32 +: 32]       = 32'd0;
+            assign psum_out[j*32 +: 32]          = vp[(j*(ROWS+1)+ROWS)*32 +: 32];
+            assign valid_out[j]                  = hv[(ROWS-1)*(COLS+1)+j+1];
+            assign tag_out[j]                    = ht[(ROWS-1)*(COLS+1)+j+1];
+        end
+        for (r = 0; r < ROWS; r = r + 1) begin : g_r
+            localparam [RW-1:0] RI = r;
+            for (j = 0; j < COLS; j = j + 1) begin : g_c
+                sps_pe u_pe (
+                    .clk(clk), .rst(rst),
+                    .wr_en(wr_en && (wr_row == RI)), .wr_slot(wr_slot),
+                    .wr_w(wr_data[j*8 +: 8]),
+                    .a_valid(hv[r*(COLS+1)+j]), .a_tag(ht[r*(COLS+1)+j]),
+                    .a_in(ha[(r*(COLS+1)+j)*8 +: 8]),
+                    .psum_in(vp[(j*(ROWS+1)+r)*32 +: 32]),
+                    .a_valid_q(hv[r*(COLS+1)+j+1]), .a_tag_q(ht[r*(COLS+1)+j+1]),
+                    .a_q(ha[(r*(COLS+1)+j+1)*8 +: 8]),
+                    .psum_q(vp[(j*(ROWS+1)+r+1)*32 +: 32])
+                );
+            end
+        end
+    endgenerate
+endmodule

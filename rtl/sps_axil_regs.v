@@ -1,0 +1,180 @@
+// sps_axil_regs.v -- AXI4-Lite slave with the layer descriptor, control/status and the performance
+// counters (register map: docs/ARCHITECTURE.md section 5.1). 32-bit data, byte addresses.
+// A write takes AW and W together and answers on B; a read answers on R the cycle after AR.
+// Descriptor writes while the accelerator is busy are ignored (the running layer is not disturbed).
+// Latency: 1 cycle to accept, response the next cycle.
+module sps_axil_regs #(
+    parameter ROWS      = 8,
+    parameter COLS      = 8,
+    parameter LANES     = 8,
+    parameter PMAX      = 8,
+    parameter ACT_DEPTH = 1024,
+    parameter ACC_DEPTH = 1024,
+    parameter DIM_BITS  = 10,
+    parameter CH_BITS   = 12,
+    parameter PW        = 3
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+    // AXI4-Lite (address bits [1:0], the protection bits and data bits above a register's width are ignored)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [11:0]             s_axil_awaddr,
+    input  wire [2:0]              s_axil_awprot,
+    input  wire                    s_axil_awvalid,
+    output wire                    s_axil_awready,
+    input  wire [31:0]             s_axil_wdata,
+    input  wire [3:0]              s_axil_wstrb,
+    input  wire                    s_axil_wvalid,
+    output wire                    s_axil_wready,
+    output wire [1:0]              s_axil_bresp,
+    output reg                     s_axil_bvalid,
+    input  wire                    s_axil_bready,
+    input  wire [11:0]             s_axil_araddr,
+    input  wire [2:0]              s_axil_arprot,
+    input  wire                    s_axil_arvalid,
+    output wire                    s_axil_arready,
+    output reg  [31:0]             s_axil_rdata,
+    output wire [1:0]              s_axil_rresp,
+    output reg                     s_axil_rvalid,
+    input  wire                    s_axil_rready,
+    /* verilator lint_on UNUSEDSIGNAL */
+    // descriptor
+    output reg  [CH_BITS-1:0]      c,
+    output reg  [DIM_BITS-1:0]     h,
+    output reg  [DIM_BITS-1:0]     w,
+    output reg  [DIM_BITS-1:0]     hout,
+    output reg  [DIM_BITS-1:0]     wout,
+    output reg  [1:0]              stride,
+    output reg  [1:0]              pad_top,
+    output reg  [1:0]              pad_left,
+    output reg  [1:0]              mode,
+    output reg  [PW:0]             npat,
+    output wire [9*PMAX-1:0]       pat,
+    output wire [CH_BITS*PMAX-1:0] fg,
+    output wire                    start,
+    // status and counters
+    input  wire                    busy,
+    input  wire                    done,
+    input  wire                    err_stream,
+    input  wire                    err_config,
+    input  wire [31:0]             cnt_cycles,
+    input  wire [31:0]             cnt_busy,
+    input  wire [63:0]             cnt_macs,
+    input  wire [31:0]             cnt_stall_act,
+    input  wire [31:0]             cnt_stall_wgt,
+    input  wire [31:0]             cnt_stall_res,
+    input  wire [31:0]             cnt_passes
+);
+    localparam integer A_PAT = 'h030, A_FG = 'h030 + 4*PMAX;
+    localparam [11:0] A_CTRL = 12'h000, A_STATUS = 12'h004, A_C = 12'h008, A_H = 12'h00C,
+                      A_W = 12'h010, A_HOUT = 12'h014, A_WOUT = 12'h018, A_STRIDE = 12'h01C,
+                      A_PADT = 12'h020, A_PADL = 12'h024, A_MODE = 12'h028, A_NPAT = 12'h02C,
+                      A_CYC = 12'h100, A_BUSY = 12'h104, A_MACL = 12'h108, A_MACH = 12'h10C,
+                      A_SACT = 12'h110, A_SWGT = 12'h114, A_SRES = 12'h118, A_PASS = 12'h11C,
+                      A_CFG0 = 12'h180, A_CFG1 = 12'h184, A_CFG2 = 12'h188;
+
+    localparam [7:0] ROWS8 = ROWS, COLS8 = COLS, LANES8 = LANES, PMAX8 = PMAX;
+    localparam [31:0] ACT_DEPTH32 = ACT_DEPTH, ACC_DEPTH32 = ACC_DEPTH;
+
+    reg [8:0]         pat_r [0:PMAX-1];
+    reg [CH_BITS-1:0] fg_r  [0:PMAX-1];
+    genvar gi;
+    generate
+        for (gi = 0; gi < PMAX; gi = gi + 1) begin : g_flat
+            assign pat[gi*9 +: 9]             = pat_r[gi];
+            assign fg[gi*CH_BITS +: CH_BITS]  = fg_r[gi];
+        end
+    endgenerate
+
+    // ---- write channel --------------------------------------------------------------------
+    wire do_write = s_axil_awvalid && s_axil_wvalid && !s_axil_bvalid;
+    assign s_axil_awready = do_write;
+    assign s_axil_wready  = do_write;
+    assign s_axil_bresp   = 2'b00;
+    wire [11:0] wa = {s_axil_awaddr[11:2], 2'b00};
+    wire        cfg_we = do_write && !busy && (&s_axil_wstrb);
+    assign start = do_write && (wa == A_CTRL) && s_axil_wdata[0] && !busy;
+
+    integer i;
+    always @(posedge clk) begin
+        if (rst) begin
+            s_axil_bvalid <= 1'b0;
+            c <= 0; h <= 0; w <= 0; hout <= 0; wout <= 0; stride <= 2'd1; pad_top <= 0; pad_left <= 0;
+            mode <= 0; npat <= 1;
+            for (i = 0; i < PMAX; i = i + 1) begin
+                pat_r[i] <= 9'h1ff; fg_r[i] <= 0;
+            end
+        end else begin
+            if (do_write) s_axil_bvalid <= 1'b1;
+            else if (s_axil_bready) s_axil_bvalid <= 1'b0;
+            if (cfg_we) begin
+                case (wa)
+                    A_C:      c        <= s_axil_wdata[CH_BITS-1:0];
+                    A_H:      h        <= s_axil_wdata[DIM_BITS-1:0];
+                    A_W:      w        <= s_axil_wdata[DIM_BITS-1:0];
+                    A_HOUT:   hout     <= s_axil_wdata[DIM_BITS-1:0];
+                    A_WOUT:   wout     <= s_axil_wdata[DIM_BITS-1:0];
+                    A_STRIDE: stride   <= s_axil_wdata[1:0];
+                    A_PADT:   pad_top  <= s_axil_wdata[1:0];
+                    A_PADL:   pad_left <= s_axil_wdata[1:0];
+                    A_MODE:   mode     <= s_axil_wdata[1:0];
+                    A_NPAT:   npat     <= s_axil_wdata[PW:0];
+                    default: begin
+                        for (i = 0; i < PMAX; i = i + 1) begin
+                            if ({20'd0, wa} == A_PAT + 4*i) pat_r[i] <= s_axil_wdata[8:0];
+                            if ({20'd0, wa} == A_FG + 4*i)  fg_r[i]  <= s_axil_wdata[CH_BITS-1:0];
+                        end
+                    end
+                endcase
+            end
+        end
+    end
+
+    // ---- read channel ---------------------------------------------------------------------
+    assign s_axil_arready = !s_axil_rvalid;
+    assign s_axil_rresp   = 2'b00;
+    wire [11:0] ra = {s_axil_araddr[11:2], 2'b00};
+    reg  [31:0] rd;
+    always @(*) begin
+        rd = 32'd0;
+        case (ra)
+            A_STATUS: rd = {28'd0, err_config, err_stream, done, busy};
+            A_C:      rd[CH_BITS-1:0]  = c;
+            A_H:      rd[DIM_BITS-1:0] = h;
+            A_W:      rd[DIM_BITS-1:0] = w;
+            A_HOUT:   rd[DIM_BITS-1:0] = hout;
+            A_WOUT:   rd[DIM_BITS-1:0] = wout;
+            A_STRIDE: rd[1:0] = stride;
+            A_PADT:   rd[1:0] = pad_top;
+            A_PADL:   rd[1:0] = pad_left;
+            A_MODE:   rd[1:0] = mode;
+            A_NPAT:   rd[PW:0] = npat;
+            A_CYC:    rd = cnt_cycles;
+            A_BUSY:   rd = cnt_busy;
+            A_MACL:   rd = cnt_macs[31:0];
+            A_MACH:   rd = cnt_macs[63:32];
+            A_SACT:   rd = cnt_stall_act;
+            A_SWGT:   rd = cnt_stall_wgt;
+            A_SRES:   rd = cnt_stall_res;
+            A_PASS:   rd = cnt_passes;
+            A_CFG0:   rd = {PMAX8, LANES8, COLS8, ROWS8};
+            A_CFG1:   rd = ACT_DEPTH32;
+            A_CFG2:   rd = ACC_DEPTH32;
+            default: begin
+                for (i = 0; i < PMAX; i = i + 1) begin
+                    if ({20'd0, ra} == A_PAT + 4*i) rd[8:0] = pat_r[i];
+                    if ({20'd0, ra} == A_FG + 4*i)  rd[CH_BITS-1:0] = fg_r[i];
+                end
+            end
+        endcase
+    end
+    always @(posedge clk) begin
+        if (rst) begin
+            s_axil_rvalid <= 1'b0; s_axil_rdata <= 32'd0;
+        end else if (s_axil_arvalid && !s_axil_rvalid) begin
+            s_axil_rvalid <= 1'b1; s_axil_rdata <= rd;
+        end else if (s_axil_rready) begin
+            s_axil_rvalid <= 1'b0;
+        end
+    end
+endmodule

@@ -1,0 +1,239 @@
+// sps_top.v -- Sparse Periodic Systolic (SPS) CNN accelerator, top level.
+// One 3x3 convolution layer (or band of one) per start: AXI4-Lite descriptor and counters,
+// AXI4-Stream activations in (LANES int8 per beat), weights in (COLS int8 per beat) and results
+// out (COLS int32 per beat). Data path: act loader -> activation buffer -> window generator ->
+// indexing unit (walker + per-row select + skew) -> ROWS x COLS weight-stationary PE array ->
+// accumulator (ping-pong) -> output stage (bias, requant, ReLU) -> result FIFO.
+// Parameters default to config/sps.json (via build/gen/sps_config.vh); see docs/ARCHITECTURE.md.
+// Latency: a pixel's window reaches array row 0 four cycles after issue; its result reaches the
+// accumulator ROWS + COLS + 1 cycles later; the drain adds 6 cycles to m_axis_res.
+`include "sps_config.vh"
+module sps_top #(
+    parameter ROWS           = `SPS_ROWS,
+    parameter COLS           = `SPS_COLS,
+    parameter LANES          = `SPS_LANES,
+    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,
+    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,
+    parameter PMAX           = `SPS_PMAX,
+    parameter DIM_BITS       = `SPS_DIM_BITS,
+    parameter CH_BITS        = `SPS_CH_BITS,
+    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+    // AXI4-Lite control
+    input  wire [11:0]          s_axil_awaddr,
+    input  wire [2:0]           s_axil_awprot,
+    input  wire                 s_axil_awvalid,
+    output wire                 s_axil_awready,
+    input  wire [31:0]          s_axil_wdata,
+    input  wire [3:0]           s_axil_wstrb,
+    input  wire                 s_axil_wvalid,
+    output wire                 s_axil_wready,
+    output wire [1:0]           s_axil_bresp,
+    output wire                 s_axil_bvalid,
+    input  wire                 s_axil_bready,
+    input  wire [11:0]          s_axil_araddr,
+    input  wire [2:0]           s_axil_arprot,
+    input  wire                 s_axil_arvalid,
+    output wire                 s_axil_arready,
+    output wire [31:0]          s_axil_rdata,
+    output wire [1:0]           s_axil_rresp,
+    output wire                 s_axil_rvalid,
+    input  wire                 s_axil_rready,
+    // activations in
+    input  wire [LANES*8-1:0]   s_axis_act_tdata,
+    input  wire                 s_axis_act_tvalid,
+    input  wire                 s_axis_act_tlast,
+    output wire                 s_axis_act_tready,
+    // weights in
+    input  wire [COLS*8-1:0]    s_axis_wgt_tdata,
+    input  wire                 s_axis_wgt_tvalid,
+    input  wire                 s_axis_wgt_tlast,
+    output wire                 s_axis_wgt_tready,
+    // results out
+    output wire [COLS*32-1:0]   m_axis_res_tdata,
+    output wire                 m_axis_res_tvalid,
+    output wire                 m_axis_res_tlast,
+    input  wire                 m_axis_res_tready,
+    // status
+    output wire                 busy,
+    output wire                 done
+);
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1;
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1;
+    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);
+    localparam XW  = 24;
+    localparam MW  = 32;
+
+    // ---- registers --------------------------------------------------------------------------
+    wire [CH_BITS-1:0]      r_c;
+    wire [DIM_BITS-1:0]     r_h, r_w, r_hout, r_wout;
+    wire [1:0]              r_stride, r_padt, r_padl, r_mode;
+    wire [PW:0]             r_npat;
+    wire [9*PMAX-1:0]       r_pat;
+    wire [CH_BITS*PMAX-1:0] r_fg;
+    wire                    start, err_config, wl_err, act_err;
+    wire [31:0]             cnt_cycles, cnt_busy, cnt_stall_act, cnt_stall_wgt, cnt_stall_res, cnt_passes;
+    wire [63:0]             cnt_macs;
+
+    sps_axil_regs #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH),
+                    .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .PW(PW)) u_regs (
+        .clk(clk), .rst(rst),
+        .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),
+        .s_axil_awready(s_axil_awready), .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
+        .s_axil_wvalid(s_axil_wvalid), .s_axil_wready(s_axil_wready), .s_axil_bresp(s_axil_bresp),
+        .s_axil_bvalid(s_axil_bvalid), .s_axil_bready(s_axil_bready), .s_axil_araddr(s_axil_araddr),
+        .s_axil_arprot(s_axil_arprot), .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
+        .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp), .s_axil_rvalid(s_axil_rvalid),
+        .s_axil_rready(s_axil_rready),
+        .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
+        .pad_top(r_padt), .pad_left(r_padl), .mode(r_mode), .npat(r_npat), .pat(r_pat), .fg(r_fg),
+        .start(start), .busy(busy), .done(done), .err_stream(wl_err || act_err), .err_config(err_config),
+        .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs),
+        .cnt_stall_act(cnt_stall_act), .cnt_stall_wgt(cnt_stall_wgt), .cnt_stall_res(cnt_stall_res),
+        .cnt_passes(cnt_passes));
+
+    // ---- control ----------------------------------------------------------------------------
+    wire [XW-1:0]      w3, hw3;
+    wire [CH_BITS-1:0] n_cblk;
+    wire [PXW:0]       npix;
+    wire               go, act_busy, act_stall, wgt_stall;
+    wire [1:0]         full, m_first, m_lastrt, m_bank, m_lastpass, bank_busy;
+    wire [2*LW-1:0]    m_base_bank;
+    wire [2*XW-1:0]    m_base_chaddr;
+    wire [2*MW-1:0]    m_macs;
+    wire               rel_valid, rel_tag;
+    wire               wg_can_start, wg_issue, wg_start, wg_tag;
+    wire [LW-1:0]      wg_base_bank;
+    wire [XW-1:0]      wg_base_chaddr;
+    wire [3:0]         wg_sb;
+    wire               bank_claim, bank_claim_id, bank_free_valid, bank_free_id;
+
+    sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
+               .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW), .LW(LW), .PW(PW), .PXW(PXW), .MW(MW)) u_ctrl (
+        .clk(clk), .rst(rst), .start(start),
+        .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
+        .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg),
+        .w3(w3), .hw3(hw3), .n_cblk(n_cblk), .npix(npix),
+        .go(go), .act_busy(act_busy), .act_stall(act_stall), .wgt_stall(wgt_stall),
+        .full(full), .m_first(m_first), .m_lastrt(m_lastrt), .m_bank(m_bank), .m_lastpass(m_lastpass),
+        .m_base_bank(m_base_bank), .m_base_chaddr(m_base_chaddr), .m_macs(m_macs),
+        .rel_valid(rel_valid), .rel_tag(rel_tag),
+        .wg_can_start(wg_can_start), .wg_issue(wg_issue), .wg_start(wg_start),
+        .wg_base_bank(wg_base_bank), .wg_base_chaddr(wg_base_chaddr), .wg_tag(wg_tag), .wg_sb(wg_sb),
+        .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
+        .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id), .bank_busy(bank_busy),
+        .res_valid(m_axis_res_tvalid), .res_ready(m_axis_res_tready), .res_last(m_axis_res_tlast),
+        .busy(busy), .done(done), .err_config(err_config),
+        .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs),
+        .cnt_stall_act(cnt_stall_act), .cnt_stall_wgt(cnt_stall_wgt), .cnt_stall_res(cnt_stall_res),
+        .cnt_passes(cnt_passes));
+
+    // ---- activations --------------------------------------------------------------------------
+    wire                  ab_we;
+    wire [3:0]            ab_wsub;
+    wire [AW-1:0]         ab_waddr;
+    wire [LANES*8-1:0]    ab_wdata;
+    wire                  ab_re;
+    wire [LANES*9*AW-1:0] ab_raddr;
+    wire [LANES*9*8-1:0]  ab_rdata;
+
+    sps_act_loader #(.LANES(LANES), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .AW(AW), .XW(XW)) u_actld (
+        .clk(clk), .rst(rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
+        .s_tdata(s_axis_act_tdata), .s_tvalid(s_axis_act_tvalid), .s_tlast(s_axis_act_tlast),
+        .s_tready(s_axis_act_tready),
+        .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
+        .busy(act_busy), .err(act_err), .stall(act_stall));
+
+    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .AW(AW)) u_actbuf (
+        .clk(clk), .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
+        .re(ab_re), .raddr(ab_raddr), .rdata(ab_rdata));
+
+    localparam WSB = 4;
+    wire                 win_valid, win_tag, win_last;
+    wire [PXW-1:0]       win_p;
+    wire [WSB-1:0]       win_sb;
+    wire [LANES*9*8-1:0] win;
+
+    sps_window_gen #(.LANES(LANES), .DIM_BITS(DIM_BITS), .AW(AW), .XW(XW), .LW(LW), .PXW(PXW), .SBW(WSB)) u_wgen (
+        .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
+        .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
+        .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
+        .sb(wg_sb), .can_start(wg_can_start), .issue(wg_issue),
+        .rd_en(ab_re), .rd_addr(ab_raddr), .rd_data(ab_rdata),
+        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p), .win_sb(win_sb),
+        .win(win));
+
+    // ---- weights and index -------------------------------------------------------------------
+    wire               hdr_wr_en, hdr_wr_bank;
+    wire [2:0]         hdr_wr_beat;
+    wire [COLS*8-1:0]  hdr_wr_data, w_wr_data;
+    wire               w_wr_en, w_wr_slot, idx_rowen;
+    wire [RW-1:0]      w_wr_row;
+    wire [LW-1:0]      idx_bank;
+    wire [3:0]         idx_pos;
+
+    sps_weight_loader #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS),
+                        .XW(XW), .RW(RW), .LW(LW), .PW(PW), .MW(MW)) u_wload (
+        .clk(clk), .rst(rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3(hw3),
+        .s_tdata(s_axis_wgt_tdata), .s_tvalid(s_axis_wgt_tvalid), .s_tlast(s_axis_wgt_tlast),
+        .s_tready(s_axis_wgt_tready),
+        .bank_busy(bank_busy), .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
+        .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
+        .w_wr_en(w_wr_en), .w_wr_slot(w_wr_slot), .w_wr_row(w_wr_row), .w_wr_data(w_wr_data),
+        .idx_rowen(idx_rowen), .idx_bank(idx_bank), .idx_pos(idx_pos),
+        .rel_valid(rel_valid), .rel_tag(rel_tag),
+        .full(full), .m_first(m_first), .m_lastrt(m_lastrt), .m_bank(m_bank), .m_lastpass(m_lastpass),
+        .m_base_bank(m_base_bank), .m_base_chaddr(m_base_chaddr), .m_macs(m_macs),
+        .err(wl_err), .stall(wgt_stall));
+
+    // sideband through the indexing unit: {pass sideband (4), pixel, last pixel}
+    localparam ISB = WSB + PXW + 1;
+    wire [ROWS-1:0]   row_valid, row_tag;
+    wire [ROWS*8-1:0] row_a;
+    wire              sb_valid;
+    wire [ISB-1:0]    sb_out;
+
+    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .LW(LW), .RW(RW), .SBW(ISB)) u_isel (
+        .clk(clk), .rst(rst),
+        .idx_wr_en(w_wr_en), .idx_wr_slot(w_wr_slot), .idx_wr_row(w_wr_row), .idx_wr_rowen(idx_rowen),
+        .idx_wr_bank(idx_bank), .idx_wr_pos(idx_pos),
+        .win_valid(win_valid), .win_tag(win_tag), .win(win), .win_sb({win_sb, win_p, win_last}),
+        .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a), .sb_valid(sb_valid), .sb_out(sb_out));
+
+    // ---- array, accumulator, output ------------------------------------------------------------
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [COLS-1:0]    col_valid, col_tag;     // the sideband carries the same information
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [COLS*32-1:0] psum;
+
+    sps_array #(.ROWS(ROWS), .COLS(COLS), .RW(RW)) u_array (
+        .clk(clk), .rst(rst), .wr_en(w_wr_en), .wr_slot(w_wr_slot), .wr_row(w_wr_row), .wr_data(w_wr_data),
+        .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),
+        .valid_out(col_valid), .tag_out(col_tag), .psum_out(psum));
+
+    wire               drain_re, drain_bank, done_valid, done_bank, done_last;
+    wire [PXW-1:0]     drain_addr;
+    wire [COLS*32-1:0] drain_data;
+
+    sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .PXW(PXW)) u_acc (
+        .clk(clk), .rst(rst), .psum_in(psum),
+        .sb_valid(sb_valid), .sb_p(sb_out[PXW:1]), .sb_first(sb_out[PXW+2]), .sb_bank(sb_out[PXW+1]),
+        .sb_lastpx(sb_out[0]), .sb_lastrt(sb_out[PXW+3]), .sb_lastpass(sb_out[PXW+4]), .sb_tag(row_tag[ROWS-1]),
+        .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
+        .rel_valid(rel_valid), .rel_tag(rel_tag),
+        .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
+
+    sps_output_stage #(.COLS(COLS), .PXW(PXW), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH), .FCW(FCW)) u_out (
+        .clk(clk), .rst(rst), .start(go), .npix(npix), .requant(r_mode[0]), .relu(r_mode[1]),
+        .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
+        .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last),
+        .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
+        .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id),
+        .m_tdata(m_axis_res_tdata), .m_tvalid(m_axis_res_tvalid), .m_tlast(m_axis_res_tlast),
+        .m_tready(m_axis_res_tready));
+endmodule

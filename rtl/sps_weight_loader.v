@@ -1,0 +1,202 @@
+// sps_weight_loader.v -- consumes the weight stream (AXI4-Stream, COLS int8 per beat) in the
+// program's loop order (docs/ARCHITECTURE.md sections 4 and 5.3):
+//   for each phase group g with FG[g] > 0, for each column tile:
+//     7 header beats (bias, multiplier, shift) -> output stage, once that accumulator bank is free
+//     for each row tile: ROWS beats -> weight slot (PE double buffer) row by row, while the index
+//     walker emits the matching (bank, position) of each row -> indexing unit.
+// A filled slot is marked full with its pass metadata; the array's feeder runs it and releases
+// it when its last pixel has left the array. Row tiles of a group end when the walker has covered
+// L_g; the walker restarts for every column tile. TLAST must mark exactly the program's last beat.
+// Latency: a tile takes ROWS beats + 2 cycles (slot wait / finalise) to load.
+module sps_weight_loader #(
+    parameter ROWS    = 8,
+    parameter COLS    = 8,
+    parameter LANES   = 8,
+    parameter PMAX    = 8,
+    parameter CH_BITS = 12,
+    parameter XW      = 24,
+    parameter RW      = 3,    // derived: max(1, clog2(ROWS))
+    parameter LW      = 3,    // derived: max(1, clog2(LANES))
+    parameter PW      = 3,    // derived: max(1, clog2(PMAX))
+    parameter MW      = 32    // MAC-count field width
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+    input  wire                   start,
+    input  wire [CH_BITS-1:0]     n_ch,
+    input  wire [9*PMAX-1:0]      pat,
+    input  wire [PW:0]            npat,
+    input  wire [CH_BITS*PMAX-1:0] fg,
+    input  wire [XW-1:0]          hw3,
+    // weight stream
+    input  wire [COLS*8-1:0]      s_tdata,
+    input  wire                   s_tvalid,
+    input  wire                   s_tlast,
+    output wire                   s_tready,
+    // accumulator banks
+    input  wire [1:0]             bank_busy,
+    output wire                   bank_claim,
+    output wire                   bank_claim_id,
+    // header -> output stage
+    output wire                   hdr_wr_en,
+    output wire                   hdr_wr_bank,
+    output wire [2:0]             hdr_wr_beat,
+    output wire [COLS*8-1:0]      hdr_wr_data,
+    // weights -> array, index -> indexing unit
+    output wire                   w_wr_en,
+    output wire                   w_wr_slot,
+    output wire [RW-1:0]          w_wr_row,
+    output wire [COLS*8-1:0]      w_wr_data,
+    output wire                   idx_rowen,
+    output wire [LW-1:0]          idx_bank,
+    output wire [3:0]             idx_pos,
+    // slots
+    input  wire                   rel_valid,
+    input  wire                   rel_tag,
+    output reg  [1:0]             full,
+    output reg  [1:0]             m_first,
+    output reg  [1:0]             m_lastrt,
+    output reg  [1:0]             m_bank,
+    output reg  [1:0]             m_lastpass,
+    output reg  [2*LW-1:0]        m_base_bank,
+    output reg  [2*XW-1:0]        m_base_chaddr,
+    output reg  [2*MW-1:0]        m_macs,
+    output reg                    err,
+    output wire                   stall
+);
+    localparam S_IDLE = 3'd0, S_NEXTG = 3'd1, S_HDRW = 3'd2, S_HDR = 3'd3,
+               S_TILEW = 3'd4, S_TILE = 3'd5, S_TEND = 3'd6;
+
+    reg [2:0]          st;
+    reg [PW:0]         g;
+    reg [CH_BITS-1:0]  rem;             // filters of the group not yet in a finished column tile
+    reg                bank, slot, first_rt, tlast_row;
+    localparam BW = (RW + 1 > 3) ? RW + 1 : 3;
+    reg [BW-1:0]       beat;
+    reg [RW:0]         en_cnt;
+
+    wire accept = s_tvalid && s_tready;
+    assign s_tready = (st == S_HDR) || (st == S_TILE);
+    assign stall    = s_tready && !s_tvalid;
+
+    // walker
+    wire [PW-1:0] g_lo = g[PW-1:0];
+    wire          w_group_start = (st == S_HDR) && accept && (beat == 6);
+    wire          w_tile_start  = (st == S_TILEW) && !full[slot];
+    wire          w_step        = (st == S_TILE) && accept;
+    wire          row_en, group_end;
+    wire [LW-1:0] row_bank, base_bank;
+    wire [3:0]    row_pos;
+    wire [XW-1:0] base_chaddr;
+    sps_index_walker #(.LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW), .LW(LW), .PW(PW)) u_walk (
+        .clk(clk), .rst(rst), .pat(pat), .npat(npat), .n_ch(n_ch), .hw3(hw3),
+        .group_start(w_group_start), .group(g_lo), .tile_start(w_tile_start), .step(w_step),
+        .row_en(row_en), .row_bank(row_bank), .row_pos(row_pos),
+        .base_bank(base_bank), .base_chaddr(base_chaddr), .group_end(group_end));
+
+    // group bookkeeping
+    wire [CH_BITS-1:0] fg_g = fg[g_lo*CH_BITS +: CH_BITS];
+    reg has_later;                                   // a later group has filters
+    integer k;
+    always @(*) begin
+        has_later = 1'b0;
+        for (k = 0; k < PMAX; k = k + 1)
+            if (k > g && k < npat && fg[k*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) has_later = 1'b1;
+    end
+    wire [CH_BITS-1:0] cols_w     = COLS;
+    wire               last_ct    = (rem <= cols_w);
+    wire [CH_BITS-1:0] cols_act   = last_ct ? rem : cols_w;
+    wire               last_pass  = group_end && last_ct && !has_later;
+
+    assign bank_claim    = (st == S_HDRW) && !bank_busy[bank];
+    assign bank_claim_id = bank;
+    assign hdr_wr_en     = (st == S_HDR) && accept;
+    assign hdr_wr_bank   = bank;
+    assign hdr_wr_beat   = beat[2:0];
+    assign hdr_wr_data   = s_tdata;
+    assign w_wr_en       = w_step;
+    assign w_wr_slot     = slot;
+    assign w_wr_row      = beat[RW-1:0];
+    assign w_wr_data     = s_tdata;
+    assign idx_rowen     = row_en;
+    assign idx_bank      = row_bank;
+    assign idx_pos       = row_pos;
+
+    wire [MW-1:0] macs = {{(MW-RW-1){1'b0}}, en_cnt} * {{(MW-CH_BITS){1'b0}}, cols_act};
+
+    always @(posedge clk) begin
+        if (rst) begin
+            st <= S_IDLE; g <= 0; rem <= 0; bank <= 1'b0; slot <= 1'b0; first_rt <= 1'b0;
+            tlast_row <= 1'b0; beat <= 0; en_cnt <= 0; full <= 2'b00; err <= 1'b0;
+            m_first <= 0; m_lastrt <= 0; m_bank <= 0; m_lastpass <= 0;
+            m_base_bank <= 0; m_base_chaddr <= 0; m_macs <= 0;
+        end else begin
+            if (rel_valid) full[rel_tag] <= 1'b0;
+            case (st)
+                S_IDLE: if (start) begin
+                    st <= S_NEXTG; g <= 0; bank <= 1'b0; slot <= 1'b0; full <= 2'b00; err <= 1'b0;
+                end
+                S_NEXTG: begin
+                    if (g >= npat) st <= S_IDLE;            // no group with filters: nothing to load
+                    else if (fg_g == {CH_BITS{1'b0}}) g <= g + 1'b1;
+                    else begin
+                        rem <= fg_g;
+                        st <= S_HDRW;
+                    end
+                end
+                S_HDRW: if (!bank_busy[bank]) begin
+                    st <= S_HDR; beat <= 0;
+                end
+                S_HDR: if (accept) begin
+                    if (s_tlast) err <= 1'b1;
+                    if (beat == 6) begin
+                        st <= S_TILEW; first_rt <= 1'b1;
+                    end else begin
+                        beat <= beat + 1'b1;
+                    end
+                end
+                S_TILEW: if (!full[slot]) begin
+                    st <= S_TILE; beat <= 0; en_cnt <= 0;
+                end
+                S_TILE: if (accept) begin
+                    en_cnt <= en_cnt + {{RW{1'b0}}, row_en};
+                    if (beat == ROWS - 1) begin
+                        tlast_row <= s_tlast;
+                        st <= S_TEND;
+                    end else begin
+                        if (s_tlast) err <= 1'b1;
+                        beat <= beat + 1'b1;
+                    end
+                end
+                S_TEND: begin                            // walker state now reflects the whole tile
+                    full[slot]                   <= 1'b1;
+                    m_first[slot]                <= first_rt;
+                    m_lastrt[slot]               <= group_end;
+                    m_bank[slot]                 <= bank;
+                    m_lastpass[slot]             <= last_pass;
+                    m_base_bank[slot*LW +: LW]   <= base_bank;
+                    m_base_chaddr[slot*XW +: XW] <= base_chaddr;
+                    m_macs[slot*MW +: MW]        <= macs;
+                    if (tlast_row != last_pass) err <= 1'b1;
+                    slot <= ~slot;
+                    first_rt <= 1'b0;
+                    if (!group_end) begin
+                        st <= S_TILEW;
+                    end else begin
+                        bank <= ~bank;
+                        if (!last_ct) begin
+                            rem <= rem - cols_w;
+                            st <= S_HDRW;
+                        end else if (has_later) begin
+                            g <= g + 1'b1;
+                            st <= S_NEXTG;
+                        end else begin
+                            st <= S_IDLE;
+                        end
+                    end
+                end
+                default: st <= S_IDLE;
+            endcase
+        end
+    end
+endmodule
