@@ -123,3 +123,18 @@ class PPS:
     @classmethod
     def from_masks(cls, masks: Sequence[int], offset: int = 0) -> "PPS":
         return cls(tuple(tuple(q for q in range(KERNEL_POSITIONS) if (m >> q) & 1) for m in masks), offset)
+
+    # ---- helpers (added for models/masks.py) ---------------------------------------------------
+    def with_offset(self, offset: int) -> "PPS":
+        """The same kernel masks described with another offset: the pattern list is rotated so
+        that kernel (f, c) still keeps the same positions for every f and c."""
+        if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
+            raise PPSError(f"PPS: offset must be an integer, got {offset!r}")
+        P = self.period
+        return PPS(tuple(self.patterns[(j - int(offset) + self.offset) % P] for j in range(P)),
+                   int(offset))
+
+    @property
+    def pattern_sizes(self) -> tuple[int, ...]:
+        """Number of kept positions of each pattern (n for every pattern of a PS-n)."""
+        return tuple(len(p) for p in self.patterns)
