@@ -1,1 +1,14 @@
-"""SPS compiler: PPS conv layers -> layer programs (registers, weight/activation streams)."""
+"""SPS compiler: PPS conv layers -> layer programs (registers, weight/activation streams).
+
+Modules (docs/ARCHITECTURE.md is the hardware/compiler contract):
+  config    ArrayConfig, load_config            the parameter source config/sps.json
+  layer     QLayer, Requant, check_input        a quantised 3x3 conv layer, validated
+  infer     infer_pps, check_pps, resolve_pps   PPS from the weights' zero pattern / check
+  walker    tile_plan                           the indexing-unit walker rule (section 3)
+  regs      register addresses (section 5.1)
+  program   compile_layer, LayerProgram, activation_stream, weight_stream, unpack_results
+  funcmodel run_program, run_layer_model        functional model of the dataflow
+  perf      predict_cycles, dense_equivalent    first-order cycle model
+  storage   storage_report, format_storage_table, storage_ratios
+CLI: python -m compiler --help
+"""

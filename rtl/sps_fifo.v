@@ -19,7 +19,8 @@ module sps_fifo #(
     reg [WIDTH-1:0] mem [0:DEPTH-1];
     reg [PA-1:0]    rp, wp;
     wire [CW-1:0]   depth_w = DEPTH;
-    localparam [PA-1:0] LAST = DEPTH - 1;
+    localparam integer LASTI = DEPTH - 1;
+    localparam [PA-1:0] LAST = LASTI[PA-1:0];
     wire do_push = push && (count != depth_w);
     wire do_pop  = pop && (count != {CW{1'b0}});
 

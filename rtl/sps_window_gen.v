@@ -47,6 +47,7 @@ module sps_window_gen #(
     output reg  [LANES*9*8-1:0]  win
 );
     localparam SW = DIM_BITS + 3;    // signed coordinate width
+    localparam signed [SW-1:0] ONE = 1;
 
     // ---- F0: pixel counters ----------------------------------------------------------------
     reg                  act;
@@ -97,7 +98,7 @@ module sps_window_gen #(
                     oy <= oy + 1'b1;
                     if (y_sum >= 3'd3) begin
                         y0m <= y_sum[1:0] + 2'd1;   // (y_sum - 3) mod 4
-                        y0d <= y0d + 1'sd1;
+                        y0d <= y0d + ONE;
                         rowbase <= rowbase + w3;
                     end else begin
                         y0m <= y_sum[1:0];
@@ -106,7 +107,7 @@ module sps_window_gen #(
                     ox <= ox + 1'b1;
                     if (x_sum >= 3'd3) begin
                         x0m <= x_sum[1:0] + 2'd1;   // (x_sum - 3) mod 4
-                        x0d <= x0d + 1'sd1;
+                        x0d <= x0d + ONE;
                     end else begin
                         x0m <= x_sum[1:0];
                     end

@@ -1,0 +1,96 @@
+"""The indexing-unit walker rule (docs/ARCHITECTURE.md section 3): the ONE implementation shared by
+the program builder (compiler/program.py), the functional model (compiler/funcmodel.py) and the cycle
+model (compiler/perf.py).
+
+Given the pattern table (P patterns), the channel count C, the array (ROWS, LANES) and a phase group
+g, it lists the row tiles of group g: each tile is ROWS entries, each entry (channel, position) for an
+enabled row or None for a disabled one. Concatenating the enabled entries gives
+L_g = [(c, pos) for c in 0..C-1 for pos in PAT[(g + c) mod P]] in order.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+
+from models.pps import KERNEL_POSITIONS
+
+Tile = tuple  # tuple of ROWS entries, each (channel, position) or None
+
+
+def pattern_mask(p) -> int:
+    """A pattern given as a 9-bit mask or as a sequence of positions -> 9-bit mask."""
+    if isinstance(p, (int, np.integer)) and not isinstance(p, bool):
+        return int(p)
+    return sum(1 << int(q) for q in p)
+
+
+def _check_masks(masks: tuple[int, ...]) -> None:
+    if not masks:
+        raise ValueError("walker: the pattern table is empty (P must be >= 1)")
+    for i, m in enumerate(masks):
+        if m <= 0 or m >= (1 << KERNEL_POSITIONS):
+            raise ValueError(f"walker: pattern {i} mask {m:#x} is not a non-empty 9-bit mask")
+
+
+@functools.lru_cache(maxsize=256)
+def _walk(masks: tuple[int, ...], C: int, rows: int, lanes: int, g: int) -> tuple[Tile, ...]:
+    P = len(masks)
+    bits = [[k for k in range(KERNEL_POSITIONS) if (m >> k) & 1] for m in masks]
+    tiles = []
+    # group start: c = 0; ph = g; j = lowest set bit of PAT[ph]   (ji indexes bits[ph])
+    c, ph, ji = 0, g, 0
+    while True:
+        c_base = c
+        tile = []
+        for _ in range(rows):
+            if c < C and c - c_base < lanes:
+                tile.append((c, bits[ph][ji]))
+                ji += 1                      # j = next set bit of PAT[ph] above j
+                if ji == len(bits[ph]):      # none: next channel, next phase
+                    c += 1
+                    ph = (ph + 1) % P
+                    ji = 0
+            else:
+                tile.append(None)            # disabled row: weight 0, no MAC
+        tiles.append(tuple(tile))
+        if c == C:                           # last tile of the group
+            break
+    return tuple(tiles)
+
+
+def tile_plan(P: int, patterns: Sequence, C: int, cfg, g: int) -> list[list]:
+    """Row tiles of phase group g per the walker rule.
+
+    P: the period; patterns: P patterns, each a 9-bit mask or a sequence of positions; C: input
+    channels; cfg: ArrayConfig (ROWS, LANES are used); g: group phase in 0..P-1.
+    Returns a list of tiles, each a list of ROWS entries (channel, position) or None (disabled row).
+    """
+    masks = tuple(pattern_mask(p) for p in patterns)
+    if P != len(masks):
+        raise ValueError(f"walker: P={P} but {len(masks)} patterns given")
+    _check_masks(masks)
+    if isinstance(C, bool) or not isinstance(C, (int, np.integer)) or C < 1:
+        raise ValueError(f"walker: C must be a positive integer, got {C!r}")
+    if not 0 <= g < P:
+        raise ValueError(f"walker: group phase g={g} outside 0..{P - 1}")
+    return [list(t) for t in _walk(masks, int(C), int(cfg.ROWS), int(cfg.LANES), int(g))]
+
+
+def tile_arrays(tiles) -> tuple[np.ndarray, np.ndarray]:
+    """Tiles -> (channel, position) int64 arrays [T, ROWS], -1 for disabled rows."""
+    T, R = len(tiles), len(tiles[0]) if tiles else 0
+    ch = np.full((T, R), -1, np.int64)
+    pos = np.full((T, R), -1, np.int64)
+    for t, tile in enumerate(tiles):
+        for r, e in enumerate(tile):
+            if e is not None:
+                ch[t, r], pos[t, r] = e
+    return ch, pos
+
+
+def reduction_list(P: int, patterns: Sequence, C: int, g: int) -> list[tuple[int, int]]:
+    """L_g straight from its definition (for tests and documentation)."""
+    masks = [pattern_mask(p) for p in patterns]
+    return [(c, q) for c in range(C) for q in range(KERNEL_POSITIONS) if (masks[(g + c) % P] >> q) & 1]

@@ -1,0 +1,41 @@
+"""Random layer cases for the RTL tests: a case is a small JSON-able dict, so pytest can show and
+sweep it and the cocotb process can rebuild exactly the same layer from it."""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.layer import QLayer, Requant
+from models.pps import PPS
+
+
+def pps_from_case(case: dict, rng: np.random.Generator) -> PPS:
+    kind = case.get("pps", "ps4")
+    if kind == "dense":
+        return PPS.dense()
+    if kind == "psd":
+        return PPS.psd(n=case.get("n", 4), period=case.get("P", 4), offset=case.get("o", 1))
+    if kind == "ps4" and "P" not in case:
+        return PPS.ps(4)
+    # random patterns of size n and period P
+    n, P = case.get("n", 4), case.get("P", 4)
+    pats = tuple(tuple(sorted(rng.choice(9, size=n, replace=False).tolist())) for _ in range(P))
+    return PPS(pats, int(case.get("o", rng.integers(0, P))))
+
+
+def make_case(case: dict):
+    """-> (QLayer, x int8 [C,H,W], PPS)"""
+    rng = np.random.default_rng(case.get("seed", 0))
+    C, F, H, W = case["C"], case["F"], case["H"], case["W"]
+    pps = pps_from_case(case, rng)
+    lo, hi = case.get("range", (-128, 127))
+    w = rng.integers(lo, hi + 1, size=(F, C, 3, 3)).astype(np.int8)
+    w = np.where(pps.kernel_mask(F, C), w, 0).astype(np.int8)
+    x = rng.integers(lo, hi + 1, size=(C, H, W)).astype(np.int8)
+    bias = rng.integers(-2**20, 2**20, size=F).astype(np.int32)
+    rq = None
+    if case.get("requant"):
+        rq = Requant(M=rng.integers(2**15, 2**16, size=F).astype(np.uint16),
+                     shift=rng.integers(16, 30, size=F).astype(np.uint8), relu=bool(case.get("relu")))
+    layer = QLayer(name=case.get("name", "case"), weight=w, bias=bias, stride=case.get("stride", 1),
+                   padding=case.get("padding", 1), requant=rq)
+    return layer, x, pps

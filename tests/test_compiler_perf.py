@@ -1,0 +1,55 @@
+"""The first-order cycle model: structure and invariants (calibration against the RTL comes later)."""
+import numpy as np
+
+from compiler.config import ArrayConfig
+from compiler.layer import QLayer
+from compiler.perf import FILL_EXTRA, HEADER_BEATS, dense_equivalent, predict_cycles
+from compiler.program import compile_layer
+from models.pps import PPS
+
+
+def layer(pps, F, C, **kw):
+    rng = np.random.default_rng(0)
+    return QLayer("p", (rng.integers(-9, 9, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8), **kw)
+
+
+def test_breakdown_single_band():
+    cfg = ArrayConfig()
+    prog = compile_layer(layer(PPS.ps(4), 32, 16), cfg, PPS.ps(4), H=16, W=16)
+    c = predict_cycles(prog, cfg)
+    npix = 256
+    passes = 4 * 1 * 8                       # 4 groups x 1 column tile x ceil(64/8) tiles
+    assert c["passes"] == passes and c["pass_cycles"] == passes * npix
+    assert c["act_load"] == 2 * 256 and c["bubbles"] == 0 and c["drain"] == npix
+    assert c["fill"] == 8 + 8 + FILL_EXTRA
+    assert c["total"] == max(512, 8 + HEADER_BEATS) + passes * npix + c["fill"] + npix
+    assert c["macs"] == c["macs_issued"] == 4 * 32 * 16 * npix
+    assert c["ideal"] == -(-c["macs"] // 64) <= c["total"]
+    d = c["dense_equivalent"]
+    assert d == dense_equivalent(prog) and d["passes"] == 4 * 18 and d["macs"] == 9 * 32 * 16 * npix
+    assert c["speedup_vs_dense"] > 2.0
+    assert prog.cycles == c
+
+
+def test_bubbles_and_bands():
+    cfg = ArrayConfig(ROWS=8, COLS=4, LANES=4, ACC_DEPTH=6)
+    prog = compile_layer(layer(PPS.ps(1, 2), 6, 9, stride=2), cfg, PPS.ps(1, 2), H=5, W=5)
+    c = predict_cycles(prog)
+    assert len(c["bands"]) == len(prog.bands) > 1
+    assert c["total"] == sum(b["total"] for b in c["bands"])
+    for b, band in zip(c["bands"], prog.bands):
+        npix = band.Hout * prog.Wout
+        assert npix < 8 and b["bubbles"] > 0          # passes shorter than a tile load
+        assert b["passes"] == band.passes
+    assert c["macs"] == c["macs_issued"]
+
+
+def test_issued_macs_match_nonzeros():
+    rng = np.random.default_rng(9)
+    for _ in range(10):
+        P = int(rng.choice([1, 2, 4, 8]))
+        pps = PPS(tuple(tuple(rng.choice(9, int(rng.integers(1, 10)), replace=False)) for _ in range(P)), 1)
+        cfg = ArrayConfig(ROWS=int(rng.integers(1, 10)), COLS=int(rng.integers(1, 10)), LANES=int(rng.integers(1, 10)))
+        prog = compile_layer(layer(pps, int(rng.integers(1, 20)), int(rng.integers(1, 20))), cfg, pps, H=5, W=6)
+        c = prog.cycles
+        assert c["macs_issued"] == c["macs"] and c["dense_equivalent"]["macs"] >= c["macs"]

@@ -1,0 +1,73 @@
+"""Storage report formulas (compiler/storage.py docstring table), on hand-computed cases."""
+import numpy as np
+import pytest
+
+from compiler.config import ArrayConfig
+from compiler.layer import QLayer
+from compiler.storage import format_storage_table, layer_storage, lg, rle_entries, storage_ratios, storage_report
+from models.pps import PPS
+
+
+def test_lg():
+    assert [lg(n) for n in (1, 2, 3, 4, 5, 8, 9, 16, 17, 1024, 1025)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 10, 11]
+
+
+def bits(rep, k):
+    return rep[k]["value_bits"], rep[k]["index_bits"], rep[k]["total_bits"]
+
+
+def test_dense_small():
+    rep = storage_report(2, 1, PPS.dense(), 8, 8)       # NNZ = 18, 9C = 9
+    assert bits(rep, "dense") == (144, 0, 144)
+    assert bits(rep, "CSR") == (144, 18 * 4 + 3 * 5, 144 + 87)
+    assert bits(rep, "CSC") == (144, 18 * 1 + 10 * 5, 144 + 68)
+    assert bits(rep, "COO") == (144, 18 * (1 + 1 + 4), 144 + 108)
+    assert bits(rep, "bitmap") == (144, 18, 162)
+    assert bits(rep, "RLE") == (144, 72, 216)
+    assert bits(rep, "SPS") == (144, 9 + 2 * (3 + 1), 161)
+
+
+def test_ps4_layer():
+    F, C = 64, 32
+    rep = storage_report(F, C, PPS.ps(4), 8, 8)
+    nnz = 4 * F * C
+    assert rep["_layer"]["nnz"] == nnz
+    assert bits(rep, "dense") == (9 * F * C * 8, 0, 9 * F * C * 8)
+    assert rep["CSR"]["index_bits"] == nnz * lg(288) + (F + 1) * lg(nnz + 1)
+    assert rep["CSC"]["index_bits"] == nnz * 6 + 289 * lg(nnz + 1)
+    assert rep["COO"]["index_bits"] == nnz * (6 + 5 + 4)
+    assert rep["bitmap"]["index_bits"] == 9 * F * C
+    assert rep["RLE"] == {"value_bits": nnz * 8, "index_bits": nnz * 4, "total_bits": nnz * 12}  # runs <= 5
+    assert rep["SPS"]["index_bits"] == 4 * 9 + 8 and rep["SPS"]["value_bits"] == nnz * 8
+    r = storage_ratios(rep)
+    assert r["COO"]["index"] == pytest.approx(nnz * 15 / 44)
+    assert r["dense"]["total"] == pytest.approx(9 * F * C * 8 / (nnz * 8 + 44))
+    assert set(r) == {"dense", "CSR", "CSC", "COO", "bitmap", "RLE"}
+
+
+def test_structural_nonzeros_not_values():
+    """A kept weight equal to 0 still counts (the mask, not the values)."""
+    w = np.zeros((3, 2, 3, 3), np.int8)
+    layer = QLayer("z", w)
+    rep = layer_storage(layer, PPS.ps(1, 2), ArrayConfig(PMAX=16))
+    assert rep["_layer"]["nnz"] == 6 and rep["SPS"]["index_bits"] == 2 * 9 + 2 * (4 + 1)
+
+
+def test_rle_fillers():
+    row = np.zeros(80, bool)
+    row[[15, 15 + 16 + 1, 15 + 17 + 32 + 1]] = True      # runs 15, 16, 32 -> 0 + 1 + 2 fillers
+    assert rle_entries(row[None]) == 3 + 3
+    m = np.zeros((2, 40), bool)
+    m[0, 0] = m[1, 39] = True                            # run 78 across the row boundary
+    assert rle_entries(m) == 2 + 78 // 16
+    assert rle_entries(np.zeros((2, 9), bool)) == 0
+    # F=1, C=2, patterns (0,), (8,): columns 0 and 17 -> run 16 -> one filler
+    rep = storage_report(1, 2, PPS(((0,), (8,)), 0))
+    assert bits(rep, "RLE") == (3 * 8, 3 * 4, 36)
+
+
+def test_table():
+    t = format_storage_table(storage_report(16, 8, PPS.psd()))
+    lines = t.splitlines()
+    assert len(lines) == 9 and lines[1].split()[:4] == ["format", "values", "index", "total"]
+    assert [l.split()[0] for l in lines[2:]] == ["dense", "CSR", "CSC", "COO", "bitmap", "RLE", "SPS"]
