@@ -1,19 +1,28 @@
-"""First-order cycle model of one layer program (to be calibrated against the RTL).
+"""Cycle model of one layer program: an event-level replay of the RTL controller's rules
+(rtl/sps_ctrl.v, sps_weight_loader.v, sps_window_gen.v, sps_accumulator.v, sps_output_stage.v),
+assuming the input streams never stall and the result sink is always ready. Times are cycles
+counted from the first busy cycle (what the CYCLES counter counts). Per band:
 
-Per band (each band is an independent start->done run):
-    act_load  = ceil(C/LANES) * H_band * W           activation beats, one per cycle
-    L_k       = ROWS (+ HEADER_BEATS at the first row tile of a column tile): weight beats of pass k
-    start     = max(act_load, L_0)                   weights stream in parallel with activations
-    pass k    = npix = Hout_band * Wout cycles       one output pixel per cycle, no bubbles
-    bubble k  = max(0, L_{k+1} - npix)               the next tile's weights load during pass k
-                                                     (double buffer); a short pass waits for them
-    fill      = ROWS + COLS + FILL_EXTRA             skew + array depth + pipeline registers
-    drain     = npix                                 the last column tile's result beats
-                                                     (earlier drains overlap the next passes)
-    total     = start + passes*npix + bubbles + fill + drain + START_OVERHEAD
-Layer: the sum over bands. `dense_equivalent` is the same layer run dense (P = 1, all 9 positions,
-every filter in one group) on the same array; `ideal` = ceil(non-zero MACs / (ROWS*COLS)), with
-non-zero MACs = kept weights (PPS mask) * Hout * Wout.
+    geometry + check          2 cycles; act loader and weight loader start together
+    activation load           A = ceil(C/LANES) * H_band * W beats; passes may start at A + 3
+    weight loader             per column tile: claim the accumulator bank when the output stage
+                              has drained it (HDR_WAIT, 1) + 7 header beats; per row tile: wait for
+                              a free weight slot (1) + ROWS beats + finalise (1): the slot is full
+                              ROWS + 2 cycles after the wait ends; empty phase groups cost 1 cycle
+    pass i                    starts at max(slot full, previous pass start + npix, A + 3),
+                              issues npix = Hout_band * Wout pixels, one per cycle
+    slot release              pass start + npix + ROWS + COLS + RELEASE_LAT (pipeline: RAM read,
+                              window, select, skew, array, accumulate)
+    drain of a column tile    starts DRAIN_LAT after its last pass's release, npix reads (one per
+                              cycle), at least 2 cycles after the previous drain; the bank is
+                              free for its next claim 2 cycles after the last read
+    end                       last drain read + OUT_LAT (requant pipeline, FIFO, last beat)
+
+`bubbles` counts the cycles between the first pass and the last pass's end in which no pixel
+entered the array (weight slots not ready: short passes, header waits).
+Layer: the sum over bands. `dense_equivalent` is the same layer run dense (P = 1, every filter in
+one group) on the same array; `ideal` = ceil(non-zero MACs / (ROWS*COLS)) with non-zero MACs =
+kept weights (PPS mask) * Hout * Wout.
 """
 from __future__ import annotations
 
@@ -21,8 +30,13 @@ from compiler.walker import tile_plan
 from models.pps import PPS
 
 HEADER_BEATS = 7
-FILL_EXTRA = 6
-START_OVERHEAD = 0
+START_LAT = 2          # GEOM, CHECK: loaders start in the cycle after
+RUN_LAT = 3            # first cycle a pass may start = A + RUN_LAT
+RELEASE_LAT = 5        # slot free (visible to the loader) = start + npix + ROWS + COLS + RELEASE_LAT
+DRAIN_LAT = 1          # first drain read = release + DRAIN_LAT
+DRAIN_GAP = 2          # between the last read of one drain and the first of the next
+BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT
+OUT_LAT = 5            # last result beat = last drain read + OUT_LAT
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -36,32 +50,78 @@ def _groups(F: int, pps: PPS) -> list[int]:
     return fg
 
 
-def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS) -> dict:
-    """bands: [(H_band, Hout_band)]."""
+def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
+    """Loader order: ('g', group) for each phase group visited, ('h',) per column tile header,
+    ('t', rows_enabled, cols_active, last_row_tile) per row tile."""
     fg = _groups(F, pps)
-    # per pass: (weight beats to load, enabled rows, active columns)
     plan = []
     for g, n in enumerate(fg):
+        plan.append(("g", g))
         if n == 0:
             continue
         tiles = tile_plan(pps.period, pps.masks, C, cfg, g)
         for ct in range(_ceil_div(n, cfg.COLS)):
             cols = min(cfg.COLS, n - ct * cfg.COLS)
+            plan.append(("h",))
             for t, tile in enumerate(tiles):
-                rows_en = sum(e is not None for e in tile)
-                plan.append((cfg.ROWS + (HEADER_BEATS if t == 0 else 0), rows_en, cols))
-    out_bands = []
-    for hb, hob in bands:
-        npix = hob * Wout
-        act = _ceil_div(C, cfg.LANES) * hb * W
-        start = max(act, plan[0][0])
-        bubbles = sum(max(0, plan[k + 1][0] - npix) for k in range(len(plan) - 1))
-        fill = cfg.ROWS + cfg.COLS + FILL_EXTRA
-        pass_cycles = len(plan) * npix
-        total = START_OVERHEAD + start + pass_cycles + bubbles + fill + npix
-        out_bands.append({"act_load": act, "start": start, "passes": len(plan), "pass_cycles": pass_cycles,
-                          "bubbles": bubbles, "fill": fill, "drain": npix, "total": total,
-                          "macs_issued": sum(r * c for _, r, c in plan) * npix})
+                plan.append(("t", sum(e is not None for e in tile), cols, t == len(tiles) - 1))
+    while plan and plan[-1][0] == "g":     # the loader stops after the last non-empty group
+        plan.pop()
+    return plan
+
+
+def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
+    R, Cc = cfg.ROWS, cfg.COLS
+    run_start = act + RUN_LAT
+    t = START_LAT                       # loader's current cycle (state entry)
+    slot_free = [0, 0]                  # cycle from which the loader sees the slot free
+    bank_free = [0, 0]
+    slot = bank = 0
+    prev_start = None
+    first_start = None
+    drains_end = None                   # last read cycle of the previous drain
+    issued = 0
+    macs = 0
+    for step in plan:
+        if step[0] == "g":
+            t += 1                               # NEXTG: one cycle per group looked at
+        elif step[0] == "h":
+            t = max(t, bank_free[bank])          # HDR_WAIT until the bank is drained
+            t += 1 + HEADER_BEATS                # claim cycle + 7 header beats -> TILE_WAIT
+            bank_free[bank] = 1 << 62            # owned until its drain ends
+        else:
+            _, rows_en, cols, last_rt = step
+            u = max(t, slot_free[slot])          # TILE_WAIT
+            full = u + R + 2                     # TILE (ROWS beats), TEND, visible
+            t = u + R + 2
+            s0 = max(full, run_start, prev_start + npix if prev_start is not None else 0)
+            first_start = s0 if first_start is None else first_start
+            prev_start = s0
+            issued += npix
+            macs += rows_en * cols * npix
+            rel = s0 + npix + R + Cc + RELEASE_LAT
+            slot_free[slot] = rel
+            slot ^= 1
+            if last_rt:                          # column tile complete: drain its bank
+                d0 = rel + DRAIN_LAT
+                if drains_end is not None:
+                    d0 = max(d0, drains_end + DRAIN_GAP)
+                drains_end = d0 + npix - 1
+                bank_free[bank] = drains_end + BANK_FREE_LAT
+                bank ^= 1
+    end = drains_end + OUT_LAT
+    total = end + 1
+    passes = sum(1 for p in plan if p[0] == "t")
+    last_end = prev_start + npix
+    return {"act_load": act, "passes": passes, "pass_cycles": passes * npix,
+            "bubbles": (last_end - first_start) - passes * npix, "start": first_start,
+            "fill": R + Cc + RELEASE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
+
+
+def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS) -> dict:
+    """bands: [(H_band, Hout_band)]."""
+    plan = _plan(cfg, C, F, pps)
+    out_bands = [_band_cycles(cfg, plan, _ceil_div(C, cfg.LANES) * hb * W, hob * Wout) for hb, hob in bands]
     res = {k: sum(b[k] for b in out_bands) for k in
            ("act_load", "passes", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
     Hout = sum(hob for _, hob in bands)
@@ -90,5 +150,6 @@ def predict_cycles(prog, cfg=None) -> dict:
     dense = dense_equivalent(prog, cfg)
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)
-    res["constants"] = {"HEADER_BEATS": HEADER_BEATS, "FILL_EXTRA": FILL_EXTRA, "START_OVERHEAD": START_OVERHEAD}
+    res["constants"] = {k: globals()[k] for k in ("HEADER_BEATS", "START_LAT", "RUN_LAT", "RELEASE_LAT",
+                                                  "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT")}
     return res

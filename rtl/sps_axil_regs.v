@@ -135,6 +135,7 @@ module sps_axil_regs #(
     assign s_axil_rresp   = 2'b00;
     wire [11:0] ra = {s_axil_araddr[11:2], 2'b00};
     reg  [31:0] rd;
+    integer     k;
     always @(*) begin
         rd = 32'd0;
         case (ra)
@@ -160,13 +161,12 @@ module sps_axil_regs #(
             A_CFG0:   rd = {PMAX8, LANES8, COLS8, ROWS8};
             A_CFG1:   rd = ACT_DEPTH32;
             A_CFG2:   rd = ACC_DEPTH32;
-            default: begin
-                for (i = 0; i < PMAX; i = i + 1) begin
-                    if ({20'd0, ra} == A_PAT + 4*i) rd[8:0] = pat_r[i];
-                    if ({20'd0, ra} == A_FG + 4*i)  rd[CH_BITS-1:0] = fg_r[i];
-                end
-            end
+            default: ;
         endcase
+        for (k = 0; k < PMAX; k = k + 1) begin     // outside the case: k is set on every path
+            if ({20'd0, ra} == A_PAT + 4*k) rd[8:0] = pat_r[k];
+            if ({20'd0, ra} == A_FG + 4*k)  rd[CH_BITS-1:0] = fg_r[k];
+        end
     end
     always @(posedge clk) begin
         if (rst) begin

@@ -42,12 +42,21 @@ async def layer_matches_reference(dut):
     assert bad.size == 0, (f"{len(bad)} of {want.size} outputs differ; first at (f, oy, ox)={tuple(bad[0])}: "
                            f"got {y[tuple(bad[0])]}, expected {want[tuple(bad[0])]}")
     cyc = sum(s["cycles"] for s in stats)
-    pred = prog.cycles.get("total") if isinstance(prog.cycles, dict) else None
+    pred = prog.cycles["total"]
     dut._log.info(f"{case.get('name', 'case')}: {prog.pps.describe()} bands={len(prog.bands)} "
                   f"passes={prog.bands[0].passes} cycles={cyc} predicted={pred} "
                   f"macs={sum(s['macs'] for s in stats)} stalls(act/wgt/res)="
                   f"{sum(s['stall_act'] for s in stats)}/{sum(s['stall_wgt'] for s in stats)}/"
                   f"{sum(s['stall_res'] for s in stats)}")
+    # the hardware counters against the compiler's model (no stalls: the model is cycle-exact)
+    for s, b in zip(stats, prog.cycles["bands"]):
+        assert s["passes"] == b["passes"], f"PASSES counter {s['passes']}, program has {b['passes']}"
+        assert s["busy"] == b["pass_cycles"], f"BUSY counter {s['busy']}, expected {b['pass_cycles']}"
+        assert s["macs"] == b["macs_issued"], f"MACS counter {s['macs']}, expected {b['macs_issued']}"
+        if not case.get("stall"):
+            assert s["cycles"] == b["total"], f"CYCLES counter {s['cycles']}, cycle model predicts {b['total']}"
+            assert s["stall_act"] == s["stall_wgt"] == s["stall_res"] == 0, f"stall counters non-zero: {s}"
+    assert prog.cycles["macs_issued"] == prog.cycles["macs"], "MACs issued differ from the layer's non-zero MACs"
     out = os.environ.get("SPS_STATS")
     if out:
         with open(out, "w") as fh:

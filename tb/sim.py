@@ -6,6 +6,7 @@ is printed); SPS_BUILD_DIR overrides the build root (default build/sim).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -69,19 +70,28 @@ def write_config_header(cfg: ArrayConfig | None = None) -> Path:
     return p
 
 
-def _key(sim: str, top: str, params: dict) -> str:
-    h = hashlib.sha1(json.dumps([sim, top, sorted(params.items())]).encode()).hexdigest()[:10]
+def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None) -> str:
+    ident = [sim, top, sorted(params.items())]
+    if extra:                       # testbench-only HDL (wrappers); absent for RTL-only builds
+        ident.append([str(p) for p in extra])
+    h = hashlib.sha1(json.dumps(ident).encode()).hexdigest()[:10]
     return f"{sim}-{top}-{h}"
 
 
-def build(sim: str, top: str, params: dict | None = None):
-    """Build (incrementally) `top` with `params` for `sim`; returns (runner, build_dir)."""
+def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None):
+    """Build (incrementally) `top` with `params` for `sim`; returns (runner, build_dir).
+    `extra_sources`: testbench HDL files (e.g. tb/hdl/*.v wrappers) compiled with the RTL."""
     from cocotb_tools.runner import get_runner
 
     write_config_header()
     params = dict(params or {})
+    extra = [Path(p).resolve() for p in (extra_sources or [])]
     build_root = Path(os.environ.get("SPS_BUILD_DIR", ROOT / "build" / "sim"))
-    build_dir = build_root / _key(sim, top, params)
+    build_dir = build_root / _key(sim, top, params, extra)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist workers may ask for the same build at once: one builds, the others wait
+    lock = open(build_dir / ".build.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     runner = get_runner(sim)
     build_args = []
     if sim == "verilator":
@@ -89,7 +99,7 @@ def build(sim: str, top: str, params: dict | None = None):
         if waves_enabled():
             build_args += ["--trace-fst", "--trace-structs"]
     runner.build(
-        sources=rtl_sources(),
+        sources=rtl_sources() + extra,
         includes=[GEN, RTL],
         hdl_toplevel=top,
         parameters=params,
@@ -99,14 +109,17 @@ def build(sim: str, top: str, params: dict | None = None):
         timescale=("1ns", "1ps"),
         log_file=build_dir / "build.log",
     )
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    lock.close()
     return runner, build_dir
 
 
 def run(sim: str, top: str, module: str, params: dict | None = None, env: dict | None = None,
-        testcase: str | list[str] | None = None, name: str = "test") -> Path:
+        testcase: str | list[str] | None = None, name: str = "test",
+        extra_sources: list | None = None) -> Path:
     """Run cocotb test module `module` (dotted, importable from the repo root) on `top`.
     Fails the calling pytest test if any cocotb test failed. Returns the results file."""
-    runner, build_dir = build(sim, top, params)
+    runner, build_dir = build(sim, top, params, extra_sources)
     extra_env = {k: str(v) for k, v in (env or {}).items()}
     extra_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     test_dir = build_dir / "runs" / name

