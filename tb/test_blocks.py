@@ -58,3 +58,9 @@ ARRAY = _unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, 
 @pytest.mark.sim
 def test_pe(simulator):
     _run(simulator, "sps_pe", "tb.cocotb_pe", {}, "pe")
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", ARRAY, ids=[f"{p['ROWS']}x{p['COLS']}" for p in ARRAY])
+def test_array(simulator, params):
+    _run(simulator, "sps_array", "tb.cocotb_array", params, f"array_{_id(params)}")
