@@ -92,3 +92,43 @@ def format_storage_table(report: dict) -> str:
         ir = f"{rat[k]['index']:10.1f}" if k in rat else f"{'1.0':>10}"
         lines.append(f"{k:8} {r['value_bits']:12d} {r['index_bits']:12d} {r['total_bits']:12d} {tr} {ir}")
     return "\n".join(lines)
+
+
+def network_storage(layers, pps: PPS, b: int = 8, pmax: int = 8) -> dict:
+    """Sum of storage_report over layers [(name, C, F, ...)] all pruned to `pps`."""
+    tot = {f: {"value_bits": 0, "index_bits": 0, "total_bits": 0} for f in FORMATS}
+    for layer in layers:
+        C, F = layer[1], layer[2]
+        rep = storage_report(F, C, pps, b=b, pmax=pmax)
+        for f in FORMATS:
+            for k in tot[f]:
+                tot[f][k] += rep[f][k]
+    return tot
+
+
+def format_network_table(tot: dict) -> str:
+    sps = tot["SPS"]
+    lines = ["| format | value bits | index bits | total bits | index vs SPS | total vs SPS |",
+             "|---|---|---|---|---|---|"]
+    for f in FORMATS:
+        r = tot[f]
+        ix = f"{r['index_bits'] / sps['index_bits']:,.0f}x" if f != "SPS" else "1x"
+        lines.append(f"| {f} | {r['value_bits']:,} | {r['index_bits']:,} | {r['total_bits']:,} | {ix} | "
+                     f"{r['total_bits'] / sps['total_bits']:.2f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """python -m compiler.storage: storage of VGG-16 (CIFAR) with every conv layer PS-4/P4."""
+    from compiler.config import load_config
+    from models.shapes import VGG16_CIFAR_CONVS
+
+    cfg = load_config()
+    tot = network_storage(VGG16_CIFAR_CONVS, PPS.ps(4), b=8, pmax=cfg.PMAX)
+    print("VGG-16 (CIFAR), 13 3x3 conv layers, all PS-4/P4, 8-bit weights")
+    print(format_network_table(tot))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
