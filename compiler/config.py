@@ -34,8 +34,10 @@ class ArrayConfig:
                 raise ValueError(f"array config: {f.name} must be a positive integer, got {v!r}")
         if self.ROWS > 255 or self.COLS > 255 or self.LANES > 255 or self.PMAX > 255:
             raise ValueError("array config: ROWS, COLS, LANES and PMAX must be <= 255 (CFG0 register fields)")
-        if self.OUT_FIFO_DEPTH < 4:
-            raise ValueError("array config: OUT_FIFO_DEPTH must be >= 4")
+        if self.OUT_FIFO_DEPTH < 6:
+            # the drain keeps 4 reads in flight and the FIFO holds 1 beat in steady state; a shallower
+            # FIFO throttles the drain below one beat per cycle
+            raise ValueError(f"array config: OUT_FIFO_DEPTH must be >= 6 for a full-rate drain, got {self.OUT_FIFO_DEPTH}")
 
     @property
     def pes(self) -> int:

@@ -50,3 +50,45 @@ def _run(simulator: str, case: dict, cfg=CFG, params=None):
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_layer(simulator, case):
     _run(simulator, case)
+
+
+# Small buffers force the compiler to split layers into bands (and exercise other RTL parameters).
+SMALL = CFG.replace(ROWS=4, COLS=3, LANES=4, ACT_DEPTH=32, ACC_DEPTH=16, OUT_FIFO_DEPTH=6)
+BAND_CASES = [
+    dict(name="bands_ps4", C=6, F=7, H=9, W=5, stride=1, padding=1, pps="ps4", seed=21),
+    dict(name="bands_stride2_stall", C=5, F=4, H=11, W=6, stride=2, padding=1, pps="rand", n=2, P=2,
+         stall=0.3, seed=22),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", BAND_CASES, ids=[c["name"] for c in BAND_CASES])
+def test_layer_bands_small_buffers(simulator, case):
+    _run(simulator, case, cfg=SMALL)
+
+
+def _random_cases(n: int, seed: int) -> list[dict]:
+    """Random layers larger than one tile in every dimension: odd shapes, stride 1/2, padding 0/1,
+    n in 1/2/4, P in 1/2/4/8, PSD and dense, random stalls."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        kind = str(rng.choice(["rand", "rand", "psd", "dense"]))
+        H = int(rng.integers(3, 9)) | 1
+        out.append(dict(name=f"random{i}", C=int(rng.integers(9, 20)), F=int(rng.integers(9, 40)), H=H,
+                        W=int(rng.integers(3, 9)), stride=int(rng.choice([1, 2])),
+                        padding=int(rng.choice([0, 1])), pps=kind, n=int(rng.choice([1, 2, 4])),
+                        P=int(rng.choice([1, 2, 4, 8])), stall=float(rng.choice([0.0, 0.2])),
+                        requant=bool(rng.random() < 0.3), seed=100 + i))
+    return out
+
+
+RANDOM_CASES = _random_cases(6, seed=2026)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", RANDOM_CASES, ids=[c["name"] for c in RANDOM_CASES])
+def test_layer_random(simulator, case):
+    _run(simulator, case)
