@@ -253,3 +253,15 @@ class History:
         import bisect
         i = bisect.bisect_left(self.cycles, cycle)     # writes with k < cycle
         return self.values[i - 1] if i else self.init
+
+
+async def wait_until(tb: BlockTb, cond, max_cycles: int = 100000) -> int:
+    """Wait for a cycle in which cond() holds (sampled at the falling edge); return right after
+    the rising edge that ends it (where drivers act). Returns the number of cycles waited."""
+    for n in range(max_cycles):
+        await FallingEdge(tb.clk)
+        ok = cond()
+        await RisingEdge(tb.clk)
+        if ok:
+            return n
+    raise AssertionError(f"condition not met within {max_cycles} cycles")

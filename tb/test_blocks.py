@@ -53,6 +53,42 @@ def array_params(rows, cols):
 ARRAY = _unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, CFG.COLS)])
 
 
+def wgen_params(lanes, act_depth, acc_depth, dim_bits, sbw):
+    return dict(LANES=lanes, ACT_DEPTH=act_depth, ACC_DEPTH=acc_depth, DIM_BITS=dim_bits, SBW=sbw,
+                XW=24, LW=clog2(lanes), AW=clog2(act_depth), PXW=clog2(acc_depth))
+
+
+def walker_params(lanes, pmax, ch_bits):
+    return dict(LANES=lanes, PMAX=pmax, CH_BITS=ch_bits, XW=24, LW=clog2(lanes), PW=clog2(pmax))
+
+
+WALKER = _unique([walker_params(3, 5, 6), walker_params(1, 1, 4),
+                  walker_params(CFG.LANES, CFG.PMAX, CFG.CH_BITS)])
+
+def select_params(rows, lanes, sbw):
+    return dict(ROWS=rows, LANES=lanes, LW=clog2(lanes), RW=clog2(rows), SBW=sbw)
+
+
+SELECT = _unique([select_params(3, 5, 5), select_params(5, 3, 1),
+                  select_params(CFG.ROWS, CFG.LANES, 4 + clog2(CFG.ACC_DEPTH) + 1)])
+
+def out_params(cols, pxw, depth):
+    return dict(COLS=cols, PXW=pxw, OUT_FIFO_DEPTH=depth, FCW=clog2(depth + 1))
+
+
+OUT = _unique([out_params(3, 4, 6), out_params(5, 3, 4),
+               out_params(CFG.COLS, clog2(CFG.ACC_DEPTH), CFG.OUT_FIFO_DEPTH)])
+
+def fifo_params(width, depth):
+    return dict(WIDTH=width, DEPTH=depth, CW=clog2(depth + 1))
+
+
+FIFO = _unique([fifo_params(7, 1), fifo_params(33, 5), fifo_params(CFG.COLS * 32 + 1, CFG.OUT_FIFO_DEPTH)])
+
+WGEN = _unique([wgen_params(3, 48, 128, 6, 3),
+                wgen_params(CFG.LANES, CFG.ACT_DEPTH, CFG.ACC_DEPTH, CFG.DIM_BITS, 4)])
+
+
 # ---- tests ---------------------------------------------------------------------------------------
 
 @pytest.mark.sim
@@ -64,3 +100,59 @@ def test_pe(simulator):
 @pytest.mark.parametrize("params", ARRAY, ids=[f"{p['ROWS']}x{p['COLS']}" for p in ARRAY])
 def test_array(simulator, params):
     _run(simulator, "sps_array", "tb.cocotb_array", params, f"array_{_id(params)}")
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", WGEN, ids=[f"L{p['LANES']}-D{p['ACT_DEPTH']}" for p in WGEN])
+def test_window_gen(simulator, params):
+    _run(simulator, "sps_wgen_tb", "tb.cocotb_window_gen", params, f"wgen_{_id(params)}",
+         extra_sources=[HDL / "sps_wgen_tb.v"])
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", WALKER, ids=[f"L{p['LANES']}-P{p['PMAX']}" for p in WALKER])
+def test_index_walker(simulator, params):
+    _run(simulator, "sps_index_walker", "tb.cocotb_index_walker", params, f"walker_{_id(params)}")
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", SELECT, ids=[f"R{p['ROWS']}-L{p['LANES']}" for p in SELECT])
+def test_index_select(simulator, params):
+    _run(simulator, "sps_index_select", "tb.cocotb_index_select", params, f"select_{_id(params)}")
+
+
+@pytest.mark.sim
+def test_requant(simulator):
+    _run(simulator, "sps_requant", "tb.cocotb_requant", {}, "requant")
+
+
+def test_requant_reference_matches_models_quant():
+    """The requant tests' own section-6 model agrees with models.quant.requantize (no simulator)."""
+    import random
+
+    import numpy as np
+
+    from models.quant import requantize
+    from tb.cocotb_requant import corner_inputs, requant_ref
+
+    rng = random.Random(f"{os.environ.get('SPS_SEED', '1')}:requant_ref")
+    ins = [corner_inputs(rng) for _ in range(3000)]
+    v = np.array([i["v"] for i in ins], np.int64).astype(np.int32)
+    M = np.array([i["mult"] for i in ins], np.int64)
+    sh = np.array([i["shift"] for i in ins], np.int64)
+    for relu in (False, True):
+        want = requantize(v, None, M, sh, relu)
+        got = [requant_ref(int(a), int(m), int(s), True, relu) for a, m, s in zip(v, M, sh)]
+        assert list(map(int, want)) == got
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", OUT, ids=[f"C{p['COLS']}-D{p['OUT_FIFO_DEPTH']}" for p in OUT])
+def test_output_stage(simulator, params):
+    _run(simulator, "sps_output_stage", "tb.cocotb_output_stage", params, f"out_{_id(params)}")
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", FIFO, ids=[f"W{p['WIDTH']}-D{p['DEPTH']}" for p in FIFO])
+def test_fifo(simulator, params):
+    _run(simulator, "sps_fifo", "tb.cocotb_fifo", params, f"fifo_{_id(params)}")
