@@ -15,6 +15,7 @@ must agree. Random stimulus is reproducible: SPS_SEED (default 1) and the test's
 """
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import random
@@ -193,7 +194,8 @@ class Scoreboard:
         self.queue: list = []
         self.extra = 0
 
-    def _fail(self, msg: str) -> None:
+    def error(self, msg: str) -> None:
+        """Record a failure found outside a comparison (e.g. a protocol checker)."""
         if len(self.errors) < self.max_report:
             self.log.error(f"{self.name}: {msg}")
         self.errors.append(msg)
@@ -203,7 +205,7 @@ class Scoreboard:
         bad = {k: (got.get(k), v) for k, v in exp.items() if got.get(k) != v}
         if bad:
             desc = ", ".join(f"{k}: got {_fmt(g)} expected {_fmt(e)}" for k, (g, e) in bad.items())
-            self._fail(f"cycle {cycle} {what}: {desc}")
+            self.error(f"cycle {cycle} {what}: {desc}")
             return False
         return True
 
@@ -213,13 +215,13 @@ class Scoreboard:
     def observe(self, cycle: int, item: dict, what: str = "") -> None:
         if not self.queue:
             self.extra += 1
-            self._fail(f"cycle {cycle} {what}: unexpected item {_fmt(item)} (nothing expected)")
+            self.error(f"cycle {cycle} {what}: unexpected item {_fmt(item)} (nothing expected)")
             return
         self.check(cycle, item, self.queue.pop(0), what)
 
     def finish(self, min_checks: int = 1) -> None:
         if self.queue:
-            self._fail(f"{len(self.queue)} expected item(s) never observed, first {_fmt(self.queue[0])}")
+            self.error(f"{len(self.queue)} expected item(s) never observed, first {_fmt(self.queue[0])}")
         self.log.info(f"{self.name}: {self.checked} comparisons, {len(self.errors)} error(s)")
         assert not self.errors, (f"{self.name}: {len(self.errors)} error(s); first: {self.errors[0]}")
         assert self.checked >= min_checks, (f"{self.name}: only {self.checked} comparisons "
@@ -250,7 +252,6 @@ class History:
         self.values.append(value)
 
     def at(self, cycle: int):
-        import bisect
         i = bisect.bisect_left(self.cycles, cycle)     # writes with k < cycle
         return self.values[i - 1] if i else self.init
 

@@ -36,8 +36,12 @@ class Layer:
 
     def __init__(self, rng, p, stride: int, pad_top: int):
         L, depth = p["LANES"], p["ACT_DEPTH"]
+        wide = rng.random() < 0.25                 # a long row or column: the div-3 counters run far
         while True:
             H, W = rng.randint(1, 11), rng.randint(1, 11)
+            if wide:
+                big = rng.randint(12, min(40, (1 << p["DIM_BITS"]) - 1))
+                H, W = (big, rng.randint(1, 4)) if rng.random() < 0.5 else (rng.randint(1, 4), big)
             pb, pr, pl = rng.randint(0, 2), rng.randint(0, 2), rng.randint(0, 2)
             C = rng.randint(1, 3 * L)
             nblk = -(-C // L)

@@ -3,7 +3,16 @@ module (all its cocotb tests) on one RTL parameter set, on every simulator found
 to pick one). Parameter sets: small odd shapes and the defaults of config/sps.json. SPS_SEED=<n>
 changes the random stimulus (default 1; the seed is in every test's log).
 
-Derived parameters (RW, LW, PW, PXW, FCW) are computed here as sps_top computes them.
+    test_pe            sps_pe             tb/cocotb_pe.py
+    test_array         sps_array          tb/cocotb_array.py
+    test_window_gen    sps_act_buffer + sps_window_gen (tb/hdl/sps_wgen_tb.v)   tb/cocotb_window_gen.py
+    test_index_walker  sps_index_walker   tb/cocotb_index_walker.py (also vs compiler.walker.tile_plan)
+    test_index_select  sps_index_select   tb/cocotb_index_select.py
+    test_requant       sps_requant        tb/cocotb_requant.py
+    test_output_stage  sps_output_stage (+ sps_fifo, sps_requant)  tb/cocotb_output_stage.py
+    test_fifo          sps_fifo           tb/cocotb_fifo.py
+Shared driver / monitor / scoreboard pieces: tb/blocklib.py. Derived parameters (RW, LW, PW, PXW,
+FCW) are computed here as sps_top computes them; the cocotb side reads all of them back from the DUT.
 """
 from __future__ import annotations
 
@@ -44,13 +53,10 @@ def _run(simulator, top, module, params, name, extra_sources=None):
     sim.run(simulator, top, module, params=params, env=env, name=name, extra_sources=extra_sources)
 
 
-# ---- parameter sets ------------------------------------------------------------------------------
+# ---- parameter sets: small odd shapes and the config/sps.json defaults ---------------------------
 
 def array_params(rows, cols):
     return dict(ROWS=rows, COLS=cols, RW=clog2(rows))
-
-
-ARRAY = _unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, CFG.COLS)])
 
 
 def wgen_params(lanes, act_depth, acc_depth, dim_bits, sbw):
@@ -62,31 +68,32 @@ def walker_params(lanes, pmax, ch_bits):
     return dict(LANES=lanes, PMAX=pmax, CH_BITS=ch_bits, XW=24, LW=clog2(lanes), PW=clog2(pmax))
 
 
-WALKER = _unique([walker_params(3, 5, 6), walker_params(1, 1, 4),
-                  walker_params(CFG.LANES, CFG.PMAX, CFG.CH_BITS)])
-
 def select_params(rows, lanes, sbw):
     return dict(ROWS=rows, LANES=lanes, LW=clog2(lanes), RW=clog2(rows), SBW=sbw)
 
-
-SELECT = _unique([select_params(3, 5, 5), select_params(5, 3, 1),
-                  select_params(CFG.ROWS, CFG.LANES, 4 + clog2(CFG.ACC_DEPTH) + 1)])
 
 def out_params(cols, pxw, depth):
     return dict(COLS=cols, PXW=pxw, OUT_FIFO_DEPTH=depth, FCW=clog2(depth + 1))
 
 
-OUT = _unique([out_params(3, 4, 6), out_params(5, 3, 4),
-               out_params(CFG.COLS, clog2(CFG.ACC_DEPTH), CFG.OUT_FIFO_DEPTH)])
-
 def fifo_params(width, depth):
     return dict(WIDTH=width, DEPTH=depth, CW=clog2(depth + 1))
 
 
-FIFO = _unique([fifo_params(7, 1), fifo_params(33, 5), fifo_params(CFG.COLS * 32 + 1, CFG.OUT_FIFO_DEPTH)])
-
+ARRAY = _unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, CFG.COLS)])
+# ACT_DEPTH 48: not a power of two (out-of-range addresses of masked window elements)
 WGEN = _unique([wgen_params(3, 48, 128, 6, 3),
                 wgen_params(CFG.LANES, CFG.ACT_DEPTH, CFG.ACC_DEPTH, CFG.DIM_BITS, 4)])
+WALKER = _unique([walker_params(3, 5, 6), walker_params(1, 1, 4),
+                  walker_params(CFG.LANES, CFG.PMAX, CFG.CH_BITS)])
+# SBW of the default set: the sideband sps_top sends through (pass bits, pixel, last pixel)
+SELECT = _unique([select_params(3, 5, 5), select_params(5, 3, 1),
+                  select_params(CFG.ROWS, CFG.LANES, 4 + clog2(CFG.ACC_DEPTH) + 1)])
+# OUT_FIFO_DEPTH 6 is the smallest compiler/config.py accepts (full-rate drain, ARCHITECTURE.md section 1)
+OUT = _unique([out_params(3, 4, 6), out_params(5, 3, 7),
+               out_params(CFG.COLS, clog2(CFG.ACC_DEPTH), CFG.OUT_FIFO_DEPTH)])
+# the default set: the output stage's result FIFO (COLS int32 + TLAST)
+FIFO = _unique([fifo_params(7, 1), fifo_params(33, 5), fifo_params(CFG.COLS * 32 + 1, CFG.OUT_FIFO_DEPTH)])
 
 
 # ---- tests ---------------------------------------------------------------------------------------
