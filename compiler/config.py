@@ -75,6 +75,10 @@ def load_config(path: str | Path | None = None) -> ArrayConfig:
     return ArrayConfig(**{k: v for k, v in raw.items() if k in names})
 
 
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 def clog2(n: int) -> int:
     return max(1, math.ceil(math.log2(n))) if n > 1 else 1
 

@@ -21,13 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from compiler import regs as R
+from compiler.config import ceil_div
 from compiler.walker import tile_arrays, tile_plan
 
 HEADER_BEATS = 7
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def _wrap32(v: np.ndarray) -> np.ndarray:
@@ -70,7 +67,7 @@ def _check_regs(r: dict, cfg) -> None:
 def _load_activations(act: np.ndarray, r: dict, cfg) -> np.ndarray:
     """Activation stream -> buffer [LANES, 9 sub-banks, ACT_DEPTH] int8."""
     C, H, W = r["C"], r["H"], r["W"]
-    CB = _ceil_div(C, cfg.LANES)
+    CB = ceil_div(C, cfg.LANES)
     expect = CB * H * W
     act = np.asarray(act)
     if act.ndim != 2 or act.shape[1] != cfg.LANES:
@@ -79,7 +76,7 @@ def _load_activations(act: np.ndarray, r: dict, cfg) -> np.ndarray:
         kind = "too few" if act.shape[0] < expect else "too many"
         raise ValueError(f"activation stream: {kind} beats: got {act.shape[0]}, expected {expect} "
                          f"(ceil(C/LANES)*H*W)")
-    H3, W3 = _ceil_div(H, 3), _ceil_div(W, 3)
+    H3, W3 = ceil_div(H, 3), ceil_div(W, 3)
     if CB * H3 * W3 > cfg.ACT_DEPTH:
         raise ValueError(f"activation buffer overflow: {CB}*{H3}*{W3} words per sub-bank > ACT_DEPTH={cfg.ACT_DEPTH}")
     t = np.arange(expect)
@@ -94,7 +91,7 @@ def _load_activations(act: np.ndarray, r: dict, cfg) -> np.ndarray:
 def _windows(r: dict):
     """Per kernel position k: sub-bank [9, npix], in-block address [9, npix], valid [9, npix]."""
     H, W = r["H"], r["W"]
-    W3 = _ceil_div(W, 3)
+    W3 = ceil_div(W, 3)
     oy, ox = np.divmod(np.arange(r["HOUT"] * r["WOUT"]), r["WOUT"])
     ky, kx = np.divmod(np.arange(9), 3)
     y = (oy * r["STRIDE"] - r["PAD_TOP"])[None, :] + ky[:, None]
@@ -107,7 +104,7 @@ def _windows(r: dict):
 def _gather(buf, tiles, wins, r: dict, cfg) -> tuple[np.ndarray, np.ndarray]:
     """Activation rows of every tile of a group: float64 [T, npix, ROWS] and enabled [T, ROWS]."""
     sub, addr, valid = wins
-    H3W3 = _ceil_div(r["H"], 3) * _ceil_div(r["W"], 3)
+    H3W3 = ceil_div(r["H"], 3) * ceil_div(r["W"], 3)
     ch, pos = tile_arrays(tiles)
     en = ch >= 0
     L = cfg.LANES
@@ -155,7 +152,7 @@ def expected_weight_beats(r: dict, cfg) -> int:
     for g in range(P):
         if r["FG"][g]:
             T = len(tile_plan(P, r["PAT"][:P], r["C"], cfg, g))
-            n += _ceil_div(r["FG"][g], cfg.COLS) * (HEADER_BEATS + cfg.ROWS * T)
+            n += ceil_div(r["FG"][g], cfg.COLS) * (HEADER_BEATS + cfg.ROWS * T)
     return n
 
 
@@ -187,7 +184,7 @@ def run_program(regs, wgt_beats, act_beats, cfg) -> np.ndarray:
             continue
         tiles = tile_plan(P, r["PAT"][:P], r["C"], cfg, g)
         A, en = _gather(buf, tiles, wins, r, cfg)
-        for _ct in range(_ceil_div(r["FG"][g], cfg.COLS)):
+        for _ct in range(ceil_div(r["FG"][g], cfg.COLS)):
             bias, M, sh = _parse_header(wgt[ptr:ptr + HEADER_BEATS], cfg)
             ptr += HEADER_BEATS
             bank = col_tiles % 2

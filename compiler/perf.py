@@ -26,6 +26,8 @@ kept weights (PPS mask) * Hout * Wout.
 """
 from __future__ import annotations
 
+from compiler.config import ceil_div
+from compiler.program import group_filters
 from compiler.walker import tile_plan
 from models.pps import PPS
 
@@ -39,28 +41,17 @@ BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT
 OUT_LAT = 5            # last result beat = last drain read + OUT_LAT
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def _groups(F: int, pps: PPS) -> list[int]:
-    fg = [0] * pps.period
-    for f in range(F):
-        fg[pps.group_of(f)] += 1
-    return fg
-
-
 def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
     """Loader order: ('g', group) for each phase group visited, ('h',) per column tile header,
     ('t', rows_enabled, cols_active, last_row_tile) per row tile."""
-    fg = _groups(F, pps)
+    fg = [len(fl) for fl in group_filters(F, pps)]
     plan = []
     for g, n in enumerate(fg):
         plan.append(("g", g))
         if n == 0:
             continue
         tiles = tile_plan(pps.period, pps.masks, C, cfg, g)
-        for ct in range(_ceil_div(n, cfg.COLS)):
+        for ct in range(ceil_div(n, cfg.COLS)):
             cols = min(cfg.COLS, n - ct * cfg.COLS)
             plan.append(("h",))
             for t, tile in enumerate(tiles):
@@ -121,12 +112,12 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
 def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS) -> dict:
     """bands: [(H_band, Hout_band)]."""
     plan = _plan(cfg, C, F, pps)
-    out_bands = [_band_cycles(cfg, plan, _ceil_div(C, cfg.LANES) * hb * W, hob * Wout) for hb, hob in bands]
+    out_bands = [_band_cycles(cfg, plan, ceil_div(C, cfg.LANES) * hb * W, hob * Wout) for hb, hob in bands]
     res = {k: sum(b[k] for b in out_bands) for k in
            ("act_load", "passes", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
     Hout = sum(hob for _, hob in bands)
     res["macs"] = pps.nonzeros(F, C) * Hout * Wout
-    res["ideal"] = _ceil_div(res["macs"], cfg.ROWS * cfg.COLS)
+    res["ideal"] = ceil_div(res["macs"], cfg.ROWS * cfg.COLS)
     res["utilization"] = round(res["ideal"] / res["total"], 4) if res["total"] else 0.0
     res["bands"] = out_bands
     return res

@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from compiler import regs as R
-from compiler.config import ArrayConfig, load_config
+from compiler.config import ArrayConfig, ceil_div, load_config
 from compiler.infer import resolve_pps
 from compiler.layer import QLayer, check_input
 from compiler.walker import tile_arrays, tile_plan  # noqa: F401  (tile_plan is part of this API)
@@ -22,10 +22,6 @@ from models.pps import KERNEL_POSITIONS, PPS, PPSError
 HEADER_BEATS = 7
 FORMAT_NAME = "sps-layer-program"
 FORMAT_VERSION = 1
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 # ---- structure of a layer --------------------------------------------------------------------------
@@ -61,13 +57,13 @@ def plan_bands(C: int, H: int, W: int, stride: int, padding: int, cfg: ArrayConf
     if W > dim_max or Wout > dim_max:
         raise ValueError(f"layer {name!r}: W={W} / Wout={Wout} exceed the {cfg.DIM_BITS}-bit "
                          f"DIM_BITS registers (max {dim_max})")
-    cb = _ceil_div(C, cfg.LANES)
-    W3 = _ceil_div(W, 3)
+    cb = ceil_div(C, cfg.LANES)
+    W3 = ceil_div(W, 3)
 
     def fits(oy0, oy1):
         iy0, iy1, _ = band_input_rows(oy0, oy1, H, stride, padding)
         hb = iy1 - iy0
-        return (cb * _ceil_div(hb, 3) * W3 <= cfg.ACT_DEPTH and (oy1 - oy0) * Wout <= cfg.ACC_DEPTH
+        return (cb * ceil_div(hb, 3) * W3 <= cfg.ACT_DEPTH and (oy1 - oy0) * Wout <= cfg.ACC_DEPTH
                 and hb <= dim_max and oy1 - oy0 <= dim_max)
 
     if Wout > cfg.ACC_DEPTH:
@@ -77,7 +73,7 @@ def plan_bands(C: int, H: int, W: int, stride: int, padding: int, cfg: ArrayConf
         bands = [(o, min(o + rows, Hout)) for o in range(0, Hout, rows)]
         if all(fits(a, b) for a, b in bands):
             return bands
-    need = max(cb * _ceil_div(band_input_rows(o, o + 1, H, stride, padding)[1]
+    need = max(cb * ceil_div(band_input_rows(o, o + 1, H, stride, padding)[1]
                               - band_input_rows(o, o + 1, H, stride, padding)[0], 3) * W3
                for o in range(Hout))
     raise ValueError(f"layer {name!r}: one output row needs {need} words per activation sub-bank "
@@ -92,7 +88,7 @@ def activation_stream(x_band: np.ndarray, cfg: ArrayConfig) -> np.ndarray:
     if x.ndim != 3:
         raise ValueError(f"activation stream: input must be [C, H, W], got shape {list(x.shape)}")
     C, H, W = x.shape
-    cb = _ceil_div(C, cfg.LANES)
+    cb = ceil_div(C, cfg.LANES)
     xp = np.zeros((cb * cfg.LANES, H, W), np.int8)
     xp[:C] = x
     return np.ascontiguousarray(xp.reshape(cb, cfg.LANES, H, W).transpose(0, 2, 3, 1)
@@ -131,7 +127,7 @@ def weight_stream(layer: QLayer, pps: PPS, cfg: ArrayConfig, tiles=None) -> np.n
         wg = w9[fl][:, np.where(en, ch, 0), np.where(en, pos, 0)]       # [F_g, T, ROWS]
         wg = np.where(en[None], wg, 0).astype(np.int8)
         T = ch.shape[0]
-        for ct in range(_ceil_div(len(fl), cfg.COLS)):
+        for ct in range(ceil_div(len(fl), cfg.COLS)):
             cols = fl[ct * cfg.COLS:(ct + 1) * cfg.COLS]
             n = len(cols)
             chunks.append(header_beats(layer.bias[cols], M[cols], sh[cols], cfg))
@@ -219,7 +215,7 @@ class LayerProgram:
     @property
     def col_tiles(self) -> int:
         """Column tiles per band over all groups (result beats per band = col_tiles * Hout_b * Wout)."""
-        return sum(_ceil_div(n, self.cfg.COLS) for n in self.fg)
+        return sum(ceil_div(n, self.cfg.COLS) for n in self.fg)
 
     @property
     def mode(self) -> int:
@@ -267,7 +263,7 @@ class LayerProgram:
             npix = b.Hout * self.Wout
             k = 0
             for fl in self.out_filter:
-                for ct in range(_ceil_div(len(fl), COLS)):
+                for ct in range(ceil_div(len(fl), COLS)):
                     blk = res[k * npix:(k + 1) * npix]
                     for j, f in enumerate(fl[ct * COLS:(ct + 1) * COLS]):
                         Y[f, b.oy0:b.oy1, :] = blk[:, j].reshape(b.Hout, self.Wout)
@@ -371,8 +367,8 @@ def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | None
                          f"{cfg.CH_BITS}-bit CH_BITS registers (max {ch_max})")
     tiles = group_tiles(pps, C, cfg)
     wgt = weight_stream(layer, pps, cfg, tiles)
-    col_tiles = sum(_ceil_div(n, cfg.COLS) for n in fg)
-    passes = sum(_ceil_div(n, cfg.COLS) * len(tiles[g]) for g, n in enumerate(fg))
+    col_tiles = sum(ceil_div(n, cfg.COLS) for n in fg)
+    passes = sum(ceil_div(n, cfg.COLS) * len(tiles[g]) for g, n in enumerate(fg))
     mode = (R.MODE_REQUANT if layer.requant is not None else 0) | (R.MODE_RELU if layer.relu else 0)
     bands = []
     for i, (oy0, oy1) in enumerate(plan_bands(C, H, W, layer.stride, layer.padding, cfg, name)):
@@ -380,7 +376,7 @@ def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | None
         regs = band_registers(C, iy1 - iy0, W, oy1 - oy0, Wout, layer.stride, pad_top, layer.padding,
                               mode, pps, fg, cfg)
         bands.append(Band(index=i, oy0=oy0, oy1=oy1, iy0=iy0, iy1=iy1, pad_top=pad_top, regs=regs,
-                          wgt=wgt, act_beats=_ceil_div(C, cfg.LANES) * (iy1 - iy0) * W,
+                          wgt=wgt, act_beats=ceil_div(C, cfg.LANES) * (iy1 - iy0) * W,
                           res_beats=col_tiles * (oy1 - oy0) * Wout, passes=passes))
     prog = LayerProgram(name=name, cfg=cfg, C=C, F=F, H=H, W=W, Hout=Hout, Wout=Wout,
                         stride=layer.stride, padding=layer.padding, requant=layer.requant is not None,

@@ -35,15 +35,14 @@ def make_layer(name, C, F, H, pps, seed):
 def run_one(name, C, F, H, pps, sim, seed):
     from compiler.config import load_config
     from compiler.program import compile_layer
-    from models.reference import conv2d_int
+    from tb.cases import reference_output
     from tb.run_layer import layer_stats, run_on_rtl
 
     layer, x = make_layer(name, C, F, H, pps, seed)
     prog = compile_layer(layer, load_config(), pps, x=x)
     res, stats, wall = run_on_rtl(prog, sim, name=f"bench_{name}_{'dense' if pps.is_dense else 'pps'}")
     y = prog.unpack_results(res)
-    ref = (conv2d_int(x, layer.weight, None, 1, 1).astype(np.int64) + layer.bias[:, None, None]).astype(np.int32)
-    if not np.array_equal(y, ref):
+    if not np.array_equal(y, reference_output(layer, x)):
         raise SystemExit(f"bench {name}: RTL output differs from the reference convolution")
     return layer_stats(prog, stats, wall)
 

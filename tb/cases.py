@@ -6,6 +6,17 @@ import numpy as np
 
 from compiler.layer import QLayer, Requant
 from models.pps import PPS
+from models.quant import requantize
+from models.reference import conv2d_int
+
+
+def reference_output(layer: QLayer, x: np.ndarray) -> np.ndarray:
+    """What the hardware must produce, from the reference convolution (independent of the
+    compiler): int32 acc + bias, or the requantised int8 values widened to int32."""
+    acc = conv2d_int(x, layer.weight, None, layer.stride, layer.padding)
+    if layer.requant is None:
+        return (acc.astype(np.int64) + layer.bias.astype(np.int64)[:, None, None]).astype(np.int32)
+    return requantize(acc, layer.bias, layer.requant.M, layer.requant.shift, layer.relu).astype(np.int32)
 
 
 def pps_from_case(case: dict, rng: np.random.Generator) -> PPS:

@@ -11,19 +11,9 @@ import os
 import numpy as np
 import cocotb
 
-from tb.cases import make_case
+from tb.cases import make_case, reference_output
 from tb.sps_env import SpsEnv, env_config
 from compiler.program import compile_layer
-from models.reference import conv2d_int
-from models.quant import requantize
-
-
-def expected_output(layer, x) -> np.ndarray:
-    acc = conv2d_int(x, layer.weight, None, layer.stride, layer.padding)
-    if layer.requant is None:
-        return (acc.astype(np.int64) + layer.bias.astype(np.int64)[:, None, None]).astype(np.int32)
-    return requantize(acc, layer.bias, layer.requant.M, layer.requant.shift, layer.relu).astype(np.int32)
-
 
 @cocotb.test()
 async def layer_matches_reference(dut):
@@ -35,7 +25,7 @@ async def layer_matches_reference(dut):
     await env.reset()
     await env.check_config()
     y, stats = await env.run_program(prog)
-    want = expected_output(layer, x)
+    want = reference_output(layer, x)
     if os.environ.get("SPS_DUMP"):
         np.savez(os.environ["SPS_DUMP"], got=y, want=want)
     bad = np.argwhere(y != want)

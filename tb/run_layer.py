@@ -137,8 +137,7 @@ def _main(a) -> int:
     from compiler.program import compile_layer
     from compiler.infer import pps_from_spec
     from models.pps import PPSError
-    from models.reference import conv2d_int
-    from models.quant import requantize
+    from tb.cases import reference_output
     from tb import sim as simmod
 
     sims = simmod.available_simulators()
@@ -176,11 +175,7 @@ def _main(a) -> int:
           f"{prog.bands[0].passes} passes per band; simulating on {sim} ...", flush=True)
     res, stats, wall = run_on_rtl(prog, sim, waves=a.waves)
     y = prog.unpack_results(res)
-    acc = conv2d_int(x, layer.weight, None, layer.stride, layer.padding)
-    if layer.requant is None:
-        ref = (acc.astype(np.int64) + layer.bias[:, None, None]).astype(np.int32)
-    else:
-        ref = requantize(acc, layer.bias, layer.requant.M, layer.requant.shift, layer.relu).astype(np.int32)
+    ref = reference_output(layer, x)
     st = layer_stats(prog, stats, wall)
     exact = bool(np.array_equal(y, ref))
     st["bit_exact_vs_reference"] = exact
