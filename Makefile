@@ -44,7 +44,8 @@ test-py: $(STAMP)
 
 sim: $(STAMP) config
 	@test -n "$(SIM)" || { echo "error: give SIM=icarus or SIM=verilator"; exit 2; }
-	SIM=$(SIM) WAVES=$(WAVES) $(PY) -m pytest -n $(JOBS) tb -m sim $(if $(TEST),-k "$(TEST)") -rA $(if $(filter 1,$(WAVES)),-s)
+	SIM=$(SIM) WAVES=$(WAVES) $(PY) -m pytest tb -m sim $(if $(TEST),-k "$(TEST)") -rA \
+	    $(if $(filter 1,$(WAVES)),-n 0 -s,-n $(JOBS))   # serial with waves: the FST paths are printed
 
 lint: $(STAMP) config
 	PATH=$(VLT_ROOT)/bin:$$PATH VERILATOR_ROOT=$(VLT_ROOT) verilator --lint-only -Wall -Ibuild/gen -Irtl rtl/*.v --top-module sps_top

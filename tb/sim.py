@@ -81,7 +81,8 @@ def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None) -> s
     if extra:                       # testbench-only HDL (wrappers); absent for RTL-only builds
         ident.append([str(p) for p in extra])
     h = hashlib.sha1(json.dumps(ident).encode()).hexdigest()[:10]
-    return f"{sim}-{top}-{h}"
+    # a build without tracing cannot dump waves, so WAVES=1 gets a build of its own
+    return f"{sim}-{top}-{h}" + ("-waves" if waves_enabled() else "")
 
 
 def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None):
