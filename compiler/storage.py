@@ -94,16 +94,19 @@ def format_storage_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def network_storage(layers, pps: PPS, b: int = 8, pmax: int = 8) -> dict:
-    """Sum of storage_report over layers [(name, C, F, ...)] all pruned to `pps`."""
+def sum_reports(reports) -> dict:
+    """Format-by-format sum of storage_report results (a network's storage)."""
     tot = {f: {"value_bits": 0, "index_bits": 0, "total_bits": 0} for f in FORMATS}
-    for layer in layers:
-        C, F = layer[1], layer[2]
-        rep = storage_report(F, C, pps, b=b, pmax=pmax)
+    for rep in reports:
         for f in FORMATS:
             for k in tot[f]:
                 tot[f][k] += rep[f][k]
     return tot
+
+
+def network_storage(layers, pps: PPS, b: int = 8, pmax: int = 8) -> dict:
+    """Sum of storage_report over layers [(name, C, F, ...)] all pruned to `pps`."""
+    return sum_reports(storage_report(layer[2], layer[1], pps, b=b, pmax=pmax) for layer in layers)
 
 
 def format_network_table(tot: dict) -> str:

@@ -1,0 +1,111 @@
+"""Run a quantised network on the RTL (one simulation for all images) and check it, image by image
+and layer by layer, against the integer reference (models.qnet.run_reference).
+
+    result = run_network_on_rtl(qnet, images_int8, sim="verilator", dense=True)
+    result.mismatches   # [] when every array layer output and the logits are bit-exact
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from models.qnet import QNet, run_reference
+
+
+@dataclasses.dataclass
+class NetRun:
+    logits: list[np.ndarray]                 # per image, int64 [classes] (from the RTL run)
+    layer_counters: list[dict]               # per image: layer -> hardware counters (summed over bands)
+    dense_counters: dict                     # layer -> counters of the layer in dense mode (image 0)
+    mismatches: list[str]                    # one line per image/layer that differs from the reference
+    reference_logits: list[np.ndarray]
+    wall: float
+
+    @property
+    def bit_exact(self) -> bool:
+        return not self.mismatches
+
+    @property
+    def predictions(self) -> list[int]:
+        return [int(np.argmax(v)) for v in self.logits]
+
+
+def _watch(progress: Path, total: int, stop: threading.Event, desc: str) -> None:
+    bar = tqdm(total=total, desc=desc, unit="img")
+    done = 0
+    while not stop.is_set():
+        try:
+            n = int(progress.read_text() or 0)
+        except (OSError, ValueError):
+            n = done
+        if n > done:
+            bar.update(n - done)
+            done = n
+        stop.wait(0.5)
+    bar.close()
+
+
+def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, dense: bool = True, waves: bool = False,
+                       stall: float = 0.0, seed: int = 0, name: str = "net", progress: bool = True) -> NetRun:
+    """images: int8 [N, C, H, W] (already quantised with qnet.quantize_input)."""
+    import os
+
+    from compiler.config import load_config
+    from tb import sim as simmod
+
+    images = np.asarray(images)
+    if images.dtype != np.int8 or images.ndim != 4 or tuple(images.shape[1:]) != tuple(qnet.input_shape):
+        raise ValueError(f"images must be int8 [N, {', '.join(map(str, qnet.input_shape))}], "
+                         f"got {images.dtype} {list(images.shape)}")
+    cfg = load_config()
+    old_waves = os.environ.get("WAVES")
+    if waves:
+        os.environ["WAVES"] = "1"
+    with tempfile.TemporaryDirectory() as td:
+        td = Path(td)
+        qnet.save(td / "qnet.npz")
+        np.savez(td / "images.npz", x=images)
+        prog_file = td / "progress"
+        stop = threading.Event()
+        watcher = threading.Thread(target=_watch, args=(prog_file, len(images), stop, f"{sim}: images"),
+                                   daemon=True) if progress else None
+        if watcher:
+            watcher.start()
+        t0 = time.time()
+        try:
+            simmod.run(sim, "sps_top", "tb.cocotb_net", params=cfg.hdl_parameters(), name=name,
+                       env={"SPS_QNET": td / "qnet.npz", "SPS_IMAGES": td / "images.npz",
+                            "SPS_RESULT": td / "res.npz", "SPS_DENSE": int(dense), "SPS_STALL": stall,
+                            "SPS_SEED": seed, "SPS_PROGRESS": prog_file})
+        finally:
+            stop.set()
+            if watcher:
+                watcher.join()
+            if waves:
+                if old_waves is None:
+                    os.environ.pop("WAVES", None)
+                else:
+                    os.environ["WAVES"] = old_waves
+        wall = time.time() - t0
+        with np.load(td / "res.npz") as z:
+            stats = json.loads(str(z["stats"]))
+            got = {k: np.asarray(z[k]) for k in z.files if k != "stats"}
+    mismatches, logits, ref_logits = [], [], []
+    for i, x in enumerate(images):
+        ref = run_reference(qnet, x)
+        for node in qnet.nodes:
+            key = f"{i}/{node.out}"
+            if key in got and not np.array_equal(got[key], ref[node.out]):
+                pos = tuple(int(v) for v in np.argwhere(got[key] != ref[node.out])[0])
+                mismatches.append(f"image {i} layer {node.name}: {int((got[key] != ref[node.out]).sum())} "
+                                  f"values differ, first at {pos}: RTL {got[key][pos]}, reference {ref[node.out][pos]}")
+        logits.append(got[f"{i}/logits"])
+        ref_logits.append(ref["logits"])
+    return NetRun(logits, stats["images"], stats["dense"], mismatches, ref_logits, wall)
