@@ -12,7 +12,11 @@ SIM       ?=
 TEST      ?=
 WAVES     ?= 0
 
-.PHONY: help venv test test-py sim lint synth bench demo clean config
+MODEL     ?= vgg16
+IMAGES    ?= 100
+DEMO_ARGS ?=
+
+.PHONY: help venv test test-py sim lint synth bench demo report train-digits clean config
 
 help:
 	@echo "make test            Python tests + cocotb RTL suite on every simulator found (fails if none)"
@@ -21,7 +25,12 @@ help:
 	@echo "make lint            verilator --lint-only -Wall on rtl/ (must be clean)"
 	@echo "make synth           Yosys synthesis of sps_top (default parameters): no latches, cell summary"
 	@echo "make bench           VGG-16 CIFAR layers, PS-4 vs dense, on Verilator: cycle/utilisation table"
-	@echo "make demo            one PS-4 layer end to end on the RTL, checked against the reference"
+	@echo "make demo [IMAGES=100] [SIM=..] [DEMO_ARGS='--waves' ...]"
+	@echo "                     shipped PPS digits CNN on the RTL: accuracies, bit-exact check, per-layer"
+	@echo "                     cycles vs dense mode, storage (python -m tb.run_net --help for options)"
+	@echo "make report [MODEL=vgg16|resnet18|digits]"
+	@echo "                     whole-network report (Markdown + PNG plots) in build/report/MODEL"
+	@echo "make train-digits    retrain the shipped digits models (dense twin and PPS) into models/weights"
 	@echo "make venv            create .venv from requirements.txt"
 	@echo "make clean           remove build outputs"
 
@@ -61,7 +70,14 @@ bench: $(STAMP) config
 	$(PY) -m tb.bench
 
 demo: $(STAMP) config
-	$(PY) -m tb.run_layer --demo
+	$(PY) -m tb.run_net --images $(IMAGES) $(if $(SIM),--sim $(SIM)) $(DEMO_ARGS)
+
+report: $(STAMP) config
+	$(PY) -m tb.report --model $(MODEL) $(if $(SIM),--sim $(SIM)) --out build/report/$(MODEL)
+
+train-digits: $(STAMP)
+	$(PY) -m models.train_net --model digits --mode dense --out models/weights/digits_dense.pt
+	$(PY) -m models.train_net --model digits --mode pps --out models/weights/digits_pps.pt
 
 clean:
 	rm -rf build sim_build results.xml

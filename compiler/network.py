@@ -57,6 +57,14 @@ class Stage:
         return 0
 
 
+def _layer_pps(node) -> PPS | None:
+    """The PPS a conv node records: a PPS (JSON), "dense", or "auto" (None: infer from the zeros)."""
+    p = node.attrs.get("pps", "auto")
+    if p == "auto":
+        return None
+    return PPS.dense() if p == "dense" else PPS.from_json(p)
+
+
 def _requant_mode(relu: bool) -> int:
     return R.MODE_REQUANT | (R.MODE_RELU if relu else 0)
 
@@ -76,7 +84,7 @@ class NetProgram:
                 if k == 3:
                     layer = QLayer(node.name, w, node.arrays["bias"], a["stride"], a["padding"],
                                    (node.arrays["M"], node.arrays["shift"], bool(a["relu"])))
-                    pps = PPS.from_json(a["pps"]) if a.get("pps") else PPS.dense()
+                    pps = _layer_pps(node)
                     prog = compile_layer(layer, self.cfg, pps, H=shp[1], W=shp[2])
                     st = Stage("conv3x3", node.name, node.inputs, node.out, shp, (prog.F, prog.Hout, prog.Wout),
                                node, prog)

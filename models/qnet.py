@@ -6,7 +6,7 @@ A QNet is a list of nodes over named int8 tensors ("input" is the quantised imag
 
   conv    k x k conv (k = 3 or 1), stride, padding; int8 weights [F, C, k, k] (BN folded, per-filter
           scale), int32 bias; requantised to int8 by (M, shift) per filter with optional ReLU
-          (docs/ARCHITECTURE.md section 6). `pps` is the layer's PPS (JSON) or None when dense.
+          (docs/ARCHITECTURE.md section 6). `pps`: the layer's PPS (JSON), "dense" or "auto".
   maxpool 2x2, stride 2 (int8 max: exact, scale unchanged).
   add     ResNet's residual: out = clamp(relu?(rnd(a * Ma, sha) + rnd(b * Mb, shb))), where
           rnd(t, s) = (t + 2**(s-1)) >> s (floor; ties up; no rounding for s = 0): both inputs are
@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 from .nets import BasicBlock, ConvBN, Net
-from .pps import PPS
 from .quant import (fold_bn, quantize_activation, quantize_bias, quantize_multiplier, quantize_weights,
                     requant_params, requantize)
 from .reference import conv2d_int
@@ -111,12 +110,13 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
     """Post-training static quantisation of a models.nets.Net (eval mode, BN folded).
 
     calib_images: float [N, C, H, W] used to choose the activation scales. pps: module name of the
-    conv (as in named_modules) -> PPS JSON, recorded per layer (informative; the compiler infers
-    the PPS from the weights' zero pattern and checks it)."""
+    conv (as in named_modules) -> PPS JSON, recorded per layer as its "pps" attribute; a conv not
+    in the dict is recorded "dense". pps=None (not known, e.g. a bare state_dict): every conv is
+    recorded "auto" and the compiler infers the PPS from the weights' zero pattern. The compiler
+    checks the weights against a recorded PPS."""
     if not isinstance(model, Net):
         raise ValueError(f"quantize_net: expected a models.nets.Net, got {type(model).__name__}")
     model = model.eval()
-    pps = pps or {}
     amax = _calibrate(model, calib_images)
     mod_name = {m: n for n, m in model.named_modules()}
     s_in = _scale(float(calib_images.abs().max()))
@@ -132,13 +132,14 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
         out = f"t{len(nodes)}"
         nodes.append(Node("conv", label, [src], out,
                           {"stride": int(cb.conv.stride[0]), "padding": int(cb.conv.padding[0]),
-                           "relu": bool(cb.relu), "pps": pps.get(conv_name), "module": conv_name},
+                           "relu": bool(cb.relu), "module": conv_name,
+                           "pps": "auto" if pps is None else pps.get(conv_name, "dense")},
                           {"weight": wq, "bias": bias, "M": M, "shift": sh}))
         scales[out] = s_out
         return out
 
     cur, s_cur = "input", s_in
-    n_conv = n_pool = 0
+    n_conv = n_pool = n_block = 0
     for m in model.features:
         if isinstance(m, ConvBN):
             n_conv += 1
@@ -151,8 +152,8 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
             scales[out] = s_cur
             cur = out
         elif isinstance(m, BasicBlock):
-            n_conv += 1
-            blk = f"block{n_conv}"
+            n_block += 1
+            blk = f"block{n_block}"
             a = conv(m.a, cur, s_cur, _scale(amax[m.a]), f"{blk}.a")
             s_b = _scale(amax[m.b])
             b = conv(m.b, a, _scale(amax[m.a]), s_b, f"{blk}.b")
@@ -231,5 +232,3 @@ def predict(qnet: QNet, x_int8: np.ndarray) -> int:
     return int(np.argmax(run_reference(qnet, x_int8)["logits"]))
 
 
-def pps_of(node: Node) -> PPS | None:
-    return PPS.from_json(node.attrs["pps"]) if node.attrs.get("pps") else None

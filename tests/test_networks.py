@@ -1,0 +1,306 @@
+"""Networks: models, data loaders, checkpoints, training CLI, the int8 QNet and its integer
+reference, the compiler's network stages (functional model, bit-exact against the reference),
+the shipped digits models' accuracy, and the report command (cycle model)."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from compiler.network import NetProgram, host_op
+from models import data as D
+from models.nets import INPUT_SHAPE, build, load_checkpoint
+from models.prepare import SHIPPED, SHIPPED_DENSE, load_float, quantized
+from models.qnet import QNet, predict, quantize_net, run_node, run_reference
+
+
+@pytest.fixture(scope="module")
+def digits_q():
+    model, layer_pps, _ = load_float("digits")
+    return model, quantized("digits", model, layer_pps)
+
+
+@pytest.mark.parametrize("name", ["digits", "vgg16", "resnet18"])
+def test_models_forward_shape(name):
+    m = build(name).eval()
+    with torch.no_grad():
+        assert m(torch.zeros(2, *INPUT_SHAPE[name])).shape == (2, 10)
+
+
+def test_model_sizes():
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    assert 14_000_000 < count(build("vgg16")) < 16_000_000        # VGG-16-BN, CIFAR head
+    assert 11_000_000 < count(build("resnet18")) < 11_500_000     # ResNet-18, CIFAR form
+
+
+def test_unknown_model():
+    with pytest.raises(ValueError, match="unknown model 'alexnet'"):
+        build("alexnet")
+
+
+def test_checkpoint_errors(tmp_path):
+    m = build("digits")
+    with pytest.raises(ValueError, match="no such file"):
+        load_checkpoint(m, tmp_path / "none.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_checkpoint(m, tmp_path / "junk.pt")
+    torch.save(build("vgg16").state_dict(), tmp_path / "vgg.pt")
+    with pytest.raises(ValueError, match="does not fit"):
+        load_checkpoint(m, tmp_path / "vgg.pt")
+    sd = m.state_dict()
+    sd["fc.weight"] = torch.zeros(3, 3)
+    torch.save(sd, tmp_path / "shape.pt")
+    with pytest.raises(ValueError, match=r"fc.weight has shape \[3, 3\]"):
+        load_checkpoint(m, tmp_path / "shape.pt")
+
+
+def test_checkpoint_roundtrip_bare_state_dict(tmp_path):
+    m = build("digits")
+    torch.save(m.state_dict(), tmp_path / "sd.pt")
+    m2 = build("digits")
+    assert load_checkpoint(m2, tmp_path / "sd.pt") == {}
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, m2.state_dict()[k])
+
+
+def test_digits_split():
+    xtr, ytr = D.digits("train")
+    xte, yte = D.digits("test")
+    assert xtr.shape == (1257, 1, 8, 8) and xte.shape == (540, 1, 8, 8)
+    assert float(xtr.min()) == 0.0 and float(xtr.max()) == 1.0
+    assert sorted(set(yte.tolist())) == list(range(10))
+    with pytest.raises(ValueError, match="split"):
+        D.digits("val")
+
+
+def _fake_cifar(root, n=4):
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(root / name, "wb") as f:
+            pickle.dump({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                         b"labels": list(rng.integers(0, 10, n))}, f)
+
+
+def test_cifar10_reader(tmp_path):
+    _fake_cifar(tmp_path)
+    x, y = D.cifar10(tmp_path, "train")
+    assert x.shape == (20, 3, 32, 32) and y.shape == (20,) and x.dtype == torch.float32
+    xt, _ = D.cifar10(tmp_path, "test")
+    assert xt.shape == (4, 3, 32, 32)
+    with open(tmp_path / "test_batch", "rb") as f:
+        raw = pickle.load(f, encoding="bytes")[b"data"][0].reshape(3, 32, 32) / 255.0
+    expect = (raw[0, 0, 0] - D.CIFAR_MEAN[0]) / D.CIFAR_STD[0]
+    assert float(xt[0, 0, 0, 0]) == pytest.approx(expect, rel=1e-5)
+
+
+def test_cifar10_errors(tmp_path):
+    with pytest.raises(ValueError, match="is not a directory"):
+        D.cifar10(tmp_path / "nope", "train")
+    with pytest.raises(ValueError, match="data_batch_1 not found"):
+        D.cifar10(tmp_path, "train")
+    (tmp_path / "test_batch").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a python batch"):
+        D.cifar10(tmp_path, "test")
+    with pytest.raises(ValueError, match="needs --data"):
+        D.load("cifar10", "test")
+
+
+# ---- the shipped models ------------------------------------------------------------------------
+
+def test_shipped_pps_model_within_one_point_of_dense_twin():
+    from models.masks import masks_for
+    from models.pps import PPS
+
+    x, y = D.digits("test")
+    accs = {}
+    for kind, path in (("pps", SHIPPED["digits"]), ("dense", SHIPPED_DENSE["digits"])):
+        m = build("digits")
+        meta = load_checkpoint(m, path)["meta"]
+        assert meta["recipe"]["epochs"] == 40 and meta["mode"] == kind
+        with torch.no_grad():
+            accs[kind] = float((m.eval()(x).argmax(1) == y).float().mean())
+        assert accs[kind] == pytest.approx(meta["test_accuracy"])
+    assert accs["pps"] >= accs["dense"] - 0.01
+    assert accs["pps"] > 0.95
+    # the PPS model really is PPS: every 3x3 conv but the first follows its recorded PPS
+    m = build("digits")
+    meta = load_checkpoint(m, SHIPPED["digits"])["meta"]
+    assert sorted(meta["pps"]) == ["features.1.conv", "features.3.conv"]
+    for name, mask in masks_for(m, {k: PPS.from_json(v) for k, v in meta["pps"].items()}).items():
+        w = m.get_submodule(name).weight
+        assert torch.all(w[~mask] == 0) and float((w != 0).float().mean()) == pytest.approx(4 / 9, abs=0.01)
+
+
+def test_int8_accuracy_close_to_float(digits_q):
+    model, q = digits_q
+    x, y = D.digits("test")
+    xq = q.quantize_input(x.numpy())
+    pred = np.array([predict(q, xi) for xi in xq])
+    with torch.no_grad():
+        fpred = model(x).argmax(1).numpy()
+    assert abs((pred == y.numpy()).mean() - (fpred == y.numpy()).mean()) <= 0.01
+    assert (pred == fpred).mean() >= 0.98
+
+
+# ---- QNet and the compiler's network stages ----------------------------------------------------------
+
+def test_qnet_save_load(tmp_path, digits_q):
+    _, q = digits_q
+    q.save(tmp_path / "q.npz")
+    q2 = QNet.load(tmp_path / "q.npz")
+    assert [n.name for n in q2.nodes] == [n.name for n in q.nodes]
+    x = q.quantize_input(D.digits("test")[0][0].numpy())
+    a, b = run_reference(q, x), run_reference(q2, x)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_reference_input_checked(digits_q):
+    _, q = digits_q
+    with pytest.raises(ValueError, match=r"input must be int8 \[1, 8, 8\]"):
+        run_reference(q, np.zeros((1, 8, 8), np.int16))
+
+
+def test_digits_network_functional_model_bit_exact(digits_q):
+    _, q = digits_q
+    net = NetProgram(q)
+    assert [s.where for s in net.stages] == ["array", "array", "host", "array", "host", "host"]
+    assert [s.prog.pps.describe().split()[0] for s in net.array_stages] == ["dense/P1", "PS-4/P4", "PS-4/P4"]
+    xq = q.quantize_input(D.digits("test")[0][:20].numpy())
+    for x in xq:
+        got, ref = net.run(x), run_reference(q, x)
+        for k in ref:
+            assert np.array_equal(got[k], ref[k]), k
+
+
+def _random_qnet(name, seed=0):
+    model, layer_pps, _ = load_float(name, seed=seed)
+    return quantized(name, model, layer_pps, seed=seed)
+
+
+def test_resnet18_functional_model_bit_exact():
+    """Random PS-4 ResNet-18: 1x1 shortcuts and residual adds on the host, 17 3x3 layers on the
+    array (functional model), the whole network equal to the integer reference."""
+    q = _random_qnet("resnet18")
+    net = NetProgram(q)
+    kinds = [s.kind for s in net.stages]
+    assert kinds.count("conv3x3") == 17 and kinds.count("conv1x1") == 3 and kinds.count("add") == 8
+    x = np.random.default_rng(1).integers(-128, 128, (3, 32, 32)).astype(np.int8)
+    got, ref = net.run(x), run_reference(q, x)
+    for k in ref:
+        assert np.array_equal(got[k], ref[k]), k
+    assert np.abs(ref["logits"]).max() > 0
+
+
+def test_host_ops_match_reference_on_extremes():
+    """The compiler's host ops and the reference's nodes, written separately, agree on random and
+    extreme int8 tensors (saturation, negative rounding ties)."""
+    from models.qnet import Node
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        a = rng.integers(-128, 128, (4, 5, 6)).astype(np.int8)
+        b = rng.integers(-128, 128, (4, 5, 6)).astype(np.int8)
+        if trial == 0:
+            a[:], b[:] = -128, -128
+        node = Node("add", "add", ["a", "b"], "o", {"Ma": int(rng.integers(1, 65536)), "sha": int(rng.integers(0, 24)),
+                                                    "Mb": int(rng.integers(1, 65536)), "shb": int(rng.integers(0, 24)),
+                                                    "relu": bool(trial % 2)})
+        from compiler.network import Stage
+        st = Stage("add", "add", ["a", "b"], "o", a.shape, a.shape, node)
+        assert np.array_equal(host_op(st, [a, b]), run_node(node, [a, b]))
+        w = rng.integers(-127, 128, (3, 4, 1, 1)).astype(np.int8)
+        conv = Node("conv", "sc", ["a"], "o", {"stride": 2, "padding": 0, "relu": False},
+                    {"weight": w, "bias": rng.integers(-999, 999, 3).astype(np.int32),
+                     "M": rng.integers(1, 65536, 3).astype(np.uint16), "shift": rng.integers(0, 20, 3).astype(np.uint8)})
+        st = Stage("conv1x1", "sc", ["a"], "o", a.shape, (3, 3, 3), conv)
+        assert np.array_equal(host_op(st, [a]), run_node(conv, [a]))
+        st = Stage("maxpool", "p", ["a"], "o", a.shape, (4, 2, 3), Node("maxpool", "p", ["a"], "o"))
+        assert np.array_equal(host_op(st, [a]), run_node(st.node, [a]))
+
+
+def test_quantize_net_rejects_other_modules():
+    with pytest.raises(ValueError, match="expected a models.nets.Net"):
+        quantize_net(torch.nn.Linear(2, 2), torch.zeros(1, 2))
+
+
+def test_bare_state_dict_pps_inferred(tmp_path):
+    """A checkpoint without metadata: the compiler infers each layer's PPS from its zeros."""
+    m, layer_pps, _ = load_float("digits")
+    torch.save(m.state_dict(), tmp_path / "bare.pt")
+    m2, pps2, desc = load_float("digits", tmp_path / "bare.pt")
+    assert pps2 is None and "bare.pt" in desc
+    net = NetProgram(quantized("digits", m2, pps2))
+    assert [s.prog.pps.describe().split()[0] for s in net.array_stages] == ["dense/P1", "PS-4/P4", "PS-4/P4"]
+
+
+# ---- training CLI -----------------------------------------------------------------------------
+
+def test_train_cli_modes(tmp_path):
+    from models.train_net import main
+    from models.masks import masks_for
+    from models.pps import PPS
+
+    dense, pps, ft = tmp_path / "d.pt", tmp_path / "p.pt", tmp_path / "f.pt"
+    assert main(["--model", "digits", "--mode", "dense", "--epochs", "1", "--out", str(dense)]) == 0
+    assert main(["--model", "digits", "--mode", "pps", "--epochs", "1", "--out", str(pps)]) == 0
+    assert main(["--model", "digits", "--mode", "finetune", "--init", str(dense), "--epochs", "1",
+                 "--lr", "0.01", "--out", str(ft)]) == 0
+    for path, mode in ((pps, "pps"), (ft, "finetune")):
+        m = build("digits")
+        meta = load_checkpoint(m, path)["meta"]
+        assert meta["mode"] == mode and len(meta["pps"]) == 2
+        for name, mask in masks_for(m, {k: PPS.from_json(v) for k, v in meta["pps"].items()}).items():
+            assert torch.all(m.get_submodule(name).weight[~mask] == 0)
+    assert load_checkpoint(build("digits"), dense)["meta"]["pps"] == {}
+
+
+def test_train_cli_errors(tmp_path, capsys):
+    from models.train_net import main
+
+    assert main(["--mode", "finetune", "--epochs", "1", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "needs --init" in capsys.readouterr().err
+    assert main(["--model", "vgg16", "--epochs", "1", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "needs --data" in capsys.readouterr().err
+    assert main(["--pps", "ps3", "--out", str(tmp_path / "x.pt")]) == 2
+
+
+# ---- the report command ---------------------------------------------------------------------------
+
+def test_report_command_model_cycles(tmp_path):
+    from tb.report import main
+
+    assert main(["--model", "digits", "--cycles", "model", "--out", str(tmp_path)]) == 0
+    rep = json.loads((tmp_path / "report.json").read_text())
+    arr = [r for r in rep["layers"] if r["where"] == "array"]
+    assert [r["layer"] for r in arr] == ["conv1", "conv2", "conv3"]
+    assert rep["totals"]["cycles"] == sum(r["cycles"] for r in arr)
+    assert all(r["speedup"] > 2.0 for r in arr[1:]) and arr[0]["speedup"] == 1.0
+    assert rep["storage"]["SPS"]["index_bits"] < rep["storage"]["bitmap"]["index_bits"]
+    md = (tmp_path / "report.md").read_text()
+    assert "compiler cycle model" in md and "| SPS |" in md
+    for p in ("cycles.png", "utilisation.png", "storage.png"):
+        assert (tmp_path / p).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_command_bad_input(tmp_path, capsys):
+    from tb.report import main
+
+    assert main(["--model", "alexnet", "--cycles", "model", "--out", str(tmp_path)]) == 2
+    assert "--model 'alexnet'" in capsys.readouterr().err
+    assert main(["--model", "vgg16", "--checkpoint", str(tmp_path / "no.pt"), "--cycles", "model"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_demo_bad_input(capsys):
+    from tb.run_net import main
+
+    assert main(["--images", "0"]) == 2
+    assert "--images must be >= 1" in capsys.readouterr().err
+    assert main(["--model", "vgg16"]) == 2
+    assert "needs --checkpoint" in capsys.readouterr().err
+    assert main(["--images", "541"]) == 2
+    assert "only 540 images" in capsys.readouterr().err
