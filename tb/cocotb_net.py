@@ -5,7 +5,7 @@ Environment: SPS_QNET (models.qnet file), SPS_IMAGES (.npz, "x": int8 [N, C, H, 
 (.npz written here: per image every array layer's output and the logits; "stats" JSON with the
 hardware counters per image and layer, and per layer in dense mode), SPS_DENSE=1 to also run every
 array layer once in dense mode (P=1, same weights, first image's input), SPS_STALL, SPS_SEED,
-SPS_PROGRESS (a file rewritten with the number of images done). The checking is done by the caller
+SPS_PROGRESS (a file rewritten with the number of array layer runs done). The checking is done by the caller
 (tb.net_rtl) against the integer reference models.qnet.run_reference.
 """
 from __future__ import annotations
@@ -47,6 +47,7 @@ async def run_network(dut):
     await env.reset()
     await env.check_config()
     out, per_image, first = {}, [], {}
+    done = 0                                  # array layer runs finished (for the progress bar)
     for i, x in enumerate(images):
         counters = {}
         gen = net.schedule(x)
@@ -55,6 +56,9 @@ async def run_network(dut):
             while True:
                 st, prog = gen.send(y)
                 y, counters[st.name] = await run_layer(env, prog)
+                done += 1
+                if progress:
+                    progress.write_text(str(done))
         except StopIteration as stop:
             tensors = stop.value
         if i == 0:
@@ -65,13 +69,14 @@ async def run_network(dut):
         per_image.append(counters)
         dut._log.info(f"image {i + 1}/{len(images)}: class {int(np.argmax(tensors['logits']))}, "
                       f"{sum(c['cycles'] for c in counters.values())} array cycles")
-        if progress:
-            progress.write_text(str(i + 1))
     dense = {}
     if os.environ.get("SPS_DENSE") == "1" and len(images):
         for st in net.array_stages:
             prog = net.dense_program(st).set_input(first[st.inputs[0]])
             y, dense[st.name] = await run_layer(env, prog)
+            done += 1
+            if progress:
+                progress.write_text(str(done))
             assert np.array_equal(y, out[f"0/{st.out}"]), f"layer {st.name}: dense mode differs from PPS mode"
             dut._log.info(f"dense mode {st.name}: {dense[st.name]['cycles']} cycles")
     np.savez(os.environ["SPS_RESULT"], stats=np.array(json.dumps({"images": per_image, "dense": dense})), **out)

@@ -1,12 +1,14 @@
 """cocotb tests of sps_top: compiler program in, every output compared bit-exactly with the
 integer reference convolution (models.reference, independent of the compiler).
 
-The layer comes from the environment (SPS_CASE, JSON; see tb/cases.py), so pytest can sweep it.
+The layer comes from the environment (SPS_CASE, JSON; see tb/cases.py), so pytest can sweep it;
+a list of cases runs in one simulation.
 """
 from __future__ import annotations
 
 import json
 import os
+import random
 
 import numpy as np
 import cocotb
@@ -17,11 +19,25 @@ from compiler.program import compile_layer
 
 @cocotb.test()
 async def layer_matches_reference(dut):
-    case = json.loads(os.environ["SPS_CASE"])
+    """SPS_CASE: one case (JSON object) or a list of cases run one after the other in this
+    simulation (the sweeps: one simulator start for many layers)."""
+    raw = json.loads(os.environ["SPS_CASE"])
+    cases = raw if isinstance(raw, list) else [raw]
     cfg = env_config()
+    env = None
+    for case in cases:
+        if env is None:
+            env = SpsEnv(dut, cfg, seed=case.get("seed", 0), stall=case.get("stall", 0.0))
+        else:
+            env.rng = random.Random(case.get("seed", 0))
+            env.set_stall(case.get("stall", 0.0))
+        await check_case(dut, env, cfg, case)
+
+
+async def check_case(dut, env: SpsEnv, cfg, case: dict) -> None:
+    name = case.get("name", "case")
     layer, x, pps = make_case(case)
     prog = compile_layer(layer, cfg, pps, x=x)
-    env = SpsEnv(dut, cfg, seed=case.get("seed", 0), stall=case.get("stall", 0.0))
     await env.reset()
     await env.check_config()
     y, stats = await env.run_program(prog)
@@ -29,24 +45,24 @@ async def layer_matches_reference(dut):
     if os.environ.get("SPS_DUMP"):
         np.savez(os.environ["SPS_DUMP"], got=y, want=want)
     bad = np.argwhere(y != want)
-    assert bad.size == 0, (f"{len(bad)} of {want.size} outputs differ; first at (f, oy, ox)={tuple(bad[0])}: "
+    assert bad.size == 0, (f"{name}: {len(bad)} of {want.size} outputs differ; first at (f, oy, ox)={tuple(bad[0])}: "
                            f"got {y[tuple(bad[0])]}, expected {want[tuple(bad[0])]}")
     cyc = sum(s["cycles"] for s in stats)
     pred = prog.cycles["total"]
-    dut._log.info(f"{case.get('name', 'case')}: {prog.pps.describe()} bands={len(prog.bands)} "
+    dut._log.info(f"{name}: {prog.pps.describe()} bands={len(prog.bands)} "
                   f"passes={prog.bands[0].passes} cycles={cyc} predicted={pred} "
                   f"macs={sum(s['macs'] for s in stats)} stalls(act/wgt/res)="
                   f"{sum(s['stall_act'] for s in stats)}/{sum(s['stall_wgt'] for s in stats)}/"
                   f"{sum(s['stall_res'] for s in stats)}")
     # the hardware counters against the compiler's model (no stalls: the model is cycle-exact)
     for s, b in zip(stats, prog.cycles["bands"]):
-        assert s["passes"] == b["passes"], f"PASSES counter {s['passes']}, program has {b['passes']}"
-        assert s["busy"] == b["pass_cycles"], f"BUSY counter {s['busy']}, expected {b['pass_cycles']}"
-        assert s["macs"] == b["macs_issued"], f"MACS counter {s['macs']}, expected {b['macs_issued']}"
+        assert s["passes"] == b["passes"], f"{name}: PASSES counter {s['passes']}, program has {b['passes']}"
+        assert s["busy"] == b["pass_cycles"], f"{name}: BUSY counter {s['busy']}, expected {b['pass_cycles']}"
+        assert s["macs"] == b["macs_issued"], f"{name}: MACS counter {s['macs']}, expected {b['macs_issued']}"
         if not case.get("stall"):
-            assert s["cycles"] == b["total"], f"CYCLES counter {s['cycles']}, cycle model predicts {b['total']}"
-            assert s["stall_act"] == s["stall_wgt"] == s["stall_res"] == 0, f"stall counters non-zero: {s}"
-    assert prog.cycles["macs_issued"] == prog.cycles["macs"], "MACs issued differ from the layer's non-zero MACs"
+            assert s["cycles"] == b["total"], f"{name}: CYCLES counter {s['cycles']}, cycle model predicts {b['total']}"
+            assert s["stall_act"] == s["stall_wgt"] == s["stall_res"] == 0, f"{name}: stall counters non-zero: {s}"
+    assert prog.cycles["macs_issued"] == prog.cycles["macs"], f"{name}: MACs issued differ from the non-zero MACs"
     out = os.environ.get("SPS_STATS")
     if out:
         with open(out, "w") as fh:

@@ -38,7 +38,7 @@ class NetRun:
 
 
 def _watch(progress: Path, total: int, stop: threading.Event, desc: str) -> None:
-    bar = tqdm(total=total, desc=desc, unit="img")
+    bar = tqdm(total=total, desc=desc, unit="layer")
     done = 0
     while not stop.is_set():
         try:
@@ -74,7 +74,11 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, dense: bool = T
         np.savez(td / "images.npz", x=images)
         prog_file = td / "progress"
         stop = threading.Event()
-        watcher = threading.Thread(target=_watch, args=(prog_file, len(images), stop, f"{sim}: images"),
+        n_array = sum(1 for n in qnet.nodes if n.op == "conv" and n.arrays["weight"].shape[2] == 3)
+        runs = n_array * (len(images) + (1 if dense else 0))
+        watcher = threading.Thread(target=_watch, args=(prog_file, runs, stop,
+                                                         f"{sim}: {len(images)} image(s) x {n_array} array layers"
+                                                         + (" + dense mode" if dense else "")),
                                    daemon=True) if progress else None
         if watcher:
             watcher.start()

@@ -92,3 +92,23 @@ RANDOM_CASES = _random_cases(6, seed=2026)
 @pytest.mark.parametrize("case", RANDOM_CASES, ids=[c["name"] for c in RANDOM_CASES])
 def test_layer_random(simulator, case):
     _run(simulator, case)
+
+
+# The wide sweep: many more random layers, each list in ONE simulation (a simulator start costs
+# seconds, these layers milliseconds); on Verilator only (Icarus simulates the 8x8 array at ~100
+# cycles/s and runs the six above). The second list uses the small buffers, where most layers are
+# split into bands. A failure names the case.
+WIDE_CASES = [dict(c, name=f"wide{i}", seed=300 + i) for i, c in enumerate(_random_cases(40, seed=7))]
+WIDE_BAND_CASES = [dict(c, name=f"wide_bands{i}", seed=400 + i, H=c["H"] + 6)
+                   for i, c in enumerate(_random_cases(20, seed=8))]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("which", ["default_buffers", "small_buffers"])
+def test_layer_random_wide_sweep(simulator, which):
+    if simulator != "verilator":
+        pytest.skip("the wide sweep runs on Verilator (Icarus runs the smaller random sweep)")
+    cases, cfg = (WIDE_CASES, CFG) if which == "default_buffers" else (WIDE_BAND_CASES, SMALL)
+    sim.run(simulator, "sps_top", "tb.cocotb_top", params=cfg.hdl_parameters(),
+            env={"SPS_CASE": json.dumps(cases), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
+            name=f"wide_{which}")
