@@ -34,11 +34,10 @@ import numpy as np
 ICARUS_IMAGES = 5        # Icarus simulates the 8x8 array at ~100 cycles/s: about a minute per image
 
 
-def _float_accuracy(model, x, y) -> float:
+def _float_predictions(model, x) -> np.ndarray:
     import torch
     with torch.no_grad():
-        pred = torch.cat([model(x[i:i + 256]).argmax(1) for i in range(0, len(x), 256)])
-    return float((pred == y).float().mean())
+        return torch.cat([model(x[i:i + 256]).argmax(1) for i in range(0, len(x), 256)]).numpy()
 
 
 def main(argv=None) -> int:
@@ -95,16 +94,17 @@ def _main(a) -> int:
     n_rtl = 1 if a.waves else (a.images or (len(xte) if sim == "verilator" else ICARUS_IMAGES))
     model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data)
     dense_ck = a.dense_checkpoint or (SHIPPED_DENSE.get(a.model) if a.checkpoint is None else None)
-    acc = {"float_pps": _float_accuracy(model, xte, yte)}
+    labels = yte.numpy()
+    float_pred = _float_predictions(model, xte)
+    acc = {"float_pps": float((float_pred == labels).mean())}
     if dense_ck is not None:
         dense = build(a.model)
         load_checkpoint(dense, dense_ck)
-        acc["float_dense"] = _float_accuracy(dense.eval(), xte, yte)
+        acc["float_dense"] = float((_float_predictions(dense.eval(), xte) == labels).mean())
     print(f"{TITLES[a.model]}: {desc}")
     t0 = time.time()
     qnet = quantized(a.model, model, layer_pps, a.data)
     xq = qnet.quantize_input(xte.numpy())
-    labels = yte.numpy()
     int_pred = np.array([predict(qnet, x) for x in xq])
     acc["int8_python"] = float((int_pred == labels).mean())
     print(f"int8 integer reference on {len(xq)} test images: {time.time() - t0:.1f} s")
@@ -133,7 +133,8 @@ def _main(a) -> int:
     lines.append(f"Bit-exact check, RTL vs integer reference, every array layer output and the logits of "
                  f"all {n_rtl} image(s): **{'PASS' if exact else 'FAIL'}**"
                  + ("" if exact else f" ({len(run.mismatches)} mismatches; first: {run.mismatches[0]})") + ".")
-    lines.append(f"RTL predictions equal to the int8 reference's: {int((rtl_pred == int_pred[:n_rtl]).sum())}/{n_rtl}. "
+    lines.append(f"RTL predictions equal to the int8 reference's: {int((rtl_pred == int_pred[:n_rtl]).sum())}/{n_rtl}; "
+                 f"to the float PPS model's: {int((rtl_pred == float_pred[:n_rtl]).sum())}/{n_rtl}. "
                  f"Simulation: {sum(rtl_cycles):,} array cycles in {run.wall:.0f} s wall.")
     lines.append("")
     if not a.waves:
@@ -157,7 +158,8 @@ def _main(a) -> int:
     (out / "summary.json").write_text(json.dumps(
         {"model": a.model, "weights": desc, "simulator": sim, "accuracy": acc, "rtl_images": n_rtl,
          "bit_exact": exact, "mismatches": run.mismatches, "layers": rows,
-         "rtl_predictions": rtl_pred.tolist(), "labels": labels[:n_rtl].tolist()}, indent=2))
+         "rtl_predictions": rtl_pred.tolist(), "float_predictions": float_pred[:n_rtl].tolist(),
+         "labels": labels[:n_rtl].tolist()}, indent=2))
     print(f"wrote {out / 'summary.md'} and {out / 'summary.json'}")
     return 0 if exact else 1
 
