@@ -62,7 +62,6 @@ module sps_accumulator #(
             wire           vA    = a[0];
             wire [PXW-1:0] pA    = a[SBW-1 -: PXW];
             wire           bankA = a[5];
-            wire signed [31:0] psA = psum_in[j*32 +: 32];
 
             // stage B registers
             reg                vB, firstB, bankB, lpxB, lrtB, lpassB, tgB;
@@ -95,7 +94,7 @@ module sps_accumulator #(
                     fv <= 1'b0; fbank <= 1'b0; faddr <= {PXW{1'b0}}; fdata <= 32'sd0;
                 end else begin
                     vB <= vA; firstB <= a[SBW-PXW-1]; bankB <= bankA; lpxB <= a[4]; lrtB <= a[3];
-                    lpassB <= a[2]; tgB <= a[1]; pB <= pA; psB <= psA;
+                    lpassB <= a[2]; tgB <= a[1]; pB <= pA; psB <= psum_in[j*32 +: 32];   // read here, not via a net
                     fv <= vB; fbank <= bankB; faddr <= pB; fdata <= sum;
                 end
             end

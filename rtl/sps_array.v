@@ -24,26 +24,27 @@ module sps_array #(
     output wire [COLS-1:0]      tag_out,
     output wire [COLS*32-1:0]   psum_out
 );
-    // nets between PEs: horizontal (activation) index r*(COLS+1)+j, vertical (psum) j*(ROWS+1)+r
-    wire [(COLS+1)*ROWS-1:0]    hv;
-    wire [(COLS+1)*ROWS-1:0]    ht;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [(COLS+1)*ROWS*8-1:0]  ha;            // the last column's activation outputs go nowhere
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [(ROWS+1)*COLS*32-1:0] vp;
+    // nets between PEs: horizontal (activation) index r*(COLS+1)+j, vertical (psum) j*(ROWS+1)+r.
+    // Arrays of nets, one word per PE port, rather than flat buses sliced per PE: an event-driven
+    // simulator (Icarus) re-propagates a bus driven in many parts whole to every reader on every
+    // part change, which is quadratic in the array size.
+    wire        hv [0:(COLS+1)*ROWS-1];
+    wire        ht [0:(COLS+1)*ROWS-1];
+    wire [7:0]  ha [0:(COLS+1)*ROWS-1];
+    wire [31:0] vp [0:(ROWS+1)*COLS-1];
 
     genvar r, j;
     generate
         for (r = 0; r < ROWS; r = r + 1) begin : g_row_in
-            assign hv[r*(COLS+1)]          = row_valid[r];
-            assign ht[r*(COLS+1)]          = row_tag[r];
-            assign ha[r*(COLS+1)*8 +: 8]   = row_a[r*8 +: 8];
+            assign hv[r*(COLS+1)] = row_valid[r];
+            assign ht[r*(COLS+1)] = row_tag[r];
+            assign ha[r*(COLS+1)] = row_a[r*8 +: 8];
         end
         for (j = 0; j < COLS; j = j + 1) begin : g_col_io
-            assign vp[j*(ROWS+1)*32 +: 32]       = 32'd0;
-            assign psum_out[j*32 +: 32]          = vp[(j*(ROWS+1)+ROWS)*32 +: 32];
-            assign valid_out[j]                  = hv[(ROWS-1)*(COLS+1)+j+1];
-            assign tag_out[j]                    = ht[(ROWS-1)*(COLS+1)+j+1];
+            assign vp[j*(ROWS+1)]       = 32'd0;
+            assign psum_out[j*32 +: 32] = vp[j*(ROWS+1)+ROWS];
+            assign valid_out[j]         = hv[(ROWS-1)*(COLS+1)+j+1];
+            assign tag_out[j]           = ht[(ROWS-1)*(COLS+1)+j+1];
         end
         for (r = 0; r < ROWS; r = r + 1) begin : g_r
             localparam [RW-1:0] RI = r;
@@ -53,11 +54,11 @@ module sps_array #(
                     .wr_en(wr_en && (wr_row == RI)), .wr_slot(wr_slot),
                     .wr_w(wr_data[j*8 +: 8]),
                     .a_valid(hv[r*(COLS+1)+j]), .a_tag(ht[r*(COLS+1)+j]),
-                    .a_in(ha[(r*(COLS+1)+j)*8 +: 8]),
-                    .psum_in(vp[(j*(ROWS+1)+r)*32 +: 32]),
+                    .a_in(ha[r*(COLS+1)+j]),
+                    .psum_in(vp[j*(ROWS+1)+r]),
                     .a_valid_q(hv[r*(COLS+1)+j+1]), .a_tag_q(ht[r*(COLS+1)+j+1]),
-                    .a_q(ha[(r*(COLS+1)+j+1)*8 +: 8]),
-                    .psum_q(vp[(j*(ROWS+1)+r+1)*32 +: 32])
+                    .a_q(ha[r*(COLS+1)+j+1]),
+                    .psum_q(vp[j*(ROWS+1)+r+1])
                 );
             end
         end

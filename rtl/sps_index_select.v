@@ -26,9 +26,9 @@ module sps_index_select #(
     input  wire [LANES*9*8-1:0]  win,
     input  wire [SBW-1:0]        win_sb,
     // to the array
-    output wire [ROWS-1:0]       row_valid,
-    output wire [ROWS-1:0]       row_tag,
-    output wire [ROWS*8-1:0]     row_a,
+    output reg  [ROWS-1:0]       row_valid,
+    output reg  [ROWS-1:0]       row_tag,
+    output reg  [ROWS*8-1:0]     row_a,
     output wire                  sb_valid,
     output wire [SBW-1:0]        sb_out
 );
@@ -59,26 +59,37 @@ module sps_index_select #(
             wire [3:0]    ps_s = win_tag ? ps1 : ps0;
             wire [7:0]   a_sel = (win_valid && en_s) ? win[(bk_s*9 + ps_s)*8 +: 8] : 8'd0;
 
-            // stage F3 + r skew registers: chain[0] is F3
-            reg [7:0] ca [0:r];
-            reg       cv [0:r];
-            reg       ct [0:r];
-            integer i;
-            always @(posedge clk) begin
-                if (rst) begin
-                    for (i = 0; i <= r; i = i + 1) begin
-                        ca[i] <= 8'd0; cv[i] <= 1'b0; ct[i] <= 1'b0;
+            // stage F3 + r skew registers: chain[0] is F3, the last one is the row's output slice.
+            // (The outputs are registers written in slices, not nets assembled from per-row
+            // pieces, which Icarus would re-propagate whole to every reader on each piece change.)
+            if (r == 0) begin : g_noskew
+                always @(posedge clk) begin
+                    if (rst) begin
+                        row_a[r*8 +: 8] <= 8'd0; row_valid[r] <= 1'b0; row_tag[r] <= 1'b0;
+                    end else begin
+                        row_a[r*8 +: 8] <= a_sel; row_valid[r] <= win_valid; row_tag[r] <= win_tag;
                     end
-                end else begin
-                    ca[0] <= a_sel; cv[0] <= win_valid; ct[0] <= win_tag;
-                    for (i = 1; i <= r; i = i + 1) begin
-                        ca[i] <= ca[i-1]; cv[i] <= cv[i-1]; ct[i] <= ct[i-1];
+                end
+            end else begin : g_skew
+                reg [7:0] ca [0:r-1];
+                reg       cv [0:r-1];
+                reg       ct [0:r-1];
+                integer i;
+                always @(posedge clk) begin
+                    if (rst) begin
+                        for (i = 0; i < r; i = i + 1) begin
+                            ca[i] <= 8'd0; cv[i] <= 1'b0; ct[i] <= 1'b0;
+                        end
+                        row_a[r*8 +: 8] <= 8'd0; row_valid[r] <= 1'b0; row_tag[r] <= 1'b0;
+                    end else begin
+                        ca[0] <= a_sel; cv[0] <= win_valid; ct[0] <= win_tag;
+                        for (i = 1; i < r; i = i + 1) begin
+                            ca[i] <= ca[i-1]; cv[i] <= cv[i-1]; ct[i] <= ct[i-1];
+                        end
+                        row_a[r*8 +: 8] <= ca[r-1]; row_valid[r] <= cv[r-1]; row_tag[r] <= ct[r-1];
                     end
                 end
             end
-            assign row_a[r*8 +: 8] = ca[r];
-            assign row_valid[r]    = cv[r];
-            assign row_tag[r]      = ct[r];
         end
     endgenerate
 

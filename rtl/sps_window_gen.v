@@ -36,7 +36,7 @@ module sps_window_gen #(
     output wire                  issue,
     // activation buffer read port
     output wire                  rd_en,
-    output wire [LANES*9*AW-1:0] rd_addr,
+    output reg  [LANES*9*AW-1:0] rd_addr,
     input  wire [LANES*9*8-1:0]  rd_data,
     // windows
     output reg                   win_valid,
@@ -48,6 +48,7 @@ module sps_window_gen #(
 );
     localparam SW = DIM_BITS + 3;    // signed coordinate width
     localparam signed [SW-1:0] ONE = 1;
+    localparam [XW-1:0]        ONE_XW = 1;
 
     // ---- F0: pixel counters ----------------------------------------------------------------
     reg                  act;
@@ -118,7 +119,7 @@ module sps_window_gen #(
 
     // ---- F0 -> RAM addresses, validity of each sub-bank row / column ------------------------
     wire [2:0] vy, vx;
-    genvar b, k, ym, xm;
+    genvar k;
     generate
         for (k = 0; k < 3; k = k + 1) begin : g_valid
             localparam [1:0] K = k;
@@ -130,25 +131,32 @@ module sps_window_gen #(
             assign vy[k] = !yr[SW+1] && (yy < $signed({5'b00000, h}));
             assign vx[k] = !xr[SW+1] && (xx < $signed({5'b00000, w}));
         end
-        for (b = 0; b < LANES; b = b + 1) begin : g_addr_b
-            localparam [LW-1:0] B = b;
-            // addresses wrap modulo 2**XW; only the low AW bits address the RAM
-            /* verilator lint_off CMPCONST */
-            wire [XW-1:0] chb = bchaddr + ((B < bbank) ? hw3 : {XW{1'b0}});
-            /* verilator lint_on CMPCONST */
-            for (ym = 0; ym < 3; ym = ym + 1) begin : g_ym
-                localparam [1:0] YM = ym;
-                wire [XW-1:0] rb = chb + rowbase + ((YM < y0m) ? w3 : {XW{1'b0}});
-                for (xm = 0; xm < 3; xm = xm + 1) begin : g_xm
-                    localparam [1:0] XM = xm;
-                    /* verilator lint_off UNUSEDSIGNAL */
-                    wire [XW-1:0] a = rb + {{(XW-SW){x0d[SW-1]}}, x0d} + {{(XW-1){1'b0}}, (XM < x0m)};
-                    /* verilator lint_on UNUSEDSIGNAL */
-                    assign rd_addr[(b*9 + ym*3 + xm)*AW +: AW] = a[AW-1:0];
-                end
+    endgenerate
+
+    // Addresses wrap modulo 2**XW; only the low AW bits address the RAM. Sub-bank (ym, xm) of a bank
+    // reads rowbase + x0d (+ W3 if ym < y0m) (+ 1 if xm < x0m) of the bank's channel block, which
+    // is bchaddr for banks b >= bbank and bchaddr + HW3 for banks b < bbank. One combinational
+    // process builds the whole bus (not one continuous assignment per slice): Icarus then updates
+    // it once per input change instead of re-propagating the bus once per slice.
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [XW-1:0]   ad_base, ad_row, ad_a;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [9*AW-1:0] ad_lo, ad_hi;           // the 9 sub-bank addresses in block bchaddr / bchaddr + HW3
+    integer ab, aym, axm;
+    always @(*) begin
+        ad_base = bchaddr + rowbase + {{(XW-SW){x0d[SW-1]}}, x0d};
+        for (aym = 0; aym < 3; aym = aym + 1) begin
+            ad_row = ad_base + ((aym < y0m) ? w3 : {XW{1'b0}});
+            for (axm = 0; axm < 3; axm = axm + 1) begin
+                ad_a = ad_row + ((axm < x0m) ? ONE_XW : {XW{1'b0}});
+                ad_lo[(aym*3 + axm)*AW +: AW] = ad_a[AW-1:0];
+                ad_a = ad_a + hw3;
+                ad_hi[(aym*3 + axm)*AW +: AW] = ad_a[AW-1:0];
             end
         end
-    endgenerate
+        for (ab = 0; ab < LANES; ab = ab + 1)
+            rd_addr[ab*9*AW +: 9*AW] = (ab < bbank) ? ad_hi : ad_lo;
+    end
 
     // ---- F1: RAM data + registered geometry; rotate into canonical window order ------------
     reg           v1, t1, l1;
@@ -166,31 +174,40 @@ module sps_window_gen #(
         end
     end
 
-    wire [LANES*9*8-1:0] win_d;
-    genvar dy, dx;
-    generate
-        for (b = 0; b < LANES; b = b + 1) begin : g_rot_b
-            for (dy = 0; dy < 3; dy = dy + 1) begin : g_dy
-                localparam [2:0] DY = dy;
-                wire [2:0] ys = {1'b0, y0m1} + DY;
-                wire [1:0] yk = (ys >= 3'd3) ? ys[1:0] + 2'd1 : ys[1:0];  // (ys - 3) mod 4 == ys + 1
-                for (dx = 0; dx < 3; dx = dx + 1) begin : g_dx
-                    localparam [2:0] DX = dx;
-                    wire [2:0] xs = {1'b0, x0m1} + DX;
-                    wire [1:0] xk = (xs >= 3'd3) ? xs[1:0] + 2'd1 : xs[1:0];
-                    wire [3:0] sub = {2'b00, yk} * 4'd3 + {2'b00, xk};
-                    wire [7:0] d = rd_data[(b*9)*8 + sub*8 +: 8];
-                    assign win_d[(b*9 + dy*3 + dx)*8 +: 8] = (vy1[yk] && vx1[xk]) ? d : 8'd0;
+    // Rotation of bank b's nine RAM words into canonical window order: window element (dy, dx) is
+    // sub-bank (yk, xk) = ((y0m + dy) mod 3, (x0m + dx) mod 3); rows / columns outside the input
+    // read as 0. Evaluated inside the F2 register's clocked process (a function of F1 state and
+    // the RAM outputs), so the simulator computes it once per cycle rather than on every RAM word.
+    function [LANES*9*8-1:0] rotate;
+        input [LANES*9*8-1:0] d;
+        input [1:0]           ym0, xm0;
+        input [2:0]           vyv, vxv;
+        integer rb, rdy, rdx;
+        reg [2:0] ys, xs;
+        reg [1:0] yk, xk;
+        reg [3:0] sub;
+        begin
+            rotate = {LANES*9*8{1'b0}};
+            for (rdy = 0; rdy < 3; rdy = rdy + 1) begin
+                ys = {1'b0, ym0} + rdy[2:0];
+                yk = (ys >= 3'd3) ? ys[1:0] + 2'd1 : ys[1:0];   // (ys - 3) mod 4 == ys + 1
+                for (rdx = 0; rdx < 3; rdx = rdx + 1) begin
+                    xs = {1'b0, xm0} + rdx[2:0];
+                    xk = (xs >= 3'd3) ? xs[1:0] + 2'd1 : xs[1:0];
+                    sub = {2'b00, yk} * 4'd3 + {2'b00, xk};
+                    if (vyv[yk] && vxv[xk])
+                        for (rb = 0; rb < LANES; rb = rb + 1)
+                            rotate[(rb*9 + rdy*3 + rdx)*8 +: 8] = d[(rb*9)*8 + sub*8 +: 8];
                 end
             end
         end
-    endgenerate
+    endfunction
 
     always @(posedge clk) begin
         if (rst) begin
             win_valid <= 1'b0; win_tag <= 1'b0; win_last <= 1'b0; win_p <= 0; win_sb <= 0; win <= 0;
         end else begin
-            win_valid <= v1; win_tag <= t1; win_last <= l1; win_p <= p1; win_sb <= sb1; win <= win_d;
+            win_valid <= v1; win_tag <= t1; win_last <= l1; win_p <= p1; win_sb <= sb1; win <= rotate(rd_data, y0m1, x0m1, vy1, vx1);
         end
     end
 endmodule
