@@ -6,14 +6,21 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
     geometry + check          2 cycles; act loader and weight loader start together
     activation load           A = ceil(C/LANES) * H_band * W beats; passes may start at A + 3
     weight loader             per column tile: claim the accumulator bank when the output stage
-                              has drained it (HDR_WAIT, 1) + 7 header beats; per row tile: wait for
-                              a free weight slot (1) + ROWS beats + finalise (1): the slot is full
-                              ROWS + 2 cycles after the wait ends; empty phase groups cost 1 cycle
+                              has drained it (HDR_WAIT, 1) + 7 header beats; per row tile: the
+                              load starts in the cycle u >= the slot's free time (TILE_WAIT, or
+                              the previous tile's finalise cycle when the slot is already free
+                              then), ROWS beats + finalise (1): the slot is full at u + ROWS + 2;
+                              the next tile of the group may start at u + ROWS + 1, after the last
+                              tile of a column tile the loader goes on at u + ROWS + 2; empty phase
+                              groups cost 1 cycle
     pass i                    starts at max(slot full, previous pass start + npix, A + 3),
                               issues npix = Hout_band * Wout pixels, one per cycle
-    slot release              pass start + npix + ROWS + COLS + RELEASE_LAT (pipeline: RAM read,
+    slot release              the window generator frees the slot SLOT_FREE_LAT cycles after the
+                              pass start + npix: the rows are rewritten behind the pass's
+                              wavefront (the array skews weight writes like activations)
+    column tile done          last pass start + npix + ROWS + COLS + DONE_LAT (pipeline: RAM read,
                               window, select, skew, array, accumulate)
-    drain of a column tile    starts DRAIN_LAT after its last pass's release, npix reads (one per
+    drain of a column tile    starts DRAIN_LAT after it is done, npix reads (one per
                               cycle), at least 2 cycles after the previous drain; the bank is
                               free for its next claim 2 cycles after the last read
     end                       last drain read + OUT_LAT (requant pipeline, FIFO, last beat)
@@ -34,8 +41,9 @@ from models.pps import PPS
 HEADER_BEATS = 7
 START_LAT = 2          # GEOM, CHECK: loaders start in the cycle after
 RUN_LAT = 3            # first cycle a pass may start = A + RUN_LAT
-RELEASE_LAT = 5        # slot free (visible to the loader) = start + npix + ROWS + COLS + RELEASE_LAT
-DRAIN_LAT = 1          # first drain read = release + DRAIN_LAT
+SLOT_FREE_LAT = 2      # weight slot free (visible to the loader) = start + npix + SLOT_FREE_LAT
+DONE_LAT = 5           # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
+DRAIN_LAT = 1          # first drain read = done + DRAIN_LAT
 DRAIN_GAP = 2          # between the last read of one drain and the first of the next
 BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT
 OUT_LAT = 5            # last result beat = last drain read + OUT_LAT
@@ -82,19 +90,18 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
             bank_free[bank] = 1 << 62            # owned until its drain ends
         else:
             _, rows_en, cols, last_rt = step
-            u = max(t, slot_free[slot])          # TILE_WAIT
+            u = max(t, slot_free[slot])          # TILE_WAIT (or the previous tile's TEND)
             full = u + R + 2                     # TILE (ROWS beats), TEND, visible
-            t = u + R + 2
+            t = u + R + (2 if last_rt else 1)    # TEND may start the group's next tile
             s0 = max(full, run_start, prev_start + npix if prev_start is not None else 0)
             first_start = s0 if first_start is None else first_start
             prev_start = s0
             issued += npix
             macs += rows_en * cols * npix
-            rel = s0 + npix + R + Cc + RELEASE_LAT
-            slot_free[slot] = rel
+            slot_free[slot] = s0 + npix + SLOT_FREE_LAT
             slot ^= 1
             if last_rt:                          # column tile complete: drain its bank
-                d0 = rel + DRAIN_LAT
+                d0 = s0 + npix + R + Cc + DONE_LAT + DRAIN_LAT
                 if drains_end is not None:
                     d0 = max(d0, drains_end + DRAIN_GAP)
                 drains_end = d0 + npix - 1
@@ -106,7 +113,7 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
     last_end = prev_start + npix
     return {"act_load": act, "passes": passes, "pass_cycles": passes * npix,
             "bubbles": (last_end - first_start) - passes * npix, "start": first_start,
-            "fill": R + Cc + RELEASE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
+            "fill": R + Cc + DONE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
 
 
 def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS) -> dict:
@@ -141,6 +148,6 @@ def predict_cycles(prog, cfg=None) -> dict:
     dense = dense_equivalent(prog, cfg)
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)
-    res["constants"] = {k: globals()[k] for k in ("HEADER_BEATS", "START_LAT", "RUN_LAT", "RELEASE_LAT",
-                                                  "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT")}
+    res["constants"] = {k: globals()[k] for k in ("HEADER_BEATS", "START_LAT", "RUN_LAT", "SLOT_FREE_LAT",
+                                                  "DONE_LAT", "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT")}
     return res

@@ -4,9 +4,9 @@
 // a same-address write in the previous cycle is forwarded, so back-to-back passes over a single
 // pixel are exact. The other bank is read by the output stage (drain) at the same time.
 // The pixel's sideband enters with row ROWS-1's activation at column 0 and follows the psums
-// right, one column per cycle. When column COLS-1 writes the last pixel of a pass, the pass's
-// weight slot is released; if it was the last row tile of the column tile, the bank is done.
-// Latency: word written 2 cycles after the psum leaves the array; release/done 1 cycle later.
+// right, one column per cycle. When column COLS-1 writes the last pixel of the last row tile of a
+// column tile, the bank is done (weight slots are released earlier, by the window generator).
+// Latency: word written 2 cycles after the psum leaves the array; done 1 cycle later.
 module sps_accumulator #(
     parameter COLS      = 8,
     parameter ACC_DEPTH = 1024,
@@ -22,21 +22,18 @@ module sps_accumulator #(
     input  wire                sb_lastpx,
     input  wire                sb_lastrt,
     input  wire                sb_lastpass,
-    input  wire                sb_tag,
     // drain read port
     input  wire                drain_re,
     input  wire                drain_bank,
     input  wire [PXW-1:0]      drain_addr,
     output wire [COLS*32-1:0]  drain_data,
     // completion
-    output reg                 rel_valid,
-    output reg                 rel_tag,
     output reg                 done_valid,
     output reg                 done_bank,
     output reg                 done_last
 );
-    localparam SBW = PXW + 7;
-    wire [SBW-1:0] sb_in = {sb_p, sb_first, sb_bank, sb_lastpx, sb_lastrt, sb_lastpass, sb_tag, sb_valid};
+    localparam SBW = PXW + 6;
+    wire [SBW-1:0] sb_in = {sb_p, sb_first, sb_bank, sb_lastpx, sb_lastrt, sb_lastpass, sb_valid};
 
     reg [SBW-1:0] sbc [0:COLS-1];
     integer i;
@@ -52,7 +49,7 @@ module sps_accumulator #(
     reg drain_bank_d;
     always @(posedge clk) drain_bank_d <= drain_bank;
 
-    wire [COLS-1:0] lastB_px, lastB_rt, lastB_pass, tagB, bankB_w, vB_w;
+    wire [COLS-1:0] lastB_px, lastB_rt, lastB_pass, bankB_w, vB_w;
 
     genvar j;
     generate
@@ -61,10 +58,10 @@ module sps_accumulator #(
             wire [SBW-1:0] a     = sbc[j];
             wire           vA    = a[0];
             wire [PXW-1:0] pA    = a[SBW-1 -: PXW];
-            wire           bankA = a[5];
+            wire           bankA = a[4];
 
             // stage B registers
-            reg                vB, firstB, bankB, lpxB, lrtB, lpassB, tgB;
+            reg                vB, firstB, bankB, lpxB, lrtB, lpassB;
             reg [PXW-1:0]      pB;
             reg signed [31:0]  psB;
             // forwarding of the previous write
@@ -90,27 +87,25 @@ module sps_accumulator #(
             always @(posedge clk) begin
                 if (rst) begin
                     vB <= 1'b0; firstB <= 1'b0; bankB <= 1'b0; lpxB <= 1'b0; lrtB <= 1'b0;
-                    lpassB <= 1'b0; tgB <= 1'b0; pB <= {PXW{1'b0}}; psB <= 32'sd0;
+                    lpassB <= 1'b0; pB <= {PXW{1'b0}}; psB <= 32'sd0;
                     fv <= 1'b0; fbank <= 1'b0; faddr <= {PXW{1'b0}}; fdata <= 32'sd0;
                 end else begin
-                    vB <= vA; firstB <= a[SBW-PXW-1]; bankB <= bankA; lpxB <= a[4]; lrtB <= a[3];
-                    lpassB <= a[2]; tgB <= a[1]; pB <= pA; psB <= psum_in[j*32 +: 32];   // read here, not via a net
+                    vB <= vA; firstB <= a[SBW-PXW-1]; bankB <= bankA; lpxB <= a[3]; lrtB <= a[2];
+                    lpassB <= a[1]; pB <= pA; psB <= psum_in[j*32 +: 32];   // read here, not via a net
                     fv <= vB; fbank <= bankB; faddr <= pB; fdata <= sum;
                 end
             end
 
             assign drain_data[j*32 +: 32] = drain_bank_d ? q1 : q0;
             assign vB_w[j] = vB; assign lastB_px[j] = lpxB; assign lastB_rt[j] = lrtB;
-            assign lastB_pass[j] = lpassB; assign tagB[j] = tgB; assign bankB_w[j] = bankB;
+            assign lastB_pass[j] = lpassB; assign bankB_w[j] = bankB;
         end
     endgenerate
 
     always @(posedge clk) begin
         if (rst) begin
-            rel_valid <= 1'b0; rel_tag <= 1'b0; done_valid <= 1'b0; done_bank <= 1'b0; done_last <= 1'b0;
+            done_valid <= 1'b0; done_bank <= 1'b0; done_last <= 1'b0;
         end else begin
-            rel_valid  <= vB_w[COLS-1] && lastB_px[COLS-1];
-            rel_tag    <= tagB[COLS-1];
             done_valid <= vB_w[COLS-1] && lastB_px[COLS-1] && lastB_rt[COLS-1];
             done_bank  <= bankB_w[COLS-1];
             done_last  <= lastB_pass[COLS-1];

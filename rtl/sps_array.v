@@ -4,8 +4,12 @@
 // Column j's result for an activation entering row 0 at cycle t appears on psum_out[j] at
 // t + ROWS + j (valid_out[j] marks it, tag_out[j] is its weight-buffer tag).
 // Weights: wr_row selects an array row; wr_data holds COLS int8 weights (byte j -> column j);
-// wr_slot selects which of the two weight buffers is written.
-// Latency: ROWS + j cycles from row-0 entry to column j's output.
+// wr_slot selects which of the two weight buffers is written. The write travels along the row with
+// the same skew as the activations: column j is written j cycles after the write cycle, so a write
+// of row r in cycle k reaches PE (r, j) at the edge ending cycle k + j (visible from k + j + 1).
+// Hence a slot row may be rewritten as soon as the last activation using it has entered the row
+// (cycle k >= that entry cycle), not only after it has left the last column.
+// Latency: ROWS + j cycles from row-0 entry to column j's output; j cycles of write skew.
 module sps_array #(
     parameter ROWS = 8,
     parameter COLS = 8,
@@ -32,6 +36,11 @@ module sps_array #(
     wire        ht [0:(COLS+1)*ROWS-1];
     wire [7:0]  ha [0:(COLS+1)*ROWS-1];
     wire [31:0] vp [0:(ROWS+1)*COLS-1];
+    // per-column (skewed) weight write port
+    wire          cen   [0:COLS-1];
+    wire          cslot [0:COLS-1];
+    wire [RW-1:0] crow  [0:COLS-1];
+    wire [7:0]    cdat  [0:COLS-1];
 
     genvar r, j;
     generate
@@ -46,13 +55,41 @@ module sps_array #(
             assign valid_out[j]         = hv[(ROWS-1)*(COLS+1)+j+1];
             assign tag_out[j]           = ht[(ROWS-1)*(COLS+1)+j+1];
         end
+        // column-skewed weight write port: column j sees the write j cycles late (own registers
+        // per column, no shared bus driven in slices)
+        for (j = 0; j < COLS; j = j + 1) begin : g_wcol
+            if (j == 0) begin : g_nod
+                assign cen[j] = wr_en; assign cslot[j] = wr_slot; assign crow[j] = wr_row;
+                assign cdat[j] = wr_data[7:0];
+            end else begin : g_del
+                reg          de [0:j-1];
+                reg          ds [0:j-1];
+                reg [RW-1:0] dr [0:j-1];
+                reg [7:0]    dd [0:j-1];
+                integer i;
+                always @(posedge clk) begin
+                    if (rst) begin
+                        for (i = 0; i < j; i = i + 1) begin
+                            de[i] <= 1'b0; ds[i] <= 1'b0; dr[i] <= {RW{1'b0}}; dd[i] <= 8'd0;
+                        end
+                    end else begin
+                        de[0] <= wr_en; ds[0] <= wr_slot; dr[0] <= wr_row; dd[0] <= wr_data[j*8 +: 8];
+                        for (i = 1; i < j; i = i + 1) begin
+                            de[i] <= de[i-1]; ds[i] <= ds[i-1]; dr[i] <= dr[i-1]; dd[i] <= dd[i-1];
+                        end
+                    end
+                end
+                assign cen[j] = de[j-1]; assign cslot[j] = ds[j-1]; assign crow[j] = dr[j-1];
+                assign cdat[j] = dd[j-1];
+            end
+        end
         for (r = 0; r < ROWS; r = r + 1) begin : g_r
             localparam [RW-1:0] RI = r;
             for (j = 0; j < COLS; j = j + 1) begin : g_c
                 sps_pe u_pe (
                     .clk(clk), .rst(rst),
-                    .wr_en(wr_en && (wr_row == RI)), .wr_slot(wr_slot),
-                    .wr_w(wr_data[j*8 +: 8]),
+                    .wr_en(cen[j] && (crow[j] == RI)), .wr_slot(cslot[j]),
+                    .wr_w(cdat[j]),
                     .a_valid(hv[r*(COLS+1)+j]), .a_tag(ht[r*(COLS+1)+j]),
                     .a_in(ha[r*(COLS+1)+j]),
                     .psum_in(vp[j*(ROWS+1)+r]),

@@ -164,6 +164,7 @@ module sps_top #(
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
         .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
         .sb(wg_sb), .can_start(wg_can_start), .issue(wg_issue),
+        .pass_end(rel_valid), .pass_end_tag(rel_tag),
         .rd_en(ab_re), .rd_addr(ab_raddr), .rd_data(ab_rdata),
         .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p), .win_sb(win_sb),
         .win(win));
@@ -223,9 +224,8 @@ module sps_top #(
     sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .PXW(PXW)) u_acc (
         .clk(clk), .rst(rst), .psum_in(psum),
         .sb_valid(sb_valid), .sb_p(sb_out[PXW:1]), .sb_first(sb_out[PXW+2]), .sb_bank(sb_out[PXW+1]),
-        .sb_lastpx(sb_out[0]), .sb_lastrt(sb_out[PXW+3]), .sb_lastpass(sb_out[PXW+4]), .sb_tag(row_tag[ROWS-1]),
+        .sb_lastpx(sb_out[0]), .sb_lastrt(sb_out[PXW+3]), .sb_lastpass(sb_out[PXW+4]),
         .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
-        .rel_valid(rel_valid), .rel_tag(rel_tag),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 
     sps_output_stage #(.COLS(COLS), .PXW(PXW), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH), .FCW(FCW)) u_out (

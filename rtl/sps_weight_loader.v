@@ -4,10 +4,13 @@
 //     7 header beats (bias, multiplier, shift) -> output stage, once that accumulator bank is free
 //     for each row tile: ROWS beats -> weight slot (PE double buffer) row by row, while the index
 //     walker emits the matching (bank, position) of each row -> indexing unit.
-// A filled slot is marked full with its pass metadata; the array's feeder runs it and releases
-// it when its last pixel has left the array. Row tiles of a group end when the walker has covered
-// L_g; the walker restarts for every column tile. TLAST must mark exactly the program's last beat.
-// Latency: a tile takes ROWS beats + 2 cycles (slot wait / finalise) to load.
+// A filled slot is marked full with its pass metadata; the array's feeder runs it and the window
+// generator releases it right after the pass's last pixel (its rows are then rewritten behind
+// the pass's wavefront: the array skews weight writes like activations). Row tiles of a group end
+// when the walker has covered L_g; the walker restarts for every column tile. TLAST must mark
+// exactly the program's last beat.
+// Latency: a tile takes ROWS beats + 1 finalise cycle; the slot wait costs one more cycle unless
+// the next slot is already free during the finalise cycle (then the next tile starts directly).
 module sps_weight_loader #(
     parameter ROWS    = 8,
     parameter COLS    = 8,
@@ -82,7 +85,8 @@ module sps_weight_loader #(
     // walker
     wire [PW-1:0] g_lo = g[PW-1:0];
     wire          w_group_start = (st == S_HDR) && accept && (beat == 6);
-    wire          w_tile_start  = (st == S_TILEW) && !full[slot];
+    wire          tend_next     = (st == S_TEND) && !group_end && !full[~slot];   // TEND -> TILE
+    wire          w_tile_start  = ((st == S_TILEW) && !full[slot]) || tend_next;
     wire          w_step        = (st == S_TILE) && accept;
     wire          row_en, group_end;
     wire [LW-1:0] row_bank, base_bank;
@@ -180,7 +184,9 @@ module sps_weight_loader #(
                     if (tlast_row != last_pass) err <= 1'b1;
                     slot <= ~slot;
                     first_rt <= 1'b0;
-                    if (!group_end) begin
+                    if (tend_next) begin
+                        st <= S_TILE; beat <= 0; en_cnt <= 0;
+                    end else if (!group_end) begin
                         st <= S_TILEW;
                     end else begin
                         bank <= ~bank;

@@ -5,6 +5,9 @@
 // counters of the origin. Positions outside the input (padding) read as 0: never stored.
 // Bank b reads the channel block  base_chaddr + (b < base_bank ? HW3 : 0)  (see the walker).
 // A new pass can start in the cycle after the previous pass's last pixel (no bubble).
+// pass_end pulses (with the pass's tag) one cycle after a pass's last pixel was issued: the
+// indexing unit reads that pass's slot for the last time in the next cycle and array row 0 in the
+// one after, which is when the weight loader's first write into the released slot can land.
 // Latency: window of a pixel issued in cycle t is on `win` in cycle t+2 (RAM read + rotation).
 module sps_window_gen #(
     parameter LANES    = 8,
@@ -34,6 +37,8 @@ module sps_window_gen #(
     input  wire [SBW-1:0]        sb,
     output wire                  can_start,
     output wire                  issue,
+    output wire                  pass_end,
+    output wire                  pass_end_tag,
     // activation buffer read port
     output wire                  rd_en,
     output reg  [LANES*9*AW-1:0] rd_addr,
@@ -173,6 +178,9 @@ module sps_window_gen #(
             x0m1 <= x0m; y0m1 <= y0m; vy1 <= vy; vx1 <= vx;
         end
     end
+
+    assign pass_end     = v1 && l1;
+    assign pass_end_tag = t1;
 
     // Rotation of bank b's nine RAM words into canonical window order: window element (dy, dx) is
     // sub-bank (yk, xk) = ((y0m + dy) mod 3, (x0m + dx) mod 3); rows / columns outside the input

@@ -4,16 +4,16 @@ Model (rtl/sps_array.v header and docs/ARCHITECTURE.md section 2): row r's activ
 one PE per cycle, partial sums move down one PE per cycle starting from 0; so the activation that
 row r receives in cycle s meets PE (r, j) in cycle s + j, and column j's output in cycle u is
 
-    psum_out[j](u) = sum_r  W[tag_r(s_r)][r][j] (as held in cycle s_r + j) * a_r(s_r),
+    psum_out[j](u) = sum_r  W[tag_r(s_r)][r][j] (as written before cycle s_r) * a_r(s_r),
                      s_r = u - ROWS - j + r,
     valid_out[j](u), tag_out[j](u) = row_valid/row_tag of row ROWS-1 in cycle u - 1 - j;
 
 for a pixel fed skewed (row r in cycle t + r) that is "column j at t + ROWS + j". A weight-row write
-in cycle k is visible from cycle k + 1. psum_out is compared when valid_out is set, valid_out always.
+in cycle k reaches column j j cycles later: PE (r, j) sees it from cycle k + j + 1. psum_out is compared when valid_out is set, valid_out always.
 
 Stimulus: tiles back to back, alternating weight slot (tag) as the weight loader does, each tile's
 weights written into its slot row by row while the previous tile computes from the other slot:
-either as early as the contract allows (row r right after the tile two back made its last use of it)
+either as early as the contract allows (row r as soon as the tile two back has entered it: its last pixel is still in the row)
 or as late as it allows (row r one cycle before the tile's first pixel reaches it), so the tag switch
 travels through the array as a wavefront while the other slot changes under it. Bubbles inside and
 between tiles carry random (invalid) activations and tags.
@@ -53,7 +53,7 @@ class ArrayModel:
             if s not in self.rows:
                 return None
             _, tags, a = self.rows[s]
-            acc += self.w[tags[r]][r].at(s + j)[j] * a[r]
+            acc += self.w[tags[r]][r].at(s)[j] * a[r]      # column j: write skewed by j
         return dict(valid=1, tag=tag, psum=sext(acc, 32))
 
 
@@ -74,8 +74,9 @@ def make_schedule(rng, R: int, C: int, style: str, ntiles: int):
         for r in range(R):
             if style != "extremes" and rng.random() < 0.15:
                 W[r] = [0] * C                     # a disabled row
-        # row r of slot `slot` is free once tile i-2 made its last use of it (PE (r, C-1))
-        e = [(t_last[i - 2] + r + C - 1) if i >= 2 else 0 for r in range(R)]
+        # row r of slot `slot` is free once tile i-2's last pixel has entered the row (PE (r, 0)):
+        # the write reaches PE (r, j) j cycles later, right behind that pixel
+        e = [(t_last[i - 2] + r) if i >= 2 else 0 for r in range(R)]
         prev_end = t_last[i - 1] if i >= 1 else 0
         gap = 0 if rng.random() < 0.6 else rng.randint(1, 4)
         if rng.random() < 0.5:                     # early: rows as soon as the slot row is free

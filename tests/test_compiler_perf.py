@@ -4,7 +4,7 @@ import numpy as np
 
 from compiler.config import ArrayConfig
 from compiler.layer import QLayer
-from compiler.perf import (DRAIN_LAT, OUT_LAT, RELEASE_LAT, RUN_LAT, dense_equivalent,
+from compiler.perf import (DONE_LAT, DRAIN_LAT, OUT_LAT, RUN_LAT, dense_equivalent,
                            predict_cycles)
 from compiler.program import compile_layer
 from models.pps import PPS
@@ -26,7 +26,7 @@ def test_breakdown_single_band():
     assert c["bands"][0]["start"] == 512 + RUN_LAT                # weights are ready before the activations
     last_end = c["bands"][0]["start"] + passes * npix
     # the last column tile drains after its last pass has left the array
-    assert c["drain"] == (8 + 8 + RELEASE_LAT) + DRAIN_LAT + (npix - 1) + OUT_LAT
+    assert c["drain"] == (8 + 8 + DONE_LAT) + DRAIN_LAT + (npix - 1) + OUT_LAT
     assert c["total"] == last_end + c["drain"] + 1
     assert c["macs"] == c["macs_issued"] == 4 * 32 * 16 * npix
     assert c["ideal"] == -(-c["macs"] // 64) <= c["total"]

@@ -58,7 +58,7 @@ module sps_wgen_tb #(
         .clk(clk), .rst(rst), .h(h), .w(w), .hout(hout), .wout(wout), .stride2(stride2),
         .pad_top(pad_top), .pad_left(pad_left), .w3(w3), .hw3(hw3),
         .start(start), .base_bank(base_bank), .base_chaddr(base_chaddr), .tag(tag), .sb(sb),
-        .can_start(can_start), .issue(issue), .rd_en(re), .rd_addr(raddr), .rd_data(rdata),
+        .can_start(can_start), .issue(issue), .pass_end(), .pass_end_tag(), .rd_en(re), .rd_addr(raddr), .rd_data(rdata),
         .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p),
         .win_sb(win_sb), .win(win));
 endmodule
