@@ -65,7 +65,7 @@ def test_digits_network_bit_exact(simulator, digits_net):
 def test_digits_network_under_stalls(digits_net):
     """Random stalls on all three streams between and within layers: still bit-exact."""
     if "verilator" not in SIMS:
-        pytest.skip("Verilator not found (the Icarus run of the network is covered above)")
+        pytest.skip("runs on Verilator (not found, or SIM= selects another simulator)")
     from tb.net_rtl import run_network_on_rtl
 
     qnet, xq, _ = digits_net
@@ -80,7 +80,7 @@ def test_digits_network_under_stalls(digits_net):
 def test_demo_command(tmp_path):
     """`python -m tb.run_net` (make demo) end to end on a few images: summary written, bit-exact."""
     if "verilator" not in SIMS:
-        pytest.skip("Verilator not found")
+        pytest.skip("runs on Verilator (not found, or SIM= selects another simulator)")
     from tb.run_net import main
 
     assert main(["--images", "3", "--sim", "verilator", "--out", str(tmp_path)]) == 0
