@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .pps import KERNEL_POSITIONS, PPS, PPSError
+from .quant import get_module
 
 Measure = Literal["l2", "l1"]
 PPSChoice = Union[PPS, Callable[[str, nn.Conv2d], Union[PPS, None]]]
@@ -199,10 +200,7 @@ def assign_pps(model: nn.Module, pps: PPSChoice, skip_first: bool = True) -> dic
 
 
 def _module(model: nn.Module, name: str) -> nn.Module:
-    try:
-        return model.get_submodule(name)
-    except AttributeError:
-        raise PPSError(f"no module named {name!r} in the model") from None
+    return get_module(model, name, PPSError)
 
 
 def _layer_mask(model: nn.Module, name: str, mask) -> tuple[nn.Parameter, torch.Tensor]:

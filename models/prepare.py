@@ -11,6 +11,7 @@ PPS), calibration images, and its int8 QNet.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -27,7 +28,9 @@ SHIPPED_DENSE = {"digits": WEIGHTS / "digits_dense.pt"}
 CALIB_IMAGES = 512
 
 
+@functools.lru_cache(maxsize=4)
 def calibration_images(model_name: str, data_root=None, seed: int = 0) -> torch.Tensor:
+    """Read once per (model, data, seed): load_float (BN re-estimation) and quantized both use them."""
     if model_name == "digits":
         return D.digits("train")[0][:CALIB_IMAGES]
     if data_root is not None:

@@ -102,23 +102,24 @@ def fold_bn_model(model: nn.Module, pairs: Iterable[tuple[str, str]] | None = No
                         found.append((p + a, p + b))
         pairs = found
     for conv_name, bn_name in pairs:
-        conv = _get_module(model, conv_name)
-        bn = _get_module(model, bn_name)
+        conv = get_module(model, conv_name)
+        bn = get_module(model, bn_name)
         _set_module(model, conv_name, fold_bn(conv, bn))
         _set_module(model, bn_name, nn.Identity())
     return model
 
 
-def _get_module(model: nn.Module, name: str) -> nn.Module:
+def get_module(model: nn.Module, name: str, error: type[Exception] = ValueError) -> nn.Module:
+    """model.get_submodule(name), raising `error` with a one-line message if there is none."""
     try:
         return model.get_submodule(name)
     except AttributeError:
-        raise ValueError(f"no module named {name!r} in the model") from None
+        raise error(f"no module named {name!r} in the model") from None
 
 
 def _set_module(model: nn.Module, name: str, new: nn.Module) -> None:
     parent_name, _, attr = name.rpartition(".")
-    parent = _get_module(model, parent_name) if parent_name else model
+    parent = get_module(model, parent_name) if parent_name else model
     setattr(parent, attr, new)
 
 

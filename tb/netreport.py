@@ -88,6 +88,23 @@ def storage_table(net: NetProgram) -> str:
     return head + format_network_table(tot)
 
 
+def performance_sections(net: NetProgram, source: str, counters: dict | None, dense_counters: dict | None,
+                         title: str, out_dir: Path) -> tuple[list[str], list[dict], dict, list[Path]]:
+    """The per-layer table, the whole-network line, the storage table and the plots (written to
+    out_dir), as Markdown lines; also returns (rows, totals, plot paths)."""
+    pes = net.cfg.ROWS * net.cfg.COLS
+    rows = layer_rows(net, source, counters, dense_counters)
+    tot = totals(rows, pes)
+    plots = plot(rows, net, title, out_dir, source)
+    lines = [layer_table(rows, source, pes), "",
+             f"Whole network, 3x3 layers on the array: {tot['cycles']:,} cycles per image in PPS mode, "
+             f"{tot['dense_cycles']:,} in dense mode: **{tot['speedup']:.2f}x** speedup, "
+             f"{tot['utilization']:.1%} utilisation. Host layers: {tot['host_macs']:,} MACs.", "",
+             storage_table(net), "",
+             *[f"![{p.stem}]({p.name})" for p in plots]]
+    return lines, rows, tot, plots
+
+
 def plot(rows: list[dict], net: NetProgram, title: str, out_dir: Path, source: str) -> list[Path]:
     """cycles.png (PPS vs dense per layer), utilisation.png, storage.png (log scale)."""
     import matplotlib

@@ -28,10 +28,9 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
                    image: np.ndarray | None = None, log=print) -> dict:
     """Measure (or model) the per-layer cycles of `qnet`, write report.md/json and the plots."""
     from compiler.network import NetProgram
-    from tb.netreport import layer_rows, layer_table, plot, storage_table, totals
+    from tb.netreport import performance_sections
 
     net = NetProgram(qnet)
-    pes = net.cfg.ROWS * net.cfg.COLS
     counters = dense = None
     check = "not run (cycle model)"
     wall = 0.0
@@ -47,21 +46,12 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
             raise RuntimeError("RTL differs from the integer reference: " + run.mismatches[0])
         counters, dense = run.layer_counters[0], run.dense_counters
         check = f"bit-exact on every layer against the integer reference ({sim}, {wall:.0f} s)"
-    rows = layer_rows(net, source, counters, dense)
-    tot = totals(rows, pes)
     title = TITLES.get(model_name, model_name)
-    out.mkdir(parents=True, exist_ok=True)
-    plots = plot(rows, net, title, out, source)
+    sections, rows, tot, plots = performance_sections(net, source, counters, dense, title, out)
     cfg = net.cfg
     md = [f"# {title} on the SPS array", "",
           f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}. "
-          f"Weights: {weights_desc}. RTL check: {check}.", "",
-          layer_table(rows, source, pes), "",
-          f"Whole network, 3x3 layers on the array: {tot['cycles']:,} cycles per image in PPS mode, "
-          f"{tot['dense_cycles']:,} in dense mode: **{tot['speedup']:.2f}x** speedup, "
-          f"{tot['utilization']:.1%} utilisation. Host layers: {tot['host_macs']:,} MACs.", "",
-          storage_table(net), "",
-          *[f"![{p.stem}]({p.name})" for p in plots]]
+          f"Weights: {weights_desc}. RTL check: {check}.", "", *sections]
     text = "\n".join(md) + "\n"
     (out / "report.md").write_text(text)
     rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,

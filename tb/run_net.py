@@ -18,8 +18,8 @@ training images), compiles every 3x3 layer for the array and then prints:
 It writes the same to OUT/summary.md (with cycles.png, utilisation.png, storage.png) and
 OUT/summary.json. --waves runs a single image and leaves an FST (path printed). vgg16/resnet18 need
 --checkpoint and --data (CIFAR-10 python batches); the accuracies then use the first 200 test
-images (--eval-images) and the RTL 2 (--images): a VGG-16 image takes about 5 minutes on Verilator. Exit 1 if the RTL differs from the reference,
-2 on bad input.
+images (--eval-images) and the RTL 2 (--images): a VGG-16 image takes about 5 minutes on
+Verilator. Exit 1 if the RTL differs from the reference, 2 on bad input.
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def _main(a) -> int:
     from models.prepare import SHIPPED, SHIPPED_DENSE, load_float, quantized
     from models.qnet import predict
     from tb.net_rtl import run_network_on_rtl
-    from tb.netreport import layer_rows, layer_table, plot, storage_table, totals
+    from tb.netreport import performance_sections
     from tb.cli import pick_simulator
     from tb.report import TITLES
 
@@ -142,19 +142,13 @@ def _main(a) -> int:
                  f"to the float PPS model's: {int((rtl_pred == float_pred[:n_rtl]).sum())}/{n_rtl}. "
                  f"Simulation: {sum(rtl_cycles):,} array cycles in {run.wall:.0f} s wall.")
     lines.append("")
+    out = Path(a.out)
     if not a.waves:
-        rows = layer_rows(net, "rtl", run.layer_counters[0], run.dense_counters)
-        pes = net.cfg.ROWS * net.cfg.COLS
-        tot = totals(rows, pes)
-        lines += [layer_table(rows, "rtl", pes), "",
-                  f"Per image: {tot['cycles']:,} array cycles in PPS mode vs {tot['dense_cycles']:,} in dense "
-                  f"mode (**{tot['speedup']:.2f}x**), utilisation {tot['utilization']:.1%}.", "",
-                  storage_table(net), ""]
-        out = Path(a.out)
-        plots = plot(rows, net, TITLES[a.model], out, "rtl")
-        lines += [f"![{p.stem}]({p.name})" for p in plots]
+        sections, rows, _, _ = performance_sections(net, "rtl", run.layer_counters[0], run.dense_counters,
+                                                    TITLES[a.model], out)
+        lines += sections
     else:
-        rows, out = [], Path(a.out)
+        rows = []
     text = "\n".join(lines) + "\n"
     print()
     print(text)
