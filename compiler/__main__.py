@@ -1,12 +1,15 @@
 """Compile one quantised 3x3 conv layer into an SPS layer program (.npz, docs/ARCHITECTURE.md 5.6).
 
   python -m compiler --weight W.npy [--bias B.npy] (--input X.npy | --hw H W) --stride S --padding P
-                     [--pps auto|dense|ps1|ps2|ps4|psd|FILE.json] [--requant M.npy SH.npy [--relu]]
+                     [--pps auto|any|dense|ps1|ps2|ps4|psd|FILE.json] [--requant M.npy SH.npy [--relu]]
                      --out prog.npz [--report] [--config sps.json] [--name NAME]
 
 Prints the PPS, the bands, the stream sizes and the predicted cycles; --report adds the cycle
 breakdown, the storage table (SPS against dense, CSR, CSC, COO, bitmap, RLE) and the registers.
-A PPS JSON file is {"patterns": [[positions], ...], "offset": o}. Errors: one line on stderr, exit 2.
+--pps auto (default) infers a regular PPS (PS-n, PSD or dense) from the weights' zero pattern and
+rejects weights that do not follow one, naming filter and channel; --pps any accepts the cheapest
+pattern list of any sizes; a named PPS or a JSON file {"patterns": [[positions], ...], "offset": o}
+is checked against the weights. Errors: one line on stderr, exit 2.
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--hw", nargs=2, type=int, metavar=("H", "W"), help="input height and width")
     ap.add_argument("--stride", type=int, required=True, choices=(1, 2))
     ap.add_argument("--padding", type=int, required=True, choices=(0, 1))
-    ap.add_argument("--pps", default="auto", help="auto (infer), dense, ps1, ps2, ps4, psd or a JSON file")
+    ap.add_argument("--pps", default="auto", help="auto (infer a PS-n/PSD/dense PPS), any (infer, mixed pattern sizes allowed), dense, ps1, ps2, ps4, psd or a JSON file")
     ap.add_argument("--requant", nargs=2, metavar=("M.npy", "SH.npy"),
                     help="requantise: uint16 multipliers [F] and shifts [F] (0..63)")
     ap.add_argument("--relu", action="store_true", help="ReLU after requantisation (needs --requant)")
@@ -99,7 +102,8 @@ def _run(argv) -> int:
     print(f"cycles (predicted): {cyc['total']}  dense equivalent: {cyc['dense_equivalent']['total']}  "
           f"speedup {cyc['speedup_vs_dense']:.2f}x  ideal {cyc['ideal']}  utilization {cyc['utilization']:.1%}")
     if a.report:
-        keys = ("act_load", "passes", "pass_cycles", "bubbles", "fill", "drain", "total", "macs", "macs_issued")
+        keys = ("act_load", "passes", "start", "pass_cycles", "bubbles", "drain", "fill", "total", "macs",
+                "macs_issued")
         print("cycle breakdown:  " + "  ".join(f"{k}={cyc[k]}" for k in keys))
         print("dense equivalent: " + "  ".join(f"{k}={cyc['dense_equivalent'][k]}" for k in keys))
         print(format_storage_table(layer_storage(layer, prog.pps, cfg)))

@@ -7,33 +7,71 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import sys
 from pathlib import Path
 
+from compiler import regs as R
+
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "sps.json"
+
+
+_FIELDS = ("ROWS", "COLS", "LANES", "ACT_DEPTH", "ACC_DEPTH", "PMAX", "DIM_BITS", "CH_BITS",
+           "OUT_FIFO_DEPTH")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:          # ValueError: bad JSON or encoding
+        raise ValueError(f"array config {path}: cannot read: {e}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"array config {path}: expected a JSON object of parameters, got {type(raw).__name__}")
+    unknown = sorted(k for k in raw if not k.startswith("_") and k not in _FIELDS)
+    if unknown:
+        raise ValueError(f"array config {path}: unknown key(s) {unknown}")
+    return {k: v for k, v in raw.items() if k in _FIELDS}
+
+
+@functools.lru_cache(maxsize=1)
+def _defaults() -> dict:
+    """config/sps.json: the value of every parameter a config does not set."""
+    raw = _read_json(CONFIG_PATH)
+    missing = [k for k in _FIELDS if k not in raw]
+    if missing:
+        raise ValueError(f"array config {CONFIG_PATH}: missing key(s) {missing}")
+    return raw
 
 
 @dataclasses.dataclass(frozen=True)
 class ArrayConfig:
-    ROWS: int = 8
-    COLS: int = 8
-    LANES: int = 8
-    ACT_DEPTH: int = 1024
-    ACC_DEPTH: int = 1024
-    PMAX: int = 8
-    DIM_BITS: int = 10
-    CH_BITS: int = 12
-    OUT_FIFO_DEPTH: int = 8
+    """The array parameters. A field left out (None) takes its value from config/sps.json, so
+    ArrayConfig() is the project's configuration and ArrayConfig(ROWS=4) differs in ROWS only."""
+    ROWS: int = None
+    COLS: int = None
+    LANES: int = None
+    ACT_DEPTH: int = None
+    ACC_DEPTH: int = None
+    PMAX: int = None
+    DIM_BITS: int = None
+    CH_BITS: int = None
+    OUT_FIFO_DEPTH: int = None
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if v is None:
+                v = _defaults()[f.name]
+                object.__setattr__(self, f.name, v)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"array config: {f.name} must be a positive integer, got {v!r}")
         if self.ROWS > 255 or self.COLS > 255 or self.LANES > 255 or self.PMAX > 255:
             raise ValueError("array config: ROWS, COLS, LANES and PMAX must be <= 255 (CFG0 register fields)")
+        if self.PMAX > R.max_pmax():
+            raise ValueError(f"array config: PMAX={self.PMAX} puts FG[] past 0x100 in the register map "
+                             f"(PMAX must be <= {R.max_pmax()})")
         if self.OUT_FIFO_DEPTH < 6:
             # the drain keeps 4 reads in flight and the FIFO holds 1 beat in steady state; a shallower
             # FIFO throttles the drain below one beat per cycle
@@ -63,16 +101,9 @@ class ArrayConfig:
 
 
 def load_config(path: str | Path | None = None) -> ArrayConfig:
-    path = Path(path) if path else CONFIG_PATH
-    try:
-        raw = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"array config {path}: cannot read: {e}") from None
-    names = {f.name for f in dataclasses.fields(ArrayConfig)}
-    unknown = sorted(k for k in raw if not k.startswith("_") and k not in names)
-    if unknown:
-        raise ValueError(f"array config {path}: unknown key(s) {unknown}")
-    return ArrayConfig(**{k: v for k, v in raw.items() if k in names})
+    """The configuration in `path` (default config/sps.json); keys it leaves out come from
+    config/sps.json."""
+    return ArrayConfig(**_read_json(Path(path) if path else CONFIG_PATH))
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -95,10 +126,14 @@ def main(argv=None) -> int:
         return 2
     if a.vh:
         p = Path(a.vh)
-        p.parent.mkdir(parents=True, exist_ok=True)
         text = cfg.verilog_header()
-        if not p.exists() or p.read_text() != text:
-            p.write_text(text)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if not p.exists() or p.read_text() != text:      # unchanged: keep the timestamp for make
+                p.write_text(text)
+        except OSError as e:
+            print(f"error: --vh {p}: cannot write: {e.strerror or e}", file=sys.stderr)
+            return 2
     else:
         print(json.dumps(cfg.hdl_parameters(), indent=2))
     return 0

@@ -210,7 +210,7 @@ def run_band(prog, band) -> np.ndarray:
     return run_program(band.regs, band.wgt, band.act, prog.cfg)
 
 
-def run_layer_model(layer, x, cfg=None, pps=None) -> np.ndarray:
+def run_layer_model(layer, x, cfg=None, pps="auto") -> np.ndarray:
     """Compile `layer` for input x, run every band through the model, unpack: int32 Y[F][Hout][Wout]
     in raw mode, int8 in requant mode."""
     from compiler.program import compile_layer

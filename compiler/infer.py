@@ -1,13 +1,23 @@
 """Find or check the PPS (period P, patterns PI, offset o) of a layer's weights.
 
-infer_pps: for each candidate period P in 1..pmax, phase i (offset 0 canonical) gets the union of
+cover_pps: for each candidate period P in 1..pmax, phase i (offset 0 canonical) gets the union of
 the supports of the kernels (f, c) with (f + c) mod P == i; the cost of P is the total number of
 kept positions over all kernels (sum over kernels of |PI[(f+c) mod P]|). The smallest cost wins,
 ties go to the smallest P. A phase whose kernels are all zero (or that has no kernel) gets the
 pattern (4,) -- any non-empty pattern would do. The result always covers every non-zero weight, and
-when the weights are non-zero at every kept position of some PPS with period <= pmax, the inferred
-PPS has exactly that PPS's kernel mask (the cost cannot go below the number of non-zeros, and equals
-it only when each kernel's pattern is its own support).
+when the weights are non-zero at every kept position of some PPS with period <= pmax, the cover
+has exactly that PPS's kernel mask (the cost cannot go below the number of non-zeros, and equals
+it only when each kernel's pattern is its own support). Its patterns may have mixed sizes.
+
+infer_pps (what `pps="auto"` means): the weights must follow a *regular* PPS -- PS-n (every
+pattern n positions), PSD (PS-n with dense patterns) or dense. It takes the cheapest cover's
+period P and turns the cover into the regular PPS nearest to it: n = the most common size among
+the cover's non-empty, non-dense patterns (ties: the larger); a smaller pattern is padded to n
+positions, a larger one keeps its n most used positions, a dense one stays dense, an empty phase
+takes the first n-position pattern; the period is then reduced to the smallest divisor that
+repeats. Weights outside that PPS are rejected (PPSError naming the layer, filter, channel and
+positions), e.g. a PS-4 layer with stray non-zeros in one kernel. pps="any" takes the cover as it
+is, mixed sizes included.
 """
 from __future__ import annotations
 
@@ -20,6 +30,7 @@ from models.pps import KERNEL_POSITIONS, PPS, PPSError
 
 _POPCOUNT9 = np.array([bin(m).count("1") for m in range(1 << KERNEL_POSITIONS)], dtype=np.int64)
 EMPTY_PHASE_MASK = 1 << 4      # pattern (4,) for phases with no non-zero weight
+FULL_MASK = (1 << KERNEL_POSITIONS) - 1
 
 
 def _weight_4d(weight) -> np.ndarray:
@@ -37,29 +48,90 @@ def support_masks(weight) -> np.ndarray:
     return (nz << np.arange(KERNEL_POSITIONS, dtype=np.int64)).sum(axis=2)
 
 
-def infer_pps(weight, pmax: int = 8) -> PPS:
-    """The cheapest PPS (offset 0, period <= pmax) that covers every non-zero weight."""
+def _cover_masks(sup: np.ndarray, P: int) -> tuple[list[int], list[bool], int]:
+    """Per phase of period P (offset 0): the union of the kernel supports (0 if none), whether the
+    phase has a non-zero kernel, and the cover's cost in kept positions."""
+    ph = (np.arange(sup.shape[0])[:, None] + np.arange(sup.shape[1])[None, :]) % P
+    masks, used, cost = [], [], 0
+    for i in range(P):
+        sel = sup[ph == i]
+        m = int(np.bitwise_or.reduce(sel)) if sel.size else 0
+        masks.append(m)
+        used.append(m != 0)
+        cost += int(sel.size) * int(_POPCOUNT9[m if m else EMPTY_PHASE_MASK])
+    return masks, used, cost
+
+
+def _check_pmax(pmax) -> int:
     if isinstance(pmax, bool) or not isinstance(pmax, (int, np.integer)) or pmax < 1:
         raise ValueError(f"pmax must be a positive integer, got {pmax!r}")
+    return int(pmax)
+
+
+def _cheapest_period(sup: np.ndarray, pmax: int) -> int:
+    costs = [_cover_masks(sup, P)[2] for P in range(1, pmax + 1)]
+    return 1 + int(np.argmin(costs))      # argmin: first minimum, i.e. the smallest P on ties
+
+
+def cover_pps(weight, pmax: int = 8) -> PPS:
+    """The cheapest PPS (offset 0, period <= pmax) that covers every non-zero weight, pattern
+    sizes as they come (pps="any")."""
+    pmax = _check_pmax(pmax)
     sup = support_masks(weight)
-    F, C = sup.shape
-    if (sup == (1 << KERNEL_POSITIONS) - 1).all():
+    if (sup == FULL_MASK).all():
         return PPS.dense()
-    fc = np.arange(F)[:, None] + np.arange(C)[None, :]
-    best_cost, best_masks = None, None
-    for P in range(1, int(pmax) + 1):
-        ph = fc % P
-        masks, cost = [], 0
-        for i in range(P):
-            sel = sup[ph == i]
-            m = int(np.bitwise_or.reduce(sel)) if sel.size else 0
-            if m == 0:
-                m = EMPTY_PHASE_MASK
-            masks.append(m)
-            cost += int(sel.size) * int(_POPCOUNT9[m])
-        if best_cost is None or cost < best_cost:
-            best_cost, best_masks = cost, masks
-    return PPS.from_masks(best_masks, 0)
+    masks, used, _ = _cover_masks(sup, _cheapest_period(sup, pmax))
+    return PPS.from_masks([m if u else EMPTY_PHASE_MASK for m, u in zip(masks, used)], 0)
+
+
+def _reduce_period(masks: list[int]) -> list[int]:
+    P = len(masks)
+    for d in range(1, P + 1):
+        if P % d == 0 and all(masks[i] == masks[i % d] for i in range(P)):
+            return masks[:d]
+    return masks
+
+
+def _nearest_regular(sup: np.ndarray, P: int) -> list[int]:
+    """The regular pattern masks (PS-n / PSD / dense) of period P nearest to the cover of `sup`."""
+    masks, used, _ = _cover_masks(sup, P)
+    sizes = [int(_POPCOUNT9[m]) for m, u in zip(masks, used) if u and m != FULL_MASK]
+    if not sizes:                   # only dense phases: dense; all kernels zero: one 1-position pattern
+        return [FULL_MASK] if any(used) else [EMPTY_PHASE_MASK]
+    counts = np.bincount(sizes, minlength=KERNEL_POSITIONS + 1)
+    n = int(np.flatnonzero(counts == counts.max())[-1])
+    ph = (np.arange(sup.shape[0])[:, None] + np.arange(sup.shape[1])[None, :]) % P
+    bits = np.arange(KERNEL_POSITIONS)
+    out: list[int | None] = []
+    for i, (m, u) in enumerate(zip(masks, used)):
+        if not u:
+            out.append(None)
+            continue
+        if m == FULL_MASK:
+            out.append(m)
+            continue
+        use = ((sup[ph == i][:, None] >> bits) & 1).sum(axis=0)       # kernels using each position
+        order = sorted(bits, key=lambda q: (-use[q], q))              # most used first, then lowest
+        out.append(sum(1 << int(q) for q in order[:n]))
+    first_n = next(m for m in out if m is not None and m != FULL_MASK)
+    return _reduce_period([first_n if m is None else m for m in out])
+
+
+def infer_pps(weight, pmax: int = 8, layer_name: str = "layer") -> PPS:
+    """The regular PPS (PS-n, PSD or dense; offset 0, period <= pmax) of the weights; PPSError
+    naming the layer, filter and channel when the weights do not follow one (module docstring)."""
+    pmax = _check_pmax(pmax)
+    sup = support_masks(weight)
+    if (sup == FULL_MASK).all():
+        return PPS.dense()
+    pps = PPS.from_masks(_nearest_regular(sup, _cheapest_period(sup, pmax)), 0)
+    try:
+        check_pps(weight, pps, layer_name)
+    except PPSError as e:
+        raise PPSError(f"{e}; the weights are not a regular PPS (PS-n, PSD or dense): their cheapest "
+                       f"cover is {cover_pps(weight, pmax).describe()} -- pass that PPS explicitly "
+                       f"(or pps 'any') to run it anyway") from None
+    return pps
 
 
 def check_pps(weight, pps: PPS, layer_name: str = "layer") -> None:
@@ -82,35 +154,35 @@ def check_pps(weight, pps: PPS, layer_name: str = "layer") -> None:
                    f"{list(pps.patterns[ph])} ({int(kern.sum())} kernel(s) violate the PPS)")
 
 
-def resolve_pps(weight, pps: PPS | None = None, pmax: int = 8, layer_name: str = "layer") -> PPS:
-    """The given PPS after checking it (period <= pmax, weights inside its mask), else the inferred one."""
-    if pps is None:
-        return infer_pps(weight, pmax)
+def resolve_pps(weight, pps: PPS | str | None = "auto", pmax: int = 8, layer_name: str = "layer") -> PPS:
+    """pps: a PPS (checked: period <= pmax, weights inside its mask), "auto" or None (infer_pps:
+    a regular PPS or PPSError), or "any" (cover_pps: the cheapest cover, mixed sizes allowed)."""
+    if pps is None or (isinstance(pps, str) and pps == "auto"):
+        return infer_pps(weight, pmax, layer_name)
+    if isinstance(pps, str) and pps == "any":
+        return cover_pps(weight, pmax)
     if not isinstance(pps, PPS):
-        raise PPSError(f"layer {layer_name!r}: pps must be a PPS or None, got {type(pps).__name__}")
+        raise PPSError(f"layer {layer_name!r}: pps must be a PPS, 'auto' or 'any', got {pps!r}")
     if pps.period > pmax:
         raise PPSError(f"layer {layer_name!r}: PPS period {pps.period} exceeds PMAX={pmax}")
     check_pps(weight, pps, layer_name)
     return pps
 
 
-def pps_from_spec(spec: str):
-    """A PPS from a command-line spec: auto (None: infer), dense, ps1, ps2, ps4, psd or a JSON file
-    {"patterns": [[...], ...], "offset": o}."""
+def pps_from_spec(spec: str) -> PPS | str:
+    """A PPS from a command-line spec: auto (infer a regular PPS), any (infer, mixed pattern sizes
+    allowed), dense, ps1, ps2, ps4, psd or a JSON file {"patterns": [[...], ...], "offset": o}."""
     s = spec.strip().lower()
     named = {"dense": PPS.dense, "ps1": lambda: PPS.ps(1), "ps2": lambda: PPS.ps(2),
              "ps4": lambda: PPS.ps(4), "psd": PPS.psd}
-    if s == "auto":
-        return None
+    if s in ("auto", "any"):
+        return s
     if s in named:
         return named[s]()
     p = Path(spec)
     if not p.exists():
-        raise ValueError(f"--pps {spec!r}: not auto/dense/ps1/ps2/ps4/psd and no such file")
+        raise ValueError(f"--pps {spec!r}: not auto/any/dense/ps1/ps2/ps4/psd and no such file")
     try:
-        d = json.loads(p.read_text())
-        if not isinstance(d, dict) or "patterns" not in d:
-            raise ValueError("expected {\"patterns\": [[...], ...], \"offset\": o}")
-        return PPS.from_json(d)
-    except (OSError, json.JSONDecodeError, TypeError, KeyError, ValueError) as e:
+        return PPS.from_json(json.loads(p.read_text()))
+    except (OSError, ValueError) as e:       # ValueError: bad JSON, bad encoding, PPSError
         raise ValueError(f"--pps file {spec}: {e}") from None

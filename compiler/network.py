@@ -57,11 +57,12 @@ class Stage:
         return 0
 
 
-def _layer_pps(node) -> PPS | None:
-    """The PPS a conv node records: a PPS (JSON), "dense", or "auto" (None: infer from the zeros)."""
+def _layer_pps(node) -> PPS | str:
+    """The PPS a conv node records: a PPS (JSON), "dense", or "auto" (infer a regular PPS from the
+    zeros)."""
     p = node.attrs.get("pps", "auto")
     if p == "auto":
-        return None
+        return p
     return PPS.dense() if p == "dense" else PPS.from_json(p)
 
 
@@ -171,7 +172,7 @@ def host_op(st: Stage, ins: list[np.ndarray]) -> np.ndarray:
         s = a["stride"]
         x = ins[0][:, ::s, ::s].astype(np.int64)
         acc = np.einsum("fc,chw->fhw", n.arrays["weight"][:, :, 0, 0].astype(np.int64), x)
-        if np.abs(acc).max(initial=0) >= 2 ** 31:
+        if acc.size and (acc.min() < -2 ** 31 or acc.max() > 2 ** 31 - 1):
             raise OverflowError(f"layer {st.name!r}: a 1x1 accumulator overflows int32")
         col = (-1, 1, 1)
         return output_stage(acc, n.arrays["bias"].reshape(col), n.arrays["M"].reshape(col),

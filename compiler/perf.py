@@ -11,8 +11,9 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
                               the previous tile's finalise cycle when the slot is already free
                               then), ROWS beats + finalise (1): the slot is full at u + ROWS + 2;
                               the next tile of the group may start at u + ROWS + 1, after the last
-                              tile of a column tile the loader goes on at u + ROWS + 2; empty phase
-                              groups cost 1 cycle
+                              tile of a column tile the loader goes on at u + ROWS + 2; every
+                              phase group the loader looks at costs 1 cycle (NEXTG), empty ones
+                              included; it stops after the last non-empty group
     pass i                    starts at max(slot full, previous pass start + npix, A + 3),
                               issues npix = Hout_band * Wout pixels, one per cycle
     slot release              the window generator frees the slot SLOT_FREE_LAT cycles after the
@@ -25,8 +26,14 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
                               free for its next claim 2 cycles after the last read
     end                       last drain read + OUT_LAT (requant pipeline, FIFO, last beat)
 
-`bubbles` counts the cycles between the first pass and the last pass's end in which no pixel
-entered the array (weight slots not ready: short passes, header waits).
+Breakdown, per band and summed over bands: total = start + pass_cycles + bubbles + drain.
+`start`: cycles up to and including the first pass's start (geometry, first header, first tile
+load, activation load); `pass_cycles`: passes * npix (one pixel per cycle, one pass per row tile =
+fold of the reduction, per column tile); `bubbles`: cycles between the first pass and the last
+pass's end in which no pixel entered the array (weight slots not ready: short passes, header
+waits); `drain`: from the last pixel to the last result beat -- the array pipeline (`fill` =
+ROWS + COLS + DONE_LAT, the latency of a pixel through the skewed array, which is also the array's
+fill time; counted here, once per band), the last column tile's accumulator drain and OUT_LAT.
 Layer: the sum over bands. `dense_equivalent` is the same layer run dense (P = 1, every filter in
 one group) on the same array; `ideal` = ceil(non-zero MACs / (ROWS*COLS)) with non-zero MACs =
 kept weights (PPS mask) * Hout * Wout.
@@ -108,11 +115,11 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
                 bank_free[bank] = drains_end + BANK_FREE_LAT
                 bank ^= 1
     end = drains_end + OUT_LAT
-    total = end + 1
+    total = end + 1                     # cycles 0 .. end
     passes = sum(1 for p in plan if p[0] == "t")
     last_end = prev_start + npix
     return {"act_load": act, "passes": passes, "pass_cycles": passes * npix,
-            "bubbles": (last_end - first_start) - passes * npix, "start": first_start,
+            "bubbles": (last_end - first_start) - passes * npix, "start": first_start + 1,
             "fill": R + Cc + DONE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
 
 
@@ -121,7 +128,7 @@ def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS) -> di
     plan = _plan(cfg, C, F, pps)
     out_bands = [_band_cycles(cfg, plan, ceil_div(C, cfg.LANES) * hb * W, hob * Wout) for hb, hob in bands]
     res = {k: sum(b[k] for b in out_bands) for k in
-           ("act_load", "passes", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
+           ("act_load", "passes", "start", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
     Hout = sum(hob for _, hob in bands)
     res["macs"] = pps.nonzeros(F, C) * Hout * Wout
     res["ideal"] = ceil_div(res["macs"], cfg.ROWS * cfg.COLS)

@@ -332,21 +332,22 @@ class LayerProgram:
                 prog = cls(name=m["name"], cfg=cfg, C=L["C"], F=L["F"], H=L["H"], W=L["W"],
                            Hout=L["Hout"], Wout=L["Wout"], stride=L["stride"], padding=L["padding"],
                            requant=bool(m["mode"]["requant"]), relu=bool(m["mode"]["relu"]),
-                           pps=PPS.from_json(m["pps"]), out_filter=[list(x) for x in m["out_filter"]],
+                           pps=PPS.from_json({k: m["pps"][k] for k in ("patterns", "offset")}), out_filter=[list(x) for x in m["out_filter"]],
                            bands=bands, cycles=m.get("cycles", {}))
             except (KeyError, TypeError, ValueError, PPSError, json.JSONDecodeError) as e:
                 raise ValueError(f"program file {path}: malformed: {e}") from None
         return prog
 
 
-def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | None = None, *,
+def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | str | None = "auto", *,
                   H: int | None = None, W: int | None = None, x: np.ndarray | None = None) -> LayerProgram:
     """Compile one layer. The input size comes from H, W or from x (x also yields the activation
-    streams). pps: None -> inferred from the weights' zero pattern, else checked against them."""
+    streams). pps: a PPS (checked against the weights), "auto"/None (a regular PPS inferred from
+    the weights' zero pattern, or PPSError) or "any" (inferred, mixed pattern sizes allowed); see
+    compiler.infer.resolve_pps."""
     if not isinstance(layer, QLayer):
         raise ValueError(f"compile_layer: expected a QLayer, got {type(layer).__name__}")
     cfg = cfg if cfg is not None else load_config()
-    R.check_cfg(cfg)
     name = layer.name
     if x is not None:
         x = check_input(x, layer)

@@ -47,15 +47,8 @@ def fg(g: int, cfg) -> int:
     return PAT_BASE + 4 * cfg.PMAX + 4 * g
 
 
-def check_cfg(cfg) -> None:
-    if cfg.PMAX > max_pmax():
-        raise ValueError(f"array config: PMAX={cfg.PMAX} puts FG[] past 0x100 in the register map "
-                         f"(PMAX must be <= {max_pmax()})")
-
-
 def rw_registers(cfg) -> list[tuple[int, str]]:
     """Every RW register (address, name) in address order: CTRL (write-only start) excluded."""
-    check_cfg(cfg)
     out = [(a, n) for n, a in SCALAR_RW]
     out += [(pat(i, cfg), f"PAT[{i}]") for i in range(cfg.PMAX)]
     out += [(fg(g, cfg), f"FG[{g}]") for g in range(cfg.PMAX)]

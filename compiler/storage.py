@@ -104,11 +104,6 @@ def sum_reports(reports) -> dict:
     return tot
 
 
-def network_storage(layers, pps: PPS, b: int = 8, pmax: int = 8) -> dict:
-    """Sum of storage_report over layers [(name, C, F, ...)] all pruned to `pps`."""
-    return sum_reports(storage_report(layer[2], layer[1], pps, b=b, pmax=pmax) for layer in layers)
-
-
 def format_network_table(tot: dict) -> str:
     sps = tot["SPS"]
     lines = ["| format | value bits | index bits | total bits | index vs SPS | total vs SPS |",
@@ -123,14 +118,48 @@ def format_network_table(tot: dict) -> str:
 
 
 def main(argv=None) -> int:
-    """python -m compiler.storage: storage of VGG-16 (CIFAR) with every conv layer PS-4/P4."""
+    """python -m compiler.storage: weight storage of VGG-16's 13 CIFAR-shaped 3x3 conv layers."""
+    import argparse
+    import sys
+
     from compiler.config import load_config
+    from compiler.infer import pps_from_spec
     from models.shapes import VGG16_CIFAR_CONVS
 
-    cfg = load_config()
-    tot = network_storage(VGG16_CIFAR_CONVS, PPS.ps(4), b=8, pmax=cfg.PMAX)
-    print("VGG-16 (CIFAR), 13 3x3 conv layers, all PS-4/P4, 8-bit weights")
-    print(format_network_table(tot))
+    ap = argparse.ArgumentParser(prog="python -m compiler.storage",
+                                 description="Weight storage (bits) of VGG-16's CIFAR-shaped 3x3 conv layers "
+                                             "for SPS against dense, CSR, CSC, COO, bitmap and RLE "
+                                             "(formulas: compiler/storage.py, README 'Storage').")
+    ap.add_argument("--pps", default="ps4", help="dense, ps1, ps2, ps4 (default), psd or a PPS JSON file")
+    ap.add_argument("--bits", type=int, default=8, help="weight bits b (default 8)")
+    ap.add_argument("--first-dense", action="store_true",
+                    help="keep conv1_1 (C=3) dense, as the network reports do")
+    ap.add_argument("--per-layer", action="store_true", help="also print each layer's table")
+    a = ap.parse_args(argv)
+    try:
+        pps = pps_from_spec(a.pps)
+        if not isinstance(pps, PPS):
+            raise ValueError(f"--pps {a.pps}: give a PPS (dense, ps1, ps2, ps4, psd or a JSON file); "
+                             "there are no weights to infer it from")
+        if a.bits < 1:
+            raise ValueError(f"--bits must be >= 1, got {a.bits}")
+        pmax = load_config().PMAX
+        if pps.period > pmax:
+            raise ValueError(f"--pps {a.pps}: period {pps.period} exceeds PMAX={pmax}")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    reports = []
+    for i, (name, C, F, _) in enumerate(VGG16_CIFAR_CONVS):
+        lp = PPS.dense() if a.first_dense and i == 0 else pps
+        reports.append(storage_report(F, C, lp, b=a.bits, pmax=pmax))
+        if a.per_layer:
+            print(f"{name}:")
+            print(format_storage_table(reports[-1]))
+    first = f"conv1_1 dense, the other 12 {pps.describe().split()[0]}" if a.first_dense else \
+        f"all {pps.describe().split()[0]}"
+    print(f"VGG-16 (CIFAR), 13 3x3 conv layers, {first}, {a.bits}-bit weights")
+    print(format_network_table(sum_reports(reports)))
     return 0
 
 

@@ -18,16 +18,31 @@ class PPSError(ValueError):
     """Invalid PPS description, or weights that do not follow one."""
 
 
+def _is_int(v) -> bool:
+    """A real integer: Python or numpy int, not bool (True would silently become 1)."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 @dataclasses.dataclass(frozen=True)
 class PPS:
     patterns: tuple[tuple[int, ...], ...]   # P patterns, each a sorted tuple of positions
     offset: int = 0
 
     def __post_init__(self):
-        pats = tuple(tuple(sorted(int(q) for q in p)) for p in self.patterns)
-        object.__setattr__(self, "patterns", pats)
+        pats = self.patterns
+        if isinstance(pats, (str, bytes)) or not hasattr(pats, "__iter__"):
+            raise PPSError(f"PPS: patterns must be a list of patterns (lists of positions), got {pats!r}")
+        pats = tuple(pats)
         if len(pats) == 0:
             raise PPSError("PPS: the pattern list is empty (P must be >= 1)")
+        for i, p in enumerate(pats):
+            if isinstance(p, (str, bytes)) or not hasattr(p, "__iter__"):
+                raise PPSError(f"PPS: pattern {i} must be a list of positions 0..8, got {p!r}")
+            for q in p:
+                if not _is_int(q):
+                    raise PPSError(f"PPS: pattern {i} has a position that is not an integer: {q!r}")
+        pats = tuple(tuple(sorted(int(q) for q in p)) for p in pats)
+        object.__setattr__(self, "patterns", pats)
         for i, p in enumerate(pats):
             if len(p) == 0:
                 raise PPSError(f"PPS: pattern {i} is empty")
@@ -35,7 +50,7 @@ class PPS:
                 raise PPSError(f"PPS: pattern {i} repeats a position: {p}")
             if p[0] < 0 or p[-1] >= KERNEL_POSITIONS:
                 raise PPSError(f"PPS: pattern {i} has a position outside 0..8: {p}")
-        if not isinstance(self.offset, (int, np.integer)):
+        if not _is_int(self.offset):
             raise PPSError(f"PPS: offset must be an integer, got {self.offset!r}")
         object.__setattr__(self, "offset", int(self.offset) % len(pats))
 
@@ -118,7 +133,18 @@ class PPS:
 
     @classmethod
     def from_json(cls, d: dict) -> "PPS":
-        return cls(tuple(tuple(p) for p in d["patterns"]), int(d.get("offset", 0)))
+        """From {"patterns": [[positions], ...], "offset": o} (offset optional, default 0)."""
+        if not isinstance(d, dict):
+            raise PPSError(f"PPS JSON: expected an object {{\"patterns\": [[...], ...], \"offset\": o}}, "
+                           f"got {type(d).__name__}")
+        unknown = sorted(set(d) - {"patterns", "offset"})
+        if unknown:
+            raise PPSError(f"PPS JSON: unknown key(s) {unknown} (expected \"patterns\" and \"offset\")")
+        if "patterns" not in d:
+            raise PPSError("PPS JSON: missing \"patterns\"")
+        if not isinstance(d["patterns"], list) or not all(isinstance(p, list) for p in d["patterns"]):
+            raise PPSError(f"PPS JSON: \"patterns\" must be a list of lists of positions, got {d['patterns']!r}")
+        return cls(tuple(tuple(p) for p in d["patterns"]), d.get("offset", 0))
 
     @classmethod
     def from_masks(cls, masks: Sequence[int], offset: int = 0) -> "PPS":
@@ -128,7 +154,7 @@ class PPS:
     def with_offset(self, offset: int) -> "PPS":
         """The same kernel masks described with another offset: the pattern list is rotated so
         that kernel (f, c) still keeps the same positions for every f and c."""
-        if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
+        if not _is_int(offset):
             raise PPSError(f"PPS: offset must be an integer, got {offset!r}")
         P = self.period
         return PPS(tuple(self.patterns[(j - int(offset) + self.offset) % P] for j in range(P)),

@@ -3,7 +3,8 @@
     python -m tb.run_layer --input X.npy --weight W.npy [--bias B.npy] --stride S --padding P \\
         [--sim icarus|verilator] --out Y.npy [--stats S.json] [--waves]
 
-X: int8 [C, H, W]; W: int8 [F, C, 3, 3] (PPS parameters inferred from its zero pattern, or --pps);
+X: int8 [C, H, W]; W: int8 [F, C, 3, 3] (--pps auto: a PS-n/PSD/dense PPS inferred from its zeros;
+--pps any, a named PPS or a JSON file: see python -m compiler --help);
 B: int32 [F]. Y: the raw int32 [F, Hout, Wout] accumulator output + bias (or int8 values with
 --requant M.npy SH.npy [--relu]). The result is compared with the integer reference convolution
 (models.reference); a mismatch exits 1. Stats: hardware counters, utilisation = non-zero MACs /
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input"), ap.add_argument("--weight"), ap.add_argument("--bias")
     ap.add_argument("--stride", type=int), ap.add_argument("--padding", type=int)
-    ap.add_argument("--pps", default="auto", help="auto (infer), dense, ps4, psd or a PPS JSON file")
+    ap.add_argument("--pps", default="auto", help="auto (infer a PS-n/PSD/dense PPS), any (infer, mixed pattern sizes allowed), dense, ps1, ps2, ps4, psd or a PPS JSON file")
     ap.add_argument("--requant", nargs=2, metavar=("M.npy", "SH.npy"))
     ap.add_argument("--relu", action="store_true")
     ap.add_argument("--sim", default=None, help="icarus or verilator (default: verilator if found)")
@@ -143,7 +144,7 @@ def _main(a) -> int:
     try:
         if a.demo:
             layer, x = demo_layer()
-            pps = None
+            pps = "auto"
         else:
             missing = [n for n in ("input", "weight", "stride", "padding", "out") if getattr(a, n) is None]
             if missing:
@@ -159,7 +160,7 @@ def _main(a) -> int:
             if a.requant:
                 rq = (_load(a.requant[0], "--requant M"), _load(a.requant[1], "--requant SH"), a.relu)
             layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
-            pps = None if a.pps == "auto" else pps_from_spec(a.pps)
+            pps = pps_from_spec(a.pps)
         prog = compile_layer(layer, cfg, pps, x=x)
     except (ValueError, PPSError) as e:
         raise InputError(str(e).splitlines()[0]) from None

@@ -32,9 +32,10 @@ def files(tmp_path):
     (tmp_path / "pps.json").write_text(json.dumps(PPS.ps(4).to_json()))
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "small.json").write_text(json.dumps({"ACT_DEPTH": 2}))
-    (tmp_path / "obj.npz").write_bytes(b"")
+    np.savez(tmp_path / "obj.npz", w=w)                 # an archive where a .npy is expected
     out.update(pps=str(tmp_path / "pps.json"), badjson=str(tmp_path / "bad.json"),
-               small=str(tmp_path / "small.json"), out=str(tmp_path / "prog.npz"), tmp=tmp_path)
+               small=str(tmp_path / "small.json"), obj=str(tmp_path / "obj.npz"),
+               out=str(tmp_path / "prog.npz"), tmp=tmp_path)
     return out
 
 
@@ -54,6 +55,26 @@ def test_happy_paths(files, capsys):
                      "--out", f["out"]]) == 0
     assert LayerProgram.load(f["out"]).bands[0].act is None
     capsys.readouterr()
+
+
+def test_stray_weights_auto_rejects_any_accepts(files, capsys):
+    """--pps auto (default) names the kernel that breaks the layer's PS-4; --pps any compiles the
+    cheapest cover (mixed pattern sizes) and says so."""
+    f = files
+    w = np.load(f["w"])
+    zeros = [q for q in range(9) if w[6, 4].flat[q] == 0]
+    w[6, 4].flat[zeros[:2]] = -3
+    stray = str(f["tmp"] / "stray.npy")
+    np.save(stray, w)
+    args = ["--weight", stray, "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", f["out"]]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "layer 'stray'" in err and "filter 6, channel 4 has non-zero weight(s) at position(s)" in err
+    assert "not a regular PPS" in err and "PS-4/P4" in err
+    assert not os.path.exists(f["out"])
+    assert main(args + ["--pps", "any"]) == 0
+    assert "PPS: PS-mixed/" in capsys.readouterr().out
 
 
 def test_subprocess_run(files):
@@ -96,6 +117,9 @@ ERRORS = [
     (["--weight", "{tmp}/nope.npy", "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", "{out}"], "not found"),
     (["--weight", "{badjson}", "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", "{out}"], "not a readable"),
     (BASE + ["--bias", "{x}"], "bias has shape"),
+    (["--weight", "{obj}", "--hw", "6", "7", "--stride", "1", "--padding", "1", "--out", "{out}"],
+     r"weight file \S*obj\.npz: expected a \.npy array, got an archive"),
+    (BASE + ["--bias", "{obj}"], r"bias file \S*obj\.npz: expected a \.npy array, got an archive"),
     (BASE + ["--requant", "{m}", "{shbad}"], "requant shift"),
     (BASE + ["--pps", "ps1"], "filter 0, channel"),
     (BASE + ["--pps", "nonsense"], "--pps 'nonsense'"),
@@ -120,6 +144,20 @@ def test_errors(files, capsys, args, words):
     assert o.err.count("\n") == 1 and o.err.startswith("error: "), o.err
     assert "Traceback" not in o.err
     assert re.search(words, o.err), o.err
+
+
+def test_unexpected_exception_is_one_line_internal_error(files, capsys, monkeypatch):
+    import compiler.program
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bad state\n  in band 3")
+
+    monkeypatch.setattr(compiler.program, "compile_layer", broken)
+    rc = main([a.format(**{k: str(v) for k, v in files.items()}) for a in BASE])
+    o = capsys.readouterr()
+    assert rc == 2 and o.out == ""
+    assert o.err == "error: internal error: RuntimeError: bad state in band 3\n"
+    assert not Path(files["out"]).exists()
 
 
 def test_help(capsys):

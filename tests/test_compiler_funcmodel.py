@@ -85,9 +85,12 @@ def test_model_matches_reference(seed):
         Y = Y.astype(np.int8)
         assert Y.dtype == ref.dtype == np.int8
     assert np.array_equal(Y, ref)
-    # inferred PPS gives the same result
-    Y2 = run_layer_model(layer, x, cfg)
-    assert np.array_equal(Y2, ref) and Y2.dtype == ref.dtype
+    # an inferred PPS gives the same result: the cheapest cover ("any") always, "auto" (a regular
+    # PPS) when the layer's PPS is regular
+    modes = ["any"] + (["auto"] if len({len(p) for p in pps.patterns if len(p) < 9}) <= 1 else [])
+    for mode in modes:
+        Y2 = run_layer_model(layer, x, cfg, mode)
+        assert np.array_equal(Y2, ref) and Y2.dtype == ref.dtype, mode
 
 
 def test_cases_cover_the_interesting_configurations():
@@ -161,6 +164,21 @@ def test_stream_length_errors():
         run_program(regs, wgt, act.reshape(1, 9), cfg)
     with pytest.raises(ValueError, match="weight stream: beats have shape"):
         run_program(regs, wgt.reshape(1, 8), act, cfg)
+
+
+def test_header_requant_shift_range():
+    """The header's shift byte (beat 6 with COLS=1) is used as is up to 63; above, the stream is bad."""
+    regs, wgt, act, cfg = hand_program(1, 1, np.ones((3, 3)))    # acc + bias = 1 * 1 + 1 = 2
+    regs[R.MODE] = R.MODE_REQUANT
+    wgt = wgt.view(np.uint8).copy()
+    wgt[4:6, 0] = [3, 0]                                          # M = 3 (little-endian)
+    for sh, expect in ((1, 3), (2, 2), (63, 0)):                  # (6 + 2**(sh-1)) >> sh
+        wgt[6, 0] = sh
+        assert run_program(regs, wgt.view(np.int8), act, cfg).tolist() == [[expect]]
+    for sh in (64, 255):
+        wgt[6, 0] = sh
+        with pytest.raises(ValueError, match=f"weight stream: requant shift {sh} > 63 in a header"):
+            run_program(regs, wgt.view(np.int8), act, cfg)
 
 
 @pytest.mark.parametrize("change, word", [

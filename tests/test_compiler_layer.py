@@ -29,6 +29,7 @@ def test_defaults_and_conversion():
     (dict(weight=[[1]]), ["'L'", "weight", "numpy array"]),
     (dict(bias=np.zeros(4, np.int32)), ["'L'", "bias", "shape [4]", "[3]"]),
     (dict(bias=np.zeros(3, np.float64)), ["'L'", "bias", "dtype float64"]),
+    (dict(bias="zeros"), ["'L'", "bias must be a numpy array", "got str"]),
     (dict(bias=np.full(3, 2 ** 31, np.int64)), ["'L'", "bias", "2147483647"]),
     (dict(stride=3), ["'L'", "stride", "3"]),
     (dict(stride=True), ["'L'", "stride"]),
@@ -39,6 +40,7 @@ def test_defaults_and_conversion():
     (dict(requant=(np.ones(2, np.int64), np.ones(3, np.int64))), ["'L'", "requant M", "shape"]),
     (dict(requant=(np.ones(3, np.float32), np.ones(3, np.int64))), ["'L'", "requant M", "dtype"]),
     (dict(requant="x"), ["'L'", "requant"]),
+    (dict(requant=(np.ones(3, np.int64), 2.5)), ["'L'", "requant shift must be a numpy array", "got float"]),
 ])
 def test_errors(kw, words):
     args = dict(name="L", weight=w())

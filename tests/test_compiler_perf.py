@@ -23,11 +23,11 @@ def test_breakdown_single_band():
     passes = 4 * 1 * 8                       # 4 groups x 1 column tile x ceil(64/8) tiles
     assert c["passes"] == passes and c["pass_cycles"] == passes * npix
     assert c["act_load"] == 2 * 256 and c["bubbles"] == 0
-    assert c["bands"][0]["start"] == 512 + RUN_LAT                # weights are ready before the activations
-    last_end = c["bands"][0]["start"] + passes * npix
-    # the last column tile drains after its last pass has left the array
-    assert c["drain"] == (8 + 8 + DONE_LAT) + DRAIN_LAT + (npix - 1) + OUT_LAT
-    assert c["total"] == last_end + c["drain"] + 1
+    assert c["start"] == 512 + RUN_LAT + 1            # weights are ready before the activations
+    # the last column tile drains after its last pass has left the array (fill: the pipeline)
+    assert c["fill"] == 8 + 8 + DONE_LAT
+    assert c["drain"] == c["fill"] + DRAIN_LAT + (npix - 1) + OUT_LAT
+    assert c["total"] == c["start"] + passes * npix + c["drain"]
     assert c["macs"] == c["macs_issued"] == 4 * 32 * 16 * npix
     assert c["ideal"] == -(-c["macs"] // 64) <= c["total"]
     d = c["dense_equivalent"]
@@ -43,6 +43,8 @@ def test_bubbles_and_bands():
     assert len(c["bands"]) == len(prog.bands) > 1
     assert c["total"] == sum(b["total"] for b in c["bands"])
     for b, band in zip(c["bands"], prog.bands):
+        assert b["total"] == b["start"] + b["pass_cycles"] + b["bubbles"] + b["drain"]
+        assert b["pass_cycles"] == b["passes"] * band.Hout * prog.Wout
         npix = band.Hout * prog.Wout
         assert npix < 8 and b["bubbles"] > 0          # passes shorter than a tile load
         assert b["passes"] == band.passes
@@ -58,3 +60,5 @@ def test_issued_macs_match_nonzeros():
         prog = compile_layer(layer(pps, int(rng.integers(1, 20)), int(rng.integers(1, 20))), cfg, pps, H=5, W=6)
         c = prog.cycles
         assert c["macs_issued"] == c["macs"] and c["dense_equivalent"]["macs"] >= c["macs"]
+        for r in (c, c["dense_equivalent"]):          # the breakdown adds up, layer and bands
+            assert r["total"] == r["start"] + r["pass_cycles"] + r["bubbles"] + r["drain"]

@@ -111,6 +111,9 @@ def test_activation_stream_layout():
                 for lane in range(4):
                     c = cb * 4 + lane
                     assert beat[lane] == (x[c, y, xx] if c < 6 else 0)
+    for bad in (x[0], x[None]):                               # [H, W] and [1, C, H, W]
+        with pytest.raises(ValueError, match=r"activation stream: input must be \[C, H, W\], got shape"):
+            activation_stream(bad, cfg)
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -272,3 +275,11 @@ def test_load_errors(tmp_path):
     np.savez(tmp_path / "short.npz", **z)
     with pytest.raises(ValueError, match="malformed.*weight beats"):
         LayerProgram.load(tmp_path / "short.npz")
+    L = pps_layer(rng, PPS.ps(4), 4, 4)
+    compile_layer(L, ArrayConfig(), PPS.ps(4), x=np.ones((4, 3, 3), np.int8)).save(tmp_path / "okx.npz")
+    z = dict(np.load(tmp_path / "okx.npz"))
+    n = z["act_0"].shape[0]
+    z["act_0"] = z["act_0"][:-1]
+    np.savez(tmp_path / "shortact.npz", **z)
+    with pytest.raises(ValueError, match=f"malformed: band 0: {n - 1} activation beats, meta says {n}"):
+        LayerProgram.load(tmp_path / "shortact.npz")

@@ -71,3 +71,30 @@ def test_table():
     lines = t.splitlines()
     assert len(lines) == 9 and lines[1].split()[:4] == ["format", "values", "index", "total"]
     assert [l.split()[0] for l in lines[2:]] == ["dense", "CSR", "CSC", "COO", "bitmap", "RLE", "SPS"]
+
+
+def test_cli_vgg16_table_is_the_readme_table(capsys):
+    """`python -m compiler.storage` prints the README's VGG-16 table; the options change it."""
+    from pathlib import Path
+
+    from compiler.storage import main
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    table = [l for l in out.splitlines() if l.startswith("|")]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert len(table) == 9 and "\n".join(table) in readme
+    assert "| SPS | 52,303,872 | 572 | 52,304,444 | 1x | 1.00x |" in table
+    assert main(["--first-dense", "--per-layer", "--pps", "psd", "--bits", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "conv1_1 dense, the other 12 PSD" in out and "4-bit weights" in out
+    assert out.count("storage (bits)") == 13
+
+
+@pytest.mark.parametrize("args, match", [(["--pps", "auto"], "no weights to infer"),
+                                         (["--pps", "nope"], "no such file"),
+                                         (["--bits", "0"], "--bits must be >= 1")])
+def test_cli_errors(capsys, args, match):
+    from compiler.storage import main
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and match in err and err.count("\n") == 1

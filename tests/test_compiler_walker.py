@@ -65,7 +65,8 @@ def test_known_tilings():
 
 @pytest.mark.parametrize("args, word", [
     ((2, [(1,)], 4, 0), "P=2"), ((1, [()], 4, 0), "pattern 0"), ((1, [0x200], 4, 0), "9-bit"),
-    ((1, [(1,)], 0, 0), "C must"), ((2, [(1,), (2,)], 4, 2), "g=2")])
+    ((1, [(1,)], 0, 0), "C must"), ((2, [(1,), (2,)], 4, 2), "g=2"),
+    ((0, [], 4, 0), r"pattern table is empty \(P must be >= 1\)")])
 def test_walker_errors(args, word):
     P, pats, C, g = args
     with pytest.raises(ValueError, match=word):

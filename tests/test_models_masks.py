@@ -1,5 +1,6 @@
 """models.masks and models.train: PPS masks, projection, pattern choice, masked training."""
 import itertools
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -12,10 +13,6 @@ from models.masks import (MaskSet, apply_masks, assign_pps, best_fit_pps, check_
                           project_model, project_to_pps, register_gradient_masks)
 from models.pps import PPS, PPSError
 from models.train import evaluate, fit, train_epoch
-
-
-def positions(mask3x3):
-    return tuple(int(q) for q in torch.nonzero(mask3x3.reshape(9)).flatten())
 
 
 class Net(nn.Module):
@@ -39,13 +36,80 @@ class Net(nn.Module):
 
 # ---- conv_mask / assign_pps ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("pps", [PPS.ps(4), PPS.psd(2, period=3, offset=2), PPS.dense()])
-def test_conv_mask_phase_rule(pps):
-    conv = nn.Conv2d(5, 7, 3)
-    m = conv_mask(conv, pps)
-    assert m.dtype == torch.bool and m.shape == conv.weight.shape
-    for f, c in itertools.product(range(7), range(5)):
-        assert positions(m[f, c]) == pps.patterns[(f + c + pps.offset) % pps.period]
+def hand_mask(patterns, offset, F, C):
+    """The phase rule written out: kernel (f, c) keeps exactly PI[(f + c + o) mod P]."""
+    P = len(patterns)
+    m = torch.zeros(F, C, 9, dtype=torch.bool)
+    for f, c in itertools.product(range(F), range(C)):
+        for q in patterns[(f + c + offset) % P]:
+            m[f, c, q] = True
+    return m.reshape(F, C, 3, 3)
+
+
+class PhaseCase(NamedTuple):
+    pps: PPS
+    patterns: tuple          # PI, as the case was built
+    offset: int              # as given (may be negative or >= P)
+    n: int
+    psd: bool
+    F: int
+    C: int
+
+
+def phase_rule_cases(count=50, seed=42):
+    """Random F, C in 1..19 (mostly not multiples of P or of 8), P in 1, 2, 4, 8, PS-n (n in 1, 2, 4)
+    or PSD, offsets in -P..3P-1; the patterns from the PPS constructors or drawn at random."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(count):
+        P, n = int(rng.choice([1, 2, 4, 8])), int(rng.choice([1, 2, 4]))
+        psd, offset = bool(rng.integers(2)), int(rng.integers(-P, 3 * P))
+        F, C = int(rng.integers(1, 20)), int(rng.integers(1, 20))
+        dense_phase = int(rng.integers(P))
+        if rng.integers(2):                     # the named families
+            pps = PPS.psd(n, P, offset, dense_phase) if psd else PPS.ps(n, P, offset)
+            patterns = pps.patterns
+        else:                                   # any pattern list of those sizes
+            patterns = [tuple(sorted(int(q) for q in rng.choice(9, n, replace=False))) for _ in range(P)]
+            if psd:
+                patterns[dense_phase] = tuple(range(9))
+            pps = PPS(tuple(patterns), offset)
+        cases.append(PhaseCase(pps, tuple(patterns), offset, n, psd, F, C))
+    return cases
+
+
+PHASE_CASES = phase_rule_cases()
+
+
+def test_phase_rule_cases_cover_the_space():
+    cs = PHASE_CASES
+    assert {c.pps.period for c in cs} == {1, 2, 4, 8} and {c.n for c in cs} == {1, 2, 4}
+    assert {c.psd for c in cs} == {False, True}
+    assert any(c.offset < 0 for c in cs) and any(c.offset >= c.pps.period for c in cs)
+    assert sum(c.F % c.pps.period != 0 and c.C % c.pps.period != 0 for c in cs) >= 10
+    assert sum(c.F % 8 != 0 and c.C % 8 != 0 for c in cs) >= 30
+
+
+@pytest.mark.parametrize("case", PHASE_CASES)
+def test_conv_mask_phase_rule(case):
+    pps, patterns, offset, n, psd, F, C = case
+    # the pattern list has the sizes asked for: n everywhere, one dense phase for PSD
+    assert sorted(len(p) for p in patterns) == sorted([n] * (len(patterns) - psd) + [9] * psd)
+    expect = hand_mask(patterns, offset, F, C)
+    m = conv_mask(nn.Conv2d(C, F, 3), pps)
+    assert m.dtype == torch.bool and torch.equal(m, expect)
+    # whole-module mask generation: the first conv and the 1x1 convs stay dense, the 3x3 follows
+    torch.manual_seed(F * 100 + C)
+    net = nn.Sequential(nn.Conv2d(3, C, 3, padding=1), nn.ReLU(), nn.Conv2d(C, C, 1),
+                        nn.Conv2d(C, F, 3, padding=1), nn.Conv2d(F, F, 1))
+    before = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    masks = project_model(net, assign_pps(net, pps), choose=False)
+    assert set(masks) == {"3"} and masks.pps == {"3": pps} and torch.equal(masks["3"], expect)
+    after = net.state_dict()
+    for k in before:
+        if k != "3.weight":
+            assert torch.equal(after[k], before[k]), k          # dense layers and biases untouched
+    assert torch.equal(after["3.weight"], before["3.weight"] * expect)
 
 
 @pytest.mark.parametrize("mod,match", [(nn.Conv2d(2, 3, 1), r"kernel \(1, 1\)"),
@@ -91,6 +155,18 @@ def test_project_to_pps_keeps_exactly_the_mask():
     np.testing.assert_array_equal(pn, p.numpy())
     with pytest.raises(PPSError, match=r"\[F, C, 3, 3\]"):
         project_to_pps(torch.zeros(2, 2, 1, 1), pps)
+    with pytest.raises(PPSError, match=r"weight must be \[F, C, 3, 3\], got shape \(2, 2, 1, 1\)"):
+        project_to_pps(np.zeros((2, 2, 1, 1)), pps)
+
+
+@pytest.mark.parametrize("call", [lambda w: phase_energy(w, 4), lambda w: kept_energy(w, PPS.ps(4)),
+                                  lambda w: choose_pps(w), lambda w: project_to_pps(w, PPS.ps(4))],
+                         ids=["phase_energy", "kept_energy", "choose_pps", "project_to_pps"])
+def test_weights_must_be_tensor_or_array(call):
+    w = np.arange(36.0).reshape(2, 2, 3, 3)
+    call(w)                                           # the same values as an array are accepted
+    with pytest.raises(PPSError, match="weight must be a tensor or array, got list"):
+        call(w.tolist())
 
 
 def weights_from(pps, F, C, rng, noise=0.01):
@@ -288,6 +364,20 @@ def test_train_epoch_keeps_masks_and_reduces_loss():
     end = mean_loss(net, loader)
     assert end < 0.8 * start and losses[1] < losses[0]
     assert evaluate(net, loader, progress=False) > 0.8              # 3 classes, easy task
+
+
+def test_train_epoch_on_an_empty_loader_is_an_error():
+    torch.manual_seed(3)
+    net = tiny_net()
+    before = [p.detach().clone() for p in net.parameters()]
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-2)
+    empty = DataLoader(TensorDataset(torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)),
+                       batch_size=4)
+    with pytest.raises(ValueError, match="train_epoch: the loader yielded no samples"):
+        train_epoch(net, empty, opt, progress=False)
+    with pytest.raises(ValueError, match="train_epoch: the loader yielded no samples"):
+        fit(net, empty, opt, epochs=1, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))   # no step was taken
 
 
 def test_without_reapplying_masks_momentum_regrows_pruned_weights():

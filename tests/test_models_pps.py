@@ -17,11 +17,26 @@ def random_pps(rng, period, sizes):
     return PPS(tuple(pats), int(rng.integers(0, period)))
 
 
-@pytest.mark.parametrize("pps", [PPS.ps(4), PPS.ps(2, period=3, offset=2), PPS.ps(1, period=5),
-                                 PPS.psd(), PPS.dense(), PPS.ps(4, period=1, offset=0),
-                                 random_pps(np.random.default_rng(0), 6, [1, 2, 3, 5, 8, 9])])
-def test_kernel_mask_follows_phase_rule(pps):
-    F, C = 11, 7
+def phase_rule_case(seed):
+    """A random PPS (PS-n with n in 1, 2, 4 for P in 1, 2, 4, 8; PSD; dense; mixed sizes) and a
+    random F, C (mostly not multiples of P or of the 8x8 array)."""
+    rng = np.random.default_rng(seed)
+    P = int(rng.choice([1, 2, 4, 8]))
+    kind = seed % 4
+    if kind == 0:
+        pps = PPS.ps(int(rng.choice([1, 2, 4])), P, int(rng.integers(-P, 2 * P)))
+    elif kind == 1:
+        pps = PPS.psd(int(rng.choice([1, 2, 4])), P, int(rng.integers(0, P)), int(rng.integers(0, P)))
+    elif kind == 2:
+        pps = random_pps(rng, P, rng.integers(1, 10, size=P)) if seed % 8 else PPS.dense()
+    else:
+        pps = random_pps(rng, P, [int(rng.choice([1, 2, 4]))] * P)
+    return pps, int(rng.integers(1, 20)), int(rng.integers(1, 20))
+
+
+@pytest.mark.parametrize("seed", range(48))
+def test_kernel_mask_follows_phase_rule(seed):
+    pps, F, C = phase_rule_case(seed)
     m = pps.kernel_mask(F, C)
     assert m.shape == (F, C, 3, 3) and m.dtype == bool
     for f, c in itertools.product(range(F), range(C)):
@@ -55,6 +70,7 @@ def test_offset_is_normalised_and_patterns_sorted():
     p = PPS(((4, 0, 1, 3), (2, 1)), offset=-1)
     assert p.offset == 1 and p.patterns == ((0, 1, 3, 4), (1, 2))
     assert PPS(((0,),), offset=np.int64(5)).offset == 0
+    assert PPS([np.array([4, 0]), [np.int8(2)]]).patterns == ((0, 4), (2,))   # numpy ints accepted
 
 
 def test_masks_json_round_trip():
@@ -79,6 +95,18 @@ def test_describe(pps, kind):
     (lambda: PPS(((0, 9),)), "pattern 0 has a position outside 0..8"),
     (lambda: PPS(((-1, 2),)), "outside 0..8"),
     (lambda: PPS(((0,),), offset=1.5), "offset must be an integer"),
+    (lambda: PPS(((0,),), offset=True), "offset must be an integer"),
+    (lambda: PPS(((0.9, 1.7, 3, 4),)), "pattern 0 has a position that is not an integer: 0.9"),
+    (lambda: PPS(((0,), (True, 2))), "pattern 1 has a position that is not an integer: True"),
+    (lambda: PPS(("0134",)), "pattern 0 must be a list of positions"),
+    (lambda: PPS("0134"), "patterns must be a list of patterns"),
+    (lambda: PPS(5), "patterns must be a list of patterns"),
+    (lambda: PPS(((0,), 4)), "pattern 1 must be a list of positions"),
+    (lambda: PPS.from_json([[0, 1]]), "PPS JSON: expected an object"),
+    (lambda: PPS.from_json({"offset": 1}), 'missing "patterns"'),
+    (lambda: PPS.from_json({"patterns": [[0]], "ofset": 1}), r"unknown key\(s\) \['ofset'\]"),
+    (lambda: PPS.from_json({"patterns": [0, 1]}), '"patterns" must be a list of lists'),
+    (lambda: PPS.from_json({"patterns": [[0]], "offset": 1.7}), "offset must be an integer, got 1.7"),
     (lambda: PPS.ps(3), "PS-n needs n in 1, 2, 4"),
     (lambda: PPS.ps(4, period=0), "period must be >= 1"),
     (lambda: PPS.ps(4).with_offset(0.5), "offset must be an integer"),

@@ -220,6 +220,12 @@ def test_quantize_weights_errors():
         quantize_weights(np.float64(1.0))
     with pytest.raises(ValueError, match="tensor or array"):
         quantize_weights("w")
+    with pytest.raises(ValueError, match="weights must be real numbers, got dtype bool"):
+        quantize_weights(np.ones((2, 9), bool))
+    with pytest.raises(ValueError, match="weights must be real numbers, got dtype complex128"):
+        quantize_weights(np.ones((2, 9), complex))
+    q, s = quantize_weights(np.ones((2, 9), np.int16) * 3)          # integers are real numbers
+    assert np.all(q == 127) and np.all(s == 3 / 127)
 
 
 def test_calibrate_activation_scale():
@@ -269,6 +275,12 @@ def test_quantize_bias():
         quantize_bias(b, 1.0, np.ones(3))
     with pytest.raises(ValueError, match="weight scales must be > 0"):
         quantize_bias(b, 1.0, np.array([1.0, 0.0, 1.0, 1.0]))
+    # bias None means zeros, but only per-filter scales say how many filters there are
+    with pytest.raises(ValueError, match="bias None needs per-filter weight scales"):
+        quantize_bias(None, 0.5, 0.25)
+    np.testing.assert_array_equal(quantize_bias(b, 0.5, 0.25), [8, -16, 0, 2])  # a scalar s_w is fine
+    with pytest.raises(ValueError, match=r"bias must be 1-D \[F\], got shape \(2, 2\)"):
+        quantize_bias(b.reshape(2, 2), 0.5, 0.25)
 
 
 # ---- BN folding ----------------------------------------------------------------------------------
@@ -309,6 +321,8 @@ def test_fold_bn_errors():
         fold_bn(conv, nn.BatchNorm2d(3, track_running_stats=False))
     with pytest.raises(ValueError, match="conv must be nn.Conv2d"):
         fold_bn(nn.Linear(2, 3), nn.BatchNorm2d(3))
+    with pytest.raises(ValueError, match="bn must be nn.BatchNorm2d, got BatchNorm1d"):
+        fold_bn(conv, nn.BatchNorm1d(3))
 
 
 def test_fold_bn_model_sequential_and_pairs():

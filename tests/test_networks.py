@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from compiler.network import NetProgram, host_op
+from compiler.network import NetProgram, Stage, host_op
 from models import data as D
-from models.nets import INPUT_SHAPE, build, load_checkpoint
+from models.nets import INPUT_SHAPE, ConvBN, Net, build, load_checkpoint
 from models.prepare import SHIPPED, SHIPPED_DENSE, load_float, quantized
-from models.qnet import QNet, predict, quantize_net, run_node, run_reference
+from models.qnet import Node, QNet, predict, quantize_net, run_node, run_reference
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,10 @@ def test_checkpoint_errors(tmp_path):
     torch.save(sd, tmp_path / "shape.pt")
     with pytest.raises(ValueError, match=r"fc.weight has shape \[3, 3\]"):
         load_checkpoint(m, tmp_path / "shape.pt")
+    for i, obj in enumerate((torch.zeros(3), [sd["fc.weight"], sd["fc.bias"]])):
+        torch.save(obj, tmp_path / f"obj{i}.pt")                    # loadable, but not a dict
+        with pytest.raises(ValueError, match=rf"checkpoint \S*obj{i}\.pt: not a state_dict"):
+            load_checkpoint(m, tmp_path / f"obj{i}.pt")
 
 
 def test_checkpoint_roundtrip_bare_state_dict(tmp_path):
@@ -107,6 +111,19 @@ def test_cifar10_errors(tmp_path):
         D.cifar10(tmp_path, "test")
     with pytest.raises(ValueError, match="needs --data"):
         D.load("cifar10", "test")
+    with pytest.raises(ValueError, match="CIFAR-10 split must be 'train' or 'test', got 'val'"):
+        D.cifar10(tmp_path, "val")
+    with pytest.raises(ValueError, match="unknown data set 'mnist': expected digits or cifar10"):
+        D.load("mnist", "train", tmp_path)
+    for bad in ({b"data": np.zeros((2, 3072), np.uint8)}, [np.zeros((2, 3072), np.uint8), [0, 1]]):
+        with open(tmp_path / "test_batch", "wb") as f:
+            pickle.dump(bad, f)
+        with pytest.raises(ValueError, match=r"test_batch has no data/labels entries"):
+            D.cifar10(tmp_path, "test")
+    with open(tmp_path / "test_batch", "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 32, 32, 3), np.uint8), b"labels": [0, 1]}, f)
+    with pytest.raises(ValueError, match=r"test_batch data has shape \[2, 32, 32, 3\], expected \[N, 3072\]"):
+        D.cifar10(tmp_path, "test")
 
 
 # ---- the shipped models ------------------------------------------------------------------------
@@ -225,6 +242,109 @@ def test_host_ops_match_reference_on_extremes():
 def test_quantize_net_rejects_other_modules():
     with pytest.raises(ValueError, match="expected a models.nets.Net"):
         quantize_net(torch.nn.Linear(2, 2), torch.zeros(1, 2))
+    torch.manual_seed(0)
+    images = torch.randn(4, 1, 8, 8)
+    ok = Net([ConvBN(1, 4), torch.nn.MaxPool2d(2)], 4 * 4 * 4, 3, gap=False)
+    assert [n.op for n in quantize_net(ok, images).nodes] == ["conv", "maxpool", "linear"]
+    for extra, n_features in ((torch.nn.ReLU(), 4 * 8 * 8), (torch.nn.AvgPool2d(2), 4 * 4 * 4)):
+        net = Net([ConvBN(1, 4), extra], n_features, 3, gap=False)       # not blocks the quantiser knows
+        with pytest.raises(ValueError, match=f"cannot quantise a {type(extra).__name__} in features"):
+            quantize_net(net, images)
+
+
+# ---- hand-built QNets: the compiler's network stages against the reference, and their errors ------
+
+def _conv_node(name, src, out, F, C, k=3, padding=1, seed=0):
+    rng = np.random.default_rng(seed)
+    return Node("conv", name, [src], out, {"stride": 1, "padding": padding, "relu": True, "pps": "dense"},
+                {"weight": rng.integers(-127, 128, (F, C, k, k)).astype(np.int8),
+                 "bias": rng.integers(-999, 999, F).astype(np.int32),
+                 "M": rng.integers(32768, 65536, F).astype(np.uint16),   # scale ~ 2**-8 .. 2**-6:
+                 "shift": rng.integers(22, 25, F).astype(np.uint8)})      # outputs spread over int8
+
+
+def _tiny_nodes():
+    """input [2, 6, 6] -> 3x3 conv -> 1x1 conv -> residual add -> maxpool -> linear."""
+    rng = np.random.default_rng(1)
+    return [_conv_node("c1", "input", "t0", 4, 2),
+            _conv_node("sc", "t0", "t1", 4, 4, k=1, padding=0, seed=2),
+            Node("add", "add", ["t0", "t1"], "t2", {"Ma": 40000, "sha": 16, "Mb": 30000, "shb": 16, "relu": True}),
+            Node("maxpool", "pool", ["t2"], "t3"),
+            Node("linear", "fc", ["t3"], "logits", {"gap": False},
+                 {"weight": rng.integers(-127, 128, (3, 36)).astype(np.int8),
+                  "bias": rng.integers(-999, 999, 3).astype(np.int64)})]
+
+
+def _tiny(nodes):
+    return QNet("tiny", (2, 6, 6), 1.0, nodes, {})
+
+
+def test_tiny_network_stages_match_reference():
+    net = NetProgram(_tiny(_tiny_nodes()))
+    assert [s.kind for s in net.stages] == ["conv3x3", "conv1x1", "add", "maxpool", "linear"]
+    x = np.random.default_rng(3).integers(-128, 128, (2, 6, 6)).astype(np.int8)
+    got, ref = net.run(x), run_reference(_tiny(_tiny_nodes()), x)
+    assert set(got) == set(ref) and np.abs(ref["t2"]).max() > 0
+    for k in ref:
+        assert np.array_equal(got[k], ref[k]), k
+
+
+@pytest.mark.parametrize("change, match", [
+    ({0: _conv_node("c5", "input", "t0", 4, 2, k=5, padding=2)},
+     r"layer 'c5': 5x5 conv with padding 2 is neither an array \(3x3\) nor a host \(1x1, padding 0\)"),
+    ({1: _conv_node("sc", "t0", "t1", 4, 4, k=1, padding=1)}, "layer 'sc': 1x1 conv with padding 1 is neither"),
+    ({2: Node("add", "add", ["t0", "input"], "t2", {})}, r"layer 'add': adds shapes \[4, 6, 6\] and \[2, 6, 6\]"),
+    ({3: Node("softmax", "sm", ["t2"], "t3")}, "layer 'sm': unknown op 'softmax'"),
+])
+def test_net_program_rejects_bad_nodes(change, match):
+    nodes = _tiny_nodes()
+    for i, node in change.items():
+        nodes[i] = node
+    with pytest.raises(ValueError, match=match):
+        NetProgram(_tiny(nodes))
+
+
+def test_reference_rejects_unknown_op():
+    x = np.zeros((2, 6, 6), np.int8)
+    with pytest.raises(ValueError, match="node 'sm': unknown op 'softmax'"):
+        run_node(Node("softmax", "sm", ["input"], "o"), [x])
+    nodes = _tiny_nodes()
+    nodes[3] = Node("softmax", "sm", ["t2"], "t3")
+    with pytest.raises(ValueError, match="node 'sm': unknown op 'softmax'"):
+        run_reference(_tiny(nodes), x)
+
+
+def test_net_program_run_checks_input_and_array_output():
+    net = NetProgram(_tiny(_tiny_nodes()))
+    for bad in (np.zeros((2, 6, 6), np.int16), np.zeros((2, 6, 5), np.int8), np.zeros((1, 2, 6, 6), np.int8)):
+        with pytest.raises(ValueError, match=rf"tiny: input must be int8 \[2, 6, 6\], got {bad.dtype} "):
+            net.run(bad)
+    x = np.zeros((2, 6, 6), np.int8)
+    with pytest.raises(ValueError, match=r"layer 'c1': array returned shape \[4, 5, 5\], expected \[4, 6, 6\]"):
+        net.run(x, array_fn=lambda st, prog: np.zeros((4, 5, 5), np.int8))
+    # an array stage has no host implementation: it must go through array_fn
+    with pytest.raises(ValueError, match="stage 'c1': no host implementation of conv3x3"):
+        host_op(net.stages[0], [x])
+
+
+def test_host_1x1_overflow_matches_reference():
+    C = 2 ** 17                                   # C products of (-128) * (-128) = 2**14: sum 2**31
+    x = np.full((C, 1, 1), -128, np.int8)
+    node = Node("conv", "sc", ["a"], "o", {"stride": 1, "padding": 0, "relu": False},
+                {"weight": np.full((1, C, 1, 1), -128, np.int8), "bias": np.zeros(1, np.int32),
+                 "M": np.ones(1, np.uint16), "shift": np.zeros(1, np.uint8)})
+    st = Stage("conv1x1", "sc", ["a"], "o", x.shape, (1, 1, 1), node)
+    with pytest.raises(OverflowError, match="layer 'sc': a 1x1 accumulator overflows int32"):
+        host_op(st, [x])
+    with pytest.raises(OverflowError, match="layer 'sc'.*does not fit in int32"):
+        run_node(node, [x])
+    x[0] = 0                                      # 2**31 - 2**14 fits: both give the same output
+    assert np.array_equal(host_op(st, [x]), run_node(node, [x]))
+    k = 132104                                    # k * 127 * -128 + 8 * 1 * -128 = -2**31 exactly: fits
+    x = np.concatenate([np.full(k, 127), np.ones(8)]).astype(np.int8).reshape(-1, 1, 1)
+    node.arrays["weight"] = np.full((1, k + 8, 1, 1), -128, np.int8)
+    st = Stage("conv1x1", "sc", ["a"], "o", x.shape, (1, 1, 1), node)
+    assert np.array_equal(host_op(st, [x]), run_node(node, [x])) and host_op(st, [x])[0, 0, 0] == -128
 
 
 def test_bare_state_dict_pps_inferred(tmp_path):
@@ -266,6 +386,15 @@ def test_train_cli_errors(tmp_path, capsys):
     assert main(["--model", "vgg16", "--epochs", "1", "--out", str(tmp_path / "x.pt")]) == 2
     assert "needs --data" in capsys.readouterr().err
     assert main(["--pps", "ps3", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "--pps 'ps3'" in capsys.readouterr().err
+
+
+def test_train_rejects_unknown_mode():
+    from models.pps import PPS
+    from models.train_net import train
+
+    with pytest.raises(ValueError, match="mode must be dense, pps or finetune, got 'sparse'"):
+        train("digits", "sparse", 1, 0.05, 5e-4, 32, 0, PPS.ps(4), progress=False, log=None)
 
 
 # ---- the report command ---------------------------------------------------------------------------

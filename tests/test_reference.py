@@ -149,6 +149,9 @@ def test_linear_extremes_and_overflow():
     (np.zeros((2, 4, 1), np.int8), np.zeros((3, 4), np.int8), None, "x must be 1-D or 2-D"),
     (np.zeros((2, 4), np.int8), np.zeros((3, 5), np.int8), None, "feature mismatch"),
     (np.zeros((2, 4), np.int8), np.zeros((3, 4), np.int8), np.zeros(2, np.int32), "bias has 2 entries"),
+    (np.zeros((2, 4), np.int8), np.zeros((0, 4), np.int8), None, r"empty dimension: w shape \(0, 4\)"),
+    (np.zeros((2, 0), np.int8), np.zeros((3, 0), np.int8), None, r"empty dimension: w shape \(3, 0\)"),
+    (np.zeros(0, np.int8), np.zeros((3, 0), np.int8), np.zeros(3, np.int32), "empty dimension"),
 ])
 def test_linear_errors(x, w, b, match):
     with pytest.raises(ValueError, match=match):
