@@ -24,7 +24,6 @@ from compiler import regs as R
 from compiler.config import ceil_div
 from compiler.walker import tile_arrays, tile_plan
 
-HEADER_BEATS = 7
 
 
 def _wrap32(v: np.ndarray) -> np.ndarray:
@@ -152,7 +151,7 @@ def expected_weight_beats(r: dict, cfg) -> int:
     for g in range(P):
         if r["FG"][g]:
             T = len(tile_plan(P, r["PAT"][:P], r["C"], cfg, g))
-            n += ceil_div(r["FG"][g], cfg.COLS) * (HEADER_BEATS + cfg.ROWS * T)
+            n += ceil_div(r["FG"][g], cfg.COLS) * (R.HEADER_BEATS + cfg.ROWS * T)
     return n
 
 
@@ -185,8 +184,8 @@ def run_program(regs, wgt_beats, act_beats, cfg) -> np.ndarray:
         tiles = tile_plan(P, r["PAT"][:P], r["C"], cfg, g)
         A, en = _gather(buf, tiles, wins, r, cfg)
         for _ct in range(ceil_div(r["FG"][g], cfg.COLS)):
-            bias, M, sh = _parse_header(wgt[ptr:ptr + HEADER_BEATS], cfg)
-            ptr += HEADER_BEATS
+            bias, M, sh = _parse_header(wgt[ptr:ptr + R.HEADER_BEATS], cfg)
+            ptr += R.HEADER_BEATS
             bank = col_tiles % 2
             for t in range(len(tiles)):
                 w = wgt[ptr:ptr + cfg.ROWS].astype(np.float64)

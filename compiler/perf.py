@@ -40,12 +40,12 @@ kept weights (PPS mask) * Hout * Wout.
 """
 from __future__ import annotations
 
+from compiler import regs as R
 from compiler.config import ceil_div
 from compiler.program import group_filters
 from compiler.walker import tile_plan
 from models.pps import PPS
 
-HEADER_BEATS = 7
 START_LAT = 2          # GEOM, CHECK: loaders start in the cycle after
 RUN_LAT = 3            # first cycle a pass may start = A + RUN_LAT
 SLOT_FREE_LAT = 2      # weight slot free (visible to the loader) = start + npix + SLOT_FREE_LAT
@@ -77,7 +77,7 @@ def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
 
 
 def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
-    R, Cc = cfg.ROWS, cfg.COLS
+    rows, cols_n = cfg.ROWS, cfg.COLS
     run_start = act + RUN_LAT
     t = START_LAT                       # loader's current cycle (state entry)
     slot_free = [0, 0]                  # cycle from which the loader sees the slot free
@@ -93,13 +93,13 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
             t += 1                               # NEXTG: one cycle per group looked at
         elif step[0] == "h":
             t = max(t, bank_free[bank])          # HDR_WAIT until the bank is drained
-            t += 1 + HEADER_BEATS                # claim cycle + 7 header beats -> TILE_WAIT
+            t += 1 + R.HEADER_BEATS              # claim cycle + 7 header beats -> TILE_WAIT
             bank_free[bank] = 1 << 62            # owned until its drain ends
         else:
             _, rows_en, cols, last_rt = step
             u = max(t, slot_free[slot])          # TILE_WAIT (or the previous tile's TEND)
-            full = u + R + 2                     # TILE (ROWS beats), TEND, visible
-            t = u + R + (2 if last_rt else 1)    # TEND may start the group's next tile
+            full = u + rows + 2                  # TILE (ROWS beats), TEND, visible
+            t = u + rows + (2 if last_rt else 1)  # TEND may start the group's next tile
             s0 = max(full, run_start, prev_start + npix if prev_start is not None else 0)
             first_start = s0 if first_start is None else first_start
             prev_start = s0
@@ -108,7 +108,7 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
             slot_free[slot] = s0 + npix + SLOT_FREE_LAT
             slot ^= 1
             if last_rt:                          # column tile complete: drain its bank
-                d0 = s0 + npix + R + Cc + DONE_LAT + DRAIN_LAT
+                d0 = s0 + npix + rows + cols_n + DONE_LAT + DRAIN_LAT
                 if drains_end is not None:
                     d0 = max(d0, drains_end + DRAIN_GAP)
                 drains_end = d0 + npix - 1
@@ -120,7 +120,7 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
     last_end = prev_start + npix
     return {"act_load": act, "passes": passes, "pass_cycles": passes * npix,
             "bubbles": (last_end - first_start) - passes * npix, "start": first_start + 1,
-            "fill": R + Cc + DONE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
+            "fill": rows + cols_n + DONE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
 
 
 def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS) -> dict:
@@ -155,6 +155,6 @@ def predict_cycles(prog, cfg=None) -> dict:
     dense = dense_equivalent(prog, cfg)
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)
-    res["constants"] = {k: globals()[k] for k in ("HEADER_BEATS", "START_LAT", "RUN_LAT", "SLOT_FREE_LAT",
+    res["constants"] = {"HEADER_BEATS": R.HEADER_BEATS} | {k: globals()[k] for k in ("START_LAT", "RUN_LAT", "SLOT_FREE_LAT",
                                                   "DONE_LAT", "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT")}
     return res

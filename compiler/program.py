@@ -19,7 +19,6 @@ from compiler.layer import QLayer, check_input
 from compiler.walker import tile_arrays, tile_plan  # noqa: F401  (tile_plan is part of this API)
 from models.pps import KERNEL_POSITIONS, PPS, PPSError
 
-HEADER_BEATS = 7
 FORMAT_NAME = "sps-layer-program"
 FORMAT_VERSION = 1
 
@@ -104,7 +103,7 @@ def header_beats(bias, M, shift, cfg: ArrayConfig) -> np.ndarray:
     s = np.zeros(cfg.COLS, np.uint8)
     b[:n], m[:n], s[:n] = bias, M, shift
     raw = np.concatenate([b.view(np.uint8), m.view(np.uint8), s])
-    return raw.view(np.int8).reshape(HEADER_BEATS, cfg.COLS)
+    return raw.view(np.int8).reshape(R.HEADER_BEATS, cfg.COLS)
 
 
 def weight_stream(layer: QLayer, pps: PPS, cfg: ArrayConfig, tiles=None) -> np.ndarray:

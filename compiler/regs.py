@@ -1,5 +1,6 @@
-"""The AXI4-Lite register map (docs/ARCHITECTURE.md section 5.1): addresses and helpers shared by the
-program builder, the functional model and the testbench."""
+"""The AXI4-Lite register map (docs/ARCHITECTURE.md section 5.1) and the weight stream's header
+size (5.3): addresses and helpers shared by the program builder, the functional model, the cycle
+model and the testbench."""
 from __future__ import annotations
 
 CTRL = 0x00
@@ -26,6 +27,8 @@ PASSES = 0x11C
 CFG0 = 0x180
 CFG1 = 0x184
 CFG2 = 0x188
+
+HEADER_BEATS = 7       # weight stream (section 5.3): header beats per column tile (bias 4, M 2, shift 1)
 
 MODE_REQUANT = 1
 MODE_RELU = 2
