@@ -32,6 +32,9 @@ def _read_json(path: Path) -> dict:
     unknown = sorted(k for k in raw if not k.startswith("_") and k not in _FIELDS)
     if unknown:
         raise ValueError(f"array config {path}: unknown key(s) {unknown}")
+    null = sorted(k for k in _FIELDS if k in raw and raw[k] is None)
+    if null:                         # None would silently mean "the default"
+        raise ValueError(f"array config {path}: {null} must be positive integers, got null")
     return {k: v for k, v in raw.items() if k in _FIELDS}
 
 

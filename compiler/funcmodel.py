@@ -25,7 +25,6 @@ from compiler.config import ceil_div
 from compiler.walker import tile_arrays, tile_plan
 
 
-
 def _wrap32(v: np.ndarray) -> np.ndarray:
     return ((v.astype(np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int64)
 

@@ -11,13 +11,16 @@ it only when each kernel's pattern is its own support). Its patterns may have mi
 
 infer_pps (what `pps="auto"` means): the weights must follow a *regular* PPS -- PS-n (every
 pattern n positions), PSD (PS-n with dense patterns) or dense. It takes the cheapest cover's
-period P and turns the cover into the regular PPS nearest to it: n = the most common size among
-the cover's non-empty, non-dense patterns (ties: the larger); a smaller pattern is padded to n
-positions, a larger one keeps its n most used positions, a dense one stays dense, an empty phase
-takes the first n-position pattern; the period is then reduced to the smallest divisor that
-repeats. Weights outside that PPS are rejected (PPSError naming the layer, filter, channel and
-positions), e.g. a PS-4 layer with stray non-zeros in one kernel. pps="any" takes the cover as it
-is, mixed sizes included.
+period P; per phase, the positions used by at least a quarter of the phase's kernels form its
+solid pattern (so a stray non-zero in one kernel of many is not part of it, while quantisation
+zeros, which empty a position in some kernels only, do not remove it); a phase with a 9-position
+solid pattern is dense, the others are padded to n = the largest solid size (most used
+positions first), an empty phase repeats the first n-position pattern, and the period is reduced
+to the smallest divisor that repeats. Weights outside that PPS are rejected (PPSError naming the
+layer, filter, channel and positions), e.g. a PS-4 layer with stray non-zeros in one kernel; so
+are weights whose pattern sizes differ so much that the regular PPS would keep more than 1.5x the
+positions of the cheapest cover (a deliberate mixed-size pattern list). pps="any" takes the
+cover as it is, mixed sizes included; a network layer with no recorded PPS uses it.
 """
 from __future__ import annotations
 
@@ -48,10 +51,15 @@ def support_masks(weight) -> np.ndarray:
     return (nz << np.arange(KERNEL_POSITIONS, dtype=np.int64)).sum(axis=2)
 
 
+def _phases(sup: np.ndarray, P: int) -> np.ndarray:
+    """int [F, C]: the phase (f + c) mod P of every kernel (offset 0)."""
+    return (np.arange(sup.shape[0])[:, None] + np.arange(sup.shape[1])[None, :]) % P
+
+
 def _cover_masks(sup: np.ndarray, P: int) -> tuple[list[int], list[bool], int]:
     """Per phase of period P (offset 0): the union of the kernel supports (0 if none), whether the
     phase has a non-zero kernel, and the cover's cost in kept positions."""
-    ph = (np.arange(sup.shape[0])[:, None] + np.arange(sup.shape[1])[None, :]) % P
+    ph = _phases(sup, P)
     masks, used, cost = [], [], 0
     for i in range(P):
         sel = sup[ph == i]
@@ -77,7 +85,10 @@ def cover_pps(weight, pmax: int = 8) -> PPS:
     """The cheapest PPS (offset 0, period <= pmax) that covers every non-zero weight, pattern
     sizes as they come (pps="any")."""
     pmax = _check_pmax(pmax)
-    sup = support_masks(weight)
+    return _cover_pps(support_masks(weight), pmax)
+
+
+def _cover_pps(sup: np.ndarray, pmax: int) -> PPS:
     if (sup == FULL_MASK).all():
         return PPS.dense()
     masks, used, _ = _cover_masks(sup, _cheapest_period(sup, pmax))
@@ -92,45 +103,64 @@ def _reduce_period(masks: list[int]) -> list[int]:
     return masks
 
 
+SOLID_SHARE = 0.25      # a position belongs to a phase's pattern when >= 1/4 of its kernels use it
+MAX_PADDING = 1.5       # auto: at most 1.5x the kept positions of the cheapest cover
+
+
 def _nearest_regular(sup: np.ndarray, P: int) -> list[int]:
-    """The regular pattern masks (PS-n / PSD / dense) of period P nearest to the cover of `sup`."""
-    masks, used, _ = _cover_masks(sup, P)
-    sizes = [int(_POPCOUNT9[m]) for m, u in zip(masks, used) if u and m != FULL_MASK]
-    if not sizes:                   # only dense phases: dense; all kernels zero: one 1-position pattern
-        return [FULL_MASK] if any(used) else [EMPTY_PHASE_MASK]
-    counts = np.bincount(sizes, minlength=KERNEL_POSITIONS + 1)
-    n = int(np.flatnonzero(counts == counts.max())[-1])
-    ph = (np.arange(sup.shape[0])[:, None] + np.arange(sup.shape[1])[None, :]) % P
+    """The regular pattern masks (PS-n / PSD / dense) of period P nearest to the weights' supports:
+    each phase keeps the positions that at least SOLID_SHARE of its kernels use (a stray
+    non-zero in one kernel of many does not count); a phase whose solid pattern has all 9
+    positions is dense; the others are padded (most used, then lowest positions first) to
+    n = the largest solid size among them; an empty phase repeats the first n-position pattern."""
+    ph = _phases(sup, P)
     bits = np.arange(KERNEL_POSITIONS)
+    use, solid = [], []
+    for i in range(P):
+        sel = sup[ph == i]
+        u = ((sel[:, None] >> bits) & 1).sum(axis=0) if sel.size else np.zeros(KERNEL_POSITIONS, np.int64)
+        use.append(u)
+        solid.append(int(((u > 0) & (u >= SOLID_SHARE * sel.size)).sum()))
+    sizes = [n for n in solid if 0 < n < KERNEL_POSITIONS]
+    if not sizes:                   # only dense phases: dense; all kernels zero: one 1-position pattern
+        return [FULL_MASK] if any(solid) else [EMPTY_PHASE_MASK]
+    n = max(sizes)
     out: list[int | None] = []
-    for i, (m, u) in enumerate(zip(masks, used)):
-        if not u:
+    for i in range(P):
+        if solid[i] == 0:
             out.append(None)
-            continue
-        if m == FULL_MASK:
-            out.append(m)
-            continue
-        use = ((sup[ph == i][:, None] >> bits) & 1).sum(axis=0)       # kernels using each position
-        order = sorted(bits, key=lambda q: (-use[q], q))              # most used first, then lowest
-        out.append(sum(1 << int(q) for q in order[:n]))
+        elif solid[i] == KERNEL_POSITIONS:
+            out.append(FULL_MASK)
+        else:
+            order = sorted(bits, key=lambda q: (-use[i][q], q))       # most used first, then lowest
+            out.append(sum(1 << int(q) for q in order[:n]))
     first_n = next(m for m in out if m is not None and m != FULL_MASK)
     return _reduce_period([first_n if m is None else m for m in out])
 
 
 def infer_pps(weight, pmax: int = 8, layer_name: str = "layer") -> PPS:
     """The regular PPS (PS-n, PSD or dense; offset 0, period <= pmax) of the weights; PPSError
-    naming the layer, filter and channel when the weights do not follow one (module docstring)."""
+    naming the layer, filter and channel when a kernel has non-zeros outside it, or when the
+    weights follow a pattern list of mixed sizes (module docstring)."""
     pmax = _check_pmax(pmax)
     sup = support_masks(weight)
     if (sup == FULL_MASK).all():
         return PPS.dense()
     pps = PPS.from_masks(_nearest_regular(sup, _cheapest_period(sup, pmax)), 0)
+    cover = _cover_pps(sup, pmax)
+    F, C = sup.shape
+    hint = (f"the cheapest cover of these weights is {cover.describe()} -- pass it (or pps 'any'), "
+            f"or the intended PPS, explicitly")
     try:
         check_pps(weight, pps, layer_name)
     except PPSError as e:
-        raise PPSError(f"{e}; the weights are not a regular PPS (PS-n, PSD or dense): their cheapest "
-                       f"cover is {cover_pps(weight, pmax).describe()} -- pass that PPS explicitly "
-                       f"(or pps 'any') to run it anyway") from None
+        raise PPSError(f"{e}; the weights are not a regular PPS (PS-n, PSD or dense): {hint}") from None
+    kept, need = pps.nonzeros(F, C), cover.nonzeros(F, C)
+    if kept > MAX_PADDING * need:
+        raise PPSError(f"layer {layer_name!r}: the weights follow pattern sizes "
+                       f"{sorted({len(p) for p in cover.patterns})}, not a regular PPS: the nearest "
+                       f"one, {pps.describe()}, keeps {kept} positions, {kept / need:.2f}x the {need} "
+                       f"needed; {hint}")
     return pps
 
 

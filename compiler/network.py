@@ -58,10 +58,10 @@ class Stage:
 
 
 def _layer_pps(node) -> PPS | str:
-    """The PPS a conv node records: a PPS (JSON), "dense", or "auto" (infer a regular PPS from the
-    zeros)."""
-    p = node.attrs.get("pps", "auto")
-    if p == "auto":
+    """The PPS a conv node records: a PPS (JSON), "dense", "any" (the cheapest cover of the zeros)
+    or "auto" (a regular PPS inferred from the zeros, else an error)."""
+    p = node.attrs.get("pps", "any")
+    if p in ("auto", "any"):
         return p
     return PPS.dense() if p == "dense" else PPS.from_json(p)
 

@@ -331,8 +331,11 @@ class LayerProgram:
                 prog = cls(name=m["name"], cfg=cfg, C=L["C"], F=L["F"], H=L["H"], W=L["W"],
                            Hout=L["Hout"], Wout=L["Wout"], stride=L["stride"], padding=L["padding"],
                            requant=bool(m["mode"]["requant"]), relu=bool(m["mode"]["relu"]),
-                           pps=PPS.from_json({k: m["pps"][k] for k in ("patterns", "offset")}), out_filter=[list(x) for x in m["out_filter"]],
-                           bands=bands, cycles=m.get("cycles", {}))
+                           pps=PPS.from_json({k: m["pps"][k] for k in ("patterns", "offset")}),
+                           out_filter=[list(x) for x in m["out_filter"]], bands=bands, cycles=m.get("cycles", {}))
+                if prog.out_filter != group_filters(prog.F, prog.pps):
+                    raise ValueError(f"out_filter {prog.out_filter} is not the phase grouping of F={prog.F} "
+                                     f"filters under {prog.pps.describe()}")
             except (KeyError, TypeError, ValueError, PPSError, json.JSONDecodeError) as e:
                 raise ValueError(f"program file {path}: malformed: {e}") from None
         return prog

@@ -20,7 +20,6 @@ from compiler.program import LayerProgram, group_tiles
 from models.pps import KERNEL_POSITIONS
 
 
-
 def header_beat_text(k: int, cols: int) -> str:
     """What header beat k (0..6) carries (section 5.3): byte i of the beat is byte k*COLS + i of a
     little-endian vector of int32 biases (beats 0-3) or uint16 multipliers (4-5); beat 6: shifts."""

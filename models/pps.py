@@ -32,7 +32,8 @@ class PPS:
         pats = self.patterns
         if isinstance(pats, (str, bytes)) or not hasattr(pats, "__iter__"):
             raise PPSError(f"PPS: patterns must be a list of patterns (lists of positions), got {pats!r}")
-        pats = tuple(pats)
+        pats = tuple(tuple(p) if hasattr(p, "__iter__") and not isinstance(p, (str, bytes)) else p
+                     for p in pats)                  # iterate each pattern once (generators)
         if len(pats) == 0:
             raise PPSError("PPS: the pattern list is empty (P must be >= 1)")
         for i, p in enumerate(pats):

@@ -6,7 +6,8 @@ A QNet is a list of nodes over named int8 tensors ("input" is the quantised imag
 
   conv    k x k conv (k = 3 or 1), stride, padding; int8 weights [F, C, k, k] (BN folded, per-filter
           scale), int32 bias; requantised to int8 by (M, shift) per filter with optional ReLU
-          (docs/ARCHITECTURE.md section 6). `pps`: the layer's PPS (JSON), "dense" or "auto".
+          (docs/ARCHITECTURE.md section 6). `pps`: the layer's PPS (JSON), "dense", "any" or "auto"
+          (compiler.infer.resolve_pps).
   maxpool 2x2, stride 2 (int8 max: exact, scale unchanged).
   add     ResNet's residual: out = clamp(relu?(rnd(a * Ma, sha) + rnd(b * Mb, shb))), where
           rnd(t, s) = (t + 2**(s-1)) >> s (floor; ties up; no rounding for s = 0): both inputs are
@@ -112,8 +113,9 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
     calib_images: float [N, C, H, W] used to choose the activation scales. pps: module name of the
     conv (as in named_modules) -> PPS JSON, recorded per layer as its "pps" attribute; a conv not
     in the dict is recorded "dense". pps=None (not known, e.g. a bare state_dict): every conv is
-    recorded "auto" and the compiler infers the PPS from the weights' zero pattern. The compiler
-    checks the weights against a recorded PPS."""
+    recorded "any" and the compiler infers the PPS from the weights' zero pattern (the cheapest
+    cover; with no declared PPS there is nothing to reject). The compiler checks the weights
+    against a recorded PPS."""
     if not isinstance(model, Net):
         raise ValueError(f"quantize_net: expected a models.nets.Net, got {type(model).__name__}")
     model = model.eval()
@@ -133,7 +135,7 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
         nodes.append(Node("conv", label, [src], out,
                           {"stride": int(cb.conv.stride[0]), "padding": int(cb.conv.padding[0]),
                            "relu": bool(cb.relu), "module": conv_name,
-                           "pps": "auto" if pps is None else pps.get(conv_name, "dense")},
+                           "pps": "any" if pps is None else pps.get(conv_name, "dense")},
                           {"weight": wq, "bias": bias, "M": M, "shift": sh}))
         scales[out] = s_out
         return out

@@ -50,6 +50,7 @@ def test_invalid_parameters(kw, match):
     ('{"ROWS": 8, "ROW": 4}', r"unknown key\(s\) \['ROW'\]"),
     ('{"PMAX": 30}', "PMAX=30"),
     ('{"DIM_BITS": -1}', "DIM_BITS must be a positive integer"),
+    ('{"ROWS": null, "PMAX": 4}', r"\['ROWS'\] must be positive integers, got null"),
 ])
 def test_bad_config_files(tmp_path, capsys, text, match):
     f = tmp_path / "cfg.json"

@@ -283,3 +283,10 @@ def test_load_errors(tmp_path):
     np.savez(tmp_path / "shortact.npz", **z)
     with pytest.raises(ValueError, match=f"malformed: band 0: {n - 1} activation beats, meta says {n}"):
         LayerProgram.load(tmp_path / "shortact.npz")
+    z = dict(np.load(tmp_path / "okx.npz"))
+    meta = json.loads(str(z["meta"]))
+    meta["out_filter"] = meta["out_filter"] + [[]]           # a group more than the PPS has
+    z["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "badgroups.npz", **z)
+    with pytest.raises(ValueError, match="malformed: out_filter .* is not the phase grouping of F=4"):
+        LayerProgram.load(tmp_path / "badgroups.npz")

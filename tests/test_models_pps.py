@@ -71,6 +71,7 @@ def test_offset_is_normalised_and_patterns_sorted():
     assert p.offset == 1 and p.patterns == ((0, 1, 3, 4), (1, 2))
     assert PPS(((0,),), offset=np.int64(5)).offset == 0
     assert PPS([np.array([4, 0]), [np.int8(2)]]).patterns == ((0, 4), (2,))   # numpy ints accepted
+    assert PPS(((q for q in (4, 0)), map(int, "2"))).patterns == ((0, 4), (2,))  # one-shot iterables
 
 
 def test_masks_json_round_trip():
