@@ -218,3 +218,40 @@ def test_pps_from_spec(tmp_path):
         with pytest.raises(ValueError, match=match) as e:
             pps_from_spec(str(f))
         assert str(f) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_auto_sweep_strays_and_quantisation_zeros():
+    """The README's measurement: random PS-4/PS-2/PS-1/PSD layers with 5-30% of the kept weights
+    zeroed. Every layer with 1-5 stray non-zeros in one kernel is rejected naming that kernel;
+    stray-free layers are accepted (with a PPS that covers them) except a few tiny ones."""
+    rng = np.random.default_rng(1)
+    rejected, total, tiny = 0, 0, True
+    for pps in [PPS.ps(4), PPS.ps(2), PPS.ps(1), PPS.psd(), PPS.ps(4, 8, 3), PPS.ps(2, 2, 0)]:
+        for F, C in [(2, 2), (3, 3), (4, 4), (8, 3), (8, 8), (16, 16), (64, 32)]:
+            for drop in [0.05, 0.1, 0.2, 0.3]:
+                for _ in range(40):
+                    m = pps.kernel_mask(F, C)
+                    w = np.where(m & (rng.random(m.shape) >= drop), 5, 0).astype(np.int8)
+                    total += 1
+                    try:
+                        check_pps(w, infer_pps(w))
+                    except PPSError:
+                        rejected += 1
+                        tiny &= F * C <= 64
+    assert tiny and rejected <= 0.02 * total, (rejected, total)
+    named = strays = 0
+    for pps in [PPS.ps(4), PPS.ps(2, 8, 1), PPS.psd(), PPS.ps(1, 4, 0)]:
+        for F, C in [(8, 8), (16, 16), (32, 16), (64, 64)]:
+            for _ in range(30):
+                m = pps.kernel_mask(F, C)
+                w = np.where(m & (rng.random(m.shape) >= 0.1), 5, 0).astype(np.int8)
+                f, c = rng.integers(0, F), rng.integers(0, C)
+                out = [q for q in range(9) if q not in pps.patterns[pps.phase(f, c)]]
+                if not out:
+                    continue
+                w[f, c].flat[rng.choice(out, min(len(out), int(rng.integers(1, 6))), replace=False)] = 3
+                strays += 1
+                with pytest.raises(PPSError) as e:
+                    infer_pps(w)
+                named += f"filter {f}, channel {c} " in str(e.value)
+    assert strays > 400 and named == strays
