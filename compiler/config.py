@@ -18,10 +18,6 @@ from compiler import regs as R
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "sps.json"
 
 
-_FIELDS = ("ROWS", "COLS", "LANES", "ACT_DEPTH", "ACC_DEPTH", "PMAX", "DIM_BITS", "CH_BITS",
-           "OUT_FIFO_DEPTH")
-
-
 def _read_json(path: Path) -> dict:
     try:
         raw = json.loads(Path(path).read_text())
@@ -102,6 +98,9 @@ class ArrayConfig:
         lines.append("`endif")
         return "\n".join(lines) + "\n"
 
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(ArrayConfig))     # the parameter names
 
 def load_config(path: str | Path | None = None) -> ArrayConfig:
     """The configuration in `path` (default config/sps.json); keys it leaves out come from

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.pps import KERNEL_POSITIONS, PPS, PPSError
+from models.pps import KERNEL_POSITIONS, PPS, PPSError, is_int
 
 _POPCOUNT9 = np.array([bin(m).count("1") for m in range(1 << KERNEL_POSITIONS)], dtype=np.int64)
 EMPTY_PHASE_MASK = 1 << 4      # pattern (4,) for phases with no non-zero weight
@@ -56,43 +56,39 @@ def _phases(sup: np.ndarray, P: int) -> np.ndarray:
     return (np.arange(sup.shape[0])[:, None] + np.arange(sup.shape[1])[None, :]) % P
 
 
-def _cover_masks(sup: np.ndarray, P: int) -> tuple[list[int], list[bool], int]:
-    """Per phase of period P (offset 0): the union of the kernel supports (0 if none), whether the
-    phase has a non-zero kernel, and the cover's cost in kept positions."""
+def _cover_masks(sup: np.ndarray, P: int) -> tuple[list[int], int]:
+    """Per phase of period P (offset 0): the union of the kernel supports (0 if no kernel of the
+    phase has a non-zero), and the cover's cost in kept positions."""
     ph = _phases(sup, P)
-    masks, used, cost = [], [], 0
+    masks, cost = [], 0
     for i in range(P):
         sel = sup[ph == i]
         m = int(np.bitwise_or.reduce(sel)) if sel.size else 0
         masks.append(m)
-        used.append(m != 0)
-        cost += int(sel.size) * int(_POPCOUNT9[m if m else EMPTY_PHASE_MASK])
-    return masks, used, cost
+        cost += int(sel.size) * int(_POPCOUNT9[m or EMPTY_PHASE_MASK])
+    return masks, cost
 
 
 def _check_pmax(pmax) -> int:
-    if isinstance(pmax, bool) or not isinstance(pmax, (int, np.integer)) or pmax < 1:
+    if not is_int(pmax) or pmax < 1:
         raise ValueError(f"pmax must be a positive integer, got {pmax!r}")
     return int(pmax)
 
 
-def _cheapest_period(sup: np.ndarray, pmax: int) -> int:
-    costs = [_cover_masks(sup, P)[2] for P in range(1, pmax + 1)]
-    return 1 + int(np.argmin(costs))      # argmin: first minimum, i.e. the smallest P on ties
+def _cheapest_cover(sup: np.ndarray, pmax: int) -> list[int]:
+    """The cover masks of the cheapest period (the smallest P on ties); an empty phase gets
+    EMPTY_PHASE_MASK."""
+    covers = [_cover_masks(sup, P) for P in range(1, pmax + 1)]
+    masks = min(covers, key=lambda mc: mc[1])[0]         # min: first minimum, the smallest P
+    return [m or EMPTY_PHASE_MASK for m in masks]
 
 
 def cover_pps(weight, pmax: int = 8) -> PPS:
     """The cheapest PPS (offset 0, period <= pmax) that covers every non-zero weight, pattern
     sizes as they come (pps="any")."""
     pmax = _check_pmax(pmax)
-    return _cover_pps(support_masks(weight), pmax)
-
-
-def _cover_pps(sup: np.ndarray, pmax: int) -> PPS:
-    if (sup == FULL_MASK).all():
-        return PPS.dense()
-    masks, used, _ = _cover_masks(sup, _cheapest_period(sup, pmax))
-    return PPS.from_masks([m if u else EMPTY_PHASE_MASK for m, u in zip(masks, used)], 0)
+    sup = support_masks(weight)
+    return PPS.dense() if (sup == FULL_MASK).all() else PPS.from_masks(_cheapest_cover(sup, pmax), 0)
 
 
 def _reduce_period(masks: list[int]) -> list[int]:
@@ -146,8 +142,8 @@ def infer_pps(weight, pmax: int = 8, layer_name: str = "layer") -> PPS:
     sup = support_masks(weight)
     if (sup == FULL_MASK).all():
         return PPS.dense()
-    pps = PPS.from_masks(_nearest_regular(sup, _cheapest_period(sup, pmax)), 0)
-    cover = _cover_pps(sup, pmax)
+    cover = PPS.from_masks(_cheapest_cover(sup, pmax), 0)
+    pps = PPS.from_masks(_nearest_regular(sup, cover.period), 0)
     F, C = sup.shape
     hint = (f"the cheapest cover of these weights is {cover.describe()} -- pass it (or pps 'any'), "
             f"or the intended PPS, explicitly")

@@ -24,7 +24,7 @@ from compiler.config import ArrayConfig, load_config
 from compiler.funcmodel import output_stage, run_band
 from compiler.layer import QLayer
 from compiler.program import LayerProgram, compile_layer
-from compiler.storage import FORMATS, storage_report, sum_reports
+from compiler.storage import storage_report, sum_reports
 from models.pps import PPS
 
 WHERE = {"conv3x3": "array", "conv1x1": "host", "maxpool": "host", "add": "host", "linear": "host"}
@@ -64,10 +64,6 @@ def _layer_pps(node) -> PPS | str:
     if p in ("auto", "any"):
         return p
     return PPS.dense() if p == "dense" else PPS.from_json(p)
-
-
-def _requant_mode(relu: bool) -> int:
-    return R.MODE_REQUANT | (R.MODE_RELU if relu else 0)
 
 
 class NetProgram:
@@ -176,7 +172,7 @@ def host_op(st: Stage, ins: list[np.ndarray]) -> np.ndarray:
             raise OverflowError(f"layer {st.name!r}: a 1x1 accumulator overflows int32")
         col = (-1, 1, 1)
         return output_stage(acc, n.arrays["bias"].reshape(col), n.arrays["M"].reshape(col),
-                            n.arrays["shift"].reshape(col), _requant_mode(a["relu"])).astype(np.int8)
+                            n.arrays["shift"].reshape(col), R.mode_bits(True, a["relu"])).astype(np.int8)
     if st.kind == "maxpool":
         C, H, W = ins[0].shape
         v = ins[0][:, :H // 2 * 2, :W // 2 * 2].reshape(C, H // 2, 2, W // 2, 2)
@@ -196,4 +192,4 @@ def host_op(st: Stage, ins: list[np.ndarray]) -> np.ndarray:
     raise ValueError(f"stage {st.name!r}: no host implementation of {st.kind}")
 
 
-__all__ = ["NetProgram", "Stage", "functional_array", "host_op", "FORMATS"]
+__all__ = ["NetProgram", "Stage", "functional_array", "host_op"]

@@ -218,7 +218,7 @@ class LayerProgram:
 
     @property
     def mode(self) -> int:
-        return (R.MODE_REQUANT if self.requant else 0) | (R.MODE_RELU if self.relu else 0)
+        return R.mode_bits(self.requant, self.relu)
 
     def expected_beats(self) -> list[dict]:
         """Per band: {'act', 'wgt', 'res'} beat counts."""
@@ -372,7 +372,7 @@ def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | str 
     wgt = weight_stream(layer, pps, cfg, tiles)
     col_tiles = sum(ceil_div(n, cfg.COLS) for n in fg)
     passes = sum(ceil_div(n, cfg.COLS) * len(tiles[g]) for g, n in enumerate(fg))
-    mode = (R.MODE_REQUANT if layer.requant is not None else 0) | (R.MODE_RELU if layer.relu else 0)
+    mode = R.mode_bits(layer.requant is not None, layer.relu)
     bands = []
     for i, (oy0, oy1) in enumerate(plan_bands(C, H, W, layer.stride, layer.padding, cfg, name)):
         iy0, iy1, pad_top = band_input_rows(oy0, oy1, H, layer.stride, layer.padding)

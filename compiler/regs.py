@@ -33,6 +33,11 @@ HEADER_BEATS = 7       # weight stream (section 5.3): header beats per column ti
 MODE_REQUANT = 1
 MODE_RELU = 2
 
+
+def mode_bits(requant: bool, relu: bool) -> int:
+    """The MODE register: bit 0 requantise to int8, bit 1 ReLU."""
+    return (MODE_REQUANT if requant else 0) | (MODE_RELU if relu else 0)
+
 SCALAR_RW = (("C", C), ("H", H), ("W", W), ("HOUT", HOUT), ("WOUT", WOUT), ("STRIDE", STRIDE),
              ("PAD_TOP", PAD_TOP), ("PAD_LEFT", PAD_LEFT), ("MODE", MODE), ("NPAT", NPAT))
 

@@ -80,9 +80,9 @@ def describe_wgt_beat(prog: LayerProgram, n: int) -> str:
 def act_beat(prog: LayerProgram, b: int, n: int) -> tuple[int, int, int]:
     """Activation beat n of band b -> (channel block, input row of the layer, column)."""
     band = _band(prog, b)
-    beats = ceil_div(prog.C, prog.cfg.LANES) * band.H * prog.W
-    if not 0 <= n < beats:
-        raise ValueError(f"--act-beat {n}: band {b}'s activation stream has {beats} beats (0..{beats - 1})")
+    if not 0 <= n < band.act_beats:
+        raise ValueError(f"--act-beat {n}: band {b}'s activation stream has {band.act_beats} beats "
+                         f"(0..{band.act_beats - 1})")
     cb, rest = divmod(n, band.H * prog.W)
     y, x = divmod(rest, prog.W)
     return cb, band.iy0 + y, x

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .pps import KERNEL_POSITIONS, PPS, PPSError
+from .pps import KERNEL_POSITIONS, PPS, PPSError, is_int
 from .quant import get_module
 
 Measure = Literal["l2", "l1"]
@@ -96,7 +96,7 @@ def _magnitude(a: np.ndarray, measure: str) -> np.ndarray:
 
 def phase_energy(weight, period: int, measure: Measure = "l2") -> np.ndarray:
     """E [period, 9]: E[i, pos] = sum of m(w[f, c, pos]) over kernels with (f + c) mod P == i."""
-    if isinstance(period, bool) or not isinstance(period, (int, np.integer)) or period < 1:
+    if not is_int(period) or period < 1:
         raise PPSError(f"period must be an integer >= 1, got {period!r}")
     a = _magnitude(_weight_np(weight), measure)
     F, C = a.shape[:2]
@@ -130,9 +130,9 @@ def choose_pps(weight, n: int | Sequence[int] = 4, period: int = 4,
     if len(sizes) != period:
         raise PPSError(f"n gives {len(sizes)} pattern sizes, period is {period}")
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 1 <= s <= KERNEL_POSITIONS:
+        if not is_int(s) or not 1 <= s <= KERNEL_POSITIONS:
             raise PPSError(f"pattern size must be an integer in 1..9, got {s!r}")
-    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
+    if not is_int(offset):
         raise PPSError(f"offset must be an integer, got {offset!r}")
     if candidates is not None:
         cand = [tuple(sorted(int(q) for q in c)) for c in candidates]

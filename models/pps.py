@@ -18,7 +18,7 @@ class PPSError(ValueError):
     """Invalid PPS description, or weights that do not follow one."""
 
 
-def _is_int(v) -> bool:
+def is_int(v) -> bool:
     """A real integer: Python or numpy int, not bool (True would silently become 1)."""
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
@@ -40,7 +40,7 @@ class PPS:
             if isinstance(p, (str, bytes)) or not hasattr(p, "__iter__"):
                 raise PPSError(f"PPS: pattern {i} must be a list of positions 0..8, got {p!r}")
             for q in p:
-                if not _is_int(q):
+                if not is_int(q):
                     raise PPSError(f"PPS: pattern {i} has a position that is not an integer: {q!r}")
         pats = tuple(tuple(sorted(int(q) for q in p)) for p in pats)
         object.__setattr__(self, "patterns", pats)
@@ -51,7 +51,7 @@ class PPS:
                 raise PPSError(f"PPS: pattern {i} repeats a position: {p}")
             if p[0] < 0 or p[-1] >= KERNEL_POSITIONS:
                 raise PPSError(f"PPS: pattern {i} has a position outside 0..8: {p}")
-        if not _is_int(self.offset):
+        if not is_int(self.offset):
             raise PPSError(f"PPS: offset must be an integer, got {self.offset!r}")
         object.__setattr__(self, "offset", int(self.offset) % len(pats))
 
@@ -155,7 +155,7 @@ class PPS:
     def with_offset(self, offset: int) -> "PPS":
         """The same kernel masks described with another offset: the pattern list is rotated so
         that kernel (f, c) still keeps the same positions for every f and c."""
-        if not _is_int(offset):
+        if not is_int(offset):
             raise PPSError(f"PPS: offset must be an integer, got {offset!r}")
         P = self.period
         return PPS(tuple(self.patterns[(j - int(offset) + self.offset) % P] for j in range(P)),

@@ -32,9 +32,9 @@ CALIB_IMAGES = 512
 def calibration_images(model_name: str, data_root=None, seed: int = 0) -> torch.Tensor:
     """Read once per (model, data, seed): load_float (BN re-estimation) and quantized both use them."""
     if model_name == "digits":
-        return D.digits("train")[0][:CALIB_IMAGES]
-    if data_root is not None:
-        return D.cifar10(data_root, "train")[0][:CALIB_IMAGES]
+        return D.digits("train")[0][:CALIB_IMAGES].clone()
+    if data_root is not None:                 # clone: the cache keeps 512 images, not the 50,000
+        return D.cifar10(data_root, "train")[0][:CALIB_IMAGES].clone()
     g = torch.Generator().manual_seed(seed)
     return torch.randn((64, *INPUT_SHAPE[model_name]), generator=g)
 

@@ -34,9 +34,6 @@ from .quant import (fold_bn, quantize_activation, quantize_bias, quantize_multip
                     requant_params, requantize)
 from .reference import conv2d_int
 
-NODE_OPS = ("conv", "maxpool", "add", "linear")
-
-
 @dataclasses.dataclass
 class Node:
     op: str
@@ -58,10 +55,6 @@ class QNet:
     def quantize_input(self, x) -> np.ndarray:
         """float image(s) [C, H, W] or [N, C, H, W] -> int8 at the input scale."""
         return quantize_activation(x, self.input_scale)
-
-    @property
-    def conv_nodes(self) -> list[Node]:
-        return [n for n in self.nodes if n.op == "conv"]
 
     def save(self, path) -> None:
         meta = {"name": self.name, "input_shape": list(self.input_shape), "input_scale": self.input_scale,
@@ -156,9 +149,9 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
         elif isinstance(m, BasicBlock):
             n_block += 1
             blk = f"block{n_block}"
-            a = conv(m.a, cur, s_cur, _scale(amax[m.a]), f"{blk}.a")
-            s_b = _scale(amax[m.b])
-            b = conv(m.b, a, _scale(amax[m.a]), s_b, f"{blk}.b")
+            s_a, s_b = _scale(amax[m.a]), _scale(amax[m.b])
+            a = conv(m.a, cur, s_cur, s_a, f"{blk}.a")
+            b = conv(m.b, a, s_a, s_b, f"{blk}.b")
             if m.short is None:
                 sc, s_sc = cur, s_cur
             else:
@@ -177,7 +170,7 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
     w = model.fc.weight.detach().double().numpy()
     s_w = float(np.abs(w).max()) / 127.0 or 1.0
     wq = np.clip(np.rint(w / s_w), -127, 127).astype(np.int8)
-    C, H, W = _shape_after(model, calib_images)
+    _, H, W = _shape_after(model, calib_images)
     hw = H * W if model.gap else 1
     bias = np.rint(model.fc.bias.detach().double().numpy() * hw / (s_cur * s_w)).astype(np.int64)
     nodes.append(Node("linear", "fc", [cur], "logits", {"gap": bool(model.gap)}, {"weight": wq, "bias": bias}))

@@ -19,19 +19,13 @@ import cocotb
 
 from compiler.network import NetProgram
 from models.qnet import QNet
-from tb.sps_env import SpsEnv, env_config
+from tb.sps_env import SpsEnv, env_config, sum_counters
 
 
 async def run_layer(env: SpsEnv, prog) -> tuple[np.ndarray, dict]:
     """All bands of one layer program on the DUT: (int8/int32 output [F, Hout, Wout], counters summed)."""
-    outs, tot = [], {}
-    for band in prog.bands:
-        res, cnt = await env.run_band(band)
-        outs.append(res)
-        for k, v in cnt.items():
-            tot[k] = tot.get(k, 0) + v
-    tot["bands"] = len(prog.bands)
-    return prog.unpack_results(outs), tot
+    y, stats = await env.run_program(prog)
+    return y, sum_counters(stats)
 
 
 @cocotb.test()
@@ -48,6 +42,12 @@ async def run_network(dut):
     await env.check_config()
     out, per_image, first = {}, [], {}
     done = 0                                  # array layer runs finished (for the progress bar)
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress.write_text(str(done))
     for i, x in enumerate(images):
         counters = {}
         gen = net.schedule(x)
@@ -56,9 +56,7 @@ async def run_network(dut):
             while True:
                 st, prog = gen.send(y)
                 y, counters[st.name] = await run_layer(env, prog)
-                done += 1
-                if progress:
-                    progress.write_text(str(done))
+                tick()
         except StopIteration as stop:
             tensors = stop.value
         if i == 0:
@@ -74,9 +72,7 @@ async def run_network(dut):
         for st in net.array_stages:
             prog = net.dense_program(st).set_input(first[st.inputs[0]])
             y, dense[st.name] = await run_layer(env, prog)
-            done += 1
-            if progress:
-                progress.write_text(str(done))
+            tick()
             assert np.array_equal(y, out[f"0/{st.out}"]), f"layer {st.name}: dense mode differs from PPS mode"
             dut._log.info(f"dense mode {st.name}: {dense[st.name]['cycles']} cycles")
     np.savez(os.environ["SPS_RESULT"], stats=np.array(json.dumps({"images": per_image, "dense": dense})), **out)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import random
 
 import numpy as np
 import cocotb
 
 from tb.cases import make_case, reference_output
-from tb.sps_env import SpsEnv, env_config
+from tb.sps_env import SpsEnv, env_config, sum_counters
 from compiler.program import compile_layer
 
 @cocotb.test()
@@ -23,18 +22,14 @@ async def layer_matches_reference(dut):
     simulation (the sweeps: one simulator start for many layers)."""
     raw = json.loads(os.environ["SPS_CASE"])
     cases = raw if isinstance(raw, list) else [raw]
-    cfg = env_config()
-    env = None
+    env = SpsEnv(dut, env_config())
     for case in cases:
-        if env is None:
-            env = SpsEnv(dut, cfg, seed=case.get("seed", 0), stall=case.get("stall", 0.0))
-        else:
-            env.rng = random.Random(case.get("seed", 0))
-            env.set_stall(case.get("stall", 0.0))
-        await check_case(dut, env, cfg, case)
+        env.reseed(case.get("seed", 0), case.get("stall", 0.0))
+        await check_case(env, case)
 
 
-async def check_case(dut, env: SpsEnv, cfg, case: dict) -> None:
+async def check_case(env: SpsEnv, case: dict) -> None:
+    dut, cfg = env.dut, env.cfg
     name = case.get("name", "case")
     layer, x, pps = make_case(case)
     prog = compile_layer(layer, cfg, pps, x=x)
@@ -47,13 +42,10 @@ async def check_case(dut, env: SpsEnv, cfg, case: dict) -> None:
     bad = np.argwhere(y != want)
     assert bad.size == 0, (f"{name}: {len(bad)} of {want.size} outputs differ; first at (f, oy, ox)={tuple(bad[0])}: "
                            f"got {y[tuple(bad[0])]}, expected {want[tuple(bad[0])]}")
-    cyc = sum(s["cycles"] for s in stats)
-    pred = prog.cycles["total"]
+    tot = sum_counters(stats)
     dut._log.info(f"{name}: {prog.pps.describe()} bands={len(prog.bands)} "
-                  f"passes={prog.bands[0].passes} cycles={cyc} predicted={pred} "
-                  f"macs={sum(s['macs'] for s in stats)} stalls(act/wgt/res)="
-                  f"{sum(s['stall_act'] for s in stats)}/{sum(s['stall_wgt'] for s in stats)}/"
-                  f"{sum(s['stall_res'] for s in stats)}")
+                  f"passes={prog.bands[0].passes} cycles={tot['cycles']} predicted={prog.cycles['total']} "
+                  f"macs={tot['macs']} stalls(act/wgt/res)={tot['stall_act']}/{tot['stall_wgt']}/{tot['stall_res']}")
     # the hardware counters against the compiler's model (no stalls: the model is cycle-exact)
     for s, b in zip(stats, prog.cycles["bands"]):
         assert s["passes"] == b["passes"], f"{name}: PASSES counter {s['passes']}, program has {b['passes']}"

@@ -106,9 +106,10 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, dense: bool = T
         ref = run_reference(qnet, x)
         for node in qnet.nodes:
             key = f"{i}/{node.out}"
-            if key in got and not np.array_equal(got[key], ref[node.out]):
-                pos = tuple(int(v) for v in np.argwhere(got[key] != ref[node.out])[0])
-                mismatches.append(f"image {i} layer {node.name}: {int((got[key] != ref[node.out]).sum())} "
+            diff = got[key] != ref[node.out] if key in got else None
+            if diff is not None and diff.any():
+                pos = tuple(int(v) for v in np.argwhere(diff)[0])
+                mismatches.append(f"image {i} layer {node.name}: {int(diff.sum())} "
                                   f"values differ, first at {pos}: RTL {got[key][pos]}, reference {ref[node.out][pos]}")
         logits.append(got[f"{i}/logits"])
         ref_logits.append(ref["logits"])

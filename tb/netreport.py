@@ -33,15 +33,15 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
         r = {"layer": st.name, "where": st.where, "op": st.kind, "in": list(st.in_shape),
              "out": list(st.out_shape), "macs": st.macs}
         if st.kind == "conv3x3":
-            dprog = net.dense_program(st)
+            dense = st.prog.cycles["dense_equivalent"]      # the same layer, same bands, dense mode
             if source == "rtl":
                 cyc, dcyc = counters[st.name]["cycles"], dense_counters[st.name]["cycles"]
             else:
-                cyc, dcyc = st.prog.cycles["total"], dprog.cycles["total"]
+                cyc, dcyc = st.prog.cycles["total"], dense["total"]
             r.update(pps=_short_pps(st.prog), cycles=int(cyc), dense_cycles=int(dcyc),
-                     predicted=int(st.prog.cycles["total"]), predicted_dense=int(dprog.cycles["total"]),
-                     ideal=st.prog.cycles["ideal"], dense_ideal=dprog.cycles["ideal"],
-                     utilization=st.macs / (cyc * pes), dense_utilization=dprog.cycles["macs"] / (dcyc * pes),
+                     predicted=int(st.prog.cycles["total"]), predicted_dense=int(dense["total"]),
+                     ideal=st.prog.cycles["ideal"], dense_ideal=dense["ideal"],
+                     utilization=st.macs / (cyc * pes), dense_utilization=dense["macs"] / (dcyc * pes),
                      speedup=dcyc / cyc, bands=len(st.prog.bands), passes=st.prog.bands[0].passes)
             if source == "rtl":
                 r["stalls"] = {k: counters[st.name][k] for k in ("stall_act", "stall_wgt", "stall_res")}
@@ -60,7 +60,8 @@ def totals(rows: list[dict], pes: int) -> dict:
             "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host")}
 
 
-def layer_table(rows: list[dict], source: str, pes: int) -> str:
+def layer_table(rows: list[dict], source: str, t: dict) -> str:
+    """The per-layer Markdown table; t = totals(rows, pes) for its last line."""
     src = "hardware counters (RTL)" if source == "rtl" else "compiler cycle model"
     lines = [f"Cycles per image from the {src}.", "",
              "| layer | runs on | in -> out | PPS | non-zero MACs | cycles | dense-mode cycles | speedup | "
@@ -75,14 +76,13 @@ def layer_table(rows: list[dict], source: str, pes: int) -> str:
         else:
             lines.append(f"| {r['layer']} | {r['note']} | {shp(r['in'])} -> {shp(r['out'])} | | "
                          f"{r['macs']:,} | | | | | | | |")
-    t = totals(rows, pes)
     lines.append(f"| **total (array)** | | | | {t['macs']:,} | {t['cycles']:,} | {t['dense_cycles']:,} | "
                  f"{t['speedup']:.2f}x | {t['ideal']:,} | {t['utilization']:.1%} | | {t['predicted']:,} |")
     return "\n".join(lines)
 
 
-def storage_table(net: NetProgram) -> str:
-    per, tot = net.storage()
+def storage_table(per: list, tot: dict) -> str:
+    """Markdown storage table of a network; (per, tot) = NetProgram.storage()."""
     head = (f"Weight storage of the {len(per)} array (3x3) layers, 8-bit weights, in bits "
             "(formulas in the README); ratios are format / SPS.\n\n")
     return head + format_network_table(tot)
@@ -95,17 +95,18 @@ def performance_sections(net: NetProgram, source: str, counters: dict | None, de
     pes = net.cfg.ROWS * net.cfg.COLS
     rows = layer_rows(net, source, counters, dense_counters)
     tot = totals(rows, pes)
-    plots = plot(rows, net, title, out_dir, source)
-    lines = [layer_table(rows, source, pes), "",
+    per, storage = net.storage()
+    plots = plot(rows, storage, title, out_dir, source)
+    lines = [layer_table(rows, source, tot), "",
              f"Whole network, 3x3 layers on the array: {tot['cycles']:,} cycles per image in PPS mode, "
              f"{tot['dense_cycles']:,} in dense mode: **{tot['speedup']:.2f}x** speedup, "
              f"{tot['utilization']:.1%} utilisation. Host layers: {tot['host_macs']:,} MACs.", "",
-             storage_table(net), "",
+             storage_table(per, storage), "",
              *[f"![{p.stem}]({p.name})" for p in plots]]
     return lines, rows, tot, plots
 
 
-def plot(rows: list[dict], net: NetProgram, title: str, out_dir: Path, source: str) -> list[Path]:
+def plot(rows: list[dict], storage: dict, title: str, out_dir: Path, source: str) -> list[Path]:
     """cycles.png (PPS vs dense per layer), utilisation.png, storage.png (log scale)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -118,6 +119,14 @@ def plot(rows: list[dict], net: NetProgram, title: str, out_dir: Path, source: s
     src = "hardware counters" if source == "rtl" else "cycle model"
     paths = []
 
+    def save(fig, ax, name: str, heading: str, legend_loc: str, ncol: int) -> Path:
+        ax.set_title(heading)
+        ax.legend(loc=legend_loc, ncol=ncol)
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=110)
+        plt.close(fig)
+        return out_dir / name
+
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(arr) + 2), 4))
     ax.bar(xs - 0.2, [r["dense_cycles"] for r in arr], 0.4, label="dense mode (P=1)")
     ax.bar(xs + 0.2, [r["cycles"] for r in arr], 0.4, label="PPS")
@@ -127,12 +136,7 @@ def plot(rows: list[dict], net: NetProgram, title: str, out_dir: Path, source: s
     ax.set_ylim(top=8 * max(r["dense_cycles"] for r in arr))      # room for the legend
     ax.set_ylabel(f"cycles per image ({src})")
     ax.set_xticks(xs, names, rotation=60, ha="right", fontsize=8)
-    ax.set_title(f"{title}: cycles per layer, PPS vs dense mode")
-    ax.legend(loc="upper left", ncol=2)
-    fig.tight_layout()
-    paths.append(out_dir / "cycles.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save(fig, ax, "cycles.png", f"{title}: cycles per layer, PPS vs dense mode", "upper left", 2))
 
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(arr) + 2), 3.5))
     ax.plot(xs, [100 * r["dense_utilization"] for r in arr], "o-", label="dense mode")
@@ -140,26 +144,17 @@ def plot(rows: list[dict], net: NetProgram, title: str, out_dir: Path, source: s
     ax.set_ylim(0, 105)
     ax.set_ylabel("utilisation (%)")
     ax.set_xticks(xs, names, rotation=60, ha="right", fontsize=8)
-    ax.set_title(f"{title}: array utilisation (non-zero MACs / (cycles x PEs))")
-    ax.legend(loc="lower left")
-    fig.tight_layout()
-    paths.append(out_dir / "utilisation.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save(fig, ax, "utilisation.png",
+                      f"{title}: array utilisation (non-zero MACs / (cycles x PEs))", "lower left", 1))
 
-    _, tot = net.storage()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     fx = np.arange(len(FORMATS))
-    ax.bar(fx - 0.2, [tot[f]["total_bits"] for f in FORMATS], 0.4, label="total (values + index)")
-    ax.bar(fx + 0.2, [tot[f]["index_bits"] or np.nan for f in FORMATS], 0.4, label="index only (dense: none)")
+    ax.bar(fx - 0.2, [storage[f]["total_bits"] for f in FORMATS], 0.4, label="total (values + index)")
+    ax.bar(fx + 0.2, [storage[f]["index_bits"] or np.nan for f in FORMATS], 0.4, label="index only (dense: none)")
     ax.set_yscale("log")
     ax.set_ylabel("bits (log scale)")
     ax.set_xticks(fx, FORMATS)
-    ax.set_ylim(top=50 * max(tot[f]["total_bits"] for f in FORMATS))
-    ax.set_title(f"{title}: weight storage of the 3x3 layers by format")
-    ax.legend(loc="upper left", ncol=2)
-    fig.tight_layout()
-    paths.append(out_dir / "storage.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    ax.set_ylim(top=50 * max(storage[f]["total_bits"] for f in FORMATS))
+    paths.append(save(fig, ax, "storage.png", f"{title}: weight storage of the 3x3 layers by format",
+                      "upper left", 2))
     return paths

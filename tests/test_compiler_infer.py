@@ -107,7 +107,7 @@ def test_auto_rejects_stray_weights_naming_filter_and_channel(seed):
     with pytest.raises(PPSError) as e:
         resolve_pps(w, "auto", 8, "conv7")
     msg = str(e.value)
-    assert f"'conv7'" in msg and f"filter {f}, channel {c} " in msg and "(1 kernel(s)" in msg
+    assert "'conv7'" in msg and f"filter {f}, channel {c} " in msg and "(1 kernel(s)" in msg
     assert "not a regular PPS" in msg and "\n" not in msg
     with pytest.raises(PPSError, match=f"filter {f}, channel {c} "):
         resolve_pps(w, pps, 8, "conv7")
