@@ -86,7 +86,6 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
     prev_start = None
     first_start = None
     drains_end = None                   # last read cycle of the previous drain
-    issued = 0
     macs = 0
     for step in plan:
         if step[0] == "g":
@@ -103,7 +102,6 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
             s0 = max(full, run_start, prev_start + npix if prev_start is not None else 0)
             first_start = s0 if first_start is None else first_start
             prev_start = s0
-            issued += npix
             macs += rows_en * cols * npix
             slot_free[slot] = s0 + npix + SLOT_FREE_LAT
             slot ^= 1

@@ -91,6 +91,11 @@ class PPS:
         return all(len(p) == KERNEL_POSITIONS for p in self.patterns)
 
     @property
+    def is_regular(self) -> bool:
+        """PS-n, PSD or dense: every pattern that is not dense has the same size."""
+        return len({len(p) for p in self.patterns if len(p) < KERNEL_POSITIONS}) <= 1
+
+    @property
     def masks(self) -> tuple[int, ...]:
         """Each pattern as a 9-bit mask (bit k = position k): the hardware pattern table."""
         return tuple(sum(1 << q for q in p) for p in self.patterns)

@@ -19,6 +19,12 @@ def reference_output(layer: QLayer, x: np.ndarray) -> np.ndarray:
     return requantize(acc, layer.bias, layer.requant.M, layer.requant.shift, layer.relu).astype(np.int32)
 
 
+def random_pps(rng: np.random.Generator, P: int, n: int | None = None) -> PPS:
+    """P random patterns of n positions each (n=None: a random size 1..9 per pattern), random offset."""
+    sizes = [n or int(rng.integers(1, 10)) for _ in range(P)]
+    return PPS(tuple(tuple(rng.choice(9, s, replace=False)) for s in sizes), int(rng.integers(0, P)))
+
+
 def pps_from_case(case: dict, rng: np.random.Generator) -> PPS:
     kind = case.get("pps", "ps4")
     if kind == "dense":

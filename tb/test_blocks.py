@@ -25,13 +25,7 @@ from compiler.config import clog2, load_config
 from tb import sim
 
 CFG = load_config()
-SIMS = sim.available_simulators()
 HDL = sim.ROOT / "tb" / "hdl"
-
-
-def pytest_generate_tests(metafunc):
-    if "simulator" in metafunc.fixturenames:
-        metafunc.parametrize("simulator", SIMS or ["none"])
 
 
 def _unique(sets):

@@ -15,11 +15,6 @@ SIMS = sim.available_simulators()
 IMAGES = {"icarus": 4, "verilator": 8}
 
 
-def pytest_generate_tests(metafunc):
-    if "simulator" in metafunc.fixturenames:
-        metafunc.parametrize("simulator", SIMS or ["none"])
-
-
 @pytest.fixture(scope="module")
 def digits_net():
     from models import data as D

@@ -13,11 +13,6 @@ from tb import sim
 SIMS = sim.available_simulators()
 
 
-def pytest_generate_tests(metafunc):
-    if "simulator" in metafunc.fixturenames:
-        metafunc.parametrize("simulator", SIMS or ["none"])
-
-
 def reference(x, w, b, stride, padding, rq=None):
     """Direct int64 loops over the definition (not models.reference, not the compiler)."""
     C, H, W = x.shape

@@ -11,7 +11,6 @@ from compiler.config import load_config
 from tb import sim
 
 CFG = load_config()
-SIMS = sim.available_simulators()
 
 # Hand-picked cases: every mode of the hardware at least once.
 CASES = [
@@ -30,11 +29,6 @@ CASES = [
     dict(name="stalls", C=10, F=12, H=6, W=7, stride=1, padding=1, pps="ps4", stall=0.3, seed=12),
     dict(name="stalls_heavy", C=6, F=20, H=5, W=5, stride=2, padding=1, pps="rand", n=2, P=4, stall=0.7, seed=13),
 ]
-
-
-def pytest_generate_tests(metafunc):
-    if "simulator" in metafunc.fixturenames:
-        metafunc.parametrize("simulator", SIMS or ["none"])
 
 
 def _run(simulator: str, case: dict, cfg=CFG, params=None):

@@ -12,11 +12,7 @@ from compiler.walker import tile_plan
 from models.pps import PPS
 from models.quant import requantize
 from models.reference import conv2d_int
-
-
-def random_pps(rng, P, n=None):
-    sizes = [n or int(rng.integers(1, 10)) for _ in range(P)]
-    return PPS(tuple(tuple(rng.choice(9, s, replace=False)) for s in sizes), int(rng.integers(0, P)))
+from tb.cases import random_pps
 
 
 def make_case(seed):
@@ -87,7 +83,7 @@ def test_model_matches_reference(seed):
     assert np.array_equal(Y, ref)
     # an inferred PPS gives the same result: the cheapest cover ("any") always, "auto" (a regular
     # PPS) when the layer's PPS is regular
-    modes = ["any"] + (["auto"] if len({len(p) for p in pps.patterns if len(p) < 9}) <= 1 else [])
+    modes = ["any"] + (["auto"] if pps.is_regular else [])
     for mode in modes:
         Y2 = run_layer_model(layer, x, cfg, mode)
         assert np.array_equal(Y2, ref) and Y2.dtype == ref.dtype, mode

@@ -4,17 +4,13 @@ import pytest
 
 from compiler.infer import check_pps, cover_pps, infer_pps, pps_from_spec, resolve_pps
 from models.pps import PPS, PPSError
+from tb.cases import random_pps
 
 
 def pps_weight(rng, pps, F, C):
     """Random int8 weights, non-zero exactly at the kept positions of pps."""
     v = rng.integers(1, 128, (F, C, 3, 3)) * rng.choice([-1, 1], (F, C, 3, 3))
     return (v * pps.kernel_mask(F, C)).astype(np.int8)
-
-
-def random_pps(rng, P, n=None):
-    sizes = [n or int(rng.integers(1, 10)) for _ in range(P)]
-    return PPS(tuple(tuple(rng.choice(9, s, replace=False)) for s in sizes), int(rng.integers(0, P)))
 
 
 CASES = [PPS.dense(), PPS.psd(), PPS.psd(2, 8, 3, 5), PPS.ps(4), PPS.ps(2, 8, 5), PPS.ps(1, 8, 7),
@@ -24,10 +20,6 @@ for P in (1, 2, 4, 8):
     for n in (1, 2, 4, None):
         for _ in range(3):
             CASES.append(random_pps(_rng, P, n))
-
-
-def is_regular(pps):
-    return len({len(p) for p in pps.patterns if len(p) < 9}) <= 1
 
 
 @pytest.mark.parametrize("i", range(len(CASES)))
@@ -43,7 +35,7 @@ def test_inference_recovers_masks(i):
         assert np.array_equal(got.kernel_mask(F, C), pps.kernel_mask(F, C)), (pps, got, F, C)
         assert got.offset == 0 and got.period <= 8
         check_pps(w, got)
-        if is_regular(pps):
+        if pps.is_regular:
             auto = infer_pps(w, 8)
             assert np.array_equal(auto.kernel_mask(F, C), pps.kernel_mask(F, C)), (pps, auto, F, C)
         else:
@@ -53,7 +45,7 @@ def test_inference_recovers_masks(i):
                 assert "'mixed'" in str(e) and "not a regular PPS" in str(e)
                 assert "filter " in str(e) or "x the" in str(e)
                 continue
-            assert is_regular(auto) and auto.offset == 0 and auto.period <= 8
+            assert auto.is_regular and auto.offset == 0 and auto.period <= 8
             check_pps(w, auto)
 
 
@@ -83,7 +75,7 @@ def test_auto_on_quantised_regular_layers(seed):
     except PPSError as e:
         assert F * C < 40 * pps.period and "not a regular PPS" in str(e), (pps, F, C)
         return
-    assert is_regular(got) and got.period <= 8
+    assert got.is_regular and got.period <= 8
     check_pps(w, got)
     if F * C >= 40 * pps.period:        # every kept position survives in some kernel of its phase
         assert np.array_equal(got.kernel_mask(F, C), pps.kernel_mask(F, C)), (pps, got, F, C)

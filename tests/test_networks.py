@@ -215,8 +215,6 @@ def test_resnet18_functional_model_bit_exact():
 def test_host_ops_match_reference_on_extremes():
     """The compiler's host ops and the reference's nodes, written separately, agree on random and
     extreme int8 tensors (saturation, negative rounding ties)."""
-    from models.qnet import Node
-
     rng = np.random.default_rng(3)
     for trial in range(20):
         a = rng.integers(-128, 128, (4, 5, 6)).astype(np.int8)
@@ -226,7 +224,6 @@ def test_host_ops_match_reference_on_extremes():
         node = Node("add", "add", ["a", "b"], "o", {"Ma": int(rng.integers(1, 65536)), "sha": int(rng.integers(0, 24)),
                                                     "Mb": int(rng.integers(1, 65536)), "shb": int(rng.integers(0, 24)),
                                                     "relu": bool(trial % 2)})
-        from compiler.network import Stage
         st = Stage("add", "add", ["a", "b"], "o", a.shape, a.shape, node)
         assert np.array_equal(host_op(st, [a, b]), run_node(node, [a, b]))
         w = rng.integers(-127, 128, (3, 4, 1, 1)).astype(np.int8)
