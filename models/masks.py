@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .pps import KERNEL_POSITIONS, PPS, PPSError, is_int
-from .quant import get_module
+from .fold import get_module
 
 Measure = Literal["l2", "l1"]
 PPSChoice = Union[PPS, Callable[[str, nn.Conv2d], Union[PPS, None]]]

@@ -20,7 +20,8 @@ from . import data as D
 from .masks import assign_pps, check_masks, masks_for, project_model
 from .nets import INPUT_SHAPE, build, load_checkpoint
 from .pps import PPS
-from .qnet import QNet, quantize_net
+from .ptq import quantize_net
+from .qnet import QNet
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 SHIPPED = {"digits": WEIGHTS / "digits_pps.pt"}

@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from models.pps import PPS
-from models.quant import (calibrate_activation_scale, fold_bn, fold_bn_model, quantize_activation,
+from models.fold import fold_bn, fold_bn_model
+from models.quant import (calibrate_activation_scale, quantize_activation,
                           quantize_bias, quantize_multiplier, quantize_weights, requant_params,
                           requantize)
 from models.reference import conv2d_int

@@ -14,7 +14,8 @@ from compiler.network import NetProgram, Stage, host_op
 from models import data as D
 from models.nets import INPUT_SHAPE, ConvBN, Net, build, load_checkpoint
 from models.prepare import SHIPPED, SHIPPED_DENSE, load_float, quantized
-from models.qnet import Node, QNet, predict, quantize_net, run_node, run_reference
+from models.ptq import quantize_net
+from models.qnet import Node, QNet, predict, run_node, run_reference
 
 
 @pytest.fixture(scope="module")
