@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from compiler.infer import pps_from_spec
+from compiler.progfile import save_program
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +68,7 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 def _run(argv) -> int:
     from compiler.config import load_config
     from compiler.layer import QLayer
-    from compiler.program import compile_layer
+    from compiler.compile import compile_layer
     from compiler.storage import format_storage_table, layer_storage
 
     a = _parser().parse_args(argv)
@@ -87,7 +88,7 @@ def _run(argv) -> int:
     else:
         prog = compile_layer(layer, cfg, pps, H=a.hw[0], W=a.hw[1])
     try:
-        prog.save(a.out)
+        save_program(prog, a.out)
     except OSError as e:
         raise ValueError(f"cannot write {a.out}: {e.strerror or e}") from None
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from compiler import regs as R
 from compiler.config import ceil_div
+from compiler.compile import compile_layer
 from compiler.walker import tile_arrays, tile_plan
 
 
@@ -211,7 +212,6 @@ def run_band(prog, band) -> np.ndarray:
 def run_layer_model(layer, x, cfg=None, pps="auto") -> np.ndarray:
     """Compile `layer` for input x, run every band through the model, unpack: int32 Y[F][Hout][Wout]
     in raw mode, int8 in requant mode."""
-    from compiler.program import compile_layer
     prog = compile_layer(layer, cfg, pps, x=x)
     Y = prog.unpack_results([run_band(prog, b) for b in prog.bands])
     return Y.astype(np.int8) if prog.requant else Y

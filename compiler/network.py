@@ -23,7 +23,8 @@ from compiler import regs as R
 from compiler.config import ArrayConfig, load_config
 from compiler.funcmodel import output_stage, run_band
 from compiler.layer import QLayer
-from compiler.program import LayerProgram, compile_layer
+from compiler.compile import compile_layer
+from compiler.program import LayerProgram
 from compiler.storage import storage_report, sum_reports
 from models.pps import PPS
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from compiler import regs as R
 from compiler.config import ceil_div
-from compiler.program import group_filters
+from compiler.grouping import group_filters
 from compiler.walker import tile_plan
 from models.pps import PPS
 

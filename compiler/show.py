@@ -16,7 +16,9 @@ import sys
 
 from compiler import regs as R
 from compiler.config import ceil_div
-from compiler.program import LayerProgram, group_tiles
+from compiler.grouping import group_tiles
+from compiler.progfile import load_program
+from compiler.program import LayerProgram
 from models.pps import KERNEL_POSITIONS
 
 
@@ -165,7 +167,7 @@ def main(argv=None) -> int:
     ap.add_argument("--res-beat", type=int, action="append", default=[], metavar="N", help="what result beat N is")
     a = ap.parse_args(argv)
     try:
-        prog = LayerProgram.load(a.program)
+        prog = load_program(a.program)
         lines = [summary(prog, a.band, a.tiles, a.map)]
         lines += [describe_wgt_beat(prog, n) for n in a.wgt_beat]
         lines += [describe_act_beat(prog, a.band, n) for n in a.act_beat]

@@ -1,5 +1,5 @@
 """The indexing-unit walker rule (docs/ARCHITECTURE.md section 3): the ONE implementation shared by
-the program builder (compiler/program.py), the functional model (compiler/funcmodel.py) and the cycle
+the program builder (compiler/grouping.py, streams.py), the functional model (compiler/funcmodel.py) and the cycle
 model (compiler/perf.py).
 
 Given the pattern table (P patterns), the channel count C, the array (ROWS, LANES) and a phase group

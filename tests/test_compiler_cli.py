@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from compiler.__main__ import main
-from compiler.program import LayerProgram
+from compiler.progfile import load_program
 from models.pps import PPS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +48,12 @@ def test_happy_paths(files, capsys):
     for word in ("PPS: PS-4/P4", "bands: 1", "beats act=", "wgt=", "res=", "cycles (predicted)", "CSR", "RLE", "SPS",
                  "registers (band 0)", "wrote"):
         assert word in o.out, word
-    prog = LayerProgram.load(f["out"])
+    prog = load_program(f["out"])
     assert prog.requant and prog.relu and prog.bands[0].act is not None
     for pps in ("dense", "ps4", "psd", f["pps"], "auto"):
         assert main(["--weight", f["w"], "--hw", "5", "9", "--stride", "2", "--padding", "0", "--pps", pps,
                      "--out", f["out"]]) == 0
-    assert LayerProgram.load(f["out"]).bands[0].act is None
+    assert load_program(f["out"]).bands[0].act is None
     capsys.readouterr()
 
 

@@ -7,7 +7,7 @@ from compiler import regs as R
 from compiler.config import ArrayConfig
 from compiler.funcmodel import run_layer_model, run_program
 from compiler.layer import QLayer
-from compiler.program import compile_layer
+from compiler.compile import compile_layer
 from compiler.walker import tile_plan
 from models.pps import PPS
 from models.quant import requantize

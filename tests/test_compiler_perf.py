@@ -6,7 +6,7 @@ from compiler.config import ArrayConfig
 from compiler.layer import QLayer
 from compiler.perf import (DONE_LAT, DRAIN_LAT, OUT_LAT, RUN_LAT, dense_equivalent,
                            predict_cycles)
-from compiler.program import compile_layer
+from compiler.compile import compile_layer
 from models.pps import PPS
 
 

@@ -8,7 +8,9 @@ from compiler import regs as R
 from compiler.config import ArrayConfig
 from compiler.funcmodel import run_band
 from compiler.layer import QLayer
-from compiler.program import LayerProgram, activation_stream, compile_layer, header_beats, unpack_results
+from compiler.compile import compile_layer
+from compiler.progfile import load_program, save_program
+from compiler.streams import activation_stream, header_beats
 from models.pps import PPS, PPSError
 from models.reference import conv2d_int
 
@@ -204,7 +206,7 @@ def test_unpack_results_checks():
     prog = compile_layer(L, cfg, x=x)
     assert len(prog.bands) == 2
     res = [run_band(prog, b) for b in prog.bands]
-    Y = unpack_results(prog, res)
+    Y = prog.unpack_results(res)
     assert np.array_equal(Y, conv2d_int(x, L.weight, L.bias, 1, 1))
     with pytest.raises(ValueError, match="1 band"):
         prog.unpack_results(res[:1])
@@ -227,7 +229,7 @@ def test_save_load_round_trip(tmp_path):
         prog = compile_layer(L, cfg, x=x) if with_x else compile_layer(L, cfg, H=15, W=9)
         assert len(prog.bands) > 1
         path = tmp_path / f"p{with_x}.npz"
-        prog.save(path)
+        save_program(prog, path)
         z = np.load(path, allow_pickle=False)
         names = set(z.files)
         assert {"meta"} | {f"regs_{i}" for i in range(len(prog.bands))} <= names
@@ -236,7 +238,7 @@ def test_save_load_round_trip(tmp_path):
         meta = json.loads(str(z["meta"]))
         assert meta["layer"]["C"] == 7 and meta["pps"]["patterns"] == [list(p) for p in prog.pps.patterns]
         assert meta["out_filter"] == prog.out_filter and meta["cycles"]["total"] == prog.cycles["total"]
-        back = LayerProgram.load(path)
+        back = load_program(path)
         for k in ("name", "cfg", "C", "F", "H", "W", "Hout", "Wout", "stride", "padding", "requant", "relu",
                   "pps", "out_filter", "cycles"):
             assert getattr(back, k) == getattr(prog, k), k
@@ -257,36 +259,36 @@ def test_save_load_round_trip(tmp_path):
 
 def test_load_errors(tmp_path):
     with pytest.raises(ValueError, match="cannot read"):
-        LayerProgram.load(tmp_path / "missing.npz")
+        load_program(tmp_path / "missing.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="cannot read"):
-        LayerProgram.load(tmp_path / "junk.npz")
+        load_program(tmp_path / "junk.npz")
     np.savez(tmp_path / "nometa.npz", a=np.zeros(2))
     with pytest.raises(ValueError, match="no 'meta'"):
-        LayerProgram.load(tmp_path / "nometa.npz")
+        load_program(tmp_path / "nometa.npz")
     np.savez(tmp_path / "badver.npz", meta=np.array(json.dumps({"format": "x", "version": 9})))
     with pytest.raises(ValueError, match="malformed"):
-        LayerProgram.load(tmp_path / "badver.npz")
+        load_program(tmp_path / "badver.npz")
     rng = np.random.default_rng(0)
     prog = compile_layer(pps_layer(rng, PPS.ps(4), 4, 4), ArrayConfig(), H=3, W=3)
-    prog.save(tmp_path / "ok.npz")
+    save_program(prog, tmp_path / "ok.npz")
     z = dict(np.load(tmp_path / "ok.npz"))
     z["wgt_0"] = z["wgt_0"][:-1]
     np.savez(tmp_path / "short.npz", **z)
     with pytest.raises(ValueError, match="malformed.*weight beats"):
-        LayerProgram.load(tmp_path / "short.npz")
+        load_program(tmp_path / "short.npz")
     L = pps_layer(rng, PPS.ps(4), 4, 4)
-    compile_layer(L, ArrayConfig(), PPS.ps(4), x=np.ones((4, 3, 3), np.int8)).save(tmp_path / "okx.npz")
+    save_program(compile_layer(L, ArrayConfig(), PPS.ps(4), x=np.ones((4, 3, 3), np.int8)), tmp_path / "okx.npz")
     z = dict(np.load(tmp_path / "okx.npz"))
     n = z["act_0"].shape[0]
     z["act_0"] = z["act_0"][:-1]
     np.savez(tmp_path / "shortact.npz", **z)
     with pytest.raises(ValueError, match=f"malformed: band 0: {n - 1} activation beats, meta says {n}"):
-        LayerProgram.load(tmp_path / "shortact.npz")
+        load_program(tmp_path / "shortact.npz")
     z = dict(np.load(tmp_path / "okx.npz"))
     meta = json.loads(str(z["meta"]))
     meta["out_filter"] = meta["out_filter"] + [[]]           # a group more than the PPS has
     z["meta"] = np.array(json.dumps(meta))
     np.savez(tmp_path / "badgroups.npz", **z)
     with pytest.raises(ValueError, match="malformed: out_filter .* is not the phase grouping of F=4"):
-        LayerProgram.load(tmp_path / "badgroups.npz")
+        load_program(tmp_path / "badgroups.npz")

@@ -7,7 +7,8 @@ from compiler import regs as R
 from compiler.config import ArrayConfig
 from compiler.funcmodel import run_band
 from compiler.layer import QLayer
-from compiler.program import compile_layer
+from compiler.compile import compile_layer
+from compiler.progfile import save_program
 from compiler.show import act_beat, main, res_beat, weight_segments
 from models.pps import PPS
 from models.quant import requantize
@@ -28,7 +29,7 @@ def case(tmp_path_factory):
     x = rng.integers(-128, 128, (C, H, W)).astype(np.int8)
     prog = compile_layer(layer, cfg, pps, x=x)
     path = tmp_path_factory.mktemp("show") / "p.npz"
-    prog.save(path)
+    save_program(prog, path)
     return layer, x, prog, path
 
 
