@@ -1,16 +1,14 @@
 """The array configuration, read from the project's single parameter source, config/sps.json.
 
 RTL defaults (build/gen/sps_config.vh), the compiler and the testbench all come from here:
-    python -m compiler.config --vh build/gen/sps_config.vh
+    sps config --vh build/gen/sps_config.vh
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import json
 import math
-import sys
 from pathlib import Path
 
 from compiler import regs as R
@@ -89,7 +87,7 @@ class ArrayConfig:
 
     def verilog_header(self) -> str:
         lines = [
-            "// Generated from config/sps.json by `python -m compiler.config --vh`. Do not edit.",
+            "// Generated from config/sps.json by `sps config --vh`. Do not edit.",
             "`ifndef SPS_CONFIG_VH",
             "`define SPS_CONFIG_VH",
         ]
@@ -114,32 +112,3 @@ def ceil_div(a: int, b: int) -> int:
 
 def clog2(n: int) -> int:
     return max(1, math.ceil(math.log2(n))) if n > 1 else 1
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vh", metavar="FILE", help="write the Verilog header here")
-    ap.add_argument("--config", help="config JSON (default config/sps.json)")
-    a = ap.parse_args(argv)
-    try:
-        cfg = load_config(a.config)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if a.vh:
-        p = Path(a.vh)
-        text = cfg.verilog_header()
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            if not p.exists() or p.read_text() != text:      # unchanged: keep the timestamp for make
-                p.write_text(text)
-        except OSError as e:
-            print(f"error: --vh {p}: cannot write: {e.strerror or e}", file=sys.stderr)
-            return 2
-    else:
-        print(json.dumps(cfg.hdl_parameters(), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

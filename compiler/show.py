@@ -1,23 +1,11 @@
-"""Read a layer program file (.npz, docs/ARCHITECTURE.md 5.6) back into words: for debugging a run
-in a waveform viewer, say which weight, activation or result beat is which.
-
-    python -m compiler.show prog.npz                   summary, bands, registers of band 0
-    python -m compiler.show prog.npz --tiles           + every phase group's row tiles (L_g)
-    python -m compiler.show prog.npz --map             + the beat map of the weight stream
-    python -m compiler.show prog.npz --band 1 --wgt-beat 40 --act-beat 7 --res-beat 130
-
-A beat number counts from 0 at the first beat of the band's stream (TVALID & TREADY). Bad input:
-one line on stderr, exit 2.
-"""
+"""A layer program in words (the library of `sps show`): for debugging a run in a waveform viewer,
+which weight, activation or result beat is which. A beat number counts from 0 at the first beat of
+the band's stream (TVALID & TREADY)."""
 from __future__ import annotations
-
-import argparse
-import sys
 
 from compiler import regs as R
 from compiler.config import ceil_div
 from compiler.grouping import group_tiles
-from compiler.progfile import load_program
 from compiler.program import LayerProgram
 from models.pps import KERNEL_POSITIONS
 
@@ -153,31 +141,3 @@ def summary(prog: LayerProgram, b: int, tiles: bool, beat_map: bool) -> str:
             what = "header" if s["kind"] == "header" else f"row tile {s['tile']}"
             out.append(f"  {s['first']:>6}-{s['last']:<6} group {s['group']} column tile {s['ct']} {what}")
     return "\n".join(out)
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m compiler.show", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("program", help="layer program file (.npz) written by python -m compiler")
-    ap.add_argument("--band", type=int, default=0, help="band for registers and beat questions (default 0)")
-    ap.add_argument("--tiles", action="store_true", help="print every phase group's row tiles: c<channel>:<position>")
-    ap.add_argument("--map", action="store_true", help="print the weight stream's beat map")
-    ap.add_argument("--wgt-beat", type=int, action="append", default=[], metavar="N", help="what weight beat N is")
-    ap.add_argument("--act-beat", type=int, action="append", default=[], metavar="N", help="what activation beat N is")
-    ap.add_argument("--res-beat", type=int, action="append", default=[], metavar="N", help="what result beat N is")
-    a = ap.parse_args(argv)
-    try:
-        prog = load_program(a.program)
-        lines = [summary(prog, a.band, a.tiles, a.map)]
-        lines += [describe_wgt_beat(prog, n) for n in a.wgt_beat]
-        lines += [describe_act_beat(prog, a.band, n) for n in a.act_beat]
-        lines += [describe_res_beat(prog, a.band, n) for n in a.res_beat]
-    except ValueError as e:
-        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
-    print("\n".join(lines))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

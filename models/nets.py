@@ -23,8 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-MODELS = ("digits", "vgg16", "resnet18")
-INPUT_SHAPE = {"digits": (1, 8, 8), "vgg16": (3, 32, 32), "resnet18": (3, 32, 32)}
+from .shapes import INPUT_SHAPE, MODELS  # noqa: F401  (re-exported: the networks' names and shapes)
 
 
 class ConvBN(nn.Module):

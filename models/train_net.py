@@ -1,9 +1,5 @@
-"""Train a network dense or with PPS masks, or project a dense checkpoint onto PPS and fine-tune.
-
-    python -m models.train_net --model digits --mode dense --out models/weights/digits_dense.pt
-    python -m models.train_net --model digits --mode pps   --out models/weights/digits_pps.pt
-    python -m models.train_net --model digits --mode finetune --init digits_dense.pt --out ft.pt
-    python -m models.train_net --model vgg16 --data ~/cifar-10-batches-py --mode pps --out vgg.pt
+"""Train a network dense or with PPS masks, or project a dense checkpoint onto PPS and fine-tune
+(the library of `sps train`).
 
 Modes: dense (no masks); pps (masks from the start: every 3x3 conv but the first gets --pps, the
 default PS-4/P4 2x2 corners, o=1); finetune (load --init, choose for each layer the patterns of
@@ -15,15 +11,12 @@ The shipped digits models are made by the two first commands above (the defaults
 """
 from __future__ import annotations
 
-import argparse
-import sys
-
 import torch
 
 from . import data as D
 from .masks import assign_pps, masks_for, project_model
-from .nets import MODELS, build, load_checkpoint
-from .pps import PPS, PPSError
+from .nets import build, load_checkpoint
+from .pps import PPS
 from .train import evaluate, fit
 
 DATASET = {"digits": "digits", "vgg16": "cifar10", "resnet18": "cifar10"}
@@ -72,33 +65,3 @@ def train(model_name: str, mode: str, epochs: int, lr: float, wd: float, batch: 
                        "optimizer": "SGD momentum 0.9, cosine", "pps": None if mode == "dense" else pps.describe()},
             "test_accuracy": acc, "final_loss": hist[-1]["loss"] if hist else None}
     return model, meta
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m models.train_net", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", choices=MODELS, default="digits")
-    ap.add_argument("--mode", choices=("dense", "pps", "finetune"), default="pps")
-    ap.add_argument("--pps", default="ps4", help="ps4 (default), ps2, ps1 or psd")
-    ap.add_argument("--init", help="dense checkpoint to start from (finetune)")
-    ap.add_argument("--data", help="CIFAR-10 python batches directory (vgg16, resnet18)")
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--lr", type=float, default=0.05)
-    ap.add_argument("--wd", type=float, default=5e-4)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args(argv)
-    try:
-        model, meta = train(a.model, a.mode, a.epochs, a.lr, a.wd, a.batch, a.seed, pps_spec(a.pps),
-                            a.init, a.data)
-    except (ValueError, PPSError) as e:
-        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
-    torch.save({"state_dict": model.state_dict(), "meta": meta}, a.out)
-    print(f"{a.model} {a.mode}: test accuracy {meta['test_accuracy']:.2%}; wrote {a.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

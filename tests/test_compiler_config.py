@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from compiler.config import CONFIG_PATH, ArrayConfig, load_config, main
+from compiler.config import CONFIG_PATH, ArrayConfig, load_config
+from sps.cli import main as sps
 
 
 def test_defaults_come_from_sps_json():
@@ -20,12 +21,12 @@ def test_defaults_come_from_sps_json():
 
 def test_verilog_header_has_every_parameter(tmp_path):
     vh = tmp_path / "gen" / "sps_config.vh"
-    assert main(["--vh", str(vh)]) == 0
+    assert sps(["config", "--vh", str(vh)]) == 0
     text = vh.read_text()
     for k, v in ArrayConfig().hdl_parameters().items():
         assert f"`define SPS_{k} {v}\n" in text
     mtime = vh.stat().st_mtime_ns
-    assert main(["--vh", str(vh)]) == 0 and vh.stat().st_mtime_ns == mtime   # unchanged: not rewritten
+    assert sps(["config", "--vh", str(vh)]) == 0 and vh.stat().st_mtime_ns == mtime   # unchanged: not rewritten
 
 
 @pytest.mark.parametrize("kw, match", [
@@ -59,9 +60,9 @@ def test_bad_config_files(tmp_path, capsys, text, match):
     with pytest.raises(ValueError, match=match):
         load_config(f)
     vh = tmp_path / "x.vh"
-    assert main(["--config", str(f), "--vh", str(vh)]) == 2
+    assert sps(["config", "--config", str(f), "--vh", str(vh)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("sps config: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert not vh.exists()
 
 
@@ -69,10 +70,10 @@ def test_partial_config_file_and_unwritable_header(tmp_path, capsys):
     f = tmp_path / "cfg.json"
     f.write_text('{"_note": "comments are keys starting with _", "ROWS": 4}')
     assert load_config(f) == ArrayConfig(ROWS=4)
-    assert main(["--config", str(f)]) == 0
+    assert sps(["config", "--config", str(f)]) == 0
     assert json.loads(capsys.readouterr().out)["ROWS"] == 4
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert main(["--vh", str(blocker / "x.vh")]) == 2
+    assert sps(["config", "--vh", str(blocker / "x.vh")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --vh") and err.count("\n") == 1
+    assert err.startswith("sps config: error: --vh") and err.count("\n") == 1

@@ -12,7 +12,7 @@ from compiler.walker import tile_plan
 from models.pps import PPS
 from models.quant import requantize
 from models.reference import conv2d_int
-from tb.cases import random_pps
+from tb.env.cases import random_pps
 
 
 def make_case(seed):

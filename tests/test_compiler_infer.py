@@ -4,7 +4,7 @@ import pytest
 
 from compiler.infer import check_pps, cover_pps, infer_pps, pps_from_spec, resolve_pps
 from models.pps import PPS, PPSError
-from tb.cases import random_pps
+from tb.env.cases import random_pps
 
 
 def pps_weight(rng, pps, F, C):

@@ -1,4 +1,4 @@
-"""python -m compiler.show: the beat maps it prints are checked against the streams themselves and
+"""sps show (compiler.show): the beat maps it prints are checked against the streams themselves and
 against the functional model's results, on a layer with several bands, groups and column tiles."""
 import numpy as np
 import pytest
@@ -9,7 +9,8 @@ from compiler.funcmodel import run_band
 from compiler.layer import QLayer
 from compiler.compile import compile_layer
 from compiler.progfile import save_program
-from compiler.show import act_beat, main, res_beat, weight_segments
+from compiler.show import act_beat, res_beat, weight_segments
+from sps.cli import main as sps
 from models.pps import PPS
 from models.quant import requantize
 from models.reference import conv2d_int
@@ -83,7 +84,7 @@ def test_activation_and_result_maps(case):
 def test_cli(case, capsys):
     _, _, prog, path = case
     last = prog.bands[0].wgt_beats - 1
-    assert main([str(path), "--tiles", "--map", "--band", "1", "--wgt-beat", "0", "--wgt-beat", str(last),
+    assert sps(["show", str(path), "--tiles", "--map", "--band", "1", "--wgt-beat", "0", "--wgt-beat", str(last),
                  "--act-beat", "3", "--res-beat", "0"]) == 0
     out = capsys.readouterr().out
     assert "PPS: PSD/P4" in out and "registers (band 1)" in out and f"PAD_TOP={prog.bands[1].pad_top}" in out
@@ -102,14 +103,14 @@ def test_cli(case, capsys):
 ])
 def test_cli_errors(case, capsys, args, words):
     _, _, _, path = case
-    assert main([str(path)] + args) == 2
+    assert sps(["show", str(path)] + args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and words in err and err.count("\n") == 1
+    assert err.startswith("sps show: error: ") and words in err and err.count("\n") == 1
 
 
 def test_cli_unreadable_file(tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     bad.write_text("not a program")
-    assert main([str(bad)]) == 2
+    assert sps(["show", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: program file") and err.count("\n") == 1
+    assert err.startswith("sps show: error: program file") and err.count("\n") == 1

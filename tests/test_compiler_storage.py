@@ -74,10 +74,11 @@ def test_table():
 
 
 def test_cli_vgg16_table_is_the_readme_table(capsys):
-    """`python -m compiler.storage` prints the README's VGG-16 table; the options change it."""
+    """`sps storage` prints the README's VGG-16 table; the options change it."""
     from pathlib import Path
 
-    from compiler.storage import main
+    from sps.cli import main as sps
+    main = lambda argv: sps(["storage", *argv])  # noqa: E731
     assert main([]) == 0
     out = capsys.readouterr().out
     table = [l for l in out.splitlines() if l.startswith("|")]
@@ -94,7 +95,8 @@ def test_cli_vgg16_table_is_the_readme_table(capsys):
                                          (["--pps", "nope"], "no such file"),
                                          (["--bits", "0"], "--bits must be >= 1")])
 def test_cli_errors(capsys, args, match):
-    from compiler.storage import main
+    from sps.cli import main as sps
+    main = lambda argv: sps(["storage", *argv])  # noqa: E731
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and match in err and err.count("\n") == 1
+    assert err.startswith("sps storage: error: ") and match in err and err.count("\n") == 1

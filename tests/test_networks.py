@@ -355,10 +355,11 @@ def test_bare_state_dict_pps_inferred(tmp_path):
     assert [s.prog.pps.describe().split()[0] for s in net.array_stages] == ["dense/P1", "PS-4/P4", "PS-4/P4"]
 
 
-# ---- training CLI -----------------------------------------------------------------------------
+# ---- sps train -----------------------------------------------------------------------------
 
 def test_train_cli_modes(tmp_path):
-    from models.train_net import main
+    from sps.cli import main as sps
+    main = lambda argv: sps(["train", *argv])  # noqa: E731
     from models.masks import masks_for
     from models.pps import PPS
 
@@ -377,7 +378,8 @@ def test_train_cli_modes(tmp_path):
 
 
 def test_train_cli_errors(tmp_path, capsys):
-    from models.train_net import main
+    from sps.cli import main as sps
+    main = lambda argv: sps(["train", *argv])  # noqa: E731
 
     assert main(["--mode", "finetune", "--epochs", "1", "--out", str(tmp_path / "x.pt")]) == 2
     assert "needs --init" in capsys.readouterr().err
@@ -395,10 +397,11 @@ def test_train_rejects_unknown_mode():
         train("digits", "sparse", 1, 0.05, 5e-4, 32, 0, PPS.ps(4), progress=False, log=None)
 
 
-# ---- the report command ---------------------------------------------------------------------------
+# ---- sps report ---------------------------------------------------------------------------
 
 def test_report_command_model_cycles(tmp_path):
-    from tb.report import main
+    from sps.cli import main as sps
+    main = lambda argv: sps(["report", *argv])  # noqa: E731
 
     assert main(["--model", "digits", "--cycles", "model", "--out", str(tmp_path)]) == 0
     rep = json.loads((tmp_path / "report.json").read_text())
@@ -414,16 +417,18 @@ def test_report_command_model_cycles(tmp_path):
 
 
 def test_report_command_bad_input(tmp_path, capsys):
-    from tb.report import main
+    from sps.cli import main as sps
+    main = lambda argv: sps(["report", *argv])  # noqa: E731
 
     assert main(["--model", "alexnet", "--cycles", "model", "--out", str(tmp_path)]) == 2
-    assert "--model 'alexnet'" in capsys.readouterr().err
+    assert "invalid choice: 'alexnet'" in capsys.readouterr().err
     assert main(["--model", "vgg16", "--checkpoint", str(tmp_path / "no.pt"), "--cycles", "model"]) == 2
     assert "no such file" in capsys.readouterr().err
 
 
 def test_demo_bad_input(capsys):
-    from tb.run_net import main
+    from sps.cli import main as sps
+    main = lambda argv: sps(["demo", *argv])  # noqa: E731
 
     assert main(["--images", "0"]) == 2
     assert "--images must be >= 1" in capsys.readouterr().err

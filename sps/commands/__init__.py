@@ -1,0 +1,1 @@
+"""One module per `sps` subcommand: HELP, a docstring with an example, add_arguments, run."""

@@ -1,0 +1,97 @@
+"""Report for a whole network on the SPS array: per-layer cycles PPS vs dense mode, utilisation,
+storage by format, as Markdown (report.md), JSON (report.json) and PNG plots (cycles.png,
+utilisation.png, storage.png).
+
+example:
+  sps report --model vgg16                       one image through VGG-16 on the RTL (Verilator)
+  sps report --model resnet18 --cycles model     the compiler's cycle model, no simulation
+  sps report --model digits --config my16x16.json --out build/report/digits16
+
+Weights: --checkpoint, else the shipped model (digits) or random weights pruned to PS-4/P4
+(vgg16, resnet18; see models/prepare.py). --cycles rtl (the default): one
+image runs through the whole network on the RTL, every layer checked bit-exactly against the
+integer reference, and every 3x3 layer is run again in dense mode; the cycles are the hardware
+counters. --cycles model: the compiler's cycle model, no simulation. --config: another array.
+Exit 1 if the RTL differs from the integer reference, 2 on bad input.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from models.shapes import MODELS
+from sps.cli import add_config_argument, add_sim_argument
+
+HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storage, plots"
+
+
+def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
+                   cfg) -> dict:
+    """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
+    and the plots. When the RTL differs from the integer reference nothing is written and
+    "mismatches" lists the differences."""
+    from compiler.network import NetProgram
+    from sps.tables import TITLES, performance_sections
+    from tb.env.host import run_network_on_rtl
+
+    net = NetProgram(qnet, cfg)
+    counters = dense = None
+    check = "not run (cycle model)"
+    wall = 0.0
+    if source == "rtl":
+        image = np.random.default_rng(0).integers(-128, 128, qnet.input_shape).astype(np.int8)
+        print(f"running one image through {len(net.stages)} layers on {sim} (then every 3x3 layer in dense mode) ...")
+        run = run_network_on_rtl(qnet, image[None], sim, cfg, dense=True, name=f"report_{model_name}")
+        wall = run.wall
+        if not run.bit_exact:
+            return {"mismatches": run.mismatches}
+        counters, dense = run.layer_counters[0], run.dense_counters
+        check = f"bit-exact on every layer against the integer reference ({sim}, {wall:.0f} s)"
+    title = TITLES.get(model_name, model_name)
+    sections, rows, tot, plots = performance_sections(net, source, counters, dense, title, out)
+    md = [f"# {title} on the SPS array", "",
+          f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}. "
+          f"Weights: {weights_desc}. RTL check: {check}.", "", *sections]
+    text = "\n".join(md) + "\n"
+    (out / "report.md").write_text(text)
+    rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,
+           "rtl_check": check, "sim_wall_seconds": wall, "layers": rows, "totals": tot,
+           "storage": net.storage()[1]}
+    (out / "report.json").write_text(json.dumps(rep, indent=2))
+    return {"markdown": text, "report": rep, "plots": plots, "mismatches": []}
+
+
+def add_arguments(ap) -> None:
+    ap.add_argument("--model", default="vgg16", choices=MODELS)
+    ap.add_argument("--checkpoint", help="trained PPS checkpoint (default: shipped digits model, or random PS-4 weights)")
+    ap.add_argument("--data", help="CIFAR-10 python batches directory (calibration images)")
+    ap.add_argument("--cycles", choices=("rtl", "model"), default="rtl",
+                    help="rtl (default: one image on the RTL, hardware counters) or model (cycle model)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random weights and image")
+    ap.add_argument("--out", default=None, help="output directory (default build/report/MODEL)")
+    add_sim_argument(ap)
+    add_config_argument(ap)
+
+
+def run(a) -> int:
+    import sys
+
+    from compiler.config import load_config
+    from models.prepare import load_float, quantized
+    from sps.cli import pick_simulator
+
+    cfg = load_config(a.config)
+    sim = pick_simulator(a.sim) if a.cycles == "rtl" else None
+    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
+    qnet = quantized(a.model, model, layer_pps, a.data, a.seed)
+    out = Path(a.out or f"build/report/{a.model}")
+    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg)
+    if res["mismatches"]:
+        print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
+              f"({len(res['mismatches'])} mismatches)", file=sys.stderr)
+        return 1
+    print(res["markdown"])
+    print(f"wrote {out / 'report.md'}, {out / 'report.json'}, " + ", ".join(str(p) for p in res["plots"]))
+    return 0

@@ -1,0 +1,161 @@
+"""Per-layer tables, storage tables and plots of a whole network on the SPS array, shared by
+`sps demo` and `sps report`.
+
+Cycles come from the hardware counters of an RTL run (`source="rtl"`) or from the compiler's
+cycle model (`source="model"`, which the RTL tests show to be exact when no stream stalls); every
+table says which. Utilisation = non-zero MACs / (cycles x ROWS x COLS); ideal = non-zero MACs /
+(ROWS x COLS); speedup = dense-mode cycles / PPS-mode cycles of the same layer.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from compiler.network import NetProgram
+from compiler.storage import FORMATS, format_network_table
+
+TITLES = {"digits": "Digits CNN (8x8)", "vgg16": "VGG-16 (CIFAR, 32x32)", "resnet18": "ResNet-18 (CIFAR, 32x32)"}
+HOST_NOTE = {"conv1x1": "host: 1x1 projection shortcut", "maxpool": "host: 2x2 max pool",
+             "add": "host: residual add + ReLU", "linear": "host: classifier"}
+
+
+def _short_pps(prog) -> str:
+    return prog.pps.describe().split(" patterns=")[0]
+
+
+def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
+               dense_counters: dict | None = None) -> list[dict]:
+    """One row per stage. counters / dense_counters: layer -> hardware counters (source="rtl")."""
+    cfg = net.cfg
+    pes = cfg.ROWS * cfg.COLS
+    rows = []
+    for st in net.stages:
+        r = {"layer": st.name, "where": st.where, "op": st.kind, "in": list(st.in_shape),
+             "out": list(st.out_shape), "macs": st.macs}
+        if st.kind == "conv3x3":
+            dense = st.prog.cycles["dense_equivalent"]      # the same layer, same bands, dense mode
+            if source == "rtl":
+                cyc, dcyc = counters[st.name]["cycles"], dense_counters[st.name]["cycles"]
+            else:
+                cyc, dcyc = st.prog.cycles["total"], dense["total"]
+            r.update(pps=_short_pps(st.prog), cycles=int(cyc), dense_cycles=int(dcyc),
+                     predicted=int(st.prog.cycles["total"]), predicted_dense=int(dense["total"]),
+                     ideal=st.prog.cycles["ideal"], dense_ideal=dense["ideal"],
+                     utilization=st.macs / (cyc * pes), dense_utilization=dense["macs"] / (dcyc * pes),
+                     speedup=dcyc / cyc, bands=len(st.prog.bands), passes=st.prog.bands[0].passes)
+            if source == "rtl":
+                r["stalls"] = {k: counters[st.name][k] for k in ("stall_act", "stall_wgt", "stall_res")}
+        else:
+            r["note"] = HOST_NOTE[st.kind]
+        rows.append(r)
+    return rows
+
+
+def totals(rows: list[dict], pes: int) -> dict:
+    arr = [r for r in rows if r["where"] == "array"]
+    c, d = sum(r["cycles"] for r in arr), sum(r["dense_cycles"] for r in arr)
+    macs = sum(r["macs"] for r in arr)
+    return {"cycles": c, "dense_cycles": d, "speedup": d / c if c else 0.0, "macs": macs,
+            "utilization": macs / (c * pes) if c else 0.0, "ideal": -(-macs // pes),
+            "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host")}
+
+
+def layer_table(rows: list[dict], source: str, t: dict) -> str:
+    """The per-layer Markdown table; t = totals(rows, pes) for its last line."""
+    src = "hardware counters (RTL)" if source == "rtl" else "compiler cycle model"
+    lines = [f"Cycles per image from the {src}.", "",
+             "| layer | runs on | in -> out | PPS | non-zero MACs | cycles | dense-mode cycles | speedup | "
+             "ideal | utilisation | dense util. | predicted |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    shp = lambda s: "x".join(map(str, s))
+    for r in rows:
+        if r["where"] == "array":
+            lines.append(f"| {r['layer']} | array | {shp(r['in'])} -> {shp(r['out'])} | {r['pps']} | {r['macs']:,} | "
+                         f"{r['cycles']:,} | {r['dense_cycles']:,} | {r['speedup']:.2f}x | {r['ideal']:,} | "
+                         f"{r['utilization']:.1%} | {r['dense_utilization']:.1%} | {r['predicted']:,} |")
+        else:
+            lines.append(f"| {r['layer']} | {r['note']} | {shp(r['in'])} -> {shp(r['out'])} | | "
+                         f"{r['macs']:,} | | | | | | | |")
+    lines.append(f"| **total (array)** | | | | {t['macs']:,} | {t['cycles']:,} | {t['dense_cycles']:,} | "
+                 f"{t['speedup']:.2f}x | {t['ideal']:,} | {t['utilization']:.1%} | | {t['predicted']:,} |")
+    return "\n".join(lines)
+
+
+def storage_table(per: list, tot: dict) -> str:
+    """Markdown storage table of a network; (per, tot) = NetProgram.storage()."""
+    head = (f"Weight storage of the {len(per)} array (3x3) layers, 8-bit weights, in bits "
+            "(formulas in the README); ratios are format / SPS.\n\n")
+    return head + format_network_table(tot)
+
+
+def performance_sections(net: NetProgram, source: str, counters: dict | None, dense_counters: dict | None,
+                         title: str, out_dir: Path) -> tuple[list[str], list[dict], dict, list[Path]]:
+    """The per-layer table, the whole-network line, the storage table and the plots (written to
+    out_dir), as Markdown lines; also returns (rows, totals, plot paths)."""
+    pes = net.cfg.ROWS * net.cfg.COLS
+    rows = layer_rows(net, source, counters, dense_counters)
+    tot = totals(rows, pes)
+    per, storage = net.storage()
+    plots = plot(rows, storage, title, out_dir, source)
+    lines = [layer_table(rows, source, tot), "",
+             f"Whole network, 3x3 layers on the array: {tot['cycles']:,} cycles per image in PPS mode, "
+             f"{tot['dense_cycles']:,} in dense mode: **{tot['speedup']:.2f}x** speedup, "
+             f"{tot['utilization']:.1%} utilisation. Host layers: {tot['host_macs']:,} MACs.", "",
+             storage_table(per, storage), "",
+             *[f"![{p.stem}]({p.name})" for p in plots]]
+    return lines, rows, tot, plots
+
+
+def plot(rows: list[dict], storage: dict, title: str, out_dir: Path, source: str) -> list[Path]:
+    """cycles.png (PPS vs dense per layer), utilisation.png, storage.png (log scale)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arr = [r for r in rows if r["where"] == "array"]
+    names = [r["layer"] for r in arr]
+    xs = np.arange(len(arr))
+    src = "hardware counters" if source == "rtl" else "cycle model"
+    paths = []
+
+    def save(fig, ax, name: str, heading: str, legend_loc: str, ncol: int) -> Path:
+        ax.set_title(heading)
+        ax.legend(loc=legend_loc, ncol=ncol)
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=110)
+        plt.close(fig)
+        return out_dir / name
+
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(arr) + 2), 4))
+    ax.bar(xs - 0.2, [r["dense_cycles"] for r in arr], 0.4, label="dense mode (P=1)")
+    ax.bar(xs + 0.2, [r["cycles"] for r in arr], 0.4, label="PPS")
+    for x, r in zip(xs, arr):
+        ax.text(x + 0.2, r["cycles"], f"{r['speedup']:.1f}x", ha="center", va="bottom", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylim(top=8 * max(r["dense_cycles"] for r in arr))      # room for the legend
+    ax.set_ylabel(f"cycles per image ({src})")
+    ax.set_xticks(xs, names, rotation=60, ha="right", fontsize=8)
+    paths.append(save(fig, ax, "cycles.png", f"{title}: cycles per layer, PPS vs dense mode", "upper left", 2))
+
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(arr) + 2), 3.5))
+    ax.plot(xs, [100 * r["dense_utilization"] for r in arr], "o-", label="dense mode")
+    ax.plot(xs, [100 * r["utilization"] for r in arr], "s-", label="PPS")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("utilisation (%)")
+    ax.set_xticks(xs, names, rotation=60, ha="right", fontsize=8)
+    paths.append(save(fig, ax, "utilisation.png",
+                      f"{title}: array utilisation (non-zero MACs / (cycles x PEs))", "lower left", 1))
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fx = np.arange(len(FORMATS))
+    ax.bar(fx - 0.2, [storage[f]["total_bits"] for f in FORMATS], 0.4, label="total (values + index)")
+    ax.bar(fx + 0.2, [storage[f]["index_bits"] or np.nan for f in FORMATS], 0.4, label="index only (dense: none)")
+    ax.set_yscale("log")
+    ax.set_ylabel("bits (log scale)")
+    ax.set_xticks(fx, FORMATS)
+    ax.set_ylim(top=50 * max(storage[f]["total_bits"] for f in FORMATS))
+    paths.append(save(fig, ax, "storage.png", f"{title}: weight storage of the 3x3 layers by format",
+                      "upper left", 2))
+    return paths

