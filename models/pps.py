@@ -1,7 +1,7 @@
 """Periodic pattern-based sparsity (PPS) description.
 
 Kernel (f, c) of a 3x3 conv keeps exactly the positions of pattern PI[(f + c + o) mod P]; positions
-are 0..8, row-major in the 3x3 kernel (pos = 3*ky + kx). See ../shared/DESIGN.md.
+are 0..8, row-major in the 3x3 kernel (pos = 3*ky + kx). See docs/DESIGN.md.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from models.pps import PPS
 
 
 def L_g(pps, C, g):
-    """L_g straight from DESIGN.md, written here independently of compiler.walker."""
+    """L_g straight from docs/DESIGN.md, written here independently of compiler.walker."""
     P = pps.period
     return [(c, q) for c in range(C) for q in pps.patterns[(g + c) % P]]
 
