@@ -7,6 +7,7 @@
 // right, one column per cycle. When column COLS-1 writes the last pixel of the last row tile of a
 // column tile, the bank is done (weight slots are released earlier, by the window generator).
 // Latency: word written 2 cycles after the psum leaves the array; done 1 cycle later.
+`default_nettype none
 module sps_accumulator #(
     parameter COLS      = 8,
     parameter ACC_DEPTH = 1024,
@@ -112,3 +113,4 @@ module sps_accumulator #(
         end
     end
 endmodule
+`default_nettype wire

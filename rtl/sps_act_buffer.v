@@ -8,6 +8,7 @@
 // event-driven simulator (Icarus) a whole-bus re-evaluation per part change.
 // Write: one beat = one (y, x) position for all LANES banks (sub-bank wsub, address waddr).
 // Read: every (bank, sub-bank) has its own address. Latency: 1 cycle.
+`default_nettype none
 module sps_act_buffer #(
     parameter LANES     = 8,
     parameter ACT_DEPTH = 1024,
@@ -36,3 +37,4 @@ module sps_act_buffer #(
         end
     endgenerate
 endmodule
+`default_nettype wire

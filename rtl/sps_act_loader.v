@@ -4,6 +4,7 @@
 // incremental counters (no division). Expects exactly n_cblk*h*w beats after `start`; TLAST must
 // be on the last one and only there, otherwise `err` is set (the beats are still consumed).
 // Latency: a beat is written in the cycle it is accepted; `busy` falls after the last beat.
+`default_nettype none
 module sps_act_loader #(
     parameter LANES    = 8,
     parameter DIM_BITS = 10,
@@ -89,3 +90,4 @@ module sps_act_loader #(
         end
     end
 endmodule
+`default_nettype wire

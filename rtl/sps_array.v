@@ -10,6 +10,7 @@
 // Hence a slot row may be rewritten as soon as the last activation using it has entered the row
 // (cycle k >= that entry cycle), not only after it has left the last column.
 // Latency: ROWS + j cycles from row-0 entry to column j's output; j cycles of write skew.
+`default_nettype none
 module sps_array #(
     parameter ROWS = 8,
     parameter COLS = 8,
@@ -101,3 +102,4 @@ module sps_array #(
         end
     endgenerate
 endmodule
+`default_nettype wire

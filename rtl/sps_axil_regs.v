@@ -3,6 +3,7 @@
 // A write takes AW and W together and answers on B; a read answers on R the cycle after AR.
 // Descriptor writes while the accelerator is busy are ignored (the running layer is not disturbed).
 // Latency: 1 cycle to accept, response the next cycle.
+`default_nettype none
 module sps_axil_regs #(
     parameter ROWS      = 8,
     parameter COLS      = 8,
@@ -178,3 +179,4 @@ module sps_axil_regs #(
         end
     end
 endmodule
+`default_nettype wire

@@ -5,6 +5,7 @@
 // slot is full. Keeps the accumulator bank ownership (claimed by the weight loader for a column
 // tile, freed by the output stage after draining), the performance counters and done.
 // Latency: 2 cycles from start to the first stream ready; done the cycle after the last result.
+`default_nettype none
 module sps_ctrl #(
     parameter LANES     = 8,
     parameter PMAX      = 8,
@@ -188,3 +189,4 @@ module sps_ctrl #(
         end
     end
 endmodule
+`default_nettype wire

@@ -1,6 +1,7 @@
 // sps_fifo.v -- synchronous first-word-fall-through FIFO. `count` is the number of stored words.
 // Pushing when full or popping when empty is ignored (callers use `count` to avoid it).
 // Latency: a pushed word is visible on dout the next cycle.
+`default_nettype none
 module sps_fifo #(
     parameter WIDTH = 32,
     parameter DEPTH = 8,
@@ -40,3 +41,4 @@ module sps_fifo #(
         end
     end
 endmodule
+`default_nettype wire

@@ -4,6 +4,7 @@
 // skews the rows for the systolic array (row r delayed by r cycles). Disabled rows get 0.
 // The sideband of the pixel comes out aligned with row ROWS-1's entry into the array.
 // Latency: row r's activation leaves 1 + r cycles after its window; sideband after ROWS cycles.
+`default_nettype none
 module sps_index_select #(
     parameter ROWS  = 8,
     parameter LANES = 8,
@@ -112,3 +113,4 @@ module sps_index_select #(
     assign sb_out   = sbd[ROWS-1];
     assign sb_valid = sbv[ROWS-1];
 endmodule
+`default_nettype wire

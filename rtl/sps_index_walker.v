@@ -7,6 +7,7 @@
 // It also tracks the tile's channel base as (bank = c_base mod LANES, word offset of the
 // channel block c_base div LANES times HW3) for the window generator.
 // Latency: outputs describe the row the next `step` emits; they update the cycle after a step.
+`default_nettype none
 module sps_index_walker #(
     parameter LANES   = 8,
     parameter PMAX    = 8,
@@ -89,3 +90,4 @@ module sps_index_walker #(
         end
     end
 endmodule
+`default_nettype wire

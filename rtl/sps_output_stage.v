@@ -6,6 +6,7 @@
 // room for everything in flight, so nothing is dropped under any backpressure. The bank is freed
 // once its last pixel is read. TLAST marks the last beat of the program.
 // Latency: 5 cycles from a drain read to the FIFO, +1 to m_axis (FIFO fall-through).
+`default_nettype none
 module sps_output_stage #(
     parameter COLS           = 8,
     parameter PXW            = 10,
@@ -161,3 +162,4 @@ module sps_output_stage #(
     assign m_tdata  = fifo_dout[COLS*32-1:0];
     assign m_tlast  = fifo_dout[COLS*32];
 endmodule
+`default_nettype wire

@@ -1,6 +1,7 @@
 // sps_ram.v -- simple dual-port RAM: one synchronous write port, one synchronous read port.
 // Inferable as FPGA block RAM. Read-during-write to the same address returns the OLD data.
 // Latency: read data appears the cycle after `re` (registered output).
+`default_nettype none
 module sps_ram #(
     parameter WIDTH = 8,
     parameter DEPTH = 1024,
@@ -21,3 +22,4 @@ module sps_ram #(
         if (re) rdata <= mem[raddr];
     end
 endmodule
+`default_nettype wire

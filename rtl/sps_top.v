@@ -7,6 +7,7 @@
 // Parameters default to config/sps.json (via build/gen/sps_config.vh); see docs/ARCHITECTURE.md.
 // Latency: a pixel's window reaches array row 0 four cycles after issue; its result reaches the
 // accumulator ROWS + COLS + 1 cycles later; the drain adds 6 cycles to m_axis_res.
+`default_nettype none
 `include "sps_config.vh"
 module sps_top #(
     parameter ROWS           = `SPS_ROWS,
@@ -237,3 +238,4 @@ module sps_top #(
         .m_tdata(m_axis_res_tdata), .m_tvalid(m_axis_res_tvalid), .m_tlast(m_axis_res_tlast),
         .m_tready(m_axis_res_tready));
 endmodule
+`default_nettype wire

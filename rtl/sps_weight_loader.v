@@ -11,6 +11,7 @@
 // exactly the program's last beat.
 // Latency: a tile takes ROWS beats + 1 finalise cycle; the slot wait costs one more cycle unless
 // the next slot is already free during the finalise cycle (then the next tile starts directly).
+`default_nettype none
 module sps_weight_loader #(
     parameter ROWS    = 8,
     parameter COLS    = 8,
@@ -206,3 +207,4 @@ module sps_weight_loader #(
         end
     end
 endmodule
+`default_nettype wire

@@ -9,6 +9,7 @@
 // indexing unit reads that pass's slot for the last time in the next cycle and array row 0 in the
 // one after, which is when the weight loader's first write into the released slot can land.
 // Latency: window of a pixel issued in cycle t is on `win` in cycle t+2 (RAM read + rotation).
+`default_nettype none
 module sps_window_gen #(
     parameter LANES    = 8,
     parameter DIM_BITS = 10,
@@ -219,3 +220,4 @@ module sps_window_gen #(
         end
     end
 endmodule
+`default_nettype wire

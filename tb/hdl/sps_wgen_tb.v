@@ -1,6 +1,7 @@
 // sps_wgen_tb.v -- testbench-only top for tb/cocotb_window_gen.py: the activation buffer
 // (sps_act_buffer, write port exposed) feeding the window generator (sps_window_gen), connected as
 // in sps_top. Derived widths default to what sps_top computes from the main parameters.
+`default_nettype none
 module sps_wgen_tb #(
     parameter LANES     = 8,
     parameter ACT_DEPTH = 1024,
@@ -62,3 +63,4 @@ module sps_wgen_tb #(
         .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p),
         .win_sb(win_sb), .win(win));
 endmodule
+`default_nettype wire
