@@ -36,16 +36,9 @@ module sps_accumulator #(
     localparam SBW = PXW + 6;
     wire [SBW-1:0] sb_in = {sb_p, sb_first, sb_bank, sb_lastpx, sb_lastrt, sb_lastpass, sb_valid};
 
-    reg [SBW-1:0] sbc [0:COLS-1];
-    integer i;
-    always @(posedge clk) begin
-        if (rst) begin
-            for (i = 0; i < COLS; i = i + 1) sbc[i] <= {SBW{1'b0}};
-        end else begin
-            sbc[0] <= sb_in;
-            for (i = 1; i < COLS; i = i + 1) sbc[i] <= sbc[i-1];
-        end
-    end
+    // the sideband moves right with the psums: col_sb[j + 1] is column j's, j + 1 cycles late
+    wire [SBW-1:0] col_sb [0:COLS];
+    assign col_sb[0] = sb_in;
 
     reg drain_bank_d;
     always @(posedge clk) drain_bank_d <= drain_bank;
@@ -55,8 +48,11 @@ module sps_accumulator #(
     genvar j;
     generate
         for (j = 0; j < COLS; j = j + 1) begin : g_col
+            sps_delay #(.WIDTH(SBW), .DEPTH(1)) u_sb (
+                .clk(clk), .rst(rst), .d(col_sb[j]), .q(col_sb[j+1]));
+
             // stage A: sideband and psum of column j
-            wire [SBW-1:0] a     = sbc[j];
+            wire [SBW-1:0] a     = col_sb[j+1];
             wire           vA    = a[0];
             wire [PXW-1:0] pA    = a[SBW-1 -: PXW];
             wire           bankA = a[4];

@@ -56,33 +56,14 @@ module sps_array #(
             assign valid_out[j]         = hv[(ROWS-1)*(COLS+1)+j+1];
             assign tag_out[j]           = ht[(ROWS-1)*(COLS+1)+j+1];
         end
-        // column-skewed weight write port: column j sees the write j cycles late (own registers
-        // per column, no shared bus driven in slices)
+        // column-skewed weight write port: column j sees the write j cycles late (a delay line per
+        // column into arrays of nets, no shared bus driven in slices)
         for (j = 0; j < COLS; j = j + 1) begin : g_wcol
-            if (j == 0) begin : g_nod
-                assign cen[j] = wr_en; assign cslot[j] = wr_slot; assign crow[j] = wr_row;
-                assign cdat[j] = wr_data[7:0];
-            end else begin : g_del
-                reg          de [0:j-1];
-                reg          ds [0:j-1];
-                reg [RW-1:0] dr [0:j-1];
-                reg [7:0]    dd [0:j-1];
-                integer i;
-                always @(posedge clk) begin
-                    if (rst) begin
-                        for (i = 0; i < j; i = i + 1) begin
-                            de[i] <= 1'b0; ds[i] <= 1'b0; dr[i] <= {RW{1'b0}}; dd[i] <= 8'd0;
-                        end
-                    end else begin
-                        de[0] <= wr_en; ds[0] <= wr_slot; dr[0] <= wr_row; dd[0] <= wr_data[j*8 +: 8];
-                        for (i = 1; i < j; i = i + 1) begin
-                            de[i] <= de[i-1]; ds[i] <= ds[i-1]; dr[i] <= dr[i-1]; dd[i] <= dd[i-1];
-                        end
-                    end
-                end
-                assign cen[j] = de[j-1]; assign cslot[j] = ds[j-1]; assign crow[j] = dr[j-1];
-                assign cdat[j] = dd[j-1];
-            end
+            wire [RW+9:0] col_wr;                  // {en, slot, row, column j's byte}, j cycles late
+            sps_delay #(.WIDTH(RW + 10), .DEPTH(j)) u_skew (
+                .clk(clk), .rst(rst), .d({wr_en, wr_slot, wr_row, wr_data[j*8 +: 8]}), .q(col_wr));
+            assign cen[j] = col_wr[RW+9]; assign cslot[j] = col_wr[RW+8]; assign crow[j] = col_wr[8 +: RW];
+            assign cdat[j] = col_wr[7:0];
         end
         for (r = 0; r < ROWS; r = r + 1) begin : g_r
             localparam [RW-1:0] RI = r;

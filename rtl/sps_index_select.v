@@ -60,57 +60,27 @@ module sps_index_select #(
             wire [3:0]    ps_s = win_tag ? ps1 : ps0;
             wire [7:0]   a_sel = (win_valid && en_s) ? win[(bk_s*9 + ps_s)*8 +: 8] : 8'd0;
 
-            // stage F3 + r skew registers: chain[0] is F3, the last one is the row's output slice.
-            // (The outputs are registers written in slices, not nets assembled from per-row
-            // pieces, which Icarus would re-propagate whole to every reader on each piece change.)
-            if (r == 0) begin : g_noskew
-                always @(posedge clk) begin
-                    if (rst) begin
-                        row_a[r*8 +: 8] <= 8'd0; row_valid[r] <= 1'b0; row_tag[r] <= 1'b0;
-                    end else begin
-                        row_a[r*8 +: 8] <= a_sel; row_valid[r] <= win_valid; row_tag[r] <= win_tag;
-                    end
-                end
-            end else begin : g_skew
-                reg [7:0] ca [0:r-1];
-                reg       cv [0:r-1];
-                reg       ct [0:r-1];
-                integer i;
-                always @(posedge clk) begin
-                    if (rst) begin
-                        for (i = 0; i < r; i = i + 1) begin
-                            ca[i] <= 8'd0; cv[i] <= 1'b0; ct[i] <= 1'b0;
-                        end
-                        row_a[r*8 +: 8] <= 8'd0; row_valid[r] <= 1'b0; row_tag[r] <= 1'b0;
-                    end else begin
-                        ca[0] <= a_sel; cv[0] <= win_valid; ct[0] <= win_tag;
-                        for (i = 1; i < r; i = i + 1) begin
-                            ca[i] <= ca[i-1]; cv[i] <= cv[i-1]; ct[i] <= ct[i-1];
-                        end
-                        row_a[r*8 +: 8] <= ca[r-1]; row_valid[r] <= cv[r-1]; row_tag[r] <= ct[r-1];
-                    end
+            // skew: r delay stages, then the row's slice of the output registers. The outputs are
+            // registers written in slices, one clocked process per row, not nets assembled from
+            // per-row pieces, which Icarus would re-propagate whole to every reader on each change.
+            wire [9:0] skewed;                        // {activation, valid, tag}, r cycles late
+            sps_delay #(.WIDTH(10), .DEPTH(r)) u_skew (
+                .clk(clk), .rst(rst), .d({a_sel, win_valid, win_tag}), .q(skewed));
+            always @(posedge clk) begin
+                if (rst) begin
+                    row_a[r*8 +: 8] <= 8'd0; row_valid[r] <= 1'b0; row_tag[r] <= 1'b0;
+                end else begin
+                    row_a[r*8 +: 8] <= skewed[9:2]; row_valid[r] <= skewed[1]; row_tag[r] <= skewed[0];
                 end
             end
         end
     endgenerate
 
     // sideband: same delay as row ROWS-1
-    reg [SBW-1:0] sbd [0:ROWS-1];
-    reg           sbv [0:ROWS-1];
-    integer k;
-    always @(posedge clk) begin
-        if (rst) begin
-            for (k = 0; k < ROWS; k = k + 1) begin
-                sbd[k] <= {SBW{1'b0}}; sbv[k] <= 1'b0;
-            end
-        end else begin
-            sbd[0] <= win_sb; sbv[0] <= win_valid;
-            for (k = 1; k < ROWS; k = k + 1) begin
-                sbd[k] <= sbd[k-1]; sbv[k] <= sbv[k-1];
-            end
-        end
-    end
-    assign sb_out   = sbd[ROWS-1];
-    assign sb_valid = sbv[ROWS-1];
+    wire [SBW:0] sb_aligned;                         // {valid, sideband}, ROWS cycles late
+    sps_delay #(.WIDTH(SBW + 1), .DEPTH(ROWS)) u_sb_align (
+        .clk(clk), .rst(rst), .d({win_valid, win_sb}), .q(sb_aligned));
+    assign sb_valid = sb_aligned[SBW];
+    assign sb_out   = sb_aligned[SBW-1:0];
 endmodule
 `default_nettype wire

@@ -110,16 +110,13 @@ module sps_output_stage #(
     reg d1_v, d1_bank, d1_last;
     reg d2_v, d2_bank, d2_last;
     reg [COLS*32-1:0] d2_val;
-    reg r1_last, r2_last;
     always @(posedge clk) begin
         if (rst || start) begin
             d1_v <= 1'b0; d1_bank <= 1'b0; d1_last <= 1'b0;
             d2_v <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0; d2_val <= {COLS*32{1'b0}};
-            r1_last <= 1'b0; r2_last <= 1'b0;
         end else begin
             d1_v <= issue; d1_bank <= ptr; d1_last <= last_p && lastflag[ptr];
             d2_v <= d1_v; d2_bank <= d1_bank; d2_last <= d1_last;
-            r1_last <= d2_last; r2_last <= r1_last;
             d2_val <= add_bias(drain_data, d1_bank ? bias1 : bias0);
         end
     end
@@ -151,6 +148,11 @@ module sps_output_stage #(
         end
     endgenerate
     assign push = lane_v[0];
+
+    // TLAST of the beat, delayed like the lanes (sps_requant: 2 cycles)
+    wire r2_last;
+    sps_delay #(.WIDTH(1), .DEPTH(2)) u_last_align (
+        .clk(clk), .rst(rst || start), .d(d2_last), .q(r2_last));
 
     wire [COLS*32:0] fifo_dout;
     wire             fifo_empty;
