@@ -10,29 +10,33 @@
 `default_nettype none
 module sps_accumulator #(
     parameter COLS      = 8,
-    parameter ACC_DEPTH = 1024,
-    parameter PXW       = 10
+    parameter ACC_DEPTH = 1024
 ) (
-    input  wire                clk,
-    input  wire                rst,
-    input  wire [COLS*32-1:0]  psum_in,
-    input  wire                sb_valid,
-    input  wire [PXW-1:0]      sb_p,
-    input  wire                sb_first,
-    input  wire                sb_bank,
-    input  wire                sb_lastpx,
-    input  wire                sb_lastrt,
-    input  wire                sb_lastpass,
-    // drain read port
-    input  wire                drain_re,
-    input  wire                drain_bank,
-    input  wire [PXW-1:0]      drain_addr,
-    output wire [COLS*32-1:0]  drain_data,
-    // completion
-    output reg                 done_valid,
-    output reg                 done_bank,
-    output reg                 done_last
+    clk, rst, psum_in, sb_valid, sb_p, sb_first, sb_bank, sb_lastpx, sb_lastrt, sb_lastpass,
+    drain_re, drain_bank, drain_addr, drain_data, done_valid, done_bank, done_last
 );
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+
+    input  wire                clk;
+    input  wire                rst;
+    input  wire [COLS*32-1:0]  psum_in;
+    input  wire                sb_valid;
+    input  wire [PXW-1:0]      sb_p;
+    input  wire                sb_first;
+    input  wire                sb_bank;
+    input  wire                sb_lastpx;
+    input  wire                sb_lastrt;
+    input  wire                sb_lastpass;
+    // drain read port
+    input  wire                drain_re;
+    input  wire                drain_bank;
+    input  wire [PXW-1:0]      drain_addr;
+    output wire [COLS*32-1:0]  drain_data;
+    // completion
+    output reg                 done_valid;
+    output reg                 done_bank;
+    output reg                 done_last;
+
     localparam SBW = PXW + 6;
     wire [SBW-1:0] sb_in = {sb_p, sb_first, sb_bank, sb_lastpx, sb_lastrt, sb_lastpass, sb_valid};
 
@@ -74,10 +78,10 @@ module sps_accumulator #(
             wire signed [31:0] old = (fv && fbank == bankB && faddr == pB) ? fdata : qB;
             wire signed [31:0] sum = firstB ? psB : old + psB;
 
-            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH), .AW(PXW)) u_bank0 (
+            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank0 (
                 .clk(clk), .we(vB && !bankB), .waddr(pB), .wdata(sum),
                 .re(rd0_drain || (vA && !bankA)), .raddr(rd0_drain ? drain_addr : pA), .rdata(q0));
-            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH), .AW(PXW)) u_bank1 (
+            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank1 (
                 .clk(clk), .we(vB && bankB), .waddr(pB), .wdata(sum),
                 .re(rd1_drain || (vA && bankA)), .raddr(rd1_drain ? drain_addr : pA), .rdata(q1));
 

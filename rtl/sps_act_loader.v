@@ -6,32 +6,37 @@
 // Latency: a beat is written in the cycle it is accepted; `busy` falls after the last beat.
 `default_nettype none
 module sps_act_loader #(
-    parameter LANES    = 8,
-    parameter DIM_BITS = 10,
-    parameter CH_BITS  = 12,
-    parameter AW       = 10,
-    parameter XW       = 24
+    parameter LANES     = 8,
+    parameter ACT_DEPTH = 1024,
+    parameter DIM_BITS  = 10,
+    parameter CH_BITS   = 12,
+    parameter XW        = 24     // word-address bits (addresses wrap mod 2**XW; the low AW address the RAM)
 ) (
-    input  wire                 clk,
-    input  wire                 rst,
-    input  wire                 start,
-    input  wire [CH_BITS-1:0]   n_cblk,
-    input  wire [DIM_BITS-1:0]  h,
-    input  wire [DIM_BITS-1:0]  w,
-    input  wire [XW-1:0]        w3,
-    input  wire [XW-1:0]        hw3,
-    input  wire [LANES*8-1:0]   s_tdata,
-    input  wire                 s_tvalid,
-    input  wire                 s_tlast,
-    output wire                 s_tready,
-    output wire                 we,
-    output wire [3:0]           wsub,
-    output wire [AW-1:0]        waddr,
-    output wire [LANES*8-1:0]   wdata,
-    output reg                  busy,
-    output reg                  err,
-    output wire                 stall
+    clk, rst, start, n_cblk, h, w, w3, hw3, s_tdata, s_tvalid, s_tlast, s_tready, we, wsub, waddr,
+    wdata, busy, err, stall
 );
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+
+    input  wire                 clk;
+    input  wire                 rst;
+    input  wire                 start;
+    input  wire [CH_BITS-1:0]   n_cblk;
+    input  wire [DIM_BITS-1:0]  h;
+    input  wire [DIM_BITS-1:0]  w;
+    input  wire [XW-1:0]        w3;
+    input  wire [XW-1:0]        hw3;
+    input  wire [LANES*8-1:0]   s_tdata;
+    input  wire                 s_tvalid;
+    input  wire                 s_tlast;
+    output wire                 s_tready;
+    output wire                 we;
+    output wire [3:0]           wsub;
+    output wire [AW-1:0]        waddr;
+    output wire [LANES*8-1:0]   wdata;
+    output reg                  busy;
+    output reg                  err;
+    output wire                 stall;
+
     reg [DIM_BITS-1:0] x, y;
     reg [1:0]          xm, ym;
     reg [XW-1:0]       xd, rowaddr, cbaddr;

@@ -13,22 +13,26 @@
 `default_nettype none
 module sps_array #(
     parameter ROWS = 8,
-    parameter COLS = 8,
-    parameter RW   = 3                      // bits of a row index (derived: max(1, clog2(ROWS)))
+    parameter COLS = 8
 ) (
-    input  wire                 clk,
-    input  wire                 rst,
-    input  wire                 wr_en,
-    input  wire                 wr_slot,
-    input  wire [RW-1:0]        wr_row,
-    input  wire [COLS*8-1:0]    wr_data,
-    input  wire [ROWS-1:0]      row_valid,
-    input  wire [ROWS-1:0]      row_tag,
-    input  wire [ROWS*8-1:0]    row_a,
-    output wire [COLS-1:0]      valid_out,
-    output wire [COLS-1:0]      tag_out,
-    output wire [COLS*32-1:0]   psum_out
+    clk, rst, wr_en, wr_slot, wr_row, wr_data, row_valid, row_tag, row_a, valid_out, tag_out,
+    psum_out
 );
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+
+    input  wire                 clk;
+    input  wire                 rst;
+    input  wire                 wr_en;
+    input  wire                 wr_slot;
+    input  wire [RW-1:0]        wr_row;
+    input  wire [COLS*8-1:0]    wr_data;
+    input  wire [ROWS-1:0]      row_valid;
+    input  wire [ROWS-1:0]      row_tag;
+    input  wire [ROWS*8-1:0]    row_a;
+    output wire [COLS-1:0]      valid_out;
+    output wire [COLS-1:0]      tag_out;
+    output wire [COLS*32-1:0]   psum_out;
+
     // nets between PEs: horizontal (activation) index r*(COLS+1)+j, vertical (psum) j*(ROWS+1)+r.
     // Arrays of nets, one word per PE port, rather than flat buses sliced per PE: an event-driven
     // simulator (Icarus) re-propagates a bus driven in many parts whole to every reader on every

@@ -13,78 +13,86 @@ module sps_ctrl #(
     parameter ACC_DEPTH = 1024,
     parameter DIM_BITS  = 10,
     parameter CH_BITS   = 12,
-    parameter XW        = 24,
-    parameter LW        = 3,
-    parameter PW        = 3,
-    parameter PXW       = 10,
-    parameter MW        = 32
+    parameter XW        = 24,    // word-address bits (must hold HW3: XW >= 2*DIM_BITS + 2)
+    parameter MW        = 32     // MAC-count field width
 ) (
-    input  wire                    clk,
-    input  wire                    rst,
-    input  wire                    start,
-    // descriptor
-    input  wire [CH_BITS-1:0]      c,
-    input  wire [DIM_BITS-1:0]     h,
-    input  wire [DIM_BITS-1:0]     w,
-    input  wire [DIM_BITS-1:0]     hout,
-    input  wire [DIM_BITS-1:0]     wout,
-    input  wire [1:0]              stride,
-    input  wire [1:0]              pad_top,
-    input  wire [1:0]              pad_left,
-    input  wire [PW:0]             npat,
-    input  wire [9*PMAX-1:0]       pat,
-    input  wire [CH_BITS*PMAX-1:0] fg,
-    // derived geometry
-    output reg  [XW-1:0]           w3,
-    output reg  [XW-1:0]           hw3,
-    output reg  [CH_BITS-1:0]      n_cblk,
-    output reg  [PXW:0]            npix,
-    // sub-block starts
-    output wire                    go,             // pulse: act loader, weight loader, output stage
-    input  wire                    act_busy,
-    input  wire                    act_stall,
-    input  wire                    wgt_stall,
-    // weight slots (from the weight loader)
-    input  wire [1:0]              full,
-    input  wire [1:0]              m_first,
-    input  wire [1:0]              m_lastrt,
-    input  wire [1:0]              m_bank,
-    input  wire [1:0]              m_lastpass,
-    input  wire [2*LW-1:0]         m_base_bank,
-    input  wire [2*XW-1:0]         m_base_chaddr,
-    input  wire [2*MW-1:0]         m_macs,
-    input  wire                    rel_valid,
-    input  wire                    rel_tag,
-    // window generator
-    input  wire                    wg_can_start,
-    input  wire                    wg_issue,
-    output wire                    wg_start,
-    output wire [LW-1:0]           wg_base_bank,
-    output wire [XW-1:0]           wg_base_chaddr,
-    output wire                    wg_tag,
-    output wire [3:0]              wg_sb,          // {last pass, last row tile, first row tile, bank}
-    // accumulator banks
-    input  wire                    bank_claim,
-    input  wire                    bank_claim_id,
-    input  wire                    bank_free_valid,
-    input  wire                    bank_free_id,
-    output reg  [1:0]              bank_busy,
-    // results
-    input  wire                    res_valid,
-    input  wire                    res_ready,
-    input  wire                    res_last,
-    // status and counters
-    output wire                    busy,
-    output reg                     done,
-    output reg                     err_config,
-    output reg  [31:0]             cnt_cycles,
-    output reg  [31:0]             cnt_busy,
-    output reg  [63:0]             cnt_macs,
-    output reg  [31:0]             cnt_stall_act,
-    output reg  [31:0]             cnt_stall_wgt,
-    output reg  [31:0]             cnt_stall_res,
-    output reg  [31:0]             cnt_passes
+    clk, rst, start, c, h, w, hout, wout, stride, pad_top, pad_left, npat, pat, fg, w3, hw3, n_cblk,
+    npix, go, act_busy, act_stall, wgt_stall, full, m_first, m_lastrt, m_bank, m_lastpass,
+    m_base_bank, m_base_chaddr, m_macs, rel_valid, rel_tag, wg_can_start, wg_issue, wg_start,
+    wg_base_bank, wg_base_chaddr, wg_tag, wg_sb, bank_claim, bank_claim_id, bank_free_valid,
+    bank_free_id, bank_busy, res_valid, res_ready, res_last, busy, done, err_config, cnt_cycles,
+    cnt_busy, cnt_macs, cnt_stall_act, cnt_stall_wgt, cnt_stall_res, cnt_passes
 );
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+
+    input  wire                    clk;
+    input  wire                    rst;
+    input  wire                    start;
+    // descriptor
+    input  wire [CH_BITS-1:0]      c;
+    input  wire [DIM_BITS-1:0]     h;
+    input  wire [DIM_BITS-1:0]     w;
+    input  wire [DIM_BITS-1:0]     hout;
+    input  wire [DIM_BITS-1:0]     wout;
+    input  wire [1:0]              stride;
+    input  wire [1:0]              pad_top;
+    input  wire [1:0]              pad_left;
+    input  wire [PW:0]             npat;
+    input  wire [9*PMAX-1:0]       pat;
+    input  wire [CH_BITS*PMAX-1:0] fg;
+    // derived geometry
+    output reg  [XW-1:0]           w3;
+    output reg  [XW-1:0]           hw3;
+    output reg  [CH_BITS-1:0]      n_cblk;
+    output reg  [PXW:0]            npix;
+    // sub-block starts
+    output wire                    go;             // pulse: act loader, weight loader, output stage
+    input  wire                    act_busy;
+    input  wire                    act_stall;
+    input  wire                    wgt_stall;
+    // weight slots (from the weight loader)
+    input  wire [1:0]              full;
+    input  wire [1:0]              m_first;
+    input  wire [1:0]              m_lastrt;
+    input  wire [1:0]              m_bank;
+    input  wire [1:0]              m_lastpass;
+    input  wire [2*LW-1:0]         m_base_bank;
+    input  wire [2*XW-1:0]         m_base_chaddr;
+    input  wire [2*MW-1:0]         m_macs;
+    input  wire                    rel_valid;
+    input  wire                    rel_tag;
+    // window generator
+    input  wire                    wg_can_start;
+    input  wire                    wg_issue;
+    output wire                    wg_start;
+    output wire [LW-1:0]           wg_base_bank;
+    output wire [XW-1:0]           wg_base_chaddr;
+    output wire                    wg_tag;
+    output wire [3:0]              wg_sb;          // {last pass, last row tile, first row tile, bank}
+    // accumulator banks
+    input  wire                    bank_claim;
+    input  wire                    bank_claim_id;
+    input  wire                    bank_free_valid;
+    input  wire                    bank_free_id;
+    output reg  [1:0]              bank_busy;
+    // results
+    input  wire                    res_valid;
+    input  wire                    res_ready;
+    input  wire                    res_last;
+    // status and counters
+    output wire                    busy;
+    output reg                     done;
+    output reg                     err_config;
+    output reg  [31:0]             cnt_cycles;
+    output reg  [31:0]             cnt_busy;
+    output reg  [63:0]             cnt_macs;
+    output reg  [31:0]             cnt_stall_act;
+    output reg  [31:0]             cnt_stall_wgt;
+    output reg  [31:0]             cnt_stall_res;
+    output reg  [31:0]             cnt_passes;
+
     localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_LOAD = 3'd3, S_RUN = 3'd4;
     reg [2:0] st;
     assign busy = (st != S_IDLE);

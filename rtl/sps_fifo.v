@@ -4,19 +4,22 @@
 `default_nettype none
 module sps_fifo #(
     parameter WIDTH = 32,
-    parameter DEPTH = 8,
-    parameter CW    = 4                 // derived: clog2(DEPTH + 1)
+    parameter DEPTH = 8
 ) (
-    input  wire             clk,
-    input  wire             rst,
-    input  wire             push,
-    input  wire [WIDTH-1:0] din,
-    input  wire             pop,
-    output wire [WIDTH-1:0] dout,
-    output wire             empty,
-    output reg  [CW-1:0]    count
+    clk, rst, push, din, pop, dout, empty, count
 );
-    localparam PA = (DEPTH > 1) ? $clog2(DEPTH) : 1;   // pointer bits
+    localparam CW = $clog2(DEPTH + 1);                  // bits of `count` (0..DEPTH)
+    localparam PA = (DEPTH > 1) ? $clog2(DEPTH) : 1;    // pointer bits
+
+    input  wire             clk;
+    input  wire             rst;
+    input  wire             push;
+    input  wire [WIDTH-1:0] din;
+    input  wire             pop;
+    output wire [WIDTH-1:0] dout;
+    output wire             empty;
+    output reg  [CW-1:0]    count;
+
     reg [WIDTH-1:0] mem [0:DEPTH-1];
     reg [PA-1:0]    rp, wp;
     wire [CW-1:0]   depth_w = DEPTH;

@@ -8,31 +8,35 @@
 module sps_index_select #(
     parameter ROWS  = 8,
     parameter LANES = 8,
-    parameter LW    = 3,
-    parameter RW    = 3,
-    parameter SBW   = 16
+    parameter SBW   = 16                  // sideband bits carried with every window
 ) (
-    input  wire                  clk,
-    input  wire                  rst,
-    // index write (from the weight loader, one row per beat)
-    input  wire                  idx_wr_en,
-    input  wire                  idx_wr_slot,
-    input  wire [RW-1:0]         idx_wr_row,
-    input  wire                  idx_wr_rowen,
-    input  wire [LW-1:0]         idx_wr_bank,
-    input  wire [3:0]            idx_wr_pos,
-    // windows
-    input  wire                  win_valid,
-    input  wire                  win_tag,
-    input  wire [LANES*9*8-1:0]  win,
-    input  wire [SBW-1:0]        win_sb,
-    // to the array
-    output reg  [ROWS-1:0]       row_valid,
-    output reg  [ROWS-1:0]       row_tag,
-    output reg  [ROWS*8-1:0]     row_a,
-    output wire                  sb_valid,
-    output wire [SBW-1:0]        sb_out
+    clk, rst, idx_wr_en, idx_wr_slot, idx_wr_row, idx_wr_rowen, idx_wr_bank, idx_wr_pos, win_valid,
+    win_tag, win, win_sb, row_valid, row_tag, row_a, sb_valid, sb_out
 );
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+
+    input  wire                  clk;
+    input  wire                  rst;
+    // index write (from the weight loader, one row per beat)
+    input  wire                  idx_wr_en;
+    input  wire                  idx_wr_slot;
+    input  wire [RW-1:0]         idx_wr_row;
+    input  wire                  idx_wr_rowen;
+    input  wire [LW-1:0]         idx_wr_bank;
+    input  wire [3:0]            idx_wr_pos;
+    // windows
+    input  wire                  win_valid;
+    input  wire                  win_tag;
+    input  wire [LANES*9*8-1:0]  win;
+    input  wire [SBW-1:0]        win_sb;
+    // to the array
+    output reg  [ROWS-1:0]       row_valid;
+    output reg  [ROWS-1:0]       row_tag;
+    output reg  [ROWS*8-1:0]     row_a;
+    output wire                  sb_valid;
+    output wire [SBW-1:0]        sb_out;
+
     genvar r;
     generate
         for (r = 0; r < ROWS; r = r + 1) begin : g_row

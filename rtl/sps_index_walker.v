@@ -12,27 +12,31 @@ module sps_index_walker #(
     parameter LANES   = 8,
     parameter PMAX    = 8,
     parameter CH_BITS = 12,
-    parameter XW      = 24,
-    parameter LW      = 3,     // derived: max(1, clog2(LANES))
-    parameter PW      = 3      // derived: max(1, clog2(PMAX))
+    parameter XW      = 24     // word-address bits (channel block addresses wrap mod 2**XW)
 ) (
-    input  wire                clk,
-    input  wire                rst,
-    input  wire [9*PMAX-1:0]   pat,
-    input  wire [PW:0]         npat,
-    input  wire [CH_BITS-1:0]  n_ch,
-    input  wire [XW-1:0]       hw3,
-    input  wire                group_start,   // restart the walk of group `group`
-    input  wire [PW-1:0]       group,
-    input  wire                tile_start,    // the next step is row 0 of a new tile
-    input  wire                step,          // emit one row
-    output wire                row_en,
-    output wire [LW-1:0]       row_bank,
-    output wire [3:0]          row_pos,
-    output reg  [LW-1:0]       base_bank,
-    output reg  [XW-1:0]       base_chaddr,
-    output wire                group_end      // every entry of L_g has been emitted
+    clk, rst, pat, npat, n_ch, hw3, group_start, group, tile_start, step, row_en, row_bank, row_pos,
+    base_bank, base_chaddr, group_end
 );
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+
+    input  wire                clk;
+    input  wire                rst;
+    input  wire [9*PMAX-1:0]   pat;
+    input  wire [PW:0]         npat;
+    input  wire [CH_BITS-1:0]  n_ch;
+    input  wire [XW-1:0]       hw3;
+    input  wire                group_start;   // restart the walk of group `group`
+    input  wire [PW-1:0]       group;
+    input  wire                tile_start;    // the next step is row 0 of a new tile
+    input  wire                step;          // emit one row
+    output wire                row_en;
+    output wire [LW-1:0]       row_bank;
+    output wire [3:0]          row_pos;
+    output reg  [LW-1:0]       base_bank;
+    output reg  [XW-1:0]       base_chaddr;
+    output wire                group_end;      // every entry of L_g has been emitted
+
     reg [CH_BITS-1:0] c;
     reg [LW-1:0]      cmod;
     reg [XW-1:0]      chaddr;

@@ -9,38 +9,44 @@
 `default_nettype none
 module sps_output_stage #(
     parameter COLS           = 8,
-    parameter PXW            = 10,
-    parameter OUT_FIFO_DEPTH = 8,
-    parameter FCW            = 4        // derived: clog2(OUT_FIFO_DEPTH + 1)
+    parameter ACC_DEPTH      = 1024,
+    parameter OUT_FIFO_DEPTH = 8
 ) (
-    input  wire                clk,
-    input  wire                rst,
-    input  wire                start,         // clears state for a new program
-    input  wire [PXW:0]        npix,
-    input  wire                requant,
-    input  wire                relu,
-    // header write
-    input  wire                hdr_wr_en,
-    input  wire                hdr_wr_bank,
-    input  wire [2:0]          hdr_wr_beat,
-    input  wire [COLS*8-1:0]   hdr_wr_data,
-    // bank done (from the accumulator)
-    input  wire                done_valid,
-    input  wire                done_bank,
-    input  wire                done_last,
-    // accumulator read port
-    output wire                drain_re,
-    output wire                drain_bank,
-    output wire [PXW-1:0]      drain_addr,
-    input  wire [COLS*32-1:0]  drain_data,
-    output reg                 bank_free_valid,
-    output reg                 bank_free_id,
-    // result stream
-    output wire [COLS*32-1:0]  m_tdata,
-    output wire                m_tvalid,
-    output wire                m_tlast,
-    input  wire                m_tready
+    clk, rst, start, npix, requant, relu, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data,
+    done_valid, done_bank, done_last, drain_re, drain_bank, drain_addr, drain_data, bank_free_valid,
+    bank_free_id, m_tdata, m_tvalid, m_tlast, m_tready
 );
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);           // bits of the result FIFO's count
+
+    input  wire                clk;
+    input  wire                rst;
+    input  wire                start;         // clears state for a new program
+    input  wire [PXW:0]        npix;
+    input  wire                requant;
+    input  wire                relu;
+    // header write
+    input  wire                hdr_wr_en;
+    input  wire                hdr_wr_bank;
+    input  wire [2:0]          hdr_wr_beat;
+    input  wire [COLS*8-1:0]   hdr_wr_data;
+    // bank done (from the accumulator)
+    input  wire                done_valid;
+    input  wire                done_bank;
+    input  wire                done_last;
+    // accumulator read port
+    output wire                drain_re;
+    output wire                drain_bank;
+    output wire [PXW-1:0]      drain_addr;
+    input  wire [COLS*32-1:0]  drain_data;
+    output reg                 bank_free_valid;
+    output reg                 bank_free_id;
+    // result stream
+    output wire [COLS*32-1:0]  m_tdata;
+    output wire                m_tvalid;
+    output wire                m_tlast;
+    input  wire                m_tready;
+
     // ---- headers --------------------------------------------------------------------------
     reg [COLS*8-1:0] hdr0 [0:6];
     reg [COLS*8-1:0] hdr1 [0:6];
@@ -156,7 +162,7 @@ module sps_output_stage #(
 
     wire [COLS*32:0] fifo_dout;
     wire             fifo_empty;
-    sps_fifo #(.WIDTH(COLS*32+1), .DEPTH(OUT_FIFO_DEPTH), .CW(FCW)) u_fifo (
+    sps_fifo #(.WIDTH(COLS*32+1), .DEPTH(OUT_FIFO_DEPTH)) u_fifo (
         .clk(clk), .rst(rst || start), .push(push), .din({r2_last, lane_out}),
         .pop(m_tready), .dout(fifo_dout), .empty(fifo_empty), .count(fifo_count));
 

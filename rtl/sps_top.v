@@ -61,12 +61,14 @@ module sps_top #(
     output wire                 busy,
     output wire                 done
 );
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1;
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1;
-    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);
+    // widths of the wires between the blocks (each block derives the ones it needs the same way)
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    // fixed design widths: word-address arithmetic (wraps mod 2**XW; the low AW bits address the
+    // activation RAMs; must hold HW3, so XW >= 2*DIM_BITS + 2 and XW >= AW) and a tile's MAC count
     localparam XW  = 24;
     localparam MW  = 32;
 
@@ -82,7 +84,7 @@ module sps_top #(
     wire [63:0]             cnt_macs;
 
     sps_axil_regs #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH),
-                    .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .PW(PW)) u_regs (
+                    .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS)) u_regs (
         .clk(clk), .rst(rst),
         .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),
         .s_axil_awready(s_axil_awready), .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
@@ -115,7 +117,7 @@ module sps_top #(
     wire               bank_claim, bank_claim_id, bank_free_valid, bank_free_id;
 
     sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
-               .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW), .LW(LW), .PW(PW), .PXW(PXW), .MW(MW)) u_ctrl (
+               .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW), .MW(MW)) u_ctrl (
         .clk(clk), .rst(rst), .start(start),
         .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
         .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg),
@@ -143,14 +145,14 @@ module sps_top #(
     wire [LANES*9*AW-1:0] ab_raddr;
     wire [LANES*9*8-1:0]  ab_rdata;
 
-    sps_act_loader #(.LANES(LANES), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .AW(AW), .XW(XW)) u_actld (
+    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW)) u_actld (
         .clk(clk), .rst(rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
         .s_tdata(s_axis_act_tdata), .s_tvalid(s_axis_act_tvalid), .s_tlast(s_axis_act_tlast),
         .s_tready(s_axis_act_tready),
         .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .busy(act_busy), .err(act_err), .stall(act_stall));
 
-    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .AW(AW)) u_actbuf (
+    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH)) u_actbuf (
         .clk(clk), .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .re(ab_re), .raddr(ab_raddr), .rdata(ab_rdata));
 
@@ -160,7 +162,8 @@ module sps_top #(
     wire [WSB-1:0]       win_sb;
     wire [LANES*9*8-1:0] win;
 
-    sps_window_gen #(.LANES(LANES), .DIM_BITS(DIM_BITS), .AW(AW), .XW(XW), .LW(LW), .PXW(PXW), .SBW(WSB)) u_wgen (
+    sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .XW(XW),
+                     .SBW(WSB)) u_wgen (
         .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
         .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
@@ -180,7 +183,7 @@ module sps_top #(
     wire [3:0]         idx_pos;
 
     sps_weight_loader #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS),
-                        .XW(XW), .RW(RW), .LW(LW), .PW(PW), .MW(MW)) u_wload (
+                        .XW(XW), .MW(MW)) u_wload (
         .clk(clk), .rst(rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3(hw3),
         .s_tdata(s_axis_wgt_tdata), .s_tvalid(s_axis_wgt_tvalid), .s_tlast(s_axis_wgt_tlast),
         .s_tready(s_axis_wgt_tready),
@@ -200,7 +203,7 @@ module sps_top #(
     wire              sb_valid;
     wire [ISB-1:0]    sb_out;
 
-    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .LW(LW), .RW(RW), .SBW(ISB)) u_isel (
+    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(ISB)) u_isel (
         .clk(clk), .rst(rst),
         .idx_wr_en(w_wr_en), .idx_wr_slot(w_wr_slot), .idx_wr_row(w_wr_row), .idx_wr_rowen(idx_rowen),
         .idx_wr_bank(idx_bank), .idx_wr_pos(idx_pos),
@@ -213,7 +216,7 @@ module sps_top #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [COLS*32-1:0] psum;
 
-    sps_array #(.ROWS(ROWS), .COLS(COLS), .RW(RW)) u_array (
+    sps_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
         .clk(clk), .rst(rst), .wr_en(w_wr_en), .wr_slot(w_wr_slot), .wr_row(w_wr_row), .wr_data(w_wr_data),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),
         .valid_out(col_valid), .tag_out(col_tag), .psum_out(psum));
@@ -222,14 +225,14 @@ module sps_top #(
     wire [PXW-1:0]     drain_addr;
     wire [COLS*32-1:0] drain_data;
 
-    sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .PXW(PXW)) u_acc (
+    sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_acc (
         .clk(clk), .rst(rst), .psum_in(psum),
         .sb_valid(sb_valid), .sb_p(sb_out[PXW:1]), .sb_first(sb_out[PXW+2]), .sb_bank(sb_out[PXW+1]),
         .sb_lastpx(sb_out[0]), .sb_lastrt(sb_out[PXW+3]), .sb_lastpass(sb_out[PXW+4]),
         .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 
-    sps_output_stage #(.COLS(COLS), .PXW(PXW), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH), .FCW(FCW)) u_out (
+    sps_output_stage #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)) u_out (
         .clk(clk), .rst(rst), .start(go), .npix(npix), .requant(r_mode[0]), .relu(r_mode[1]),
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last),

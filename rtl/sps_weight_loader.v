@@ -18,56 +18,62 @@ module sps_weight_loader #(
     parameter LANES   = 8,
     parameter PMAX    = 8,
     parameter CH_BITS = 12,
-    parameter XW      = 24,
-    parameter RW      = 3,    // derived: max(1, clog2(ROWS))
-    parameter LW      = 3,    // derived: max(1, clog2(LANES))
-    parameter PW      = 3,    // derived: max(1, clog2(PMAX))
+    parameter XW      = 24,   // word-address bits
     parameter MW      = 32    // MAC-count field width
 ) (
-    input  wire                   clk,
-    input  wire                   rst,
-    input  wire                   start,
-    input  wire [CH_BITS-1:0]     n_ch,
-    input  wire [9*PMAX-1:0]      pat,
-    input  wire [PW:0]            npat,
-    input  wire [CH_BITS*PMAX-1:0] fg,
-    input  wire [XW-1:0]          hw3,
-    // weight stream
-    input  wire [COLS*8-1:0]      s_tdata,
-    input  wire                   s_tvalid,
-    input  wire                   s_tlast,
-    output wire                   s_tready,
-    // accumulator banks
-    input  wire [1:0]             bank_busy,
-    output wire                   bank_claim,
-    output wire                   bank_claim_id,
-    // header -> output stage
-    output wire                   hdr_wr_en,
-    output wire                   hdr_wr_bank,
-    output wire [2:0]             hdr_wr_beat,
-    output wire [COLS*8-1:0]      hdr_wr_data,
-    // weights -> array, index -> indexing unit
-    output wire                   w_wr_en,
-    output wire                   w_wr_slot,
-    output wire [RW-1:0]          w_wr_row,
-    output wire [COLS*8-1:0]      w_wr_data,
-    output wire                   idx_rowen,
-    output wire [LW-1:0]          idx_bank,
-    output wire [3:0]             idx_pos,
-    // slots
-    input  wire                   rel_valid,
-    input  wire                   rel_tag,
-    output reg  [1:0]             full,
-    output reg  [1:0]             m_first,
-    output reg  [1:0]             m_lastrt,
-    output reg  [1:0]             m_bank,
-    output reg  [1:0]             m_lastpass,
-    output reg  [2*LW-1:0]        m_base_bank,
-    output reg  [2*XW-1:0]        m_base_chaddr,
-    output reg  [2*MW-1:0]        m_macs,
-    output reg                    err,
-    output wire                   stall
+    clk, rst, start, n_ch, pat, npat, fg, hw3, s_tdata, s_tvalid, s_tlast, s_tready, bank_busy,
+    bank_claim, bank_claim_id, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data, w_wr_en, w_wr_slot,
+    w_wr_row, w_wr_data, idx_rowen, idx_bank, idx_pos, rel_valid, rel_tag, full, m_first, m_lastrt,
+    m_bank, m_lastpass, m_base_bank, m_base_chaddr, m_macs, err, stall
 );
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+
+    input  wire                   clk;
+    input  wire                   rst;
+    input  wire                   start;
+    input  wire [CH_BITS-1:0]     n_ch;
+    input  wire [9*PMAX-1:0]      pat;
+    input  wire [PW:0]            npat;
+    input  wire [CH_BITS*PMAX-1:0] fg;
+    input  wire [XW-1:0]          hw3;
+    // weight stream
+    input  wire [COLS*8-1:0]      s_tdata;
+    input  wire                   s_tvalid;
+    input  wire                   s_tlast;
+    output wire                   s_tready;
+    // accumulator banks
+    input  wire [1:0]             bank_busy;
+    output wire                   bank_claim;
+    output wire                   bank_claim_id;
+    // header -> output stage
+    output wire                   hdr_wr_en;
+    output wire                   hdr_wr_bank;
+    output wire [2:0]             hdr_wr_beat;
+    output wire [COLS*8-1:0]      hdr_wr_data;
+    // weights -> array, index -> indexing unit
+    output wire                   w_wr_en;
+    output wire                   w_wr_slot;
+    output wire [RW-1:0]          w_wr_row;
+    output wire [COLS*8-1:0]      w_wr_data;
+    output wire                   idx_rowen;
+    output wire [LW-1:0]          idx_bank;
+    output wire [3:0]             idx_pos;
+    // slots
+    input  wire                   rel_valid;
+    input  wire                   rel_tag;
+    output reg  [1:0]             full;
+    output reg  [1:0]             m_first;
+    output reg  [1:0]             m_lastrt;
+    output reg  [1:0]             m_bank;
+    output reg  [1:0]             m_lastpass;
+    output reg  [2*LW-1:0]        m_base_bank;
+    output reg  [2*XW-1:0]        m_base_chaddr;
+    output reg  [2*MW-1:0]        m_macs;
+    output reg                    err;
+    output wire                   stall;
+
     localparam S_IDLE = 3'd0, S_NEXTG = 3'd1, S_HDRW = 3'd2, S_HDR = 3'd3,
                S_TILEW = 3'd4, S_TILE = 3'd5, S_TEND = 3'd6;
 
@@ -93,7 +99,7 @@ module sps_weight_loader #(
     wire [LW-1:0] row_bank, base_bank;
     wire [3:0]    row_pos;
     wire [XW-1:0] base_chaddr;
-    sps_index_walker #(.LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW), .LW(LW), .PW(PW)) u_walk (
+    sps_index_walker #(.LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW)) u_walk (
         .clk(clk), .rst(rst), .pat(pat), .npat(npat), .n_ch(n_ch), .hw3(hw3),
         .group_start(w_group_start), .group(g_lo), .tile_start(w_tile_start), .step(w_step),
         .row_en(row_en), .row_bank(row_bank), .row_pos(row_pos),

@@ -11,47 +11,54 @@
 // Latency: window of a pixel issued in cycle t is on `win` in cycle t+2 (RAM read + rotation).
 `default_nettype none
 module sps_window_gen #(
-    parameter LANES    = 8,
-    parameter DIM_BITS = 10,
-    parameter AW       = 10,
-    parameter XW       = 24,
-    parameter LW       = 3,     // bank index bits (derived: max(1, clog2(LANES)))
-    parameter PXW      = 10,    // pixel index bits (derived: max(1, clog2(ACC_DEPTH)))
-    parameter SBW      = 8      // sideband bits carried with every pixel of the pass
+    parameter LANES     = 8,
+    parameter ACT_DEPTH = 1024,
+    parameter ACC_DEPTH = 1024,
+    parameter DIM_BITS  = 10,
+    parameter XW        = 24,    // word-address bits (addresses wrap mod 2**XW; the low AW address the RAM)
+    parameter SBW       = 8      // sideband bits carried with every pixel of the pass
 ) (
-    input  wire                  clk,
-    input  wire                  rst,
-    input  wire [DIM_BITS-1:0]   h,
-    input  wire [DIM_BITS-1:0]   w,
-    input  wire [DIM_BITS-1:0]   hout,
-    input  wire [DIM_BITS-1:0]   wout,
-    input  wire                  stride2,
-    input  wire [1:0]            pad_top,
-    input  wire [1:0]            pad_left,
-    input  wire [XW-1:0]         w3,
-    input  wire [XW-1:0]         hw3,
-    // pass start
-    input  wire                  start,
-    input  wire [LW-1:0]         base_bank,
-    input  wire [XW-1:0]         base_chaddr,
-    input  wire                  tag,
-    input  wire [SBW-1:0]        sb,
-    output wire                  can_start,
-    output wire                  issue,
-    output wire                  pass_end,
-    output wire                  pass_end_tag,
-    // activation buffer read port
-    output wire                  rd_en,
-    output reg  [LANES*9*AW-1:0] rd_addr,
-    input  wire [LANES*9*8-1:0]  rd_data,
-    // windows
-    output reg                   win_valid,
-    output reg                   win_tag,
-    output reg                   win_last,
-    output reg  [PXW-1:0]        win_p,
-    output reg  [SBW-1:0]        win_sb,
-    output reg  [LANES*9*8-1:0]  win
+    clk, rst, h, w, hout, wout, stride2, pad_top, pad_left, w3, hw3, start, base_bank, base_chaddr,
+    tag, sb, can_start, issue, pass_end, pass_end_tag, rd_en, rd_addr, rd_data, win_valid, win_tag,
+    win_last, win_p, win_sb, win
 );
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+
+    input  wire                  clk;
+    input  wire                  rst;
+    input  wire [DIM_BITS-1:0]   h;
+    input  wire [DIM_BITS-1:0]   w;
+    input  wire [DIM_BITS-1:0]   hout;
+    input  wire [DIM_BITS-1:0]   wout;
+    input  wire                  stride2;
+    input  wire [1:0]            pad_top;
+    input  wire [1:0]            pad_left;
+    input  wire [XW-1:0]         w3;
+    input  wire [XW-1:0]         hw3;
+    // pass start
+    input  wire                  start;
+    input  wire [LW-1:0]         base_bank;
+    input  wire [XW-1:0]         base_chaddr;
+    input  wire                  tag;
+    input  wire [SBW-1:0]        sb;
+    output wire                  can_start;
+    output wire                  issue;
+    output wire                  pass_end;
+    output wire                  pass_end_tag;
+    // activation buffer read port
+    output wire                  rd_en;
+    output reg  [LANES*9*AW-1:0] rd_addr;
+    input  wire [LANES*9*8-1:0]  rd_data;
+    // windows
+    output reg                   win_valid;
+    output reg                   win_tag;
+    output reg                   win_last;
+    output reg  [PXW-1:0]        win_p;
+    output reg  [SBW-1:0]        win_sb;
+    output reg  [LANES*9*8-1:0]  win;
+
     localparam SW = DIM_BITS + 3;    // signed coordinate width
     localparam signed [SW-1:0] ONE = 1;
     localparam [XW-1:0]        ONE_XW = 1;

@@ -49,7 +49,7 @@ class Layer:
                 continue
             hout = (H + pad_top + pb - 3) // stride + 1
             wout = (W + pl + pr - 3) // stride + 1
-            if nblk * ceil3(H) * ceil3(W) <= depth and hout * wout <= (1 << p["PXW"]) \
+            if nblk * ceil3(H) * ceil3(W) <= depth and hout * wout <= p["ACC_DEPTH"] \
                     and max(H, W) < (1 << p["DIM_BITS"]):
                 break
         self.H, self.W, self.C, self.nblk, self.L = H, W, C, nblk, L
@@ -141,7 +141,7 @@ async def run_pass(tb, dut, drv: CycleDriver, item: dict) -> None:
 async def windows(dut, stride, pad_top):
     """Three layers, each loaded through the buffer's write port and read by 3-6 passes (most of
     them back to back); every window element, win_p/last/tag/sb and `issue` checked every cycle."""
-    p = dut_params(dut, ("LANES", "ACT_DEPTH", "DIM_BITS", "SBW", "XW", "LW", "AW", "PXW"))
+    p = dut_params(dut, ("LANES", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "SBW", "XW", "LW", "AW", "PXW"))
     L = p["LANES"]
     name = f"windows[stride={stride},pad_top={pad_top}] LANES={L}"
     rng = seeded_rng(dut, name)

@@ -11,8 +11,9 @@ changes the random stimulus (default 1; the seed is in every test's log).
     test_requant       sps_requant        tb/cocotb_requant.py
     test_output_stage  sps_output_stage (+ sps_fifo, sps_requant)  tb/cocotb_output_stage.py
     test_fifo          sps_fifo           tb/cocotb_fifo.py
-Shared driver / monitor / scoreboard pieces: tb/blocklib.py. Derived parameters (RW, LW, PW, PXW,
-FCW) are computed here as sps_top computes them; the cocotb side reads all of them back from the DUT.
+Shared driver / monitor / scoreboard pieces: tb/blocklib.py. Only primary parameters are passed:
+the derived widths (RW, LW, PW, AW, PXW, FCW, CW) are localparams of the blocks, which the cocotb side
+computes from the primary ones (tb.blocklib.DERIVED) and checks against the DUT's localparams.
 """
 from __future__ import annotations
 
@@ -50,28 +51,27 @@ def _run(simulator, top, module, params, name, extra_sources=None):
 # ---- parameter sets: small odd shapes and the config/sps.json defaults ---------------------------
 
 def array_params(rows, cols):
-    return dict(ROWS=rows, COLS=cols, RW=clog2(rows))
+    return dict(ROWS=rows, COLS=cols)
 
 
 def wgen_params(lanes, act_depth, acc_depth, dim_bits, sbw):
-    return dict(LANES=lanes, ACT_DEPTH=act_depth, ACC_DEPTH=acc_depth, DIM_BITS=dim_bits, SBW=sbw,
-                XW=24, LW=clog2(lanes), AW=clog2(act_depth), PXW=clog2(acc_depth))
+    return dict(LANES=lanes, ACT_DEPTH=act_depth, ACC_DEPTH=acc_depth, DIM_BITS=dim_bits, SBW=sbw, XW=24)
 
 
 def walker_params(lanes, pmax, ch_bits):
-    return dict(LANES=lanes, PMAX=pmax, CH_BITS=ch_bits, XW=24, LW=clog2(lanes), PW=clog2(pmax))
+    return dict(LANES=lanes, PMAX=pmax, CH_BITS=ch_bits, XW=24)
 
 
 def select_params(rows, lanes, sbw):
-    return dict(ROWS=rows, LANES=lanes, LW=clog2(lanes), RW=clog2(rows), SBW=sbw)
+    return dict(ROWS=rows, LANES=lanes, SBW=sbw)
 
 
-def out_params(cols, pxw, depth):
-    return dict(COLS=cols, PXW=pxw, OUT_FIFO_DEPTH=depth, FCW=clog2(depth + 1))
+def out_params(cols, acc_depth, depth):
+    return dict(COLS=cols, ACC_DEPTH=acc_depth, OUT_FIFO_DEPTH=depth)
 
 
 def fifo_params(width, depth):
-    return dict(WIDTH=width, DEPTH=depth, CW=clog2(depth + 1))
+    return dict(WIDTH=width, DEPTH=depth)
 
 
 ARRAY = _unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, CFG.COLS)])
@@ -84,8 +84,8 @@ WALKER = _unique([walker_params(3, 5, 6), walker_params(1, 1, 4),
 SELECT = _unique([select_params(3, 5, 5), select_params(5, 3, 1),
                   select_params(CFG.ROWS, CFG.LANES, 4 + clog2(CFG.ACC_DEPTH) + 1)])
 # OUT_FIFO_DEPTH 6 is the smallest compiler/config.py accepts (full-rate drain, ARCHITECTURE.md section 1)
-OUT = _unique([out_params(3, 4, 6), out_params(5, 3, 7),
-               out_params(CFG.COLS, clog2(CFG.ACC_DEPTH), CFG.OUT_FIFO_DEPTH)])
+OUT = _unique([out_params(3, 16, 6), out_params(5, 8, 7),
+               out_params(CFG.COLS, CFG.ACC_DEPTH, CFG.OUT_FIFO_DEPTH)])
 # the default set: the output stage's result FIFO (COLS int32 + TLAST)
 FIFO = _unique([fifo_params(7, 1), fifo_params(33, 5), fifo_params(CFG.COLS * 32 + 1, CFG.OUT_FIFO_DEPTH)])
 
