@@ -26,6 +26,7 @@ module sps_ctrl #(
     localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    `include "sps_sideband.vh"
 
     input  wire                    clk;
     input  wire                    rst;
@@ -70,7 +71,7 @@ module sps_ctrl #(
     output wire [LW-1:0]           wg_base_bank;
     output wire [XW-1:0]           wg_base_chaddr;
     output wire                    wg_tag;
-    output wire [3:0]              wg_sb;          // {last pass, last row tile, first row tile, bank}
+    output reg  [SB_PASS_W-1:0]    wg_sb;          // the pass sideband (rtl/sps_sideband.vh)
     // accumulator banks
     input  wire                    bank_claim;
     input  wire                    bank_claim_id;
@@ -135,7 +136,13 @@ module sps_ctrl #(
     assign wg_base_bank   = m_base_bank[cur*LW +: LW];
     assign wg_base_chaddr = m_base_chaddr[cur*XW +: XW];
     assign wg_tag         = cur;
-    assign wg_sb          = {m_lastpass[cur], m_lastrt[cur], m_first[cur], m_bank[cur]};
+    always @(*) begin
+        wg_sb                    = {SB_PASS_W{1'b0}};
+        wg_sb[SB_PASS_BANK]      = m_bank[cur];
+        wg_sb[SB_PASS_FIRST_RT]  = m_first[cur];
+        wg_sb[SB_PASS_LAST_RT]   = m_lastrt[cur];
+        wg_sb[SB_PASS_LAST_PASS] = m_lastpass[cur];
+    end
 
     always @(posedge clk) begin
         if (rst) begin

@@ -67,6 +67,7 @@ module sps_top #(
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
     localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    `include "sps_sideband.vh"
     // fixed design widths: word-address arithmetic (wraps mod 2**XW; the low AW bits address the
     // activation RAMs; must hold HW3, so XW >= 2*DIM_BITS + 2 and XW >= AW) and a tile's MAC count
     localparam XW  = 24;
@@ -113,7 +114,7 @@ module sps_top #(
     wire               wg_can_start, wg_issue, wg_start, wg_tag;
     wire [LW-1:0]      wg_base_bank;
     wire [XW-1:0]      wg_base_chaddr;
-    wire [3:0]         wg_sb;
+    wire [SB_PASS_W-1:0] wg_sb;
     wire               bank_claim, bank_claim_id, bank_free_valid, bank_free_id;
 
     sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
@@ -156,14 +157,13 @@ module sps_top #(
         .clk(clk), .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .re(ab_re), .raddr(ab_raddr), .rdata(ab_rdata));
 
-    localparam WSB = 4;
     wire                 win_valid, win_tag, win_last;
     wire [PXW-1:0]       win_p;
-    wire [WSB-1:0]       win_sb;
+    wire [SB_PASS_W-1:0] win_sb;
     wire [LANES*9*8-1:0] win;
 
     sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .XW(XW),
-                     .SBW(WSB)) u_wgen (
+                     .SBW(SB_PASS_W)) u_wgen (
         .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
         .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
@@ -196,19 +196,25 @@ module sps_top #(
         .m_base_bank(m_base_bank), .m_base_chaddr(m_base_chaddr), .m_macs(m_macs),
         .err(wl_err), .stall(wgt_stall));
 
-    // sideband through the indexing unit: {pass sideband (4), pixel, last pixel}
-    localparam ISB = WSB + PXW + 1;
-    wire [ROWS-1:0]   row_valid, row_tag;
-    wire [ROWS*8-1:0] row_a;
-    wire              sb_valid;
-    wire [ISB-1:0]    sb_out;
+    // the window's pixel sideband (rtl/sps_sideband.vh), through the indexing unit to the accumulator
+    reg  [SB_PIX_W-1:0] win_pix_sb;
+    always @(*) begin
+        win_pix_sb                                = {SB_PIX_W{1'b0}};
+        win_pix_sb[SB_PIX_LAST_PX]                = win_last;
+        win_pix_sb[SB_PIX_PIXEL +: PXW]           = win_p;
+        win_pix_sb[SB_PIX_PASS +: SB_PASS_W]      = win_sb;
+    end
+    wire [ROWS-1:0]     row_valid, row_tag;
+    wire [ROWS*8-1:0]   row_a;
+    wire                pix_sb_valid;
+    wire [SB_PIX_W-1:0] pix_sb;
 
-    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(ISB)) u_isel (
+    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(SB_PIX_W)) u_isel (
         .clk(clk), .rst(rst),
         .idx_wr_en(w_wr_en), .idx_wr_slot(w_wr_slot), .idx_wr_row(w_wr_row), .idx_wr_rowen(idx_rowen),
         .idx_wr_bank(idx_bank), .idx_wr_pos(idx_pos),
-        .win_valid(win_valid), .win_tag(win_tag), .win(win), .win_sb({win_sb, win_p, win_last}),
-        .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a), .sb_valid(sb_valid), .sb_out(sb_out));
+        .win_valid(win_valid), .win_tag(win_tag), .win(win), .win_sb(win_pix_sb),
+        .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a), .sb_valid(pix_sb_valid), .sb_out(pix_sb));
 
     // ---- array, accumulator, output ------------------------------------------------------------
     /* verilator lint_off UNUSEDSIGNAL */
@@ -227,8 +233,7 @@ module sps_top #(
 
     sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_acc (
         .clk(clk), .rst(rst), .psum_in(psum),
-        .sb_valid(sb_valid), .sb_p(sb_out[PXW:1]), .sb_first(sb_out[PXW+2]), .sb_bank(sb_out[PXW+1]),
-        .sb_lastpx(sb_out[0]), .sb_lastrt(sb_out[PXW+3]), .sb_lastpass(sb_out[PXW+4]),
+        .sb_valid(pix_sb_valid), .sb(pix_sb),
         .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 

@@ -80,7 +80,8 @@ WGEN = _unique([wgen_params(3, 48, 128, 6, 3),
                 wgen_params(CFG.LANES, CFG.ACT_DEPTH, CFG.ACC_DEPTH, CFG.DIM_BITS, 4)])
 WALKER = _unique([walker_params(3, 5, 6), walker_params(1, 1, 4),
                   walker_params(CFG.LANES, CFG.PMAX, CFG.CH_BITS)])
-# SBW of the default set: the sideband sps_top sends through (pass bits, pixel, last pixel)
+# SBW of the default set: the pixel sideband sps_top sends through (rtl/sps_sideband.vh: pass
+# sideband (4 bits), pixel index, last pixel)
 SELECT = _unique([select_params(3, 5, 5), select_params(5, 3, 1),
                   select_params(CFG.ROWS, CFG.LANES, 4 + clog2(CFG.ACC_DEPTH) + 1)])
 # OUT_FIFO_DEPTH 6 is the smallest compiler/config.py accepts (full-rate drain, ARCHITECTURE.md section 1)
