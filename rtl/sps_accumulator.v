@@ -71,7 +71,8 @@ module sps_accumulator #(
             wire        rd0_drain = drain_re && !drain_bank;
             wire        rd1_drain = drain_re &&  drain_bank;
             wire signed [31:0] b_word = b_bank ? q1 : q0;
-            wire signed [31:0] old = (fwd_valid && fwd_bank == b_bank && fwd_pixel == b_pixel) ? fwd_sum : b_word;
+            wire        fwd_hit = fwd_valid && fwd_bank == b_bank && fwd_pixel == b_pixel;
+            wire signed [31:0] old = fwd_hit ? fwd_sum : b_word;
             wire signed [31:0] sum = b_first ? b_psum : old + b_psum;
 
             sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank0 (
@@ -96,8 +97,11 @@ module sps_accumulator #(
             end
 
             assign drain_data[j*32 +: 32] = drain_bank_d ? q1 : q0;
-            assign col_b_valid[j] = b_valid; assign col_b_bank[j] = b_bank; assign col_b_last_px[j] = b_last_px;
-            assign col_b_last_rt[j] = b_last_rt; assign col_b_last_pass[j] = b_last_pass;
+            assign col_b_valid[j]     = b_valid;
+            assign col_b_bank[j]      = b_bank;
+            assign col_b_last_px[j]   = b_last_px;
+            assign col_b_last_rt[j]   = b_last_rt;
+            assign col_b_last_pass[j] = b_last_pass;
         end
     endgenerate
 

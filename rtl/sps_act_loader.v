@@ -37,22 +37,23 @@ module sps_act_loader #(
     output reg                  err;
     output wire                 stall;
 
-    reg [DIM_BITS-1:0] x, y;
-    reg [1:0]          xm, ym;
-    reg [XW-1:0]       xd, rowaddr, cbaddr;
-    reg [CH_BITS-1:0]  cb;
+    reg [DIM_BITS-1:0] x, y;                    // position of the next beat in its channel block
+    reg [1:0]          x_mod3, y_mod3;          // its sub-bank
+    reg [XW-1:0]       x_div3;                  // word offset within the row
+    reg [XW-1:0]       row_addr, cblk_addr;     // word address of the row, of the channel block
+    reg [CH_BITS-1:0]  cblk;                    // channel block
 
     wire last_x = (x == w - 1'b1);
     wire last_y = (y == h - 1'b1);
-    wire last_c = (cb == n_cblk - 1'b1);
+    wire last_c = (cblk == n_cblk - 1'b1);
     wire last   = last_x && last_y && last_c;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [XW-1:0] addr_full = rowaddr + xd;   // low AW bits address the RAM
+    wire [XW-1:0] addr_full = row_addr + x_div3;   // low AW bits address the RAM
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign s_tready = busy;
     assign we       = busy && s_tvalid;
-    assign wsub     = {2'b00, ym} * 4'd3 + {2'b00, xm};
+    assign wsub     = {2'b00, y_mod3} * 4'd3 + {2'b00, x_mod3};
     assign waddr    = addr_full[AW-1:0];
     assign wdata    = s_tdata;
     assign stall    = busy && !s_tvalid;
@@ -60,36 +61,36 @@ module sps_act_loader #(
     always @(posedge clk) begin
         if (rst) begin
             busy <= 1'b0; err <= 1'b0;
-            x <= 0; y <= 0; xm <= 0; ym <= 0; xd <= 0; rowaddr <= 0; cbaddr <= 0; cb <= 0;
+            x <= 0; y <= 0; x_mod3 <= 0; y_mod3 <= 0; x_div3 <= 0; row_addr <= 0; cblk_addr <= 0; cblk <= 0;
         end else if (start) begin
             busy <= 1'b1; err <= 1'b0;
-            x <= 0; y <= 0; xm <= 0; ym <= 0; xd <= 0; rowaddr <= 0; cbaddr <= 0; cb <= 0;
+            x <= 0; y <= 0; x_mod3 <= 0; y_mod3 <= 0; x_div3 <= 0; row_addr <= 0; cblk_addr <= 0; cblk <= 0;
         end else if (we) begin
             if (s_tlast != last) err <= 1'b1;
             if (last_x) begin
-                x <= 0; xm <= 0; xd <= 0;
+                x <= 0; x_mod3 <= 0; x_div3 <= 0;
                 if (last_y) begin
-                    y <= 0; ym <= 0;
-                    cb <= cb + 1'b1;
-                    cbaddr <= cbaddr + hw3;
-                    rowaddr <= cbaddr + hw3;
+                    y <= 0; y_mod3 <= 0;
+                    cblk <= cblk + 1'b1;
+                    cblk_addr <= cblk_addr + hw3;
+                    row_addr <= cblk_addr + hw3;
                     if (last_c) busy <= 1'b0;
                 end else begin
                     y <= y + 1'b1;
-                    if (ym == 2'd2) begin
-                        ym <= 0;
-                        rowaddr <= rowaddr + w3;
+                    if (y_mod3 == 2'd2) begin
+                        y_mod3 <= 0;
+                        row_addr <= row_addr + w3;
                     end else begin
-                        ym <= ym + 1'b1;
+                        y_mod3 <= y_mod3 + 1'b1;
                     end
                 end
             end else begin
                 x <= x + 1'b1;
-                if (xm == 2'd2) begin
-                    xm <= 0;
-                    xd <= xd + 1'b1;
+                if (x_mod3 == 2'd2) begin
+                    x_mod3 <= 0;
+                    x_div3 <= x_div3 + 1'b1;
                 end else begin
-                    xm <= xm + 1'b1;
+                    x_mod3 <= x_mod3 + 1'b1;
                 end
             end
         end

@@ -100,9 +100,9 @@ module sps_axil_regs #(
     assign s_axil_awready = do_write;
     assign s_axil_wready  = do_write;
     assign s_axil_bresp   = 2'b00;
-    wire [11:0] wa = {s_axil_awaddr[11:2], 2'b00};
+    wire [11:0] wr_addr = {s_axil_awaddr[11:2], 2'b00};
     wire        cfg_we = do_write && !busy && (&s_axil_wstrb);
-    assign start = do_write && (wa == A_CTRL) && s_axil_wdata[0] && !busy;
+    assign start = do_write && (wr_addr == A_CTRL) && s_axil_wdata[0] && !busy;
 
     integer i;
     always @(posedge clk) begin
@@ -117,7 +117,7 @@ module sps_axil_regs #(
             if (do_write) s_axil_bvalid <= 1'b1;
             else if (s_axil_bready) s_axil_bvalid <= 1'b0;
             if (cfg_we) begin
-                case (wa)
+                case (wr_addr)
                     A_C:      c        <= s_axil_wdata[CH_BITS-1:0];
                     A_H:      h        <= s_axil_wdata[DIM_BITS-1:0];
                     A_W:      w        <= s_axil_wdata[DIM_BITS-1:0];
@@ -130,8 +130,8 @@ module sps_axil_regs #(
                     A_NPAT:   npat     <= s_axil_wdata[PW:0];
                     default: begin
                         for (i = 0; i < PMAX; i = i + 1) begin
-                            if ({20'd0, wa} == A_PAT + 4*i) pat_r[i] <= s_axil_wdata[8:0];
-                            if ({20'd0, wa} == A_FG + 4*i)  fg_r[i]  <= s_axil_wdata[CH_BITS-1:0];
+                            if ({20'd0, wr_addr} == A_PAT + 4*i) pat_r[i] <= s_axil_wdata[8:0];
+                            if ({20'd0, wr_addr} == A_FG + 4*i)  fg_r[i]  <= s_axil_wdata[CH_BITS-1:0];
                         end
                     end
                 endcase
@@ -142,46 +142,46 @@ module sps_axil_regs #(
     // ---- read channel ---------------------------------------------------------------------
     assign s_axil_arready = !s_axil_rvalid;
     assign s_axil_rresp   = 2'b00;
-    wire [11:0] ra = {s_axil_araddr[11:2], 2'b00};
-    reg  [31:0] rd;
+    wire [11:0] rd_addr = {s_axil_araddr[11:2], 2'b00};
+    reg  [31:0] rd_value;
     integer     k;
     always @(*) begin
-        rd = 32'd0;
-        case (ra)
-            A_STATUS: rd = {28'd0, err_config, err_stream, done, busy};
-            A_C:      rd[CH_BITS-1:0]  = c;
-            A_H:      rd[DIM_BITS-1:0] = h;
-            A_W:      rd[DIM_BITS-1:0] = w;
-            A_HOUT:   rd[DIM_BITS-1:0] = hout;
-            A_WOUT:   rd[DIM_BITS-1:0] = wout;
-            A_STRIDE: rd[1:0] = stride;
-            A_PADT:   rd[1:0] = pad_top;
-            A_PADL:   rd[1:0] = pad_left;
-            A_MODE:   rd[1:0] = mode;
-            A_NPAT:   rd[PW:0] = npat;
-            A_CYC:    rd = cnt_cycles;
-            A_BUSY:   rd = cnt_busy;
-            A_MACL:   rd = cnt_macs[31:0];
-            A_MACH:   rd = cnt_macs[63:32];
-            A_SACT:   rd = cnt_stall_act;
-            A_SWGT:   rd = cnt_stall_wgt;
-            A_SRES:   rd = cnt_stall_res;
-            A_PASS:   rd = cnt_passes;
-            A_CFG0:   rd = {PMAX8, LANES8, COLS8, ROWS8};
-            A_CFG1:   rd = ACT_DEPTH32;
-            A_CFG2:   rd = ACC_DEPTH32;
+        rd_value = 32'd0;
+        case (rd_addr)
+            A_STATUS: rd_value = {28'd0, err_config, err_stream, done, busy};
+            A_C:      rd_value[CH_BITS-1:0]  = c;
+            A_H:      rd_value[DIM_BITS-1:0] = h;
+            A_W:      rd_value[DIM_BITS-1:0] = w;
+            A_HOUT:   rd_value[DIM_BITS-1:0] = hout;
+            A_WOUT:   rd_value[DIM_BITS-1:0] = wout;
+            A_STRIDE: rd_value[1:0] = stride;
+            A_PADT:   rd_value[1:0] = pad_top;
+            A_PADL:   rd_value[1:0] = pad_left;
+            A_MODE:   rd_value[1:0] = mode;
+            A_NPAT:   rd_value[PW:0] = npat;
+            A_CYC:    rd_value = cnt_cycles;
+            A_BUSY:   rd_value = cnt_busy;
+            A_MACL:   rd_value = cnt_macs[31:0];
+            A_MACH:   rd_value = cnt_macs[63:32];
+            A_SACT:   rd_value = cnt_stall_act;
+            A_SWGT:   rd_value = cnt_stall_wgt;
+            A_SRES:   rd_value = cnt_stall_res;
+            A_PASS:   rd_value = cnt_passes;
+            A_CFG0:   rd_value = {PMAX8, LANES8, COLS8, ROWS8};
+            A_CFG1:   rd_value = ACT_DEPTH32;
+            A_CFG2:   rd_value = ACC_DEPTH32;
             default: ;
         endcase
         for (k = 0; k < PMAX; k = k + 1) begin     // outside the case: k is set on every path
-            if ({20'd0, ra} == A_PAT + 4*k) rd[8:0] = pat_r[k];
-            if ({20'd0, ra} == A_FG + 4*k)  rd[CH_BITS-1:0] = fg_r[k];
+            if ({20'd0, rd_addr} == A_PAT + 4*k) rd_value[8:0] = pat_r[k];
+            if ({20'd0, rd_addr} == A_FG + 4*k)  rd_value[CH_BITS-1:0] = fg_r[k];
         end
     end
     always @(posedge clk) begin
         if (rst) begin
             s_axil_rvalid <= 1'b0; s_axil_rdata <= 32'd0;
         end else if (s_axil_arvalid && !s_axil_rvalid) begin
-            s_axil_rvalid <= 1'b1; s_axil_rdata <= rd;
+            s_axil_rvalid <= 1'b1; s_axil_rdata <= rd_value;
         end else if (s_axil_rready) begin
             s_axil_rvalid <= 1'b0;
         end

@@ -40,36 +40,37 @@ module sps_index_select #(
     genvar r;
     generate
         for (r = 0; r < ROWS; r = r + 1) begin : g_row
-            localparam [RW-1:0] RI = r;
+            localparam [RW-1:0] ROW_ID = r;
             // the row's (enable, bank, position) for both tile slots
-            reg          en0, en1;
-            reg [LW-1:0] bk0, bk1;
-            reg [3:0]    ps0, ps1;
-            wire wr = idx_wr_en && (idx_wr_row == RI);
+            reg          slot0_en, slot1_en;
+            reg [LW-1:0] slot0_bank, slot1_bank;
+            reg [3:0]    slot0_pos, slot1_pos;
+            wire row_wr = idx_wr_en && (idx_wr_row == ROW_ID);
             always @(posedge clk) begin
                 if (rst) begin
-                    en0 <= 1'b0; en1 <= 1'b0;
-                    bk0 <= {LW{1'b0}}; bk1 <= {LW{1'b0}}; ps0 <= 4'd0; ps1 <= 4'd0;
-                end else if (wr) begin
+                    slot0_en <= 1'b0; slot1_en <= 1'b0;
+                    slot0_bank <= {LW{1'b0}}; slot1_bank <= {LW{1'b0}}; slot0_pos <= 4'd0; slot1_pos <= 4'd0;
+                end else if (row_wr) begin
                     if (idx_wr_slot) begin
-                        en1 <= idx_wr_rowen; bk1 <= idx_wr_bank; ps1 <= idx_wr_pos;
+                        slot1_en <= idx_wr_rowen; slot1_bank <= idx_wr_bank; slot1_pos <= idx_wr_pos;
                     end else begin
-                        en0 <= idx_wr_rowen; bk0 <= idx_wr_bank; ps0 <= idx_wr_pos;
+                        slot0_en <= idx_wr_rowen; slot0_bank <= idx_wr_bank; slot0_pos <= idx_wr_pos;
                     end
                 end
             end
 
-            wire          en_s = win_tag ? en1 : en0;
-            wire [LW-1:0] bk_s = win_tag ? bk1 : bk0;
-            wire [3:0]    ps_s = win_tag ? ps1 : ps0;
-            wire [7:0]   a_sel = (win_valid && en_s) ? win[(bk_s*9 + ps_s)*8 +: 8] : 8'd0;
+            // the window's slot (its tag) says which element the row takes
+            wire          sel_en   = win_tag ? slot1_en : slot0_en;
+            wire [LW-1:0] sel_bank = win_tag ? slot1_bank : slot0_bank;
+            wire [3:0]    sel_pos  = win_tag ? slot1_pos : slot0_pos;
+            wire [7:0]    sel_act  = (win_valid && sel_en) ? win[(sel_bank*9 + sel_pos)*8 +: 8] : 8'd0;
 
             // skew: r delay stages, then the row's slice of the output registers. The outputs are
             // registers written in slices, one clocked process per row, not nets assembled from
             // per-row pieces, which Icarus would re-propagate whole to every reader on each change.
             wire [9:0] skewed;                        // {activation, valid, tag}, r cycles late
             sps_delay #(.WIDTH(10), .DEPTH(r)) u_skew (
-                .clk(clk), .rst(rst), .d({a_sel, win_valid, win_tag}), .q(skewed));
+                .clk(clk), .rst(rst), .d({sel_act, win_valid, win_tag}), .q(skewed));
             always @(posedge clk) begin
                 if (rst) begin
                     row_a[r*8 +: 8] <= 8'd0; row_valid[r] <= 1'b0; row_tag[r] <= 1'b0;

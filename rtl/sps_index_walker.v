@@ -37,12 +37,13 @@ module sps_index_walker #(
     output reg  [XW-1:0]       base_chaddr;
     output wire                group_end;      // every entry of L_g has been emitted
 
-    reg [CH_BITS-1:0] c;
-    reg [LW-1:0]      cmod;
-    reg [XW-1:0]      chaddr;
-    reg [PW-1:0]      ph;
-    reg [3:0]         j;
-    reg [LW:0]        d;                      // channels advanced since the tile base
+    // the walk's state, named as in the section 3 rule
+    reg [CH_BITS-1:0] c;                      // channel of the next entry
+    reg [LW-1:0]      c_bank;                 // c mod LANES
+    reg [XW-1:0]      chaddr;                 // (c div LANES) * HW3: word address of c's block
+    reg [PW-1:0]      ph;                     // its phase: pattern PAT[ph]
+    reg [3:0]         j;                      // kernel position of the next entry
+    reg [LW:0]        tile_chans;             // channels advanced since the tile base
 
     function [3:0] lowest;                    // index of the lowest set bit (0 if none)
         input [8:0] m;
@@ -62,34 +63,34 @@ module sps_index_walker #(
     wire [LW:0]  lanes_w  = LANES;
 
     assign group_end = (c >= n_ch);
-    assign row_en    = !group_end && (d < lanes_w);
-    assign row_bank  = cmod;
+    assign row_en    = !group_end && (tile_chans < lanes_w);
+    assign row_bank  = c_bank;
     assign row_pos   = j;
 
-    wire [LW:0] cmod_inc = {1'b0, cmod} + 1'b1;
-    wire        wrap     = (cmod_inc == lanes_w);
+    wire [LW:0] c_bank_inc = {1'b0, c_bank} + 1'b1;
+    wire        wrap     = (c_bank_inc == lanes_w);
 
     always @(posedge clk) begin
         if (rst) begin
-            c <= 0; cmod <= 0; chaddr <= 0; ph <= 0; j <= 0; d <= 0;
+            c <= 0; c_bank <= 0; chaddr <= 0; ph <= 0; j <= 0; tile_chans <= 0;
             base_bank <= 0; base_chaddr <= 0;
         end else if (group_start) begin
-            c <= 0; cmod <= 0; chaddr <= 0; ph <= group; j <= lowest(pat[group*9 +: 9]); d <= 0;
+            c <= 0; c_bank <= 0; chaddr <= 0; ph <= group; j <= lowest(pat[group*9 +: 9]); tile_chans <= 0;
             base_bank <= 0; base_chaddr <= 0;
         end else if (tile_start) begin
-            d <= 0;
-            base_bank <= cmod;
+            tile_chans <= 0;
+            base_bank <= c_bank;
             base_chaddr <= chaddr;
         end else if (step && row_en) begin
             if (|above) begin
                 j <= lowest(above);
             end else begin
                 c <= c + 1'b1;
-                cmod <= wrap ? {LW{1'b0}} : cmod_inc[LW-1:0];
+                c_bank <= wrap ? {LW{1'b0}} : c_bank_inc[LW-1:0];
                 if (wrap) chaddr <= chaddr + hw3;
                 ph <= ph_next;
                 j <= lowest(pat[ph_next*9 +: 9]);
-                d <= d + 1'b1;
+                tile_chans <= tile_chans + 1'b1;
             end
         end
     end

@@ -106,15 +106,15 @@ module sps_top #(
     wire [CH_BITS-1:0] n_cblk;
     wire [PXW:0]       npix;
     wire               go, act_busy, act_stall, wgt_stall;
-    wire [1:0]         full, m_first, m_lastrt, m_bank, m_lastpass, bank_busy;
-    wire [2*LW-1:0]    m_base_bank;
-    wire [2*XW-1:0]    m_base_chaddr;
-    wire [2*MW-1:0]    m_macs;
-    wire               rel_valid, rel_tag;
+    wire [1:0]         slot_full, slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, bank_busy;
+    wire [2*LW-1:0]    slot_base_bank;
+    wire [2*XW-1:0]    slot_base_chaddr;
+    wire [2*MW-1:0]    slot_macs;
+    wire               slot_free_valid, slot_free_tag;
     wire               wg_can_start, wg_issue, wg_start, wg_tag;
     wire [LW-1:0]      wg_base_bank;
     wire [XW-1:0]      wg_base_chaddr;
-    wire [SB_PASS_W-1:0] wg_sb;
+    wire [SB_PASS_W-1:0] wg_pass_sb;
     wire               bank_claim, bank_claim_id, bank_free_valid, bank_free_id;
 
     sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
@@ -124,11 +124,13 @@ module sps_top #(
         .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg),
         .w3(w3), .hw3(hw3), .n_cblk(n_cblk), .npix(npix),
         .go(go), .act_busy(act_busy), .act_stall(act_stall), .wgt_stall(wgt_stall),
-        .full(full), .m_first(m_first), .m_lastrt(m_lastrt), .m_bank(m_bank), .m_lastpass(m_lastpass),
-        .m_base_bank(m_base_bank), .m_base_chaddr(m_base_chaddr), .m_macs(m_macs),
-        .rel_valid(rel_valid), .rel_tag(rel_tag),
+        .slot_full(slot_full), .slot_first_rt(slot_first_rt), .slot_last_rt(slot_last_rt),
+        .slot_bank(slot_bank), .slot_last_pass(slot_last_pass),
+        .slot_base_bank(slot_base_bank), .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
+        .slot_free_valid(slot_free_valid), .slot_free_tag(slot_free_tag),
         .wg_can_start(wg_can_start), .wg_issue(wg_issue), .wg_start(wg_start),
-        .wg_base_bank(wg_base_bank), .wg_base_chaddr(wg_base_chaddr), .wg_tag(wg_tag), .wg_sb(wg_sb),
+        .wg_base_bank(wg_base_bank), .wg_base_chaddr(wg_base_chaddr), .wg_tag(wg_tag),
+        .wg_pass_sb(wg_pass_sb),
         .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
         .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id), .bank_busy(bank_busy),
         .res_valid(m_axis_res_tvalid), .res_ready(m_axis_res_tready), .res_last(m_axis_res_tlast),
@@ -146,7 +148,8 @@ module sps_top #(
     wire [LANES*9*AW-1:0] ab_raddr;
     wire [LANES*9*8-1:0]  ab_rdata;
 
-    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW)) u_actld (
+    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS),
+                     .XW(XW)) u_actld (
         .clk(clk), .rst(rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
         .s_tdata(s_axis_act_tdata), .s_tvalid(s_axis_act_tvalid), .s_tlast(s_axis_act_tlast),
         .s_tready(s_axis_act_tready),
@@ -158,7 +161,7 @@ module sps_top #(
         .re(ab_re), .raddr(ab_raddr), .rdata(ab_rdata));
 
     wire                 win_valid, win_tag, win_last;
-    wire [PXW-1:0]       win_p;
+    wire [PXW-1:0]       win_pixel;
     wire [SB_PASS_W-1:0] win_sb;
     wire [LANES*9*8-1:0] win;
 
@@ -167,10 +170,10 @@ module sps_top #(
         .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
         .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
-        .sb(wg_sb), .can_start(wg_can_start), .issue(wg_issue),
-        .pass_end(rel_valid), .pass_end_tag(rel_tag),
+        .sb(wg_pass_sb), .can_start(wg_can_start), .issue(wg_issue),
+        .pass_end(slot_free_valid), .pass_end_tag(slot_free_tag),
         .rd_en(ab_re), .rd_addr(ab_raddr), .rd_data(ab_rdata),
-        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p), .win_sb(win_sb),
+        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel), .win_sb(win_sb),
         .win(win));
 
     // ---- weights and index -------------------------------------------------------------------
@@ -191,9 +194,10 @@ module sps_top #(
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .w_wr_en(w_wr_en), .w_wr_slot(w_wr_slot), .w_wr_row(w_wr_row), .w_wr_data(w_wr_data),
         .idx_rowen(idx_rowen), .idx_bank(idx_bank), .idx_pos(idx_pos),
-        .rel_valid(rel_valid), .rel_tag(rel_tag),
-        .full(full), .m_first(m_first), .m_lastrt(m_lastrt), .m_bank(m_bank), .m_lastpass(m_lastpass),
-        .m_base_bank(m_base_bank), .m_base_chaddr(m_base_chaddr), .m_macs(m_macs),
+        .slot_free_valid(slot_free_valid), .slot_free_tag(slot_free_tag),
+        .slot_full(slot_full), .slot_first_rt(slot_first_rt), .slot_last_rt(slot_last_rt),
+        .slot_bank(slot_bank), .slot_last_pass(slot_last_pass),
+        .slot_base_bank(slot_base_bank), .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
         .err(wl_err), .stall(wgt_stall));
 
     // the window's pixel sideband (rtl/sps_sideband.vh), through the indexing unit to the accumulator
@@ -201,7 +205,7 @@ module sps_top #(
     always @(*) begin
         win_pix_sb                                = {SB_PIX_W{1'b0}};
         win_pix_sb[SB_PIX_LAST_PX]                = win_last;
-        win_pix_sb[SB_PIX_PIXEL +: PXW]           = win_p;
+        win_pix_sb[SB_PIX_PIXEL +: PXW]           = win_pixel;
         win_pix_sb[SB_PIX_PASS +: SB_PASS_W]      = win_sb;
     end
     wire [ROWS-1:0]     row_valid, row_tag;

@@ -11,8 +11,8 @@ module sps_wgen_tb #(
     parameter XW        = 24
 ) (
     clk, rst, we, wsub, waddr, wdata, h, w, hout, wout, stride2, pad_top, pad_left, w3, hw3, start,
-    base_bank, base_chaddr, tag, sb, can_start, issue, win_valid, win_tag, win_last, win_p, win_sb,
-    win
+    base_bank, base_chaddr, tag, sb, can_start, issue, win_valid, win_tag, win_last, win_pixel,
+    win_sb, win
 );
     localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
     localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
@@ -47,7 +47,7 @@ module sps_wgen_tb #(
     output wire                  win_valid;
     output wire                  win_tag;
     output wire                  win_last;
-    output wire [PXW-1:0]        win_p;
+    output wire [PXW-1:0]        win_pixel;
     output wire [SBW-1:0]        win_sb;
     output wire [LANES*9*8-1:0]  win;
 
@@ -65,7 +65,7 @@ module sps_wgen_tb #(
         .pad_top(pad_top), .pad_left(pad_left), .w3(w3), .hw3(hw3),
         .start(start), .base_bank(base_bank), .base_chaddr(base_chaddr), .tag(tag), .sb(sb),
         .can_start(can_start), .issue(issue), .pass_end(), .pass_end_tag(), .rd_en(re), .rd_addr(raddr), .rd_data(rdata),
-        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p),
+        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel),
         .win_sb(win_sb), .win(win));
 endmodule
 `default_nettype wire
