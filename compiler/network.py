@@ -11,7 +11,7 @@ array does not do runs on the host, in this module's own integer code (not the r
 
 `NetProgram.schedule(x)` is a generator: it yields (stage, program with x's activations attached)
 for every array stage and expects the int8 [F, Hout, Wout] result sent back; the host stages run
-in between. `run(x, array_fn)` drives it synchronously (tb/cocotb_net.py drives it from cocotb).
+in between. `run(x, array_fn)` drives it synchronously (tb/env/network.py drives it from cocotb).
 """
 from __future__ import annotations
 

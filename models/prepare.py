@@ -3,7 +3,7 @@ PPS), calibration images, and its int8 QNet.
 
 - digits: the shipped models/weights/digits_pps.pt unless a checkpoint is given; calibration on
   the first 512 training images.
-- vgg16, resnet18: a user checkpoint (trained with models.train_net, or any state_dict of the same
+- vgg16, resnet18: a user checkpoint (trained with `sps train`, or any state_dict of the same
   architecture), or random weights: default init, every 3x3 conv but the first projected onto
   PS-4/P4 (the 2x2 corners, o=1), BatchNorm statistics re-estimated on the calibration images.
   Calibration on 512 CIFAR-10 training images when --data is given, else on seeded Gaussian noise

@@ -8,20 +8,24 @@
 // event-driven simulator (Icarus) a whole-bus re-evaluation per part change.
 // Write: one beat = one (y, x) position for all LANES banks (sub-bank wsub, address waddr).
 // Read: every (bank, sub-bank) has its own address. Latency: 1 cycle.
+`default_nettype none
 module sps_act_buffer #(
     parameter LANES     = 8,
-    parameter ACT_DEPTH = 1024,
-    parameter AW        = 10
+    parameter ACT_DEPTH = 1024
 ) (
-    input  wire                  clk,
-    input  wire                  we,
-    input  wire [3:0]            wsub,
-    input  wire [AW-1:0]         waddr,
-    input  wire [LANES*8-1:0]    wdata,
-    input  wire                  re,
-    input  wire [LANES*9*AW-1:0] raddr,
-    output reg  [LANES*9*8-1:0]  rdata
+    clk, we, wsub, waddr, wdata, re, raddr, rdata
 );
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+
+    input  wire                  clk;
+    input  wire                  we;
+    input  wire [3:0]            wsub;
+    input  wire [AW-1:0]         waddr;
+    input  wire [LANES*8-1:0]    wdata;
+    input  wire                  re;
+    input  wire [LANES*9*AW-1:0] raddr;
+    output reg  [LANES*9*8-1:0]  rdata;
+
     genvar b, s;
     generate
         for (b = 0; b < LANES; b = b + 1) begin : g_bank
@@ -36,3 +40,4 @@ module sps_act_buffer #(
         end
     endgenerate
 endmodule
+`default_nettype wire

@@ -10,94 +10,83 @@
 // Hence a slot row may be rewritten as soon as the last activation using it has entered the row
 // (cycle k >= that entry cycle), not only after it has left the last column.
 // Latency: ROWS + j cycles from row-0 entry to column j's output; j cycles of write skew.
+`default_nettype none
 module sps_array #(
     parameter ROWS = 8,
-    parameter COLS = 8,
-    parameter RW   = 3                      // bits of a row index (derived: max(1, clog2(ROWS)))
+    parameter COLS = 8
 ) (
-    input  wire                 clk,
-    input  wire                 rst,
-    input  wire                 wr_en,
-    input  wire                 wr_slot,
-    input  wire [RW-1:0]        wr_row,
-    input  wire [COLS*8-1:0]    wr_data,
-    input  wire [ROWS-1:0]      row_valid,
-    input  wire [ROWS-1:0]      row_tag,
-    input  wire [ROWS*8-1:0]    row_a,
-    output wire [COLS-1:0]      valid_out,
-    output wire [COLS-1:0]      tag_out,
-    output wire [COLS*32-1:0]   psum_out
+    clk, rst, wr_en, wr_slot, wr_row, wr_data, row_valid, row_tag, row_a, valid_out, tag_out,
+    psum_out
 );
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+
+    input  wire                 clk;
+    input  wire                 rst;
+    input  wire                 wr_en;
+    input  wire                 wr_slot;
+    input  wire [RW-1:0]        wr_row;
+    input  wire [COLS*8-1:0]    wr_data;
+    input  wire [ROWS-1:0]      row_valid;
+    input  wire [ROWS-1:0]      row_tag;
+    input  wire [ROWS*8-1:0]    row_a;
+    output wire [COLS-1:0]      valid_out;
+    output wire [COLS-1:0]      tag_out;
+    output wire [COLS*32-1:0]   psum_out;
+
     // nets between PEs: horizontal (activation) index r*(COLS+1)+j, vertical (psum) j*(ROWS+1)+r.
     // Arrays of nets, one word per PE port, rather than flat buses sliced per PE: an event-driven
     // simulator (Icarus) re-propagates a bus driven in many parts whole to every reader on every
     // part change, which is quadratic in the array size.
-    wire        hv [0:(COLS+1)*ROWS-1];
-    wire        ht [0:(COLS+1)*ROWS-1];
-    wire [7:0]  ha [0:(COLS+1)*ROWS-1];
-    wire [31:0] vp [0:(ROWS+1)*COLS-1];
+    wire        act_valid [0:(COLS+1)*ROWS-1];   // per link: valid, weight-slot tag, activation
+    wire        act_tag   [0:(COLS+1)*ROWS-1];
+    wire [7:0]  act_data  [0:(COLS+1)*ROWS-1];
+    wire [31:0] psum      [0:(ROWS+1)*COLS-1];   // partial sums
     // per-column (skewed) weight write port
-    wire          cen   [0:COLS-1];
-    wire          cslot [0:COLS-1];
-    wire [RW-1:0] crow  [0:COLS-1];
-    wire [7:0]    cdat  [0:COLS-1];
+    wire          col_wr_en   [0:COLS-1];
+    wire          col_wr_slot [0:COLS-1];
+    wire [RW-1:0] col_wr_row  [0:COLS-1];
+    wire [7:0]    col_wr_data [0:COLS-1];
 
     genvar r, j;
     generate
         for (r = 0; r < ROWS; r = r + 1) begin : g_row_in
-            assign hv[r*(COLS+1)] = row_valid[r];
-            assign ht[r*(COLS+1)] = row_tag[r];
-            assign ha[r*(COLS+1)] = row_a[r*8 +: 8];
+            assign act_valid[r*(COLS+1)] = row_valid[r];
+            assign act_tag[r*(COLS+1)]   = row_tag[r];
+            assign act_data[r*(COLS+1)]  = row_a[r*8 +: 8];
         end
         for (j = 0; j < COLS; j = j + 1) begin : g_col_io
-            assign vp[j*(ROWS+1)]       = 32'd0;
-            assign psum_out[j*32 +: 32] = vp[j*(ROWS+1)+ROWS];
-            assign valid_out[j]         = hv[(ROWS-1)*(COLS+1)+j+1];
-            assign tag_out[j]           = ht[(ROWS-1)*(COLS+1)+j+1];
+            assign psum[j*(ROWS+1)]     = 32'd0;
+            assign psum_out[j*32 +: 32] = psum[j*(ROWS+1)+ROWS];
+            assign valid_out[j]         = act_valid[(ROWS-1)*(COLS+1)+j+1];
+            assign tag_out[j]           = act_tag[(ROWS-1)*(COLS+1)+j+1];
         end
-        // column-skewed weight write port: column j sees the write j cycles late (own registers
-        // per column, no shared bus driven in slices)
+        // column-skewed weight write port: column j sees the write j cycles late (a delay line per
+        // column into arrays of nets, no shared bus driven in slices)
         for (j = 0; j < COLS; j = j + 1) begin : g_wcol
-            if (j == 0) begin : g_nod
-                assign cen[j] = wr_en; assign cslot[j] = wr_slot; assign crow[j] = wr_row;
-                assign cdat[j] = wr_data[7:0];
-            end else begin : g_del
-                reg          de [0:j-1];
-                reg          ds [0:j-1];
-                reg [RW-1:0] dr [0:j-1];
-                reg [7:0]    dd [0:j-1];
-                integer i;
-                always @(posedge clk) begin
-                    if (rst) begin
-                        for (i = 0; i < j; i = i + 1) begin
-                            de[i] <= 1'b0; ds[i] <= 1'b0; dr[i] <= {RW{1'b0}}; dd[i] <= 8'd0;
-                        end
-                    end else begin
-                        de[0] <= wr_en; ds[0] <= wr_slot; dr[0] <= wr_row; dd[0] <= wr_data[j*8 +: 8];
-                        for (i = 1; i < j; i = i + 1) begin
-                            de[i] <= de[i-1]; ds[i] <= ds[i-1]; dr[i] <= dr[i-1]; dd[i] <= dd[i-1];
-                        end
-                    end
-                end
-                assign cen[j] = de[j-1]; assign cslot[j] = ds[j-1]; assign crow[j] = dr[j-1];
-                assign cdat[j] = dd[j-1];
-            end
+            wire [RW+9:0] skewed;                  // {en, slot, row, column j's byte}, j cycles late
+            sps_delay #(.WIDTH(RW + 10), .DEPTH(j)) u_skew (
+                .clk(clk), .rst(rst), .d({wr_en, wr_slot, wr_row, wr_data[j*8 +: 8]}), .q(skewed));
+            assign col_wr_en[j]   = skewed[RW+9];
+            assign col_wr_slot[j] = skewed[RW+8];
+            assign col_wr_row[j]  = skewed[8 +: RW];
+            assign col_wr_data[j] = skewed[7:0];
         end
         for (r = 0; r < ROWS; r = r + 1) begin : g_r
-            localparam [RW-1:0] RI = r;
+            localparam [RW-1:0] ROW_ID = r;
             for (j = 0; j < COLS; j = j + 1) begin : g_c
                 sps_pe u_pe (
                     .clk(clk), .rst(rst),
-                    .wr_en(cen[j] && (crow[j] == RI)), .wr_slot(cslot[j]),
-                    .wr_w(cdat[j]),
-                    .a_valid(hv[r*(COLS+1)+j]), .a_tag(ht[r*(COLS+1)+j]),
-                    .a_in(ha[r*(COLS+1)+j]),
-                    .psum_in(vp[j*(ROWS+1)+r]),
-                    .a_valid_q(hv[r*(COLS+1)+j+1]), .a_tag_q(ht[r*(COLS+1)+j+1]),
-                    .a_q(ha[r*(COLS+1)+j+1]),
-                    .psum_q(vp[j*(ROWS+1)+r+1])
+                    .wr_en(col_wr_en[j] && (col_wr_row[j] == ROW_ID)), .wr_slot(col_wr_slot[j]),
+                    .wr_w(col_wr_data[j]),
+                    .a_valid(act_valid[r*(COLS+1)+j]), .a_tag(act_tag[r*(COLS+1)+j]),
+                    .a_in(act_data[r*(COLS+1)+j]),
+                    .psum_in(psum[j*(ROWS+1)+r]),
+                    .a_valid_q(act_valid[r*(COLS+1)+j+1]), .a_tag_q(act_tag[r*(COLS+1)+j+1]),
+                    .a_q(act_data[r*(COLS+1)+j+1]),
+                    .psum_q(psum[j*(ROWS+1)+r+1])
                 );
             end
         end
     endgenerate
 endmodule
+`default_nettype wire

@@ -3,6 +3,7 @@
 // A write takes AW and W together and answers on B; a read answers on R the cycle after AR.
 // Descriptor writes while the accelerator is busy are ignored (the running layer is not disturbed).
 // Latency: 1 cycle to accept, response the next cycle.
+`default_nettype none
 module sps_axil_regs #(
     parameter ROWS      = 8,
     parameter COLS      = 8,
@@ -11,60 +12,68 @@ module sps_axil_regs #(
     parameter ACT_DEPTH = 1024,
     parameter ACC_DEPTH = 1024,
     parameter DIM_BITS  = 10,
-    parameter CH_BITS   = 12,
-    parameter PW        = 3
+    parameter CH_BITS   = 12
 ) (
-    input  wire                    clk,
-    input  wire                    rst,
+    clk, rst, s_axil_awaddr, s_axil_awprot, s_axil_awvalid, s_axil_awready, s_axil_wdata,
+    s_axil_wstrb, s_axil_wvalid, s_axil_wready, s_axil_bresp, s_axil_bvalid, s_axil_bready,
+    s_axil_araddr, s_axil_arprot, s_axil_arvalid, s_axil_arready, s_axil_rdata, s_axil_rresp,
+    s_axil_rvalid, s_axil_rready, c, h, w, hout, wout, stride, pad_top, pad_left, mode, npat, pat,
+    fg, start, busy, done, err_stream, err_config, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act,
+    cnt_stall_wgt, cnt_stall_res, cnt_passes
+);
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+
+    input  wire                    clk;
+    input  wire                    rst;
     // AXI4-Lite (address bits [1:0], the protection bits and data bits above a register's width are ignored)
     /* verilator lint_off UNUSEDSIGNAL */
-    input  wire [11:0]             s_axil_awaddr,
-    input  wire [2:0]              s_axil_awprot,
-    input  wire                    s_axil_awvalid,
-    output wire                    s_axil_awready,
-    input  wire [31:0]             s_axil_wdata,
-    input  wire [3:0]              s_axil_wstrb,
-    input  wire                    s_axil_wvalid,
-    output wire                    s_axil_wready,
-    output wire [1:0]              s_axil_bresp,
-    output reg                     s_axil_bvalid,
-    input  wire                    s_axil_bready,
-    input  wire [11:0]             s_axil_araddr,
-    input  wire [2:0]              s_axil_arprot,
-    input  wire                    s_axil_arvalid,
-    output wire                    s_axil_arready,
-    output reg  [31:0]             s_axil_rdata,
-    output wire [1:0]              s_axil_rresp,
-    output reg                     s_axil_rvalid,
-    input  wire                    s_axil_rready,
+    input  wire [11:0]             s_axil_awaddr;
+    input  wire [2:0]              s_axil_awprot;
+    input  wire                    s_axil_awvalid;
+    output wire                    s_axil_awready;
+    input  wire [31:0]             s_axil_wdata;
+    input  wire [3:0]              s_axil_wstrb;
+    input  wire                    s_axil_wvalid;
+    output wire                    s_axil_wready;
+    output wire [1:0]              s_axil_bresp;
+    output reg                     s_axil_bvalid;
+    input  wire                    s_axil_bready;
+    input  wire [11:0]             s_axil_araddr;
+    input  wire [2:0]              s_axil_arprot;
+    input  wire                    s_axil_arvalid;
+    output wire                    s_axil_arready;
+    output reg  [31:0]             s_axil_rdata;
+    output wire [1:0]              s_axil_rresp;
+    output reg                     s_axil_rvalid;
+    input  wire                    s_axil_rready;
     /* verilator lint_on UNUSEDSIGNAL */
     // descriptor
-    output reg  [CH_BITS-1:0]      c,
-    output reg  [DIM_BITS-1:0]     h,
-    output reg  [DIM_BITS-1:0]     w,
-    output reg  [DIM_BITS-1:0]     hout,
-    output reg  [DIM_BITS-1:0]     wout,
-    output reg  [1:0]              stride,
-    output reg  [1:0]              pad_top,
-    output reg  [1:0]              pad_left,
-    output reg  [1:0]              mode,
-    output reg  [PW:0]             npat,
-    output wire [9*PMAX-1:0]       pat,
-    output wire [CH_BITS*PMAX-1:0] fg,
-    output wire                    start,
+    output reg  [CH_BITS-1:0]      c;
+    output reg  [DIM_BITS-1:0]     h;
+    output reg  [DIM_BITS-1:0]     w;
+    output reg  [DIM_BITS-1:0]     hout;
+    output reg  [DIM_BITS-1:0]     wout;
+    output reg  [1:0]              stride;
+    output reg  [1:0]              pad_top;
+    output reg  [1:0]              pad_left;
+    output reg  [1:0]              mode;
+    output reg  [PW:0]             npat;
+    output wire [9*PMAX-1:0]       pat;
+    output wire [CH_BITS*PMAX-1:0] fg;
+    output wire                    start;
     // status and counters
-    input  wire                    busy,
-    input  wire                    done,
-    input  wire                    err_stream,
-    input  wire                    err_config,
-    input  wire [31:0]             cnt_cycles,
-    input  wire [31:0]             cnt_busy,
-    input  wire [63:0]             cnt_macs,
-    input  wire [31:0]             cnt_stall_act,
-    input  wire [31:0]             cnt_stall_wgt,
-    input  wire [31:0]             cnt_stall_res,
-    input  wire [31:0]             cnt_passes
-);
+    input  wire                    busy;
+    input  wire                    done;
+    input  wire                    err_stream;
+    input  wire                    err_config;
+    input  wire [31:0]             cnt_cycles;
+    input  wire [31:0]             cnt_busy;
+    input  wire [63:0]             cnt_macs;
+    input  wire [31:0]             cnt_stall_act;
+    input  wire [31:0]             cnt_stall_wgt;
+    input  wire [31:0]             cnt_stall_res;
+    input  wire [31:0]             cnt_passes;
+
     localparam integer A_PAT = 'h030, A_FG = 'h030 + 4*PMAX;
     localparam [11:0] A_CTRL = 12'h000, A_STATUS = 12'h004, A_C = 12'h008, A_H = 12'h00C,
                       A_W = 12'h010, A_HOUT = 12'h014, A_WOUT = 12'h018, A_STRIDE = 12'h01C,
@@ -91,9 +100,9 @@ module sps_axil_regs #(
     assign s_axil_awready = do_write;
     assign s_axil_wready  = do_write;
     assign s_axil_bresp   = 2'b00;
-    wire [11:0] wa = {s_axil_awaddr[11:2], 2'b00};
+    wire [11:0] wr_addr = {s_axil_awaddr[11:2], 2'b00};
     wire        cfg_we = do_write && !busy && (&s_axil_wstrb);
-    assign start = do_write && (wa == A_CTRL) && s_axil_wdata[0] && !busy;
+    assign start = do_write && (wr_addr == A_CTRL) && s_axil_wdata[0] && !busy;
 
     integer i;
     always @(posedge clk) begin
@@ -108,7 +117,7 @@ module sps_axil_regs #(
             if (do_write) s_axil_bvalid <= 1'b1;
             else if (s_axil_bready) s_axil_bvalid <= 1'b0;
             if (cfg_we) begin
-                case (wa)
+                case (wr_addr)
                     A_C:      c        <= s_axil_wdata[CH_BITS-1:0];
                     A_H:      h        <= s_axil_wdata[DIM_BITS-1:0];
                     A_W:      w        <= s_axil_wdata[DIM_BITS-1:0];
@@ -121,8 +130,8 @@ module sps_axil_regs #(
                     A_NPAT:   npat     <= s_axil_wdata[PW:0];
                     default: begin
                         for (i = 0; i < PMAX; i = i + 1) begin
-                            if ({20'd0, wa} == A_PAT + 4*i) pat_r[i] <= s_axil_wdata[8:0];
-                            if ({20'd0, wa} == A_FG + 4*i)  fg_r[i]  <= s_axil_wdata[CH_BITS-1:0];
+                            if ({20'd0, wr_addr} == A_PAT + 4*i) pat_r[i] <= s_axil_wdata[8:0];
+                            if ({20'd0, wr_addr} == A_FG + 4*i)  fg_r[i]  <= s_axil_wdata[CH_BITS-1:0];
                         end
                     end
                 endcase
@@ -133,48 +142,49 @@ module sps_axil_regs #(
     // ---- read channel ---------------------------------------------------------------------
     assign s_axil_arready = !s_axil_rvalid;
     assign s_axil_rresp   = 2'b00;
-    wire [11:0] ra = {s_axil_araddr[11:2], 2'b00};
-    reg  [31:0] rd;
+    wire [11:0] rd_addr = {s_axil_araddr[11:2], 2'b00};
+    reg  [31:0] rd_value;
     integer     k;
     always @(*) begin
-        rd = 32'd0;
-        case (ra)
-            A_STATUS: rd = {28'd0, err_config, err_stream, done, busy};
-            A_C:      rd[CH_BITS-1:0]  = c;
-            A_H:      rd[DIM_BITS-1:0] = h;
-            A_W:      rd[DIM_BITS-1:0] = w;
-            A_HOUT:   rd[DIM_BITS-1:0] = hout;
-            A_WOUT:   rd[DIM_BITS-1:0] = wout;
-            A_STRIDE: rd[1:0] = stride;
-            A_PADT:   rd[1:0] = pad_top;
-            A_PADL:   rd[1:0] = pad_left;
-            A_MODE:   rd[1:0] = mode;
-            A_NPAT:   rd[PW:0] = npat;
-            A_CYC:    rd = cnt_cycles;
-            A_BUSY:   rd = cnt_busy;
-            A_MACL:   rd = cnt_macs[31:0];
-            A_MACH:   rd = cnt_macs[63:32];
-            A_SACT:   rd = cnt_stall_act;
-            A_SWGT:   rd = cnt_stall_wgt;
-            A_SRES:   rd = cnt_stall_res;
-            A_PASS:   rd = cnt_passes;
-            A_CFG0:   rd = {PMAX8, LANES8, COLS8, ROWS8};
-            A_CFG1:   rd = ACT_DEPTH32;
-            A_CFG2:   rd = ACC_DEPTH32;
+        rd_value = 32'd0;
+        case (rd_addr)
+            A_STATUS: rd_value = {28'd0, err_config, err_stream, done, busy};
+            A_C:      rd_value[CH_BITS-1:0]  = c;
+            A_H:      rd_value[DIM_BITS-1:0] = h;
+            A_W:      rd_value[DIM_BITS-1:0] = w;
+            A_HOUT:   rd_value[DIM_BITS-1:0] = hout;
+            A_WOUT:   rd_value[DIM_BITS-1:0] = wout;
+            A_STRIDE: rd_value[1:0] = stride;
+            A_PADT:   rd_value[1:0] = pad_top;
+            A_PADL:   rd_value[1:0] = pad_left;
+            A_MODE:   rd_value[1:0] = mode;
+            A_NPAT:   rd_value[PW:0] = npat;
+            A_CYC:    rd_value = cnt_cycles;
+            A_BUSY:   rd_value = cnt_busy;
+            A_MACL:   rd_value = cnt_macs[31:0];
+            A_MACH:   rd_value = cnt_macs[63:32];
+            A_SACT:   rd_value = cnt_stall_act;
+            A_SWGT:   rd_value = cnt_stall_wgt;
+            A_SRES:   rd_value = cnt_stall_res;
+            A_PASS:   rd_value = cnt_passes;
+            A_CFG0:   rd_value = {PMAX8, LANES8, COLS8, ROWS8};
+            A_CFG1:   rd_value = ACT_DEPTH32;
+            A_CFG2:   rd_value = ACC_DEPTH32;
             default: ;
         endcase
         for (k = 0; k < PMAX; k = k + 1) begin     // outside the case: k is set on every path
-            if ({20'd0, ra} == A_PAT + 4*k) rd[8:0] = pat_r[k];
-            if ({20'd0, ra} == A_FG + 4*k)  rd[CH_BITS-1:0] = fg_r[k];
+            if ({20'd0, rd_addr} == A_PAT + 4*k) rd_value[8:0] = pat_r[k];
+            if ({20'd0, rd_addr} == A_FG + 4*k)  rd_value[CH_BITS-1:0] = fg_r[k];
         end
     end
     always @(posedge clk) begin
         if (rst) begin
             s_axil_rvalid <= 1'b0; s_axil_rdata <= 32'd0;
         end else if (s_axil_arvalid && !s_axil_rvalid) begin
-            s_axil_rvalid <= 1'b1; s_axil_rdata <= rd;
+            s_axil_rvalid <= 1'b1; s_axil_rdata <= rd_value;
         end else if (s_axil_rready) begin
             s_axil_rvalid <= 1'b0;
         end
     end
 endmodule
+`default_nettype wire

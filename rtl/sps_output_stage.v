@@ -6,40 +6,47 @@
 // room for everything in flight, so nothing is dropped under any backpressure. The bank is freed
 // once its last pixel is read. TLAST marks the last beat of the program.
 // Latency: 5 cycles from a drain read to the FIFO, +1 to m_axis (FIFO fall-through).
+`default_nettype none
 module sps_output_stage #(
     parameter COLS           = 8,
-    parameter PXW            = 10,
-    parameter OUT_FIFO_DEPTH = 8,
-    parameter FCW            = 4        // derived: clog2(OUT_FIFO_DEPTH + 1)
+    parameter ACC_DEPTH      = 1024,
+    parameter OUT_FIFO_DEPTH = 8
 ) (
-    input  wire                clk,
-    input  wire                rst,
-    input  wire                start,         // clears state for a new program
-    input  wire [PXW:0]        npix,
-    input  wire                requant,
-    input  wire                relu,
-    // header write
-    input  wire                hdr_wr_en,
-    input  wire                hdr_wr_bank,
-    input  wire [2:0]          hdr_wr_beat,
-    input  wire [COLS*8-1:0]   hdr_wr_data,
-    // bank done (from the accumulator)
-    input  wire                done_valid,
-    input  wire                done_bank,
-    input  wire                done_last,
-    // accumulator read port
-    output wire                drain_re,
-    output wire                drain_bank,
-    output wire [PXW-1:0]      drain_addr,
-    input  wire [COLS*32-1:0]  drain_data,
-    output reg                 bank_free_valid,
-    output reg                 bank_free_id,
-    // result stream
-    output wire [COLS*32-1:0]  m_tdata,
-    output wire                m_tvalid,
-    output wire                m_tlast,
-    input  wire                m_tready
+    clk, rst, start, npix, requant, relu, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data,
+    done_valid, done_bank, done_last, drain_re, drain_bank, drain_addr, drain_data, bank_free_valid,
+    bank_free_id, m_tdata, m_tvalid, m_tlast, m_tready
 );
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);           // bits of the result FIFO's count
+
+    input  wire                clk;
+    input  wire                rst;
+    input  wire                start;         // clears state for a new program
+    input  wire [PXW:0]        npix;
+    input  wire                requant;
+    input  wire                relu;
+    // header write
+    input  wire                hdr_wr_en;
+    input  wire                hdr_wr_bank;
+    input  wire [2:0]          hdr_wr_beat;
+    input  wire [COLS*8-1:0]   hdr_wr_data;
+    // bank done (from the accumulator)
+    input  wire                done_valid;
+    input  wire                done_bank;
+    input  wire                done_last;
+    // accumulator read port
+    output wire                drain_re;
+    output wire                drain_bank;
+    output wire [PXW-1:0]      drain_addr;
+    input  wire [COLS*32-1:0]  drain_data;
+    output reg                 bank_free_valid;
+    output reg                 bank_free_id;
+    // result stream
+    output wire [COLS*32-1:0]  m_tdata;
+    output wire                m_tvalid;
+    output wire                m_tlast;
+    input  wire                m_tready;
+
     // ---- headers --------------------------------------------------------------------------
     reg [COLS*8-1:0] hdr0 [0:6];
     reg [COLS*8-1:0] hdr1 [0:6];
@@ -54,14 +61,15 @@ module sps_output_stage #(
     wire [COLS*16-1:0] mul0  = {hdr0[5], hdr0[4]};
     wire [COLS*16-1:0] mul1  = {hdr1[5], hdr1[4]};
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [COLS*8-1:0]  sh0   = hdr0[6];        // 6 of each byte's bits are the shift
-    wire [COLS*8-1:0]  sh1   = hdr1[6];
+    wire [COLS*8-1:0]  shift0 = hdr0[6];       // 6 of each byte's bits are the shift
+    wire [COLS*8-1:0]  shift1 = hdr1[6];
     /* verilator lint_on UNUSEDSIGNAL */
 
     // ---- drain sequencing -----------------------------------------------------------------
-    reg [1:0]      pending, lastflag;
-    reg            ptr, draining;
-    reg [PXW-1:0]  p;
+    reg [1:0]      bank_pending;           // the bank is done and not yet drained
+    reg [1:0]      bank_last;              // its column tile is the program's last
+    reg            cur_bank, draining;     // the bank drained (or waited for) next
+    reg [PXW-1:0]  drain_px;               // pixel read next
     reg [2:0]      inflight;
     wire [FCW-1:0] fifo_count;
     wire           push;
@@ -69,56 +77,54 @@ module sps_output_stage #(
     wire [FCW+1:0] reserved = {2'b00, fifo_count} + {{(FCW-1){1'b0}}, inflight};
     wire [FCW+1:0] depth_w  = OUT_FIFO_DEPTH;
     wire           issue    = draining && (reserved < depth_w);
-    wire           last_p   = ({1'b0, p} == npix - 1'b1);
+    wire           last_px  = ({1'b0, drain_px} == npix - 1'b1);
 
     assign drain_re   = issue;
-    assign drain_bank = ptr;
-    assign drain_addr = p;
+    assign drain_bank = cur_bank;
+    assign drain_addr = drain_px;
 
     always @(posedge clk) begin
         if (rst || start) begin
-            pending <= 2'b00; lastflag <= 2'b00; ptr <= 1'b0; draining <= 1'b0; p <= {PXW{1'b0}};
+            bank_pending <= 2'b00; bank_last <= 2'b00; cur_bank <= 1'b0; draining <= 1'b0;
+            drain_px <= {PXW{1'b0}};
             inflight <= 3'd0; bank_free_valid <= 1'b0; bank_free_id <= 1'b0;
         end else begin
             bank_free_valid <= 1'b0;
             if (done_valid) begin
-                pending[done_bank]  <= 1'b1;
-                lastflag[done_bank] <= done_last;
+                bank_pending[done_bank] <= 1'b1;
+                bank_last[done_bank]    <= done_last;
             end
             inflight <= inflight + (issue ? 3'd1 : 3'd0) - (push ? 3'd1 : 3'd0);
             if (!draining) begin
-                if (pending[ptr]) begin
+                if (bank_pending[cur_bank]) begin
                     draining <= 1'b1;
-                    p <= {PXW{1'b0}};
+                    drain_px <= {PXW{1'b0}};
                 end
             end else if (issue) begin
-                if (last_p) begin
+                if (last_px) begin
                     draining <= 1'b0;
-                    pending[ptr] <= 1'b0;
+                    bank_pending[cur_bank] <= 1'b0;
                     bank_free_valid <= 1'b1;
-                    bank_free_id <= ptr;
-                    ptr <= ~ptr;
+                    bank_free_id <= cur_bank;
+                    cur_bank <= ~cur_bank;
                 end else begin
-                    p <= p + 1'b1;
+                    drain_px <= drain_px + 1'b1;
                 end
             end
         end
     end
 
     // ---- data path: D1 (RAM data) -> D2 (acc + bias) -> requant (2) -> FIFO ----------------
-    reg d1_v, d1_bank, d1_last;
-    reg d2_v, d2_bank, d2_last;
+    reg d1_valid, d1_bank, d1_last;
+    reg d2_valid, d2_bank, d2_last;
     reg [COLS*32-1:0] d2_val;
-    reg r1_last, r2_last;
     always @(posedge clk) begin
         if (rst || start) begin
-            d1_v <= 1'b0; d1_bank <= 1'b0; d1_last <= 1'b0;
-            d2_v <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0; d2_val <= {COLS*32{1'b0}};
-            r1_last <= 1'b0; r2_last <= 1'b0;
+            d1_valid <= 1'b0; d1_bank <= 1'b0; d1_last <= 1'b0;
+            d2_valid <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0; d2_val <= {COLS*32{1'b0}};
         end else begin
-            d1_v <= issue; d1_bank <= ptr; d1_last <= last_p && lastflag[ptr];
-            d2_v <= d1_v; d2_bank <= d1_bank; d2_last <= d1_last;
-            r1_last <= d2_last; r2_last <= r1_last;
+            d1_valid <= issue; d1_bank <= cur_bank; d1_last <= last_px && bank_last[cur_bank];
+            d2_valid <= d1_valid; d2_bank <= d1_bank; d2_last <= d1_last;
             d2_val <= add_bias(drain_data, d1_bank ? bias1 : bias0);
         end
     end
@@ -141,23 +147,29 @@ module sps_output_stage #(
     generate
         for (j = 0; j < COLS; j = j + 1) begin : g_lane
             sps_requant u_rq (
-                .clk(clk), .rst(rst || start), .in_valid(d2_v),
+                .clk(clk), .rst(rst || start), .in_valid(d2_valid),
                 .v(d2_val[j*32 +: 32]),
                 .mult(d2_bank ? mul1[j*16 +: 16] : mul0[j*16 +: 16]),
-                .shift(d2_bank ? sh1[j*8 +: 6] : sh0[j*8 +: 6]),
+                .shift(d2_bank ? shift1[j*8 +: 6] : shift0[j*8 +: 6]),
                 .requant(requant), .relu(relu),
                 .out_valid(lane_v[j]), .out(lane_out[j*32 +: 32]));
         end
     endgenerate
     assign push = lane_v[0];
 
+    // TLAST of the beat, delayed like the lanes (sps_requant: 2 cycles)
+    wire fifo_last;
+    sps_delay #(.WIDTH(1), .DEPTH(2)) u_last_align (
+        .clk(clk), .rst(rst || start), .d(d2_last), .q(fifo_last));
+
     wire [COLS*32:0] fifo_dout;
     wire             fifo_empty;
-    sps_fifo #(.WIDTH(COLS*32+1), .DEPTH(OUT_FIFO_DEPTH), .CW(FCW)) u_fifo (
-        .clk(clk), .rst(rst || start), .push(push), .din({r2_last, lane_out}),
+    sps_fifo #(.WIDTH(COLS*32+1), .DEPTH(OUT_FIFO_DEPTH)) u_fifo (
+        .clk(clk), .rst(rst || start), .push(push), .din({fifo_last, lane_out}),
         .pop(m_tready), .dout(fifo_dout), .empty(fifo_empty), .count(fifo_count));
 
     assign m_tvalid = !fifo_empty;
     assign m_tdata  = fifo_dout[COLS*32-1:0];
     assign m_tlast  = fifo_dout[COLS*32];
 endmodule
+`default_nettype wire

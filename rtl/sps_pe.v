@@ -3,6 +3,7 @@
 // multiplies, so the next tile's weights can be written while the current tile computes and the
 // swap travels through the array as a wavefront. int8 x int8 products accumulate into int32.
 // Latency: 1 cycle (activation, valid, tag and partial sum are registered).
+`default_nettype none
 module sps_pe (
     input  wire               clk,
     input  wire               rst,
@@ -49,3 +50,4 @@ module sps_pe (
         end
     end
 endmodule
+`default_nettype wire

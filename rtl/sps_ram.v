@@ -1,19 +1,23 @@
 // sps_ram.v -- simple dual-port RAM: one synchronous write port, one synchronous read port.
 // Inferable as FPGA block RAM. Read-during-write to the same address returns the OLD data.
 // Latency: read data appears the cycle after `re` (registered output).
+`default_nettype none
 module sps_ram #(
     parameter WIDTH = 8,
-    parameter DEPTH = 1024,
-    parameter AW    = 10            // address bits; DEPTH <= 2**AW
+    parameter DEPTH = 1024
 ) (
-    input  wire             clk,
-    input  wire             we,
-    input  wire [AW-1:0]    waddr,
-    input  wire [WIDTH-1:0] wdata,
-    input  wire             re,
-    input  wire [AW-1:0]    raddr,
-    output reg  [WIDTH-1:0] rdata
+    clk, we, waddr, wdata, re, raddr, rdata
 );
+    localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;     // address bits
+
+    input  wire             clk;
+    input  wire             we;
+    input  wire [AW-1:0]    waddr;
+    input  wire [WIDTH-1:0] wdata;
+    input  wire             re;
+    input  wire [AW-1:0]    raddr;
+    output reg  [WIDTH-1:0] rdata;
+
     reg [WIDTH-1:0] mem [0:DEPTH-1];
 
     always @(posedge clk) begin
@@ -21,3 +25,4 @@ module sps_ram #(
         if (re) rdata <= mem[raddr];
     end
 endmodule
+`default_nettype wire

@@ -4,6 +4,7 @@
 //                 out = clamp(t, -128, 127), sign-extended to 32 bits
 // v is int32 (acc + bias), M uint16, sh 0..63; the product and rounding use 64-bit arithmetic.
 // Latency: 2 cycles (multiply, then round/shift/clamp).
+`default_nettype none
 module sps_requant (
     input  wire               clk,
     input  wire               rst,
@@ -44,3 +45,4 @@ module sps_requant (
         end
     end
 endmodule
+`default_nettype wire

@@ -7,6 +7,7 @@
 // Parameters default to config/sps.json (via build/gen/sps_config.vh); see docs/ARCHITECTURE.md.
 // Latency: a pixel's window reaches array row 0 four cycles after issue; its result reaches the
 // accumulator ROWS + COLS + 1 cycles later; the drain adds 6 cycles to m_axis_res.
+`default_nettype none
 `include "sps_config.vh"
 module sps_top #(
     parameter ROWS           = `SPS_ROWS,
@@ -60,12 +61,15 @@ module sps_top #(
     output wire                 busy,
     output wire                 done
 );
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1;
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1;
-    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);
+    // widths of the wires between the blocks (each block derives the ones it needs the same way)
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    `include "sps_sideband.vh"
+    // fixed design widths: word-address arithmetic (wraps mod 2**XW; the low AW bits address the
+    // activation RAMs; must hold HW3, so XW >= 2*DIM_BITS + 2 and XW >= AW) and a tile's MAC count
     localparam XW  = 24;
     localparam MW  = 32;
 
@@ -81,7 +85,7 @@ module sps_top #(
     wire [63:0]             cnt_macs;
 
     sps_axil_regs #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH),
-                    .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .PW(PW)) u_regs (
+                    .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS)) u_regs (
         .clk(clk), .rst(rst),
         .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),
         .s_axil_awready(s_axil_awready), .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
@@ -102,29 +106,31 @@ module sps_top #(
     wire [CH_BITS-1:0] n_cblk;
     wire [PXW:0]       npix;
     wire               go, act_busy, act_stall, wgt_stall;
-    wire [1:0]         full, m_first, m_lastrt, m_bank, m_lastpass, bank_busy;
-    wire [2*LW-1:0]    m_base_bank;
-    wire [2*XW-1:0]    m_base_chaddr;
-    wire [2*MW-1:0]    m_macs;
-    wire               rel_valid, rel_tag;
+    wire [1:0]         slot_full, slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, bank_busy;
+    wire [2*LW-1:0]    slot_base_bank;
+    wire [2*XW-1:0]    slot_base_chaddr;
+    wire [2*MW-1:0]    slot_macs;
+    wire               slot_free_valid, slot_free_tag;
     wire               wg_can_start, wg_issue, wg_start, wg_tag;
     wire [LW-1:0]      wg_base_bank;
     wire [XW-1:0]      wg_base_chaddr;
-    wire [3:0]         wg_sb;
+    wire [SB_PASS_W-1:0] wg_pass_sb;
     wire               bank_claim, bank_claim_id, bank_free_valid, bank_free_id;
 
     sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
-               .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW), .LW(LW), .PW(PW), .PXW(PXW), .MW(MW)) u_ctrl (
+               .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW), .MW(MW)) u_ctrl (
         .clk(clk), .rst(rst), .start(start),
         .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
         .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg),
         .w3(w3), .hw3(hw3), .n_cblk(n_cblk), .npix(npix),
         .go(go), .act_busy(act_busy), .act_stall(act_stall), .wgt_stall(wgt_stall),
-        .full(full), .m_first(m_first), .m_lastrt(m_lastrt), .m_bank(m_bank), .m_lastpass(m_lastpass),
-        .m_base_bank(m_base_bank), .m_base_chaddr(m_base_chaddr), .m_macs(m_macs),
-        .rel_valid(rel_valid), .rel_tag(rel_tag),
+        .slot_full(slot_full), .slot_first_rt(slot_first_rt), .slot_last_rt(slot_last_rt),
+        .slot_bank(slot_bank), .slot_last_pass(slot_last_pass),
+        .slot_base_bank(slot_base_bank), .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
+        .slot_free_valid(slot_free_valid), .slot_free_tag(slot_free_tag),
         .wg_can_start(wg_can_start), .wg_issue(wg_issue), .wg_start(wg_start),
-        .wg_base_bank(wg_base_bank), .wg_base_chaddr(wg_base_chaddr), .wg_tag(wg_tag), .wg_sb(wg_sb),
+        .wg_base_bank(wg_base_bank), .wg_base_chaddr(wg_base_chaddr), .wg_tag(wg_tag),
+        .wg_pass_sb(wg_pass_sb),
         .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
         .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id), .bank_busy(bank_busy),
         .res_valid(m_axis_res_tvalid), .res_ready(m_axis_res_tready), .res_last(m_axis_res_tlast),
@@ -142,31 +148,32 @@ module sps_top #(
     wire [LANES*9*AW-1:0] ab_raddr;
     wire [LANES*9*8-1:0]  ab_rdata;
 
-    sps_act_loader #(.LANES(LANES), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .AW(AW), .XW(XW)) u_actld (
+    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS),
+                     .XW(XW)) u_actld (
         .clk(clk), .rst(rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
         .s_tdata(s_axis_act_tdata), .s_tvalid(s_axis_act_tvalid), .s_tlast(s_axis_act_tlast),
         .s_tready(s_axis_act_tready),
         .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .busy(act_busy), .err(act_err), .stall(act_stall));
 
-    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .AW(AW)) u_actbuf (
+    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH)) u_actbuf (
         .clk(clk), .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .re(ab_re), .raddr(ab_raddr), .rdata(ab_rdata));
 
-    localparam WSB = 4;
     wire                 win_valid, win_tag, win_last;
-    wire [PXW-1:0]       win_p;
-    wire [WSB-1:0]       win_sb;
+    wire [PXW-1:0]       win_pixel;
+    wire [SB_PASS_W-1:0] win_sb;
     wire [LANES*9*8-1:0] win;
 
-    sps_window_gen #(.LANES(LANES), .DIM_BITS(DIM_BITS), .AW(AW), .XW(XW), .LW(LW), .PXW(PXW), .SBW(WSB)) u_wgen (
+    sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .XW(XW),
+                     .SBW(SB_PASS_W)) u_wgen (
         .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
         .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
-        .sb(wg_sb), .can_start(wg_can_start), .issue(wg_issue),
-        .pass_end(rel_valid), .pass_end_tag(rel_tag),
+        .sb(wg_pass_sb), .can_start(wg_can_start), .issue(wg_issue),
+        .pass_end(slot_free_valid), .pass_end_tag(slot_free_tag),
         .rd_en(ab_re), .rd_addr(ab_raddr), .rd_data(ab_rdata),
-        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p), .win_sb(win_sb),
+        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel), .win_sb(win_sb),
         .win(win));
 
     // ---- weights and index -------------------------------------------------------------------
@@ -179,7 +186,7 @@ module sps_top #(
     wire [3:0]         idx_pos;
 
     sps_weight_loader #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS),
-                        .XW(XW), .RW(RW), .LW(LW), .PW(PW), .MW(MW)) u_wload (
+                        .XW(XW), .MW(MW)) u_wload (
         .clk(clk), .rst(rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3(hw3),
         .s_tdata(s_axis_wgt_tdata), .s_tvalid(s_axis_wgt_tvalid), .s_tlast(s_axis_wgt_tlast),
         .s_tready(s_axis_wgt_tready),
@@ -187,24 +194,31 @@ module sps_top #(
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .w_wr_en(w_wr_en), .w_wr_slot(w_wr_slot), .w_wr_row(w_wr_row), .w_wr_data(w_wr_data),
         .idx_rowen(idx_rowen), .idx_bank(idx_bank), .idx_pos(idx_pos),
-        .rel_valid(rel_valid), .rel_tag(rel_tag),
-        .full(full), .m_first(m_first), .m_lastrt(m_lastrt), .m_bank(m_bank), .m_lastpass(m_lastpass),
-        .m_base_bank(m_base_bank), .m_base_chaddr(m_base_chaddr), .m_macs(m_macs),
+        .slot_free_valid(slot_free_valid), .slot_free_tag(slot_free_tag),
+        .slot_full(slot_full), .slot_first_rt(slot_first_rt), .slot_last_rt(slot_last_rt),
+        .slot_bank(slot_bank), .slot_last_pass(slot_last_pass),
+        .slot_base_bank(slot_base_bank), .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
         .err(wl_err), .stall(wgt_stall));
 
-    // sideband through the indexing unit: {pass sideband (4), pixel, last pixel}
-    localparam ISB = WSB + PXW + 1;
-    wire [ROWS-1:0]   row_valid, row_tag;
-    wire [ROWS*8-1:0] row_a;
-    wire              sb_valid;
-    wire [ISB-1:0]    sb_out;
+    // the window's pixel sideband (rtl/sps_sideband.vh), through the indexing unit to the accumulator
+    reg  [SB_PIX_W-1:0] win_pix_sb;
+    always @(*) begin
+        win_pix_sb                                = {SB_PIX_W{1'b0}};
+        win_pix_sb[SB_PIX_LAST_PX]                = win_last;
+        win_pix_sb[SB_PIX_PIXEL +: PXW]           = win_pixel;
+        win_pix_sb[SB_PIX_PASS +: SB_PASS_W]      = win_sb;
+    end
+    wire [ROWS-1:0]     row_valid, row_tag;
+    wire [ROWS*8-1:0]   row_a;
+    wire                pix_sb_valid;
+    wire [SB_PIX_W-1:0] pix_sb;
 
-    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .LW(LW), .RW(RW), .SBW(ISB)) u_isel (
+    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(SB_PIX_W)) u_isel (
         .clk(clk), .rst(rst),
         .idx_wr_en(w_wr_en), .idx_wr_slot(w_wr_slot), .idx_wr_row(w_wr_row), .idx_wr_rowen(idx_rowen),
         .idx_wr_bank(idx_bank), .idx_wr_pos(idx_pos),
-        .win_valid(win_valid), .win_tag(win_tag), .win(win), .win_sb({win_sb, win_p, win_last}),
-        .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a), .sb_valid(sb_valid), .sb_out(sb_out));
+        .win_valid(win_valid), .win_tag(win_tag), .win(win), .win_sb(win_pix_sb),
+        .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a), .sb_valid(pix_sb_valid), .sb_out(pix_sb));
 
     // ---- array, accumulator, output ------------------------------------------------------------
     /* verilator lint_off UNUSEDSIGNAL */
@@ -212,7 +226,7 @@ module sps_top #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [COLS*32-1:0] psum;
 
-    sps_array #(.ROWS(ROWS), .COLS(COLS), .RW(RW)) u_array (
+    sps_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
         .clk(clk), .rst(rst), .wr_en(w_wr_en), .wr_slot(w_wr_slot), .wr_row(w_wr_row), .wr_data(w_wr_data),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),
         .valid_out(col_valid), .tag_out(col_tag), .psum_out(psum));
@@ -221,14 +235,13 @@ module sps_top #(
     wire [PXW-1:0]     drain_addr;
     wire [COLS*32-1:0] drain_data;
 
-    sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .PXW(PXW)) u_acc (
+    sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_acc (
         .clk(clk), .rst(rst), .psum_in(psum),
-        .sb_valid(sb_valid), .sb_p(sb_out[PXW:1]), .sb_first(sb_out[PXW+2]), .sb_bank(sb_out[PXW+1]),
-        .sb_lastpx(sb_out[0]), .sb_lastrt(sb_out[PXW+3]), .sb_lastpass(sb_out[PXW+4]),
+        .sb_valid(pix_sb_valid), .sb(pix_sb),
         .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 
-    sps_output_stage #(.COLS(COLS), .PXW(PXW), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH), .FCW(FCW)) u_out (
+    sps_output_stage #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)) u_out (
         .clk(clk), .rst(rst), .start(go), .npix(npix), .requant(r_mode[0]), .relu(r_mode[1]),
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last),
@@ -237,3 +250,4 @@ module sps_top #(
         .m_tdata(m_axis_res_tdata), .m_tvalid(m_axis_res_tvalid), .m_tlast(m_axis_res_tlast),
         .m_tready(m_axis_res_tready));
 endmodule
+`default_nettype wire

@@ -11,110 +11,119 @@
 // exactly the program's last beat.
 // Latency: a tile takes ROWS beats + 1 finalise cycle; the slot wait costs one more cycle unless
 // the next slot is already free during the finalise cycle (then the next tile starts directly).
+`default_nettype none
 module sps_weight_loader #(
     parameter ROWS    = 8,
     parameter COLS    = 8,
     parameter LANES   = 8,
     parameter PMAX    = 8,
     parameter CH_BITS = 12,
-    parameter XW      = 24,
-    parameter RW      = 3,    // derived: max(1, clog2(ROWS))
-    parameter LW      = 3,    // derived: max(1, clog2(LANES))
-    parameter PW      = 3,    // derived: max(1, clog2(PMAX))
+    parameter XW      = 24,   // word-address bits
     parameter MW      = 32    // MAC-count field width
 ) (
-    input  wire                   clk,
-    input  wire                   rst,
-    input  wire                   start,
-    input  wire [CH_BITS-1:0]     n_ch,
-    input  wire [9*PMAX-1:0]      pat,
-    input  wire [PW:0]            npat,
-    input  wire [CH_BITS*PMAX-1:0] fg,
-    input  wire [XW-1:0]          hw3,
-    // weight stream
-    input  wire [COLS*8-1:0]      s_tdata,
-    input  wire                   s_tvalid,
-    input  wire                   s_tlast,
-    output wire                   s_tready,
-    // accumulator banks
-    input  wire [1:0]             bank_busy,
-    output wire                   bank_claim,
-    output wire                   bank_claim_id,
-    // header -> output stage
-    output wire                   hdr_wr_en,
-    output wire                   hdr_wr_bank,
-    output wire [2:0]             hdr_wr_beat,
-    output wire [COLS*8-1:0]      hdr_wr_data,
-    // weights -> array, index -> indexing unit
-    output wire                   w_wr_en,
-    output wire                   w_wr_slot,
-    output wire [RW-1:0]          w_wr_row,
-    output wire [COLS*8-1:0]      w_wr_data,
-    output wire                   idx_rowen,
-    output wire [LW-1:0]          idx_bank,
-    output wire [3:0]             idx_pos,
-    // slots
-    input  wire                   rel_valid,
-    input  wire                   rel_tag,
-    output reg  [1:0]             full,
-    output reg  [1:0]             m_first,
-    output reg  [1:0]             m_lastrt,
-    output reg  [1:0]             m_bank,
-    output reg  [1:0]             m_lastpass,
-    output reg  [2*LW-1:0]        m_base_bank,
-    output reg  [2*XW-1:0]        m_base_chaddr,
-    output reg  [2*MW-1:0]        m_macs,
-    output reg                    err,
-    output wire                   stall
+    clk, rst, start, n_ch, pat, npat, fg, hw3, s_tdata, s_tvalid, s_tlast, s_tready, bank_busy,
+    bank_claim, bank_claim_id, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data, w_wr_en, w_wr_slot,
+    w_wr_row, w_wr_data, idx_rowen, idx_bank, idx_pos, slot_free_valid, slot_free_tag, slot_full,
+    slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, slot_base_bank, slot_base_chaddr,
+    slot_macs, err, stall
 );
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+
+    input  wire                   clk;
+    input  wire                   rst;
+    input  wire                   start;
+    input  wire [CH_BITS-1:0]     n_ch;
+    input  wire [9*PMAX-1:0]      pat;
+    input  wire [PW:0]            npat;
+    input  wire [CH_BITS*PMAX-1:0] fg;
+    input  wire [XW-1:0]          hw3;
+    // weight stream
+    input  wire [COLS*8-1:0]      s_tdata;
+    input  wire                   s_tvalid;
+    input  wire                   s_tlast;
+    output wire                   s_tready;
+    // accumulator banks
+    input  wire [1:0]             bank_busy;
+    output wire                   bank_claim;
+    output wire                   bank_claim_id;
+    // header -> output stage
+    output wire                   hdr_wr_en;
+    output wire                   hdr_wr_bank;
+    output wire [2:0]             hdr_wr_beat;
+    output wire [COLS*8-1:0]      hdr_wr_data;
+    // weights -> array, index -> indexing unit
+    output wire                   w_wr_en;
+    output wire                   w_wr_slot;
+    output wire [RW-1:0]          w_wr_row;
+    output wire [COLS*8-1:0]      w_wr_data;
+    output wire                   idx_rowen;
+    output wire [LW-1:0]          idx_bank;
+    output wire [3:0]             idx_pos;
+    // weight slots, bit / field s = slot s: released by the window generator; full, and the
+    // metadata of the tile a full slot holds (for the pass that will run it)
+    input  wire                   slot_free_valid;
+    input  wire                   slot_free_tag;
+    output reg  [1:0]             slot_full;
+    output reg  [1:0]             slot_first_rt;     // first row tile of its column tile
+    output reg  [1:0]             slot_last_rt;      // last row tile of its column tile
+    output reg  [1:0]             slot_bank;         // accumulator bank of its column tile
+    output reg  [1:0]             slot_last_pass;    // the program's last tile
+    output reg  [2*LW-1:0]        slot_base_bank;    // tile channel base: bank (c_base mod LANES)
+    output reg  [2*XW-1:0]        slot_base_chaddr;  // and block word address
+    output reg  [2*MW-1:0]        slot_macs;         // MACs per pixel (enabled rows x active columns)
+    output reg                    err;
+    output wire                   stall;
+
     localparam S_IDLE = 3'd0, S_NEXTG = 3'd1, S_HDRW = 3'd2, S_HDR = 3'd3,
                S_TILEW = 3'd4, S_TILE = 3'd5, S_TEND = 3'd6;
 
-    reg [2:0]          st;
-    reg [PW:0]         g;
+    reg [2:0]          state;
+    reg [PW:0]         group;
     reg [CH_BITS-1:0]  rem;             // filters of the group not yet in a finished column tile
     reg                bank, slot, first_rt, tlast_row;
     localparam BW = (RW + 1 > 3) ? RW + 1 : 3;
     reg [BW-1:0]       beat;
-    reg [RW:0]         en_cnt;
+    reg [RW:0]         rows_enabled;
 
     wire accept = s_tvalid && s_tready;
-    assign s_tready = (st == S_HDR) || (st == S_TILE);
+    assign s_tready = (state == S_HDR) || (state == S_TILE);
     assign stall    = s_tready && !s_tvalid;
 
     // walker
-    wire [PW-1:0] g_lo = g[PW-1:0];
-    wire          w_group_start = (st == S_HDR) && accept && (beat == 6);
-    wire          tend_next     = (st == S_TEND) && !group_end && !full[~slot];   // TEND -> TILE
-    wire          w_tile_start  = ((st == S_TILEW) && !full[slot]) || tend_next;
-    wire          w_step        = (st == S_TILE) && accept;
+    wire [PW-1:0] group_idx = group[PW-1:0];
+    wire          w_group_start = (state == S_HDR) && accept && (beat == 6);
+    wire          tend_next     = (state == S_TEND) && !group_end && !slot_full[~slot];   // TEND -> TILE
+    wire          w_tile_start  = ((state == S_TILEW) && !slot_full[slot]) || tend_next;
+    wire          w_step        = (state == S_TILE) && accept;
     wire          row_en, group_end;
     wire [LW-1:0] row_bank, base_bank;
     wire [3:0]    row_pos;
     wire [XW-1:0] base_chaddr;
-    sps_index_walker #(.LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW), .LW(LW), .PW(PW)) u_walk (
+    sps_index_walker #(.LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW)) u_walk (
         .clk(clk), .rst(rst), .pat(pat), .npat(npat), .n_ch(n_ch), .hw3(hw3),
-        .group_start(w_group_start), .group(g_lo), .tile_start(w_tile_start), .step(w_step),
+        .group_start(w_group_start), .group(group_idx), .tile_start(w_tile_start), .step(w_step),
         .row_en(row_en), .row_bank(row_bank), .row_pos(row_pos),
         .base_bank(base_bank), .base_chaddr(base_chaddr), .group_end(group_end));
 
     // group bookkeeping
-    wire [CH_BITS-1:0] fg_g = fg[g_lo*CH_BITS +: CH_BITS];
+    wire [CH_BITS-1:0] group_filters = fg[group_idx*CH_BITS +: CH_BITS];
     reg has_later;                                   // a later group has filters
     integer k;
     always @(*) begin
         has_later = 1'b0;
         for (k = 0; k < PMAX; k = k + 1)
-            if (k > g && k < npat && fg[k*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) has_later = 1'b1;
+            if (k > group && k < npat && fg[k*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) has_later = 1'b1;
     end
     wire [CH_BITS-1:0] cols_w     = COLS;
     wire               last_ct    = (rem <= cols_w);
     wire [CH_BITS-1:0] cols_act   = last_ct ? rem : cols_w;
     wire               last_pass  = group_end && last_ct && !has_later;
 
-    assign bank_claim    = (st == S_HDRW) && !bank_busy[bank];
+    assign bank_claim    = (state == S_HDRW) && !bank_busy[bank];
     assign bank_claim_id = bank;
-    assign hdr_wr_en     = (st == S_HDR) && accept;
+    assign hdr_wr_en     = (state == S_HDR) && accept;
     assign hdr_wr_bank   = bank;
     assign hdr_wr_beat   = beat[2:0];
     assign hdr_wr_data   = s_tdata;
@@ -126,83 +135,84 @@ module sps_weight_loader #(
     assign idx_bank      = row_bank;
     assign idx_pos       = row_pos;
 
-    wire [MW-1:0] macs = {{(MW-RW-1){1'b0}}, en_cnt} * {{(MW-CH_BITS){1'b0}}, cols_act};
+    wire [MW-1:0] tile_macs = {{(MW-RW-1){1'b0}}, rows_enabled} * {{(MW-CH_BITS){1'b0}}, cols_act};
 
     always @(posedge clk) begin
         if (rst) begin
-            st <= S_IDLE; g <= 0; rem <= 0; bank <= 1'b0; slot <= 1'b0; first_rt <= 1'b0;
-            tlast_row <= 1'b0; beat <= 0; en_cnt <= 0; full <= 2'b00; err <= 1'b0;
-            m_first <= 0; m_lastrt <= 0; m_bank <= 0; m_lastpass <= 0;
-            m_base_bank <= 0; m_base_chaddr <= 0; m_macs <= 0;
+            state <= S_IDLE; group <= 0; rem <= 0; bank <= 1'b0; slot <= 1'b0; first_rt <= 1'b0;
+            tlast_row <= 1'b0; beat <= 0; rows_enabled <= 0; slot_full <= 2'b00; err <= 1'b0;
+            slot_first_rt <= 0; slot_last_rt <= 0; slot_bank <= 0; slot_last_pass <= 0;
+            slot_base_bank <= 0; slot_base_chaddr <= 0; slot_macs <= 0;
         end else begin
-            if (rel_valid) full[rel_tag] <= 1'b0;
-            case (st)
+            if (slot_free_valid) slot_full[slot_free_tag] <= 1'b0;
+            case (state)
                 S_IDLE: if (start) begin
-                    st <= S_NEXTG; g <= 0; bank <= 1'b0; slot <= 1'b0; full <= 2'b00; err <= 1'b0;
+                    state <= S_NEXTG; group <= 0; bank <= 1'b0; slot <= 1'b0; slot_full <= 2'b00; err <= 1'b0;
                 end
                 S_NEXTG: begin
-                    if (g >= npat) st <= S_IDLE;            // no group with filters: nothing to load
-                    else if (fg_g == {CH_BITS{1'b0}}) g <= g + 1'b1;
+                    if (group >= npat) state <= S_IDLE;            // no group with filters: nothing to load
+                    else if (group_filters == {CH_BITS{1'b0}}) group <= group + 1'b1;
                     else begin
-                        rem <= fg_g;
-                        st <= S_HDRW;
+                        rem <= group_filters;
+                        state <= S_HDRW;
                     end
                 end
                 S_HDRW: if (!bank_busy[bank]) begin
-                    st <= S_HDR; beat <= 0;
+                    state <= S_HDR; beat <= 0;
                 end
                 S_HDR: if (accept) begin
                     if (s_tlast) err <= 1'b1;
                     if (beat == 6) begin
-                        st <= S_TILEW; first_rt <= 1'b1;
+                        state <= S_TILEW; first_rt <= 1'b1;
                     end else begin
                         beat <= beat + 1'b1;
                     end
                 end
-                S_TILEW: if (!full[slot]) begin
-                    st <= S_TILE; beat <= 0; en_cnt <= 0;
+                S_TILEW: if (!slot_full[slot]) begin
+                    state <= S_TILE; beat <= 0; rows_enabled <= 0;
                 end
                 S_TILE: if (accept) begin
-                    en_cnt <= en_cnt + {{RW{1'b0}}, row_en};
+                    rows_enabled <= rows_enabled + {{RW{1'b0}}, row_en};
                     if (beat == ROWS - 1) begin
                         tlast_row <= s_tlast;
-                        st <= S_TEND;
+                        state <= S_TEND;
                     end else begin
                         if (s_tlast) err <= 1'b1;
                         beat <= beat + 1'b1;
                     end
                 end
                 S_TEND: begin                            // walker state now reflects the whole tile
-                    full[slot]                   <= 1'b1;
-                    m_first[slot]                <= first_rt;
-                    m_lastrt[slot]               <= group_end;
-                    m_bank[slot]                 <= bank;
-                    m_lastpass[slot]             <= last_pass;
-                    m_base_bank[slot*LW +: LW]   <= base_bank;
-                    m_base_chaddr[slot*XW +: XW] <= base_chaddr;
-                    m_macs[slot*MW +: MW]        <= macs;
+                    slot_full[slot]                 <= 1'b1;
+                    slot_first_rt[slot]             <= first_rt;
+                    slot_last_rt[slot]              <= group_end;
+                    slot_bank[slot]                 <= bank;
+                    slot_last_pass[slot]            <= last_pass;
+                    slot_base_bank[slot*LW +: LW]   <= base_bank;
+                    slot_base_chaddr[slot*XW +: XW] <= base_chaddr;
+                    slot_macs[slot*MW +: MW]        <= tile_macs;
                     if (tlast_row != last_pass) err <= 1'b1;
                     slot <= ~slot;
                     first_rt <= 1'b0;
                     if (tend_next) begin
-                        st <= S_TILE; beat <= 0; en_cnt <= 0;
+                        state <= S_TILE; beat <= 0; rows_enabled <= 0;
                     end else if (!group_end) begin
-                        st <= S_TILEW;
+                        state <= S_TILEW;
                     end else begin
                         bank <= ~bank;
                         if (!last_ct) begin
                             rem <= rem - cols_w;
-                            st <= S_HDRW;
+                            state <= S_HDRW;
                         end else if (has_later) begin
-                            g <= g + 1'b1;
-                            st <= S_NEXTG;
+                            group <= group + 1'b1;
+                            state <= S_NEXTG;
                         end else begin
-                            st <= S_IDLE;
+                            state <= S_IDLE;
                         end
                     end
                 end
-                default: st <= S_IDLE;
+                default: state <= S_IDLE;
             endcase
         end
     end
 endmodule
+`default_nettype wire

@@ -1,5 +1,5 @@
 """The cycle model: structure and invariants. Its agreement with the RTL counters is checked by the
-RTL tests (tb/cocotb_top.py) and reported by `make bench`."""
+RTL tests (tb/top/test_sps_top.py) and reported by `make bench`."""
 import numpy as np
 
 from compiler.config import ArrayConfig

@@ -23,7 +23,6 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from compiler.config import clog2
 from tb.env.block import (BlockTb, CycleDriver, History, Monitor, Scoreboard, dut_params, pack,
                           rand_int, seeded_rng, sext, unpack, val)
 from tb.blocks import CFG, run_block, unique
@@ -176,7 +175,7 @@ async def array_tiles(dut, style):
 # ---- pytest entries -------------------------------------------------------------------------------
 
 def array_params(rows, cols):
-    return dict(ROWS=rows, COLS=cols, RW=clog2(rows))
+    return dict(ROWS=rows, COLS=cols)
 
 
 ARRAY = unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, CFG.COLS)])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from compiler.config import clog2
 from tb.env.block import BlockTb, CycleDriver, Monitor, Scoreboard, dut_params, seeded_rng, val
 from tb.blocks import CFG, run_block, unique
 
@@ -93,7 +92,7 @@ async def fifo_random(dut, bias):
 # ---- pytest entries -------------------------------------------------------------------------------
 
 def fifo_params(width, depth):
-    return dict(WIDTH=width, DEPTH=depth, CW=clog2(depth + 1))
+    return dict(WIDTH=width, DEPTH=depth)
 
 
 # the default set: the output stage's result FIFO (COLS int32 + TLAST)

@@ -126,7 +126,7 @@ async def select_random(dut):
 # ---- pytest entries -------------------------------------------------------------------------------
 
 def select_params(rows, lanes, sbw):
-    return dict(ROWS=rows, LANES=lanes, LW=clog2(lanes), RW=clog2(rows), SBW=sbw)
+    return dict(ROWS=rows, LANES=lanes, SBW=sbw)
 
 
 # SBW of the default set: the sideband sps_top sends through (pass bits, pixel, last pixel)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from compiler.config import ArrayConfig, clog2
+from compiler.config import ArrayConfig
 from compiler.walker import tile_plan
 from tb.env.block import (BlockTb, CycleDriver, Monitor, Scoreboard, dut_params, pack, seeded_rng,
                           unpack, val)
@@ -240,7 +240,7 @@ async def walker_random_programs(dut):
 # ---- pytest entries -------------------------------------------------------------------------------
 
 def walker_params(lanes, pmax, ch_bits):
-    return dict(LANES=lanes, PMAX=pmax, CH_BITS=ch_bits, XW=24, LW=clog2(lanes), PW=clog2(pmax))
+    return dict(LANES=lanes, PMAX=pmax, CH_BITS=ch_bits, XW=24)
 
 
 WALKER = unique([walker_params(3, 5, 6), walker_params(1, 1, 4), walker_params(CFG.LANES, CFG.PMAX, CFG.CH_BITS)])

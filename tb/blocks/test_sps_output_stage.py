@@ -25,7 +25,6 @@ import cocotb
 import pytest
 from cocotb.triggers import Event, FallingEdge, RisingEdge
 
-from compiler.config import clog2
 from tb.env.block import (BlockTb, CycleDriver, Monitor, Scoreboard, dut_params, mask, pack,
                           rand_int, seeded_rng, sext, unpack, val, wait_until)
 from tb.blocks import CFG, run_block, unique
@@ -159,7 +158,7 @@ async def drive_ready(tb, dut, rng, p_stall: float):
 
 class Env:
     def __init__(self, dut, name, rng):
-        self.p = dut_params(dut, ("COLS", "PXW", "OUT_FIFO_DEPTH", "FCW"))
+        self.p = dut_params(dut, ("COLS", "ACC_DEPTH", "OUT_FIFO_DEPTH", "PXW", "FCW"))
         self.C = self.p["COLS"]
         self.dut, self.rng = dut, rng
         self.tb = BlockTb(dut)
@@ -223,7 +222,7 @@ class Env:
 @cocotb.test(timeout_time=5000, timeout_unit="us")
 @cocotb.parametrize(ready=["always", "random", "heavy"])
 async def output_random_programs(dut, ready):
-    """Four programs (start, npix 1..2**PXW, raw / requant / requant+relu, 1-5 column tiles) with
+    """Four programs (start, npix 1..ACC_DEPTH, raw / requant / requant+relu, 1-5 column tiles) with
     random header gaps and done timing, m_tready never / sometimes / mostly low."""
     name = f"output_random_programs[{ready}]"
     rng = seeded_rng(dut, name)
@@ -231,7 +230,7 @@ async def output_random_programs(dut, ready):
     p_stall = dict(always=0.0, random=0.4, heavy=0.85)[ready]
     cocotb.start_soon(drive_ready(env.tb, dut, rng, p_stall))
     await env.tb.reset()
-    maxpix = 1 << env.p["PXW"]
+    maxpix = env.p["ACC_DEPTH"]                  # a pass has at most ACC_DEPTH pixels
     for prog in range(4):
         npix = rng.choice((1, 2, maxpix, rng.randint(1, min(maxpix, 24))))
         requant, relu = rng.choice(((0, 0), (0, 1), (1, 0), (1, 1)))
@@ -255,7 +254,7 @@ async def output_full_rate(dut):
     env = Env(dut, name, rng)
     dut.m_tready.value = 1
     await env.tb.reset()
-    npix = min(1 << env.p["PXW"], 20)
+    npix = min(env.p["ACC_DEPTH"], 20)
     await env.program(npix, requant=1, relu=0, n_ct=4, hdr_gap=0.0, done_delay=0)
     env.sb.finish(min_checks=4 * npix)
     gaps = []
@@ -273,13 +272,13 @@ async def output_full_rate(dut):
 
 # ---- pytest entries -------------------------------------------------------------------------------
 
-def out_params(cols, pxw, depth):
-    return dict(COLS=cols, PXW=pxw, OUT_FIFO_DEPTH=depth, FCW=clog2(depth + 1))
+def out_params(cols, acc_depth, depth):
+    return dict(COLS=cols, ACC_DEPTH=acc_depth, OUT_FIFO_DEPTH=depth)
 
 
 # OUT_FIFO_DEPTH 6 is the smallest compiler/config.py accepts (full-rate drain, ARCHITECTURE.md section 1)
-OUT = unique([out_params(3, 4, 6), out_params(5, 3, 7),
-              out_params(CFG.COLS, clog2(CFG.ACC_DEPTH), CFG.OUT_FIFO_DEPTH)])
+OUT = unique([out_params(3, 16, 6), out_params(5, 8, 7),
+              out_params(CFG.COLS, CFG.ACC_DEPTH, CFG.OUT_FIFO_DEPTH)])
 
 
 @pytest.mark.sim

@@ -1,7 +1,7 @@
 """cocotb tests of sps_requant, one output-stage lane (docs/ARCHITECTURE.md section 6), latency 2.
 
-Model: `requant_ref` below, written from section 6 (tb/test_blocks.py also checks it against
-models.quant.requantize on random vectors). Inputs of cycle n give out_valid = in_valid and
+Model: `requant_ref` below, written from section 6 (test_requant_reference_matches_models_quant
+at the end checks it against models.quant.requantize on random vectors). Inputs of cycle n give out_valid = in_valid and
 out = requant ? sign-extended int8 : v in cycle n + 2; out is compared when out_valid is set.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ Models (docs/ARCHITECTURE.md sections 2, 3, 5 and the rtl/sps_window_gen.v heade
   * a pass accepted in cycle n (start and can_start) issues pixel p = oy*WOUT + ox (raster) in cycle
     n + 1 + p and puts its windows on `win` in cycle n + 3 + p: bank b, element (dy, dx) =
     X[c_b][oy*S - PAD_TOP + dy][ox*S - PAD_LEFT + dx], 0 outside [0, H) x [0, W), with
-    c_b = (base_chaddr / HW3 + (b < base_bank)) * LANES + b; win_p = p, win_last on the last pixel,
+    c_b = (base_chaddr / HW3 + (b < base_bank)) * LANES + b; win_pixel = p, win_last on the last pixel,
     win_tag / win_sb = the pass's tag / sideband; win_valid exactly then, never otherwise;
   * can_start is high when idle and in a pass's last pixel cycle (back-to-back passes, no bubble).
 Stimulus: per layer random H, W (odd ones included), channels, stride 1/2, PAD_TOP / PAD_LEFT 0..2,
@@ -20,7 +20,6 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from compiler.config import clog2
 from tb.env.block import (BlockTb, CycleDriver, Monitor, Scoreboard, dut_params, pack, seeded_rng,
                           unpack, val, wait_until)
 from tb.blocks import CFG, HDL, run_block, unique
@@ -54,7 +53,7 @@ class Layer:
                 continue
             hout = (H + pad_top + pb - 3) // stride + 1
             wout = (W + pl + pr - 3) // stride + 1
-            if nblk * ceil3(H) * ceil3(W) <= depth and hout * wout <= (1 << p["PXW"]) \
+            if nblk * ceil3(H) * ceil3(W) <= depth and hout * wout <= p["ACC_DEPTH"] \
                     and max(H, W) < (1 << p["DIM_BITS"]):
                 break
         self.H, self.W, self.C, self.nblk, self.L = H, W, C, nblk, L
@@ -145,8 +144,8 @@ async def run_pass(tb, dut, drv: CycleDriver, item: dict) -> None:
 @cocotb.parametrize(stride=[1, 2], pad_top=[0, 1, 2])
 async def windows(dut, stride, pad_top):
     """Three layers, each loaded through the buffer's write port and read by 3-6 passes (most of
-    them back to back); every window element, win_p/last/tag/sb and `issue` checked every cycle."""
-    p = dut_params(dut, ("LANES", "ACT_DEPTH", "DIM_BITS", "SBW", "XW", "LW", "AW", "PXW"))
+    them back to back); every window element, win_pixel/last/tag/sb and `issue` checked every cycle."""
+    p = dut_params(dut, ("LANES", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "SBW", "XW", "LW", "AW", "PXW"))
     L = p["LANES"]
     name = f"windows[stride={stride},pad_top={pad_top}] LANES={L}"
     rng = seeded_rng(dut, name)
@@ -166,7 +165,7 @@ async def windows(dut, stride, pad_top):
     def sample_out():
         o = dict(valid=val(dut.win_valid), issue=val(dut.issue))
         if o["valid"]:
-            o.update(p=val(dut.win_p), last=val(dut.win_last), tag=val(dut.win_tag), sb=val(dut.win_sb))
+            o.update(p=val(dut.win_pixel), last=val(dut.win_last), tag=val(dut.win_tag), sb=val(dut.win_sb))
             w = val(dut.win)
             o["win"] = unpack(w, 9 * L, 8, signed=True) if w is not None else None
         return o
@@ -217,8 +216,7 @@ async def windows(dut, stride, pad_top):
 # ---- pytest entries -------------------------------------------------------------------------------
 
 def wgen_params(lanes, act_depth, acc_depth, dim_bits, sbw):
-    return dict(LANES=lanes, ACT_DEPTH=act_depth, ACC_DEPTH=acc_depth, DIM_BITS=dim_bits, SBW=sbw,
-                XW=24, LW=clog2(lanes), AW=clog2(act_depth), PXW=clog2(acc_depth))
+    return dict(LANES=lanes, ACT_DEPTH=act_depth, ACC_DEPTH=acc_depth, DIM_BITS=dim_bits, SBW=sbw, XW=24)
 
 
 # ACT_DEPTH 48: not a power of two (out-of-range addresses of masked window elements)

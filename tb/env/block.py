@@ -11,7 +11,10 @@ Conventions (the same in every block test):
     anything differed, or if nothing was compared at all.
 Parameters are read from the DUT handles (both Icarus and Verilator expose them); the runner also
 passes them in SPS_PARAMS (JSON), used when a simulator does not expose a parameter, and the two
-must agree. Random stimulus is reproducible: SPS_SEED (default 1) and the test's name seed it.
+must agree. Derived widths (RW, LW, ...: localparams of the blocks, never passed) are computed from
+the primary parameters with the RTL's formula (DERIVED) and checked against the DUT's localparam,
+which both simulators expose too. Random stimulus is reproducible: SPS_SEED (default 1) and the
+test's name seed it.
 """
 from __future__ import annotations
 
@@ -24,27 +27,65 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
+from compiler.config import clog2
+
 CLK_NS = 10
+
+# The blocks' derived widths: localparam name -> (the primary parameters it comes from, formula),
+# as the RTL computes them ((N > 1) ? $clog2(N) : 1, or $clog2(N + 1) for a count of 0..N).
+DERIVED = {
+    "RW": (("ROWS",), clog2),                           # array row index
+    "LW": (("LANES",), clog2),                          # bank (lane) index
+    "PW": (("PMAX",), clog2),                           # phase / pattern index
+    "AW": (("ACT_DEPTH",), clog2),                      # activation buffer address
+    "PXW": (("ACC_DEPTH",), clog2),                     # pixel index
+    "FCW": (("OUT_FIFO_DEPTH",), lambda n: clog2(n + 1)),   # result FIFO count
+    "CW": (("DEPTH",), lambda n: clog2(n + 1)),         # sps_fifo count
+}
 
 
 # ---- parameters, seeds, bit packing ------------------------------------------------------------
 
+def _dut_value(dut, name: str) -> int | None:
+    try:
+        return int(getattr(dut, name).value)
+    except (AttributeError, ValueError, TypeError):
+        return None
+
+
 def dut_params(dut, names) -> dict[str, int]:
-    """The DUT's HDL parameters `names`: from its handles if exposed, else from SPS_PARAMS."""
+    """The DUT's HDL parameters `names` (and the primary ones the derived among them come from).
+    Primary: from its handle if exposed, else from SPS_PARAMS. Derived (DERIVED): computed from the
+    primary ones, and checked against the DUT's localparam if exposed."""
     env = json.loads(os.environ.get("SPS_PARAMS", "{}"))
     out = {}
+    seen = {}                       # derived name -> whether the DUT exposed it (for the log)
+
+    def primary(n):
+        if n not in out:
+            got, want = _dut_value(dut, n), env.get(n)
+            if got is not None and want is not None:
+                assert got == int(want), f"DUT parameter {n} = {got}, the runner asked for {want}"
+            if got is None and want is None:
+                raise AssertionError(f"parameter {n}: not exposed by the simulator and not in SPS_PARAMS")
+            out[n] = got if got is not None else int(want)
+        return out[n]
+
     for n in names:
-        got = None
-        try:
-            got = int(getattr(dut, n).value)
-        except (AttributeError, ValueError, TypeError):
-            pass
-        want = env.get(n)
-        if got is not None and want is not None:
-            assert got == int(want), f"DUT parameter {n} = {got}, the runner asked for {want}"
-        if got is None and want is None:
-            raise AssertionError(f"parameter {n}: not exposed by the simulator and not in SPS_PARAMS")
-        out[n] = got if got is not None else int(want)
+        if n not in DERIVED:
+            primary(n)
+            continue
+        deps, formula = DERIVED[n]
+        value = formula(*[primary(d) for d in deps])
+        got = _dut_value(dut, n)
+        if got is not None:
+            assert got == value, (f"DUT localparam {n} = {got}, expected {value} from "
+                                  f"{', '.join(f'{d}={out[d]}' for d in deps)}")
+        out[n] = value
+        seen[n] = got is not None
+    if seen:
+        dut._log.info("derived widths " + ", ".join(
+            f"{n}={out[n]} ({'= DUT localparam' if ok else 'DUT does not expose it'})" for n, ok in seen.items()))
     return out
 
 

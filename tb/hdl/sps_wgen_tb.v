@@ -1,64 +1,71 @@
-// sps_wgen_tb.v -- testbench-only top for tb/cocotb_window_gen.py: the activation buffer
+// sps_wgen_tb.v -- testbench-only top for tb/blocks/test_sps_window_gen.py: the activation buffer
 // (sps_act_buffer, write port exposed) feeding the window generator (sps_window_gen), connected as
-// in sps_top. Derived widths default to what sps_top computes from the main parameters.
+// in sps_top. Derived widths are computed from the main parameters, as in the blocks.
+`default_nettype none
 module sps_wgen_tb #(
     parameter LANES     = 8,
     parameter ACT_DEPTH = 1024,
     parameter ACC_DEPTH = 1024,
     parameter DIM_BITS  = 10,
     parameter SBW       = 4,
-    parameter XW        = 24,
-    parameter LW        = (LANES > 1) ? $clog2(LANES) : 1,
-    parameter AW        = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1,
-    parameter PXW       = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1
+    parameter XW        = 24
 ) (
-    input  wire                  clk,
-    input  wire                  rst,
-    // activation buffer write port
-    input  wire                  we,
-    input  wire [3:0]            wsub,
-    input  wire [AW-1:0]         waddr,
-    input  wire [LANES*8-1:0]    wdata,
-    // layer geometry
-    input  wire [DIM_BITS-1:0]   h,
-    input  wire [DIM_BITS-1:0]   w,
-    input  wire [DIM_BITS-1:0]   hout,
-    input  wire [DIM_BITS-1:0]   wout,
-    input  wire                  stride2,
-    input  wire [1:0]            pad_top,
-    input  wire [1:0]            pad_left,
-    input  wire [XW-1:0]         w3,
-    input  wire [XW-1:0]         hw3,
-    // pass start
-    input  wire                  start,
-    input  wire [LW-1:0]         base_bank,
-    input  wire [XW-1:0]         base_chaddr,
-    input  wire                  tag,
-    input  wire [SBW-1:0]        sb,
-    output wire                  can_start,
-    output wire                  issue,
-    // windows
-    output wire                  win_valid,
-    output wire                  win_tag,
-    output wire                  win_last,
-    output wire [PXW-1:0]        win_p,
-    output wire [SBW-1:0]        win_sb,
-    output wire [LANES*9*8-1:0]  win
+    clk, rst, we, wsub, waddr, wdata, h, w, hout, wout, stride2, pad_top, pad_left, w3, hw3, start,
+    base_bank, base_chaddr, tag, sb, can_start, issue, win_valid, win_tag, win_last, win_pixel,
+    win_sb, win
 );
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+
+    input  wire                  clk;
+    input  wire                  rst;
+    // activation buffer write port
+    input  wire                  we;
+    input  wire [3:0]            wsub;
+    input  wire [AW-1:0]         waddr;
+    input  wire [LANES*8-1:0]    wdata;
+    // layer geometry
+    input  wire [DIM_BITS-1:0]   h;
+    input  wire [DIM_BITS-1:0]   w;
+    input  wire [DIM_BITS-1:0]   hout;
+    input  wire [DIM_BITS-1:0]   wout;
+    input  wire                  stride2;
+    input  wire [1:0]            pad_top;
+    input  wire [1:0]            pad_left;
+    input  wire [XW-1:0]         w3;
+    input  wire [XW-1:0]         hw3;
+    // pass start
+    input  wire                  start;
+    input  wire [LW-1:0]         base_bank;
+    input  wire [XW-1:0]         base_chaddr;
+    input  wire                  tag;
+    input  wire [SBW-1:0]        sb;
+    output wire                  can_start;
+    output wire                  issue;
+    // windows
+    output wire                  win_valid;
+    output wire                  win_tag;
+    output wire                  win_last;
+    output wire [PXW-1:0]        win_pixel;
+    output wire [SBW-1:0]        win_sb;
+    output wire [LANES*9*8-1:0]  win;
+
     wire                  re;
     wire [LANES*9*AW-1:0] raddr;
     wire [LANES*9*8-1:0]  rdata;
 
-    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .AW(AW)) u_buf (
+    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH)) u_buf (
         .clk(clk), .we(we), .wsub(wsub), .waddr(waddr), .wdata(wdata),
         .re(re), .raddr(raddr), .rdata(rdata));
 
-    sps_window_gen #(.LANES(LANES), .DIM_BITS(DIM_BITS), .AW(AW), .XW(XW), .LW(LW), .PXW(PXW),
-                     .SBW(SBW)) u_wgen (
+    sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS),
+                     .XW(XW), .SBW(SBW)) u_wgen (
         .clk(clk), .rst(rst), .h(h), .w(w), .hout(hout), .wout(wout), .stride2(stride2),
         .pad_top(pad_top), .pad_left(pad_left), .w3(w3), .hw3(hw3),
         .start(start), .base_bank(base_bank), .base_chaddr(base_chaddr), .tag(tag), .sb(sb),
         .can_start(can_start), .issue(issue), .pass_end(), .pass_end_tag(), .rd_en(re), .rd_addr(raddr), .rd_data(rdata),
-        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_p(win_p),
+        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel),
         .win_sb(win_sb), .win(win));
 endmodule
+`default_nettype wire
