@@ -114,7 +114,7 @@ module sps_top #(
     wire               wg_can_start, wg_issue, wg_start, wg_tag;
     wire [LW-1:0]      wg_base_bank;
     wire [XW-1:0]      wg_base_chaddr;
-    wire [SB_PASS_W-1:0] wg_pass_sb;
+    wire [SB_PASS_W-1:0] wg_pass_sb;             // the pass sideband (rtl/sps_sideband.vh)
     wire               bank_claim, bank_claim_id, bank_free_valid, bank_free_id;
 
     sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
@@ -162,19 +162,19 @@ module sps_top #(
 
     wire                 win_valid, win_tag, win_last;
     wire [PXW-1:0]       win_pixel;
-    wire [SB_PASS_W-1:0] win_sb;
+    wire [SB_PASS_W-1:0] win_pass_sb;
     wire [LANES*9*8-1:0] win;
 
-    sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS), .XW(XW),
-                     .SBW(SB_PASS_W)) u_wgen (
+    sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS),
+                     .XW(XW), .SBW(SB_PASS_W)) u_wgen (
         .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
         .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
         .sb(wg_pass_sb), .can_start(wg_can_start), .issue(wg_issue),
         .pass_end(slot_free_valid), .pass_end_tag(slot_free_tag),
         .rd_en(ab_re), .rd_addr(ab_raddr), .rd_data(ab_rdata),
-        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel), .win_sb(win_sb),
-        .win(win));
+        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel),
+        .win_sb(win_pass_sb), .win(win));
 
     // ---- weights and index -------------------------------------------------------------------
     wire               hdr_wr_en, hdr_wr_bank;
@@ -203,10 +203,10 @@ module sps_top #(
     // the window's pixel sideband (rtl/sps_sideband.vh), through the indexing unit to the accumulator
     reg  [SB_PIX_W-1:0] win_pix_sb;
     always @(*) begin
-        win_pix_sb                                = {SB_PIX_W{1'b0}};
-        win_pix_sb[SB_PIX_LAST_PX]                = win_last;
-        win_pix_sb[SB_PIX_PIXEL +: PXW]           = win_pixel;
-        win_pix_sb[SB_PIX_PASS +: SB_PASS_W]      = win_sb;
+        win_pix_sb                           = {SB_PIX_W{1'b0}};
+        win_pix_sb[SB_PIX_LAST_PX]           = win_last;
+        win_pix_sb[SB_PIX_PIXEL +: PXW]      = win_pixel;
+        win_pix_sb[SB_PIX_PASS +: SB_PASS_W] = win_pass_sb;
     end
     wire [ROWS-1:0]     row_valid, row_tag;
     wire [ROWS*8-1:0]   row_a;
