@@ -66,6 +66,9 @@ class ArrayConfig:
                 raise ValueError(f"array config: {f.name} must be a positive integer, got {v!r}")
         if self.ROWS > 255 or self.COLS > 255 or self.LANES > 255 or self.PMAX > 255:
             raise ValueError("array config: ROWS, COLS, LANES and PMAX must be <= 255 (CFG0 register fields)")
+        if self.ROWS % self.LANES:
+            # the walker binds array row r to activation lane r mod LANES (ARCHITECTURE section 3)
+            raise ValueError(f"array config: LANES={self.LANES} must divide ROWS={self.ROWS}")
         if self.PMAX > R.max_pmax():
             raise ValueError(f"array config: PMAX={self.PMAX} puts FG[] past 0x100 in the register map "
                              f"(PMAX must be <= {R.max_pmax()})")

@@ -4,8 +4,12 @@ model (compiler/perf.py).
 
 Given the pattern table (P patterns), the channel count C, the array (ROWS, LANES) and a phase group
 g, it lists the row tiles of group g: each tile is ROWS entries, each entry (channel, position) for an
-enabled row or None for a disabled one. Concatenating the enabled entries gives
-L_g = [(c, pos) for c in 0..C-1 for pos in PAT[(g + c) mod P]] in order.
+enabled row or None for a disabled one. The rule binds array row r to activation lane r mod LANES:
+a tile covers one channel block (LANES channels cb*LANES .. cb*LANES + LANES-1), and the
+RPL = ROWS / LANES rows of lane l take, in row order, the next positions of channel cb*LANES + l's
+pattern PAT[(g + c) mod P]. A block takes as many tiles as its largest pattern needs (ceil(size /
+RPL)); the enabled entries of all tiles are exactly L_g = [(c, pos) for c in 0..C-1 for pos in
+PAT[(g + c) mod P]] (in a different order).
 """
 from __future__ import annotations
 
@@ -39,24 +43,20 @@ def _walk(masks: tuple[int, ...], C: int, rows: int, lanes: int, g: int) -> tupl
     P = len(masks)
     bits = [[k for k in range(KERNEL_POSITIONS) if (m >> k) & 1] for m in masks]
     tiles = []
-    # group start: c = 0; ph = g; j = lowest set bit of PAT[ph]   (ji indexes bits[ph])
-    c, ph, ji = 0, g, 0
-    while True:
-        c_base = c
-        tile = []
-        for _ in range(rows):
-            if c < C and c - c_base < lanes:
-                tile.append((c, bits[ph][ji]))
-                ji += 1                      # j = next set bit of PAT[ph] above j
-                if ji == len(bits[ph]):      # none: next channel, next phase
-                    c += 1
-                    ph = (ph + 1) % P
-                    ji = 0
-            else:
-                tile.append(None)            # disabled row: weight 0, no MAC
-        tiles.append(tuple(tile))
-        if c == C:                           # last tile of the group
-            break
+    for cb in range(-(-C // lanes)):                 # channel blocks
+        # lane l's positions: channel cb*LANES + l's pattern (none past C)
+        lane_pos = [bits[(g + c) % P] if c < C else [] for c in range(cb * lanes, cb * lanes + lanes)]
+        taken = [0] * lanes                          # positions of each lane already in a tile
+        while any(taken[l] < len(lane_pos[l]) for l in range(lanes)):
+            tile = []
+            for r in range(rows):
+                l = r % lanes                        # row r reads lane r mod LANES
+                if taken[l] < len(lane_pos[l]):
+                    tile.append((cb * lanes + l, lane_pos[l][taken[l]]))
+                    taken[l] += 1
+                else:
+                    tile.append(None)                # disabled row: weight 0, no MAC
+            tiles.append(tuple(tile))
     return tuple(tiles)
 
 
@@ -73,6 +73,8 @@ def tile_plan(P: int, patterns: Sequence, C: int, cfg, g: int) -> list[list]:
     _check_masks(masks)
     if isinstance(C, bool) or not isinstance(C, (int, np.integer)) or C < 1:
         raise ValueError(f"walker: C must be a positive integer, got {C!r}")
+    if cfg.ROWS % cfg.LANES:
+        raise ValueError(f"walker: LANES={cfg.LANES} must divide ROWS={cfg.ROWS}")
     if not 0 <= g < P:
         raise ValueError(f"walker: group phase g={g} outside 0..{P - 1}")
     return [list(t) for t in _walk(masks, int(C), int(cfg.ROWS), int(cfg.LANES), int(g))]

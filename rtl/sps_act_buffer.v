@@ -1,13 +1,15 @@
-// sps_act_buffer.v -- on-chip activation buffer: LANES channel banks x 9 spatial sub-banks.
-// Pixel (y, x) of channel c lives in bank c mod LANES, sub-bank s = 3*(y mod 3) + (x mod 3), so
-// any 3x3 window of a channel touches each sub-bank exactly once: the window generator reads a
-// whole window per bank per cycle. Each sub-bank is an ACT_DEPTH x int8 simple dual-port RAM
-// (the sps_ram pattern: synchronous write, registered read, old data on read-during-write).
+// sps_act_buffer.v -- on-chip activation buffer: 9 spatial sub-banks, each one word of LANES int8
+// (one channel per lane) per address. Pixel (y, x) of channel c = cb*LANES + l lives in lane l of
+// sub-bank s = 3*(y mod 3) + (x mod 3), at the channel block's word address; so any 3x3 window
+// of a channel block touches each sub-bank exactly once: the window generator reads a whole
+// window of all LANES channels per cycle. All lanes of a sub-bank share its address (the walker
+// binds array row r to lane r mod LANES, docs/ARCHITECTURE.md section 3), so a sub-bank is one
+// ACT_DEPTH x LANES*8-bit simple dual-port RAM in the sps_ram style (synchronous write, registered
+// read, old data on read-during-write): block RAM used at its full width.
 // The RAMs are written out here rather than instantiated as sps_ram so that `rdata` is one
-// variable written in slices: a wide net driven in 72 parts by instance ports costs an
-// event-driven simulator (Icarus) a whole-bus re-evaluation per part change.
-// Write: one beat = one (y, x) position for all LANES banks (sub-bank wsub, address waddr).
-// Read: every (bank, sub-bank) has its own address. Latency: 1 cycle.
+// variable written in slices (an event-driven simulator then updates it once per cycle).
+// Write: one beat = one (y, x) position for all LANES lanes (sub-bank wsub, address waddr).
+// Read: each sub-bank has its own address. Latency: 1 cycle.
 `default_nettype none
 module sps_act_buffer #(
     parameter LANES     = 8,
@@ -16,26 +18,25 @@ module sps_act_buffer #(
     clk, we, wsub, waddr, wdata, re, raddr, rdata
 );
     localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+    localparam DW  = LANES * 8;                              // word: one int8 per lane
 
     input  wire                  clk;
     input  wire                  we;
     input  wire [3:0]            wsub;
     input  wire [AW-1:0]         waddr;
-    input  wire [LANES*8-1:0]    wdata;
+    input  wire [DW-1:0]         wdata;
     input  wire                  re;
-    input  wire [LANES*9*AW-1:0] raddr;
-    output reg  [LANES*9*8-1:0]  rdata;
+    input  wire [9*AW-1:0]       raddr;
+    output reg  [9*DW-1:0]       rdata;
 
-    genvar b, s;
+    genvar s;
     generate
-        for (b = 0; b < LANES; b = b + 1) begin : g_bank
-            for (s = 0; s < 9; s = s + 1) begin : g_sub
-                localparam [3:0] SI = s;
-                reg [7:0] mem [0:ACT_DEPTH-1];
-                always @(posedge clk) begin
-                    if (we && (wsub == SI)) mem[waddr] <= wdata[b*8 +: 8];
-                    if (re) rdata[(b*9+s)*8 +: 8] <= mem[raddr[(b*9+s)*AW +: AW]];
-                end
+        for (s = 0; s < 9; s = s + 1) begin : g_sub
+            localparam [3:0] SI = s;
+            reg [DW-1:0] mem [0:ACT_DEPTH-1];
+            always @(posedge clk) begin
+                if (we && (wsub == SI)) mem[waddr] <= wdata;
+                if (re) rdata[s*DW +: DW] <= mem[raddr[s*AW +: AW]];
             end
         end
     endgenerate

@@ -1,24 +1,32 @@
 // sps_index_walker.v -- the SPS indexing unit's sequencer. It stores no per-weight index: from the
-// pattern table (P 9-bit masks) and the group phase g it walks the compacted reduction list
-//   L_g = [(c, pos) for c in 0..C-1 for pos in PAT[(g + c) mod P]]
-// one entry per `step`, telling each array row which (channel bank, kernel position) its weight
-// needs. A tile never spans more than LANES channels (rows past that are disabled), see
-// docs/ARCHITECTURE.md section 3 for the exact rule, which the compiler implements too.
-// It also tracks the tile's channel base as (bank = c_base mod LANES, word offset of the
-// channel block c_base div LANES times HW3) for the window generator.
+// pattern table (P 9-bit masks) and the group phase g it tells each array row which kernel
+// position its weight needs, one row per `step`, in the order of the weight stream
+// (docs/ARCHITECTURE.md section 3):
+//   array row r reads activation lane l = r mod LANES; a row tile covers one channel block
+//   (channels cb*LANES .. cb*LANES + LANES-1); the rows of lane l take, in row order, the next
+//   set bits of PAT[(g + c) mod P] of channel c = cb*LANES + l (none for c >= C: row disabled);
+//   the block gets another tile while a lane has positions left, then the next block starts.
+// Per lane it keeps the mask of the positions still to take; the block's word address
+// (cb * HW3) is kept by adding HW3, the phase by a counter mod P: no multiply, no divide.
+// Timing: the mask of the row emitted next is fetched one step ahead into a register (both
+// candidates: the lane's remaining mask, and PAT[phase] for a block's first row of a lane), so
+// a step is a 2:1 select and a 9-bit priority encoder. Needs LANES >= 2 or a bypass (generated).
 // Latency: outputs describe the row the next `step` emits; they update the cycle after a step.
+// tile_chaddr, group_end describe the last tile emitted (valid once its last row has stepped).
 `default_nettype none
 module sps_index_walker #(
+    parameter ROWS    = 8,
     parameter LANES   = 8,
     parameter PMAX    = 8,
     parameter CH_BITS = 12,
     parameter XW      = 24     // word-address bits (channel block addresses wrap mod 2**XW)
 ) (
-    clk, rst, pat, npat, n_ch, hw3, group_start, group, tile_start, step, row_en, row_bank, row_pos,
-    base_bank, base_chaddr, group_end
+    clk, rst, pat, npat, n_ch, hw3, group_start, group, step, row_en, row_pos, tile_chaddr, group_end
 );
+    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
     localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+    localparam NW  = CH_BITS + 2;                           // signed channel counts (C - block start)
 
     input  wire                clk;
     input  wire                rst;
@@ -28,70 +36,126 @@ module sps_index_walker #(
     input  wire [XW-1:0]       hw3;
     input  wire                group_start;   // restart the walk of group `group`
     input  wire [PW-1:0]       group;
-    input  wire                tile_start;    // the next step is row 0 of a new tile
     input  wire                step;          // emit one row
     output wire                row_en;
-    output wire [LW-1:0]       row_bank;
     output wire [3:0]          row_pos;
-    output reg  [LW-1:0]       base_bank;
-    output reg  [XW-1:0]       base_chaddr;
-    output wire                group_end;      // every entry of L_g has been emitted
+    output reg  [XW-1:0]       tile_chaddr;   // word address of the last tile's channel block
+    output wire                group_end;     // the last tile emitted was the group's last
 
-    // the walk's state, named as in the section 3 rule
-    reg [CH_BITS-1:0] c;                      // channel of the next entry
-    reg [LW-1:0]      c_bank;                 // c mod LANES
-    reg [XW-1:0]      chaddr;                 // (c div LANES) * HW3: word address of c's block
-    reg [PW-1:0]      ph;                     // its phase: pattern PAT[ph]
-    reg [3:0]         j;                      // kernel position of the next entry
-    reg [LW:0]        tile_chans;             // channels advanced since the tile base
+    localparam [RW-1:0] ROW_LAST  = ROWS - 1;
+    localparam [LW-1:0] LANE_LAST = LANES - 1;
+    localparam signed [NW-1:0] LANES_N = LANES;
+
+    // ---- state ----------------------------------------------------------------------------
+    reg  [RW-1:0]  row;                 // row the next step emits
+    reg  [LW-1:0]  lane;                // its lane: row mod LANES
+    reg            first_of_lane;       // row < LANES: the lane's first row in this tile
+    reg            blk_tile;            // this tile (rows > 0) is its block's first
+    reg            more_q;              // the last finished tile left positions in its block
+    reg            more_acc;            // a lane has positions left after the rows so far
+    reg  [PW-1:0]  ph;                  // phase of the channel the next block-first row reads
+    reg  [8:0]     rem [0:LANES-1];     // per lane: positions not yet taken in this block
+    reg  [LANES-1:0] lane_ok;           // lanes of this block with a channel < C
+    reg  [LANES-1:0] lane_ok_nb;        // the same for the next block
+    reg  signed [NW-1:0] left_nb;       // channels from the next block's start on (C - its first channel)
+    reg            last_block;          // this block is the group's last
+    reg  [XW-1:0]  chaddr_nb;           // the next block's word address
+    reg  [8:0]     m_pat, m_rem;        // the next row's mask: block-first (PAT) / remaining
+
+    // ---- the row emitted now ---------------------------------------------------------------
+    wire        new_blk_row0 = (row == {RW{1'b0}}) && !more_q;    // this tile starts a block
+    wire        use_pat      = first_of_lane && (row == {RW{1'b0}} ? !more_q : blk_tile);
+    wire [8:0]  m            = use_pat ? m_pat : m_rem;
+    wire [8:0]  m_rest       = m & (m - 9'd1);                    // clear the lowest set bit
 
     function [3:0] lowest;                    // index of the lowest set bit (0 if none)
-        input [8:0] m;
+        input [8:0] v;
         integer i;
         begin
             lowest = 4'd0;
             for (i = 8; i >= 0; i = i - 1)
-                if (m[i]) lowest = i[3:0];
+                if (v[i]) lowest = i[3:0];
         end
     endfunction
 
-    wire [PW:0]  ph_inc   = {1'b0, ph} + 1'b1;
-    wire [PW-1:0] ph_next = (ph_inc == npat) ? {PW{1'b0}} : ph_inc[PW-1:0];
-    wire [8:0]   cur_mask = pat[ph*9 +: 9];
-    wire [8:0]   upto_j   = 9'h1ff >> (4'd8 - j);          // bits 0..j
-    wire [8:0]   above    = cur_mask & ~upto_j;
-    wire [LW:0]  lanes_w  = LANES;
+    function [LANES-1:0] lanes_below;         // bit l set iff l < n (n signed)
+        input signed [NW-1:0] n;
+        integer i;
+        begin
+            for (i = 0; i < LANES; i = i + 1)
+                lanes_below[i] = (n > i);
+        end
+    endfunction
 
-    assign group_end = (c >= n_ch);
-    assign row_en    = !group_end && (tile_chans < lanes_w);
-    assign row_bank  = c_bank;
-    assign row_pos   = j;
+    assign row_en    = |m;
+    assign row_pos   = lowest(m);
+    assign group_end = !more_q && last_block;
 
-    wire [LW:0] c_bank_inc = {1'b0, c_bank} + 1'b1;
-    wire        wrap     = (c_bank_inc == lanes_w);
+    // ---- the next row's lane, phase and candidate masks --------------------------------------
+    wire            tile_end   = (row == ROW_LAST);
+    wire [LW-1:0]   lane_n     = (lane == LANE_LAST) ? {LW{1'b0}} : lane + 1'b1;
+    wire [RW-1:0]   row_n      = tile_end ? {RW{1'b0}} : row + 1'b1;
+    wire [PW:0]     ph_inc     = {1'b0, ph} + 1'b1;
+    wire [PW-1:0]   ph_wrap    = (ph_inc == npat) ? {PW{1'b0}} : ph_inc[PW-1:0];
+    wire [PW-1:0]   ph_n       = use_pat ? ph_wrap : ph;            // a block-first row moves on
+    // lanes of the block the next row belongs to: after a tile's last row that is the next block
+    // (used only if the next tile starts one); this step's block-advance makes lane_ok_nb current
+    wire [LANES-1:0] ok_n;
+    wire [8:0]      rem_n;
+    generate
+        if (ROWS == 1) begin : g_one_row      // every step ends a tile (and may start a block)
+            assign ok_n = new_blk_row0 ? lanes_below(left_nb - LANES_N) : lane_ok_nb;
+        end else begin : g_rows
+            assign ok_n = (tile_end || new_blk_row0) ? lane_ok_nb : lane_ok;
+        end
+        if (LANES == 1) begin : g_bypass      // the next row reads the same lane: forward
+            assign rem_n = m_rest;
+        end else begin : g_lanes
+            assign rem_n = rem[lane_n];
+        end
+    endgenerate
 
+    integer k;
     always @(posedge clk) begin
         if (rst) begin
-            c <= 0; c_bank <= 0; chaddr <= 0; ph <= 0; j <= 0; tile_chans <= 0;
-            base_bank <= 0; base_chaddr <= 0;
+            row <= 0; lane <= 0; first_of_lane <= 1'b1; blk_tile <= 1'b0; more_q <= 1'b0;
+            more_acc <= 1'b0; ph <= 0; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0; last_block <= 1'b0;
+            chaddr_nb <= 0; tile_chaddr <= 0; m_pat <= 0; m_rem <= 0;
+            for (k = 0; k < LANES; k = k + 1) rem[k] <= 9'd0;
         end else if (group_start) begin
-            c <= 0; c_bank <= 0; chaddr <= 0; ph <= group; j <= lowest(pat[group*9 +: 9]); tile_chans <= 0;
-            base_bank <= 0; base_chaddr <= 0;
-        end else if (tile_start) begin
-            tile_chans <= 0;
-            base_bank <= c_bank;
-            base_chaddr <= chaddr;
-        end else if (step && row_en) begin
-            if (|above) begin
-                j <= lowest(above);
+            // the group's first tile starts block 0 (a block advance, like every block start)
+            row <= 0; lane <= 0; first_of_lane <= 1'b1; blk_tile <= 1'b0; more_q <= 1'b0;
+            more_acc <= 1'b0; ph <= group;
+            left_nb <= $signed({2'b00, n_ch});
+            lane_ok_nb <= lanes_below($signed({2'b00, n_ch}));
+            chaddr_nb <= {XW{1'b0}};
+            m_pat <= pat[group*9 +: 9] & {9{n_ch != {CH_BITS{1'b0}}}};
+            m_rem <= 9'd0;
+        end else if (step) begin
+            rem[lane] <= m_rest;
+            row <= row_n;
+            lane <= tile_end ? {LW{1'b0}} : lane_n;
+            first_of_lane <= tile_end || (row_n < LANES);
+            ph <= ph_n;
+            if (tile_end) begin
+                more_q <= more_acc || (|m_rest);
+                more_acc <= 1'b0;
             end else begin
-                c <= c + 1'b1;
-                c_bank <= wrap ? {LW{1'b0}} : c_bank_inc[LW-1:0];
-                if (wrap) chaddr <= chaddr + hw3;
-                ph <= ph_next;
-                j <= lowest(pat[ph_next*9 +: 9]);
-                tile_chans <= tile_chans + 1'b1;
+                more_acc <= (row == {RW{1'b0}} ? 1'b0 : more_acc) || (|m_rest);
             end
+            if (row == {RW{1'b0}}) begin
+                blk_tile <= !more_q;
+                if (!more_q) begin                                   // advance to the next block
+                    tile_chaddr <= chaddr_nb;
+                    chaddr_nb <= chaddr_nb + hw3;
+                    lane_ok <= lane_ok_nb;
+                    lane_ok_nb <= lanes_below(left_nb - LANES_N);
+                    left_nb <= left_nb - LANES_N;
+                    last_block <= (left_nb <= LANES_N);
+                end
+            end
+            m_pat <= pat[ph_n*9 +: 9] & {9{ok_n[tile_end ? {LW{1'b0}} : lane_n]}};
+            m_rem <= rem_n;
         end
     end
 endmodule

@@ -3,14 +3,15 @@
 //   for each phase group g with FG[g] > 0, for each column tile:
 //     7 header beats (bias, multiplier, shift) -> output stage, once that accumulator bank is free
 //     for each row tile: ROWS beats -> weight slot (PE double buffer) row by row, while the index
-//     walker emits the matching (bank, position) of each row -> indexing unit.
+//     walker emits the matching kernel position of each row -> indexing unit.
 // A filled slot is marked full with its pass metadata; the array's feeder runs it and the window
 // generator releases it right after the pass's last pixel (its rows are then rewritten behind
 // the pass's wavefront: the array skews weight writes like activations). Row tiles of a group end
 // when the walker has covered L_g; the walker restarts for every column tile. TLAST must mark
 // exactly the program's last beat.
-// Latency: a tile takes ROWS beats + 1 finalise cycle; the slot wait costs one more cycle unless
-// the next slot is already free during the finalise cycle (then the next tile starts directly).
+// Latency: a tile takes ROWS beats; its finalise cycle (TEND: slot marked full) accepts the next
+// tile's first beat when the next slot is free and the group goes on, so tiles stream at one
+// beat per cycle; otherwise the slot wait costs a cycle after TEND.
 `default_nettype none
 module sps_weight_loader #(
     parameter ROWS    = 8,
@@ -23,12 +24,10 @@ module sps_weight_loader #(
 ) (
     clk, rst, start, n_ch, pat, npat, fg, hw3, s_tdata, s_tvalid, s_tlast, s_tready, bank_busy,
     bank_claim, bank_claim_id, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data, w_wr_en, w_wr_slot,
-    w_wr_row, w_wr_data, idx_rowen, idx_bank, idx_pos, slot_free_valid, slot_free_tag, slot_full,
-    slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, slot_base_bank, slot_base_chaddr,
-    slot_macs, err, stall
+    w_wr_row, w_wr_data, idx_rowen, idx_pos, slot_free_valid, slot_free_tag, slot_full,
+    slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, slot_base_chaddr, slot_macs, err, stall
 );
     localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
 
     input  wire                   clk;
@@ -59,7 +58,6 @@ module sps_weight_loader #(
     output wire [RW-1:0]          w_wr_row;
     output wire [COLS*8-1:0]      w_wr_data;
     output wire                   idx_rowen;
-    output wire [LW-1:0]          idx_bank;
     output wire [3:0]             idx_pos;
     // weight slots, bit / field s = slot s: released by the window generator; full, and the
     // metadata of the tile a full slot holds (for the pass that will run it)
@@ -70,8 +68,7 @@ module sps_weight_loader #(
     output reg  [1:0]             slot_last_rt;      // last row tile of its column tile
     output reg  [1:0]             slot_bank;         // accumulator bank of its column tile
     output reg  [1:0]             slot_last_pass;    // the program's last tile
-    output reg  [2*LW-1:0]        slot_base_bank;    // tile channel base: bank (c_base mod LANES)
-    output reg  [2*XW-1:0]        slot_base_chaddr;  // and block word address
+    output reg  [2*XW-1:0]        slot_base_chaddr;  // word address of the tile's channel block
     output reg  [2*MW-1:0]        slot_macs;         // MACs per pixel (enabled rows x active columns)
     output reg                    err;
     output wire                   stall;
@@ -85,27 +82,26 @@ module sps_weight_loader #(
     reg                bank, slot, first_rt, tlast_row;
     localparam BW = (RW + 1 > 3) ? RW + 1 : 3;
     reg [BW-1:0]       beat;
-    reg [RW:0]         rows_enabled;
+    reg [MW-1:0]       tile_macs;       // MACs per pixel of the tile being loaded
 
-    wire accept = s_tvalid && s_tready;
-    assign s_tready = (state == S_HDR) || (state == S_TILE);
+    // TEND takes the next tile's first beat when the group goes on and the other slot is free
+    wire          group_end;
+    wire          tend_next = (state == S_TEND) && !group_end && !slot_full[~slot];
+    wire          accept    = s_tvalid && s_tready;
+    assign s_tready = (state == S_HDR) || (state == S_TILE) || tend_next;
     assign stall    = s_tready && !s_tvalid;
 
     // walker
-    wire [PW-1:0] group_idx = group[PW-1:0];
+    wire [PW-1:0] group_idx     = group[PW-1:0];
     wire          w_group_start = (state == S_HDR) && accept && (beat == 6);
-    wire          tend_next     = (state == S_TEND) && !group_end && !slot_full[~slot];   // TEND -> TILE
-    wire          w_tile_start  = ((state == S_TILEW) && !slot_full[slot]) || tend_next;
-    wire          w_step        = (state == S_TILE) && accept;
-    wire          row_en, group_end;
-    wire [LW-1:0] row_bank, base_bank;
+    wire          w_step        = ((state == S_TILE) || (state == S_TEND)) && accept;
+    wire          row_en;
     wire [3:0]    row_pos;
-    wire [XW-1:0] base_chaddr;
-    sps_index_walker #(.LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW)) u_walk (
+    wire [XW-1:0] tile_chaddr;
+    sps_index_walker #(.ROWS(ROWS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW)) u_walk (
         .clk(clk), .rst(rst), .pat(pat), .npat(npat), .n_ch(n_ch), .hw3(hw3),
-        .group_start(w_group_start), .group(group_idx), .tile_start(w_tile_start), .step(w_step),
-        .row_en(row_en), .row_bank(row_bank), .row_pos(row_pos),
-        .base_bank(base_bank), .base_chaddr(base_chaddr), .group_end(group_end));
+        .group_start(w_group_start), .group(group_idx), .step(w_step),
+        .row_en(row_en), .row_pos(row_pos), .tile_chaddr(tile_chaddr), .group_end(group_end));
 
     // group bookkeeping
     wire [CH_BITS-1:0] group_filters = fg[group_idx*CH_BITS +: CH_BITS];
@@ -128,21 +124,22 @@ module sps_weight_loader #(
     assign hdr_wr_beat   = beat[2:0];
     assign hdr_wr_data   = s_tdata;
     assign w_wr_en       = w_step;
-    assign w_wr_slot     = slot;
-    assign w_wr_row      = beat[RW-1:0];
+    assign w_wr_slot     = (state == S_TEND) ? ~slot : slot;   // TEND's beat starts the next slot
+    assign w_wr_row      = (state == S_TEND) ? {RW{1'b0}} : beat[RW-1:0];
     assign w_wr_data     = s_tdata;
     assign idx_rowen     = row_en;
-    assign idx_bank      = row_bank;
     assign idx_pos       = row_pos;
 
-    wire [MW-1:0] tile_macs = {{(MW-RW-1){1'b0}}, rows_enabled} * {{(MW-CH_BITS){1'b0}}, cols_act};
+    // MACs per pixel of the tile: active columns added once per enabled row (no multiplier)
+    wire [MW-1:0] cols_mw   = {{(MW-CH_BITS){1'b0}}, cols_act};
+    wire [MW-1:0] macs_row  = row_en ? cols_mw : {MW{1'b0}};
 
     always @(posedge clk) begin
         if (rst) begin
             state <= S_IDLE; group <= 0; rem <= 0; bank <= 1'b0; slot <= 1'b0; first_rt <= 1'b0;
-            tlast_row <= 1'b0; beat <= 0; rows_enabled <= 0; slot_full <= 2'b00; err <= 1'b0;
+            tlast_row <= 1'b0; beat <= 0; tile_macs <= 0; slot_full <= 2'b00; err <= 1'b0;
             slot_first_rt <= 0; slot_last_rt <= 0; slot_bank <= 0; slot_last_pass <= 0;
-            slot_base_bank <= 0; slot_base_chaddr <= 0; slot_macs <= 0;
+            slot_base_chaddr <= 0; slot_macs <= 0;
         end else begin
             if (slot_free_valid) slot_full[slot_free_tag] <= 1'b0;
             case (state)
@@ -169,10 +166,10 @@ module sps_weight_loader #(
                     end
                 end
                 S_TILEW: if (!slot_full[slot]) begin
-                    state <= S_TILE; beat <= 0; rows_enabled <= 0;
+                    state <= S_TILE; beat <= 0;
                 end
                 S_TILE: if (accept) begin
-                    rows_enabled <= rows_enabled + {{RW{1'b0}}, row_en};
+                    tile_macs <= (beat == 0 ? {MW{1'b0}} : tile_macs) + macs_row;
                     if (beat == ROWS - 1) begin
                         tlast_row <= s_tlast;
                         state <= S_TEND;
@@ -181,20 +178,29 @@ module sps_weight_loader #(
                         beat <= beat + 1'b1;
                     end
                 end
-                S_TEND: begin                            // walker state now reflects the whole tile
+                S_TEND: begin                            // the walker has seen the whole tile
                     slot_full[slot]                 <= 1'b1;
                     slot_first_rt[slot]             <= first_rt;
                     slot_last_rt[slot]              <= group_end;
                     slot_bank[slot]                 <= bank;
                     slot_last_pass[slot]            <= last_pass;
-                    slot_base_bank[slot*LW +: LW]   <= base_bank;
-                    slot_base_chaddr[slot*XW +: XW] <= base_chaddr;
+                    slot_base_chaddr[slot*XW +: XW] <= tile_chaddr;
                     slot_macs[slot*MW +: MW]        <= tile_macs;
                     if (tlast_row != last_pass) err <= 1'b1;
                     slot <= ~slot;
                     first_rt <= 1'b0;
                     if (tend_next) begin
-                        state <= S_TILE; beat <= 0; rows_enabled <= 0;
+                        state <= S_TILE; beat <= 0;
+                        if (accept) begin                // the next tile's first beat
+                            tile_macs <= macs_row;
+                            if (ROWS == 1) begin
+                                tlast_row <= s_tlast;
+                                state <= S_TEND;
+                            end else begin
+                                if (s_tlast) err <= 1'b1;
+                                beat <= 1;
+                            end
+                        end
                     end else if (!group_end) begin
                         state <= S_TILEW;
                     end else begin

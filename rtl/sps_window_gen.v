@@ -1,30 +1,35 @@
 // sps_window_gen.v -- window generator: for one pass, walks the output pixels in raster order, one
-// per cycle, and produces for every activation bank the 3x3 input window of that pixel.
-// Window origin (top-left) = (oy*S - PAD_TOP, ox*S - PAD_LEFT). Sub-bank (ym, xm) of bank b holds
-// exactly one element of the window; its address comes from incrementally kept div-3/mod-3
-// counters of the origin. Positions outside the input (padding) read as 0: never stored.
-// Bank b reads the channel block  base_chaddr + (b < base_bank ? HW3 : 0)  (see the walker).
-// A new pass can start in the cycle after the previous pass's last pixel (no bubble).
-// pass_end pulses (with the pass's tag) one cycle after a pass's last pixel was issued: the
-// indexing unit reads that pass's slot for the last time in the next cycle and array row 0 in the
-// one after, which is when the weight loader's first write into the released slot can land.
-// Latency: window of a pixel issued in cycle t is on `win` in cycle t+2 (RAM read + rotation).
+// per cycle, and reads for each the 3x3 input window of all LANES channels of the pass's channel
+// block: sub-bank (ym, xm) of the activation buffer holds exactly one element of the window.
+// Window origin (top-left) = (oy*S - PAD_TOP, ox*S - PAD_LEFT) = (3*y0d + y0m, 3*x0d + x0m).
+// Sub-bank (ym, xm) reads word  Y[ym < y0m] + X[xm < x0m]  where the row bases Y0 / Y1 (block
+// address + y0d*W3, + W3) and the column offsets X0 / X1 (x0d, x0d + 1) are counters: one 2:1
+// select and one AW-bit adder in front of each RAM address, nothing else (addresses are taken
+// mod 2**AW, the RAM size). The words are passed on unrotated: the indexing unit picks, per array
+// row, the sub-bank of its kernel position, using the origin's (y0m, x0m) and which window rows /
+// columns lie inside the input (padding reads 0, never stored), given here one stage ahead.
+// A new pass can start in the cycle after the previous pass's last pixel (no bubble): its row
+// bases are computed from the next slot's block address while the previous pass runs.
+// pass_end pulses (with the pass's tag) 3 cycles after the pass's last pixel was issued: the
+// weight loader's first write into the released slot then lands no earlier than the cycle the
+// last pixel meets array row 0 (docs/ARCHITECTURE.md section 7).
+// Latency: pixel issued in cycle t: RAM address in t; geometry (f1_*) in t+1; words (win) in t+2.
 `default_nettype none
 module sps_window_gen #(
     parameter LANES     = 8,
     parameter ACT_DEPTH = 1024,
     parameter ACC_DEPTH = 1024,
     parameter DIM_BITS  = 10,
-    parameter XW        = 24,    // word-address bits (addresses wrap mod 2**XW; the low AW address the RAM)
     parameter SBW       = 8      // sideband bits carried with every pixel of the pass
 ) (
-    clk, rst, h, w, hout, wout, stride2, pad_top, pad_left, w3, hw3, start, base_bank, base_chaddr,
-    tag, sb, can_start, issue, pass_end, pass_end_tag, rd_en, rd_addr, rd_data, win_valid, win_tag,
-    win_last, win_pixel, win_sb, win
+    clk, rst, h, w, hout, wout, stride2, pad_top, pad_left, w3, start, base_chaddr, tag, sb,
+    can_start, issue, issue_tag, pass_end, pass_end_tag, rd_en, rd_addr, rd_data, f1_y0m, f1_x0m,
+    f1_row_in, f1_col_in, win_valid, win_last, win_pixel, win_sb, win
 );
     localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    localparam DW  = LANES * 8;                              // a RAM word: one int8 per lane
+    localparam SW  = DIM_BITS + 2;                           // signed distances to the input's edge
 
     input  wire                  clk;
     input  wire                  rst;
@@ -35,148 +40,158 @@ module sps_window_gen #(
     input  wire                  stride2;
     input  wire [1:0]            pad_top;
     input  wire [1:0]            pad_left;
-    input  wire [XW-1:0]         w3;
-    input  wire [XW-1:0]         hw3;
+    input  wire [AW-1:0]         w3;
     // pass start
     input  wire                  start;
-    input  wire [LW-1:0]         base_bank;
-    input  wire [XW-1:0]         base_chaddr;
+    input  wire [AW-1:0]         base_chaddr;   // the next pass's block word address (held until start)
     input  wire                  tag;
     input  wire [SBW-1:0]        sb;
     output wire                  can_start;
-    output wire                  issue;
+    output wire                  issue;         // a pixel is issued (F0)
+    output wire                  issue_tag;     // its pass's tag
     output wire                  pass_end;
     output wire                  pass_end_tag;
     // activation buffer read port
     output wire                  rd_en;
-    output reg  [LANES*9*AW-1:0] rd_addr;
-    input  wire [LANES*9*8-1:0]  rd_data;
-    // windows
+    output reg  [9*AW-1:0]       rd_addr;
+    input  wire [9*DW-1:0]       rd_data;
+    // window geometry, one stage ahead of the words (F1)
+    output reg  [1:0]            f1_y0m;        // origin row mod 3
+    output reg  [1:0]            f1_x0m;        // origin column mod 3
+    output reg  [2:0]            f1_row_in;     // window row dy lies inside the input
+    output reg  [2:0]            f1_col_in;     // window column dx lies inside the input
+    // the words (F2)
     output reg                   win_valid;
-    output reg                   win_tag;
     output reg                   win_last;
     output reg  [PXW-1:0]        win_pixel;
     output reg  [SBW-1:0]        win_sb;
-    output reg  [LANES*9*8-1:0]  win;
+    output reg  [9*DW-1:0]       win;
 
-    localparam SW = DIM_BITS + 3;    // signed coordinate width
-    localparam signed [SW-1:0] ONE = 1;
-    localparam [XW-1:0]        ONE_XW = 1;
+    localparam [AW-1:0] ONE_AW = 1;
+    localparam signed [SW-1:0] TWO_S = 2;
 
-    // ---- F0: pixel counters ----------------------------------------------------------------
+    // ---- per-layer constants (registers settle long before the first pass) --------------------
+    reg  [AW-1:0]        y_off0, y_off1;    // row bases of a pass's first output row, minus its block address
+    reg  [AW-1:0]        x_init0, x_init1;  // column offsets at a row's first pixel (x0d, x0d + 1)
+    reg  [1:0]           x0m_init, y0m_init; // origin mod 3 at the first column / row: -pad = 3*d + m
+    reg  [1:0]           s_step;
+    always @(posedge clk) begin
+        y_off0   <= (pad_top == 2'd0) ? {AW{1'b0}} : (~w3 + ONE_AW);        // y0d = -1 with padding
+        y_off1   <= (pad_top == 2'd0) ? w3 : {AW{1'b0}};
+        x_init0  <= (pad_left == 2'd0) ? {AW{1'b0}} : {AW{1'b1}};
+        x_init1  <= (pad_left == 2'd0) ? ONE_AW : {AW{1'b0}};
+        x0m_init <= (pad_left == 2'd0) ? 2'd0 : (pad_left == 2'd1) ? 2'd2 : 2'd1;
+        y0m_init <= (pad_top == 2'd0) ? 2'd0 : (pad_top == 2'd1) ? 2'd2 : 2'd1;
+        s_step   <= stride2 ? 2'd2 : 2'd1;
+    end
+    // the next pass's row bases, from the block address offered with `start`
+    reg  [AW-1:0] nxt_y0, nxt_y1;
+    always @(posedge clk) begin
+        nxt_y0 <= base_chaddr + y_off0;
+        nxt_y1 <= base_chaddr + y_off1;
+    end
+
+    // ---- F0: pixel counters -----------------------------------------------------------------
     reg                  active;            // a pass is issuing pixels
     reg  [PXW-1:0]       pixel;             // index of the pixel issued now (raster order)
-    reg  [DIM_BITS-1:0]  ox, oy;
-    reg  signed [SW-1:0] x0d, y0d;          // origin div 3 (floor)
+    reg  [DIM_BITS-1:0]  x_left, y_left;    // output columns / rows after this one
+    reg                  last_x, last_y;    // x_left == 0, y_left == 0
+    reg                  first_x, first_y;  // ox == 0, oy == 0
+    reg  signed [SW-1:0] rx, ry;            // W - x0, H - y0: window column dx / row dy is inside iff dx < rx
     reg  [1:0]           x0m, y0m;          // origin mod 3
-    reg  [XW-1:0]        rowbase;           // y0d * W3 (two's complement)
-    reg  [LW-1:0]        pass_base_bank;    // the running pass's start inputs
-    reg  [XW-1:0]        pass_base_chaddr;
+    reg  [AW-1:0]        yb0, yb1;          // row bases: block + y0d*W3, + W3
+    reg  [AW-1:0]        xo0, xo1;          // column offsets: x0d, x0d + 1
     reg                  pass_tag;
     reg  [SBW-1:0]       pass_sb;
 
-    wire last_x  = (ox == wout - 1'b1);
-    wire last_px = active && last_x && (oy == hout - 1'b1);
+    wire last_px = active && last_x && last_y;
     assign can_start = !active || last_px;
     assign issue     = active;
+    assign issue_tag = pass_tag;
     assign rd_en     = active;
 
-    wire [1:0]            s_step = stride2 ? 2'd2 : 2'd1;
-    // origin reset values for padding 0..2: -pad = 3*d + m
-    wire signed [SW-1:0]  x0d_init = (pad_left == 2'd0) ? {SW{1'b0}} : {SW{1'b1}};
-    wire [1:0]            x0m_init = (pad_left == 2'd0) ? 2'd0 : (pad_left == 2'd1) ? 2'd2 : 2'd1;
-    wire signed [SW-1:0]  y0d_init = (pad_top == 2'd0) ? {SW{1'b0}} : {SW{1'b1}};
-    wire [1:0]            y0m_init = (pad_top == 2'd0) ? 2'd0 : (pad_top == 2'd1) ? 2'd2 : 2'd1;
-    wire [2:0]            x_sum = {1'b0, x0m} + {1'b0, s_step};
-    wire [2:0]            y_sum = {1'b0, y0m} + {1'b0, s_step};
+    wire [2:0] x_sum = {1'b0, x0m} + {1'b0, s_step};
+    wire [2:0] y_sum = {1'b0, y0m} + {1'b0, s_step};
+    wire       x_carry = (x_sum >= 3'd3);              // origin column crosses into the next triple
+    wire       y_carry = (y_sum >= 3'd3);
+    wire signed [SW-1:0] w_s = $signed({2'b00, w}) + $signed({{(SW-2){1'b0}}, pad_left});
+    wire signed [SW-1:0] h_s = $signed({2'b00, h}) + $signed({{(SW-2){1'b0}}, pad_top});
+    wire signed [SW-1:0] step_s = $signed({{(SW-2){1'b0}}, s_step});
 
     always @(posedge clk) begin
         if (rst) begin
-            active <= 1'b0; pixel <= 0; ox <= 0; oy <= 0;
-            x0d <= 0; y0d <= 0; x0m <= 0; y0m <= 0; rowbase <= 0;
-            pass_base_bank <= 0; pass_base_chaddr <= 0; pass_tag <= 1'b0; pass_sb <= 0;
+            active <= 1'b0; pixel <= 0; x_left <= 0; y_left <= 0; last_x <= 1'b0; last_y <= 1'b0;
+            first_x <= 1'b0; first_y <= 1'b0; rx <= 0; ry <= 0; x0m <= 0; y0m <= 0;
+            yb0 <= 0; yb1 <= 0; xo0 <= 0; xo1 <= 0; pass_tag <= 1'b0; pass_sb <= 0;
         end else if (start && can_start) begin
-            active <= 1'b1; pixel <= 0; ox <= 0; oy <= 0;
-            x0d <= x0d_init; x0m <= x0m_init;
-            y0d <= y0d_init; y0m <= y0m_init;
-            rowbase <= (pad_top == 2'd0) ? {XW{1'b0}} : (~w3 + 1'b1);
-            pass_base_bank <= base_bank; pass_base_chaddr <= base_chaddr; pass_tag <= tag; pass_sb <= sb;
+            active <= 1'b1; pixel <= 0;
+            x_left <= wout - 1'b1; y_left <= hout - 1'b1;
+            last_x <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+            last_y <= (hout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+            first_x <= 1'b1; first_y <= 1'b1;
+            rx <= w_s; ry <= h_s;
+            x0m <= x0m_init; y0m <= y0m_init;
+            yb0 <= nxt_y0; yb1 <= nxt_y1; xo0 <= x_init0; xo1 <= x_init1;
+            pass_tag <= tag; pass_sb <= sb;
         end else if (active) begin
             if (last_px) begin
                 active <= 1'b0;
             end else begin
                 pixel <= pixel + 1'b1;
                 if (last_x) begin
-                    ox <= 0;
-                    x0d <= x0d_init; x0m <= x0m_init;
-                    oy <= oy + 1'b1;
-                    if (y_sum >= 3'd3) begin
-                        y0m <= y_sum[1:0] + 2'd1;   // (y_sum - 3) mod 4
-                        y0d <= y0d + ONE;
-                        rowbase <= rowbase + w3;
-                    end else begin
-                        y0m <= y_sum[1:0];
+                    x_left <= wout - 1'b1;
+                    last_x <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+                    first_x <= 1'b1; rx <= w_s; x0m <= x0m_init; xo0 <= x_init0; xo1 <= x_init1;
+                    y_left <= y_left - 1'b1;
+                    last_y <= (y_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
+                    first_y <= 1'b0;
+                    ry <= ry - step_s;
+                    y0m <= y_carry ? y_sum[1:0] + 2'd1 : y_sum[1:0];     // (y_sum - 3) mod 4
+                    if (y_carry) begin
+                        yb0 <= yb0 + w3; yb1 <= yb1 + w3;
                     end
                 end else begin
-                    ox <= ox + 1'b1;
-                    if (x_sum >= 3'd3) begin
-                        x0m <= x_sum[1:0] + 2'd1;   // (x_sum - 3) mod 4
-                        x0d <= x0d + ONE;
-                    end else begin
-                        x0m <= x_sum[1:0];
+                    x_left <= x_left - 1'b1;
+                    last_x <= (x_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
+                    first_x <= 1'b0;
+                    rx <= rx - step_s;
+                    x0m <= x_carry ? x_sum[1:0] + 2'd1 : x_sum[1:0];
+                    if (x_carry) begin
+                        xo0 <= xo0 + 1'b1; xo1 <= xo1 + 1'b1;
                     end
                 end
             end
         end
     end
 
-    // ---- F0 -> RAM addresses, validity of each sub-bank row / column ------------------------
-    wire [2:0] row_in, col_in;             // sub-bank row / column k lies inside the input (else padding)
-    genvar k;
-    generate
-        for (k = 0; k < 3; k = k + 1) begin : g_valid
-            localparam [1:0] K = k;
-            // input row / column of sub-bank row / column k: 3*(origin div 3 + (k < origin mod 3)) + k
-            wire signed [SW+1:0] yr = {{2{y0d[SW-1]}}, y0d} + $signed({{(SW+1){1'b0}}, (K < y0m)});
-            wire signed [SW+1:0] xr = {{2{x0d[SW-1]}}, x0d} + $signed({{(SW+1){1'b0}}, (K < x0m)});
-            wire signed [SW+1:0] yy = (yr <<< 1) + yr + $signed({{SW{1'b0}}, K});
-            wire signed [SW+1:0] xx = (xr <<< 1) + xr + $signed({{SW{1'b0}}, K});
-            assign row_in[k] = !yr[SW+1] && (yy < $signed({5'b00000, h}));
-            assign col_in[k] = !xr[SW+1] && (xx < $signed({5'b00000, w}));
-        end
-    endgenerate
-
-    // Addresses wrap modulo 2**XW; only the low AW bits address the RAM. Sub-bank (ym, xm) of a bank
-    // reads rowbase + x0d (+ W3 if ym < y0m) (+ 1 if xm < x0m) of the bank's channel block, which
-    // is pass_base_chaddr for banks b >= pass_base_bank, pass_base_chaddr + HW3 for the others. One
-    // combinational process builds the whole bus (not one continuous assignment per slice): Icarus
-    // then updates it once per input change instead of re-propagating the bus once per slice.
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [XW-1:0]   ad_base, ad_row, ad_a;
-    /* verilator lint_on UNUSEDSIGNAL */
-    reg [9*AW-1:0] ad_lo, ad_hi;           // the 9 sub-bank addresses in the block / the next one
-    integer ab, aym, axm;
+    // RAM addresses: sub-bank (ym, xm) reads Y[ym < y0m] + X[xm < x0m]. One combinational process
+    // builds the whole bus (Icarus then updates it once per input change).
+    integer aym, axm;
     always @(*) begin
-        ad_base = pass_base_chaddr + rowbase + {{(XW-SW){x0d[SW-1]}}, x0d};
-        for (aym = 0; aym < 3; aym = aym + 1) begin
-            ad_row = ad_base + ((aym < y0m) ? w3 : {XW{1'b0}});
-            for (axm = 0; axm < 3; axm = axm + 1) begin
-                ad_a = ad_row + ((axm < x0m) ? ONE_XW : {XW{1'b0}});
-                ad_lo[(aym*3 + axm)*AW +: AW] = ad_a[AW-1:0];
-                ad_a = ad_a + hw3;
-                ad_hi[(aym*3 + axm)*AW +: AW] = ad_a[AW-1:0];
-            end
-        end
-        for (ab = 0; ab < LANES; ab = ab + 1)
-            rd_addr[ab*9*AW +: 9*AW] = (ab < pass_base_bank) ? ad_hi : ad_lo;
+        for (aym = 0; aym < 3; aym = aym + 1)
+            for (axm = 0; axm < 3; axm = axm + 1)
+                rd_addr[(aym*3 + axm)*AW +: AW] = ((aym < y0m) ? yb1 : yb0) + ((axm < x0m) ? xo1 : xo0);
     end
 
-    // ---- F1: RAM data + registered geometry; rotate into canonical window order ------------
+    // ---- F1: geometry of the window (which rows / columns lie inside the input) --------------
     reg           f1_valid, f1_tag, f1_last;
     reg [PXW-1:0] f1_pixel;
     reg [SBW-1:0] f1_sb;
-    reg [1:0]     f1_x0m, f1_y0m;
-    reg [2:0]     f1_row_in, f1_col_in;
+    // inside iff not left of / above the input (only the first column / row with padding) and
+    // before its right / bottom edge (dx < W - x0)
+    wire [2:0] col_in, row_in;
+    genvar k;
+    generate
+        for (k = 0; k < 3; k = k + 1) begin : g_in
+            localparam [1:0] K = k;
+            localparam signed [SW-1:0] KS = k;
+            assign col_in[k] = !(first_x && K < pad_left) && (rx > KS);
+            assign row_in[k] = !(first_y && K < pad_top) && (ry > KS);
+        end
+    endgenerate
+    // rx, ry already include the padding: x0 = ox*S - PAD_LEFT, so W - x0 = (W + PAD_LEFT) - ox*S
+    wire unused_two = &{1'b0, TWO_S};
+
     always @(posedge clk) begin
         if (rst) begin
             f1_valid <= 1'b0; f1_tag <= 1'b0; f1_last <= 1'b0; f1_pixel <= 0; f1_sb <= 0;
@@ -187,45 +202,20 @@ module sps_window_gen #(
         end
     end
 
-    assign pass_end     = f1_valid && f1_last;
-    assign pass_end_tag = f1_tag;
-
-    // Rotation of bank b's nine RAM words into canonical window order: window element (dy, dx) is
-    // sub-bank (yk, xk) = ((y0m + dy) mod 3, (x0m + dx) mod 3); rows / columns outside the input
-    // read as 0. Evaluated inside the F2 register's clocked process (a function of F1 state and
-    // the RAM outputs), so the simulator computes it once per cycle rather than on every RAM word.
-    function [LANES*9*8-1:0] rotate;
-        input [LANES*9*8-1:0] d;
-        input [1:0]           ym0, xm0;
-        input [2:0]           vyv, vxv;
-        integer rb, rdy, rdx;
-        reg [2:0] ys, xs;
-        reg [1:0] yk, xk;
-        reg [3:0] sub;
-        begin
-            rotate = {LANES*9*8{1'b0}};
-            for (rdy = 0; rdy < 3; rdy = rdy + 1) begin
-                ys = {1'b0, ym0} + rdy[2:0];
-                yk = (ys >= 3'd3) ? ys[1:0] + 2'd1 : ys[1:0];   // (ys - 3) mod 4 == ys + 1
-                for (rdx = 0; rdx < 3; rdx = rdx + 1) begin
-                    xs = {1'b0, xm0} + rdx[2:0];
-                    xk = (xs >= 3'd3) ? xs[1:0] + 2'd1 : xs[1:0];
-                    sub = {2'b00, yk} * 4'd3 + {2'b00, xk};
-                    if (vyv[yk] && vxv[xk])
-                        for (rb = 0; rb < LANES; rb = rb + 1)
-                            rotate[(rb*9 + rdy*3 + rdx)*8 +: 8] = d[(rb*9)*8 + sub*8 +: 8];
-                end
-            end
-        end
-    endfunction
-
+    // ---- F2: the RAM words, registered; pass end ---------------------------------------------
+    reg f2_last, f2_tag, f3_last, f3_tag;
     always @(posedge clk) begin
         if (rst) begin
-            win_valid <= 1'b0; win_tag <= 1'b0; win_last <= 1'b0; win_pixel <= 0; win_sb <= 0; win <= 0;
+            win_valid <= 1'b0; win_last <= 1'b0; win_pixel <= 0; win_sb <= 0; win <= 0;
+            f2_last <= 1'b0; f2_tag <= 1'b0; f3_last <= 1'b0; f3_tag <= 1'b0;
         end else begin
-            win_valid <= f1_valid; win_tag <= f1_tag; win_last <= f1_last; win_pixel <= f1_pixel; win_sb <= f1_sb;
-            win <= rotate(rd_data, f1_y0m, f1_x0m, f1_row_in, f1_col_in);
+            win_valid <= f1_valid; win_last <= f1_last; win_pixel <= f1_pixel; win_sb <= f1_sb;
+            win <= rd_data;
+            f2_last <= f1_valid && f1_last; f2_tag <= f1_tag;
+            f3_last <= f2_last; f3_tag <= f2_tag;
         end
     end
+    assign pass_end     = f3_last;
+    assign pass_end_tag = f3_tag;
 endmodule
 `default_nettype wire
