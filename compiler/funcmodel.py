@@ -2,14 +2,14 @@
 
 run_program consumes ONLY what the hardware gets -- the register values and the two input streams --
 and returns the result stream. It models:
-  * the activation buffer: LANES banks x 9 sub-banks of ACT_DEPTH bytes; pixel (y, x) of channel
-    c = cb*LANES + l goes to bank l, sub-bank (y mod 3, x mod 3), address cb*H3*W3 + (y div 3)*W3
+  * the activation buffer: 9 sub-banks of ACT_DEPTH words of LANES bytes; pixel (y, x) of channel
+    c = cb*LANES + l goes to lane l of sub-bank (y mod 3, x mod 3), word cb*H3*W3 + (y div 3)*W3
     + (x div 3) (section 5.2), with a capacity check;
   * the weight stream parser: per column tile a 7-beat header (bias, M, shift), then ROWS beats per
     row tile; the tiles come from the walker rule applied to NPAT/PAT/FG/C (section 3, loop order 4);
   * the window generator: origin (oy*STRIDE - PAD_TOP, ox*STRIDE - PAD_LEFT), positions outside
-    [0, H) x [0, W) read 0; each tile row reads bank c mod LANES at the channel block given by
-    the tile's first channel (section 3);
+    [0, H) x [0, W) read 0; array row r reads lane r mod LANES of the tile's channel block
+    (section 3);
   * the passes (one per row tile and column tile, all output pixels), the accumulator (2 ping-pong
     banks of ACC_DEPTH pixels x COLS, bank = column tiles so far mod 2, first row tile overwrites),
     and the output stage: bias + the section 6 requantisation rule (its own copy).
@@ -107,15 +107,15 @@ def _gather(buf, tiles, wins, r: dict, cfg) -> tuple[np.ndarray, np.ndarray]:
     ch, pos = tile_arrays(tiles)
     en = ch >= 0
     L = cfg.LANES
-    c_base = ch[:, :1]
-    bank = np.where(en, ch, 0) % L
-    # bank b reads channel block c_base div LANES + (b < c_base mod LANES ? 1 : 0)
-    blk = c_base // L + (bank < c_base % L)
-    if np.any(en & (blk * L + bank != ch)):
-        raise AssertionError("walker produced a tile spanning more than LANES channels")
+    T, R = ch.shape
+    lane = np.broadcast_to(np.arange(R) % L, (T, R))         # row r reads lane r mod LANES
+    # the tile's channel block: every enabled row's channel is block*LANES + its lane
+    blk = np.where(en, ch, np.iinfo(np.int64).max).min(axis=1, keepdims=True) // L
+    if np.any(en & (blk * L + lane != ch)):
+        raise AssertionError("walker produced a tile whose row r does not read lane r mod LANES of one block")
     blk = np.where(en, blk, 0)                               # disabled rows read nothing
     k = np.where(en, pos, 0)
-    vals = buf[bank[:, :, None], sub[k], blk[:, :, None] * H3W3 + addr[k]]      # [T, ROWS, npix]
+    vals = buf[lane[:, :, None], sub[k], blk[:, :, None] * H3W3 + addr[k]]      # [T, ROWS, npix]
     vals = np.where(valid[k] & en[:, :, None], vals, 0)
     return vals.transpose(0, 2, 1).astype(np.float64), en
 

@@ -3,15 +3,18 @@
 assuming the input streams never stall and the result sink is always ready. Times are cycles
 counted from the first busy cycle (what the CYCLES counter counts). Per band:
 
-    geometry + check          2 cycles; act loader and weight loader start together
+    geometry + check          geom_cycles(cfg) + 2 cycles (bit-serial divisions and products, one
+                              step per cycle, then the registered checks); act loader and weight
+                              loader start together
     activation load           A = ceil(C/LANES) * H_band * W beats; passes may start at A + 3
     weight loader             per column tile: claim the accumulator bank when the output stage
-                              has drained it (HDR_WAIT, 1) + 7 header beats; per row tile: the
-                              load starts in the cycle u >= the slot's free time (TILE_WAIT, or
-                              the previous tile's finalise cycle when the slot is already free
-                              then), ROWS beats + finalise (1): the slot is full at u + ROWS + 2;
-                              the next tile of the group may start at u + ROWS + 1, after the last
-                              tile of a column tile the loader goes on at u + ROWS + 2; every
+                              has drained it (HDR_WAIT, 1) + 7 header beats; per row tile: ROWS
+                              beats from cycle b, finalise (TEND) at e = b + ROWS, the slot full
+                              (visible) at e + 1. The first tile of a column tile waits in
+                              TILE_WAIT (entered at t) until its slot is free: b = max(t, free) + 1;
+                              the next tile of the group starts in the finalise cycle when its
+                              slot is free by then (b = e), else b = free + 1; after the last
+                              tile of a column tile the loader goes on at e + 1; every
                               phase group the loader looks at costs 1 cycle (NEXTG), empty ones
                               included; it stops after the last non-empty group
     pass i                    starts at max(slot full, previous pass start + npix, A + 3),
@@ -46,14 +49,21 @@ from compiler.grouping import group_filters
 from compiler.walker import tile_plan
 from models.pps import PPS
 
-START_LAT = 2          # GEOM, CHECK: loaders start in the cycle after
+START_LAT = 2          # after the geometry: CHECK, GO; loaders start in the cycle after
 RUN_LAT = 3            # first cycle a pass may start = A + RUN_LAT
-SLOT_FREE_LAT = 2      # weight slot free (visible to the loader) = start + npix + SLOT_FREE_LAT
-DONE_LAT = 5           # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
+SLOT_FREE_LAT = 4      # weight slot free (visible to the loader) = start + npix + SLOT_FREE_LAT
+DONE_LAT = 6           # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
 DRAIN_LAT = 1          # first drain read = done + DRAIN_LAT
 DRAIN_GAP = 2          # between the last read of one drain and the first of the next
 BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT
 OUT_LAT = 5            # last result beat = last drain read + OUT_LAT
+
+
+def geom_cycles(cfg) -> int:
+    """Cycles of rtl/sps_ctrl.v's bit-serial geometry (state GEOM): the divisions by 3 and by LANES
+    (one quotient bit per cycle over the wider dividend), H3 * W3 (DIM_BITS + 1 steps), then
+    HW3 * N_CBLK (CH_BITS steps)."""
+    return max(cfg.DIM_BITS + 1, cfg.CH_BITS + 1) + (cfg.DIM_BITS + 1) + cfg.CH_BITS
 
 
 def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
@@ -79,7 +89,8 @@ def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
 def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
     rows, cols_n = cfg.ROWS, cfg.COLS
     run_start = act + RUN_LAT
-    t = START_LAT                       # loader's current cycle (state entry)
+    t = geom_cycles(cfg) + START_LAT    # loader's current cycle (state entry)
+    tend = None                         # the previous tile's finalise cycle, if the group goes on
     slot_free = [0, 0]                  # cycle from which the loader sees the slot free
     bank_free = [0, 0]
     slot = bank = 0
@@ -96,9 +107,15 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
             bank_free[bank] = 1 << 62            # owned until its drain ends
         else:
             _, rows_en, cols, last_rt = step
-            u = max(t, slot_free[slot])          # TILE_WAIT (or the previous tile's TEND)
-            full = u + rows + 2                  # TILE (ROWS beats), TEND, visible
-            t = u + rows + (2 if last_rt else 1)  # TEND may start the group's next tile
+            if tend is None:                     # TILE_WAIT entered at t
+                b = max(t, slot_free[slot]) + 1
+            elif slot_free[slot] <= tend:        # the previous TEND takes the first beat
+                b = tend
+            else:                                # TEND -> TILE_WAIT until the slot is free
+                b = slot_free[slot] + 1
+            full = b + rows + 1                  # ROWS beats, TEND at b + ROWS, visible after
+            tend = None if last_rt else b + rows
+            t = b + rows + 1                     # after the last tile: the next state's entry
             s0 = max(full, run_start, prev_start + npix if prev_start is not None else 0)
             first_start = s0 if first_start is None else first_start
             prev_start = s0

@@ -9,8 +9,7 @@ module sps_act_loader #(
     parameter LANES     = 8,
     parameter ACT_DEPTH = 1024,
     parameter DIM_BITS  = 10,
-    parameter CH_BITS   = 12,
-    parameter XW        = 24     // word-address bits (addresses wrap mod 2**XW; the low AW address the RAM)
+    parameter CH_BITS   = 12
 ) (
     clk, rst, start, n_cblk, h, w, w3, hw3, s_tdata, s_tvalid, s_tlast, s_tready, we, wsub, waddr,
     wdata, busy, err, stall
@@ -23,8 +22,8 @@ module sps_act_loader #(
     input  wire [CH_BITS-1:0]   n_cblk;
     input  wire [DIM_BITS-1:0]  h;
     input  wire [DIM_BITS-1:0]  w;
-    input  wire [XW-1:0]        w3;
-    input  wire [XW-1:0]        hw3;
+    input  wire [AW-1:0]        w3;          // addresses are < ACT_DEPTH (checked by sps_ctrl)
+    input  wire [AW-1:0]        hw3;
     input  wire [LANES*8-1:0]   s_tdata;
     input  wire                 s_tvalid;
     input  wire                 s_tlast;
@@ -39,22 +38,19 @@ module sps_act_loader #(
 
     reg [DIM_BITS-1:0] x, y;                    // position of the next beat in its channel block
     reg [1:0]          x_mod3, y_mod3;          // its sub-bank
-    reg [XW-1:0]       x_div3;                  // word offset within the row
-    reg [XW-1:0]       row_addr, cblk_addr;     // word address of the row, of the channel block
+    reg [AW-1:0]       x_div3;                  // word offset within the row
+    reg [AW-1:0]       row_addr, cblk_addr;     // word address of the row, of the channel block
     reg [CH_BITS-1:0]  cblk;                    // channel block
 
     wire last_x = (x == w - 1'b1);
     wire last_y = (y == h - 1'b1);
     wire last_c = (cblk == n_cblk - 1'b1);
     wire last   = last_x && last_y && last_c;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [XW-1:0] addr_full = row_addr + x_div3;   // low AW bits address the RAM
-    /* verilator lint_on UNUSEDSIGNAL */
 
     assign s_tready = busy;
     assign we       = busy && s_tvalid;
     assign wsub     = {2'b00, y_mod3} * 4'd3 + {2'b00, x_mod3};
-    assign waddr    = addr_full[AW-1:0];
+    assign waddr    = row_addr + x_div3;
     assign wdata    = s_tdata;
     assign stall    = busy && !s_tvalid;
 

@@ -1,10 +1,13 @@
 // sps_ctrl.v -- control: on start, derives the layer geometry (H3, W3, HW3, channel blocks,
-// pixels per pass) and checks the descriptor (a bad one ends at once with the config error bit);
+// pixels per pass, activation words) bit-serially, with one shift-and-subtract or shift-and-add
+// step per cycle (no divider, no multiplier: GEOM_CYCLES cycles, once per layer), and checks the
+// descriptor (a bad one ends at once with the config error bit);
 // then loads the activations while the weight loader preloads, and runs passes: a pass starts
 // when the window generator can take it (back to back with the previous one) and the next weight
 // slot is full. Keeps the accumulator bank ownership (claimed by the weight loader for a column
 // tile, freed by the output stage after draining), the performance counters and done.
-// Latency: 2 cycles from start to the first stream ready; done the cycle after the last result.
+// Latency: GEOM_CYCLES + 3 cycles from start to the first stream ready (docs/ARCHITECTURE.md
+// section 7); done the cycle after the last result.
 `default_nettype none
 module sps_ctrl #(
     parameter LANES     = 8,
@@ -13,20 +16,19 @@ module sps_ctrl #(
     parameter ACC_DEPTH = 1024,
     parameter DIM_BITS  = 10,
     parameter CH_BITS   = 12,
-    parameter XW        = 24,    // word-address bits (must hold HW3: XW >= 2*DIM_BITS + 2)
     parameter MW        = 32     // MAC-count field width
 ) (
     clk, rst, start, c, h, w, hout, wout, stride, pad_top, pad_left, npat, pat, fg, w3, hw3, n_cblk,
     npix, go, act_busy, act_stall, wgt_stall, slot_full, slot_first_rt, slot_last_rt, slot_bank,
-    slot_last_pass, slot_base_bank, slot_base_chaddr, slot_macs, slot_free_valid, slot_free_tag,
-    wg_can_start, wg_issue, wg_start, wg_base_bank, wg_base_chaddr, wg_tag, wg_pass_sb, bank_claim,
+    slot_last_pass, slot_base_chaddr, slot_macs, slot_free_valid, slot_free_tag,
+    wg_can_start, wg_issue, wg_start, wg_base_chaddr, wg_tag, wg_pass_sb, bank_claim,
     bank_claim_id, bank_free_valid, bank_free_id, bank_busy, res_valid, res_ready, res_last, busy,
     done, err_config, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act, cnt_stall_wgt, cnt_stall_res,
     cnt_passes
 );
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
     `include "sps_sideband.vh"
 
     input  wire                    clk;
@@ -45,8 +47,8 @@ module sps_ctrl #(
     input  wire [9*PMAX-1:0]       pat;
     input  wire [CH_BITS*PMAX-1:0] fg;
     // derived geometry
-    output reg  [XW-1:0]           w3;
-    output reg  [XW-1:0]           hw3;
+    output wire [AW-1:0]           w3;         // ceil(W / 3) (< ACT_DEPTH once checked)
+    output wire [AW-1:0]           hw3;        // ceil(H / 3) * W3, mod 2**AW
     output reg  [CH_BITS-1:0]      n_cblk;
     output reg  [PXW:0]            npix;
     // sub-block starts
@@ -60,8 +62,7 @@ module sps_ctrl #(
     input  wire [1:0]              slot_last_rt;
     input  wire [1:0]              slot_bank;
     input  wire [1:0]              slot_last_pass;
-    input  wire [2*LW-1:0]         slot_base_bank;
-    input  wire [2*XW-1:0]         slot_base_chaddr;
+    input  wire [2*AW-1:0]         slot_base_chaddr;
     input  wire [2*MW-1:0]         slot_macs;
     input  wire                    slot_free_valid;
     input  wire                    slot_free_tag;
@@ -69,8 +70,7 @@ module sps_ctrl #(
     input  wire                    wg_can_start;
     input  wire                    wg_issue;
     output wire                    wg_start;
-    output wire [LW-1:0]           wg_base_bank;
-    output wire [XW-1:0]           wg_base_chaddr;
+    output wire [AW-1:0]           wg_base_chaddr;
     output wire                    wg_tag;
     output reg  [SB_PASS_W-1:0]    wg_pass_sb;     // the pass sideband (rtl/sps_sideband.vh)
     // accumulator banks
@@ -89,26 +89,114 @@ module sps_ctrl #(
     output reg                     err_config;
     output reg  [31:0]             cnt_cycles;
     output reg  [31:0]             cnt_busy;
-    output reg  [63:0]             cnt_macs;
+    output wire [63:0]             cnt_macs;
     output reg  [31:0]             cnt_stall_act;
     output reg  [31:0]             cnt_stall_wgt;
     output reg  [31:0]             cnt_stall_res;
     output reg  [31:0]             cnt_passes;
 
-    localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_LOAD = 3'd3, S_RUN = 3'd4;
+    localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_GO = 3'd3, S_LOAD = 3'd4, S_RUN = 3'd5;
     reg [2:0] state;
     assign busy = (state != S_IDLE);
 
-    // ---- geometry and descriptor checks ---------------------------------------------------
-    localparam [DIM_BITS:0] TWO = 2, THREE = 3;
-    localparam [CH_BITS:0]  LANES_M1 = LANES - 1, LANES_W = LANES;
-    wire [DIM_BITS:0] h3      = ({1'b0, h} + TWO) / THREE;      // ceil(H / 3)
-    wire [DIM_BITS:0] w3_calc = ({1'b0, w} + TWO) / THREE;      // ceil(W / 3), registered as w3
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [CH_BITS:0]  n_cblk_calc = ({1'b0, c} + LANES_M1) / LANES_W;   // < 2**CH_BITS
+    // ---- geometry, bit-serially ----------------------------------------------------------------
+    // Phase D (ND cycles): restoring division, one quotient bit per cycle, MSB first, of W+2 and
+    //   H+2 by 3 and of C+LANES-1 by LANES (ceil(W/3), ceil(H/3), channel blocks); at the same
+    //   time NPIX = HOUT * WOUT by shift-and-add.
+    // Phase M (DB+1 cycles): HW3 = H3 * W3 by shift-and-add.
+    // Phase A (CH_BITS cycles): ACT_WORDS = HW3 * N_CBLK by shift-and-add.
+    localparam DB  = DIM_BITS;
+    localparam NDW = ((DB + 1) > (CH_BITS + 1)) ? (DB + 1) : (CH_BITS + 1);  // dividend bits
+    localparam ND  = NDW;
+    localparam NM  = DB + 1;
+    localparam NA  = CH_BITS;
+    localparam GEOM_CYCLES = ND + NM + NA;
+    localparam GCW = $clog2(GEOM_CYCLES + 1);
+    localparam LRW = (LANES > 1) ? $clog2(LANES) + 1 : 2;   // remainder bits of the / LANES step
+    localparam HWW = 2*DB + 2;                                // H3 * W3 bits
+    localparam AWW = HWW + CH_BITS;                           // ACT_WORDS bits
+    localparam [GCW-1:0] END_D = ND - 1, END_M = ND + NM - 1, END_A = GEOM_CYCLES - 1;
+    localparam [LRW-1:0] LANES_R = LANES;
+
+    reg  [GCW-1:0]   gstep;
+    reg  [NDW-1:0]   dv_w, dv_h, dv_c;          // dividends, shifted out MSB first
+    reg  [1:0]       rm_w, rm_h;                // remainders mod 3
+    reg  [LRW-1:0]   rm_c;                      // remainder mod LANES
+    /* verilator lint_off UNUSEDSIGNAL */      // quotients fit fewer bits than the dividends
+    reg  [NDW-1:0]   q_w, q_h, q_c;             // quotients, shifted in
     /* verilator lint_on UNUSEDSIGNAL */
-    reg  [2*XW-1:0]   act_words;
-    reg               pat_ok, fg_any;
+    reg  [DB-1:0]    mp_np;                     // NPIX multiplier bits (WOUT), LSB first
+    reg  [2*DB-1:0]  mc_np;                     // NPIX multiplicand (HOUT), shifted left
+    reg  [2*DB-1:0]  npix_full;
+    reg  [HWW-1:0]   mc_hw, hw3_full;           // HW3 multiplicand (W3) and product
+    reg  [DB:0]      mp_hw;                     // HW3 multiplier bits (H3)
+    reg  [AWW-1:0]   mc_aw, act_words;          // ACT_WORDS multiplicand (HW3) and product
+    reg  [CH_BITS-1:0] mp_aw;                   // ACT_WORDS multiplier bits (N_CBLK)
+    wire [2:0]       tw_w = {rm_w, dv_w[NDW-1]}, tw_h = {rm_h, dv_h[NDW-1]};
+    wire [LRW:0]     tw_c = {rm_c, dv_c[NDW-1]};
+    wire             ge_w = (tw_w >= 3'd3), ge_h = (tw_h >= 3'd3), ge_c = (tw_c >= {1'b0, LANES_R});
+    /* verilator lint_off UNUSEDSIGNAL */      // differences < the divisor: the top bit is 0
+    wire [2:0]       sub_w = tw_w - 3'd3, sub_h = tw_h - 3'd3;
+    wire [LRW:0]     sub_c = tw_c - {1'b0, LANES_R};
+    /* verilator lint_on UNUSEDSIGNAL */
+    localparam [NDW-1:0] TWO_D = 2, LM1_D = LANES - 1;
+
+    /* verilator lint_off UNUSEDSIGNAL */      // the low AW bits (values < ACT_DEPTH once checked)
+    wire [AW+NDW-1:0] w3_ext  = {{AW{1'b0}}, q_w};
+    wire [AW+HWW-1:0] hw3_ext = {{AW{1'b0}}, hw3_full};
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign w3  = w3_ext[AW-1:0];
+    assign hw3 = hw3_ext[AW-1:0];
+
+    always @(posedge clk) begin
+        if (state == S_IDLE) begin
+            gstep <= 0;
+            dv_w <= {{(NDW-DB){1'b0}}, w} + TWO_D;
+            dv_h <= {{(NDW-DB){1'b0}}, h} + TWO_D;
+            dv_c <= {{(NDW-CH_BITS){1'b0}}, c} + LM1_D;
+            rm_w <= 2'd0; rm_h <= 2'd0; rm_c <= {LRW{1'b0}};
+            q_w <= 0; q_h <= 0; q_c <= 0;
+            mp_np <= wout; mc_np <= {{DB{1'b0}}, hout}; npix_full <= 0;
+        end else if (state == S_GEOM) begin
+            gstep <= gstep + 1'b1;
+            if (gstep <= END_D) begin
+                dv_w <= dv_w << 1; dv_h <= dv_h << 1; dv_c <= dv_c << 1;
+                rm_w <= ge_w ? sub_w[1:0] : tw_w[1:0];
+                rm_h <= ge_h ? sub_h[1:0] : tw_h[1:0];
+                rm_c <= ge_c ? sub_c[LRW-1:0] : tw_c[LRW-1:0];
+                q_w <= {q_w[NDW-2:0], ge_w}; q_h <= {q_h[NDW-2:0], ge_h}; q_c <= {q_c[NDW-2:0], ge_c};
+                if (gstep < DB) begin
+                    if (mp_np[0]) npix_full <= npix_full + mc_np;
+                    mp_np <= mp_np >> 1; mc_np <= mc_np << 1;
+                end
+                mc_hw <= 0; hw3_full <= 0;
+            end
+            if (gstep > END_D && gstep <= END_M) begin
+                if (gstep == END_D + 1'b1) begin      // first step: load W3 and H3
+                    if (q_h[0]) hw3_full <= {{(HWW-DB-1){1'b0}}, q_w[DB:0]};
+                    mc_hw <= {{(HWW-DB-1){1'b0}}, q_w[DB:0]} << 1;
+                    mp_hw <= q_h[DB:0] >> 1;
+                end else begin
+                    if (mp_hw[0]) hw3_full <= hw3_full + mc_hw;
+                    mc_hw <= mc_hw << 1; mp_hw <= mp_hw >> 1;
+                end
+                act_words <= 0;
+            end
+            if (gstep > END_M) begin
+                if (gstep == END_M + 1'b1) begin      // first step: load HW3 and N_CBLK
+                    if (q_c[0]) act_words <= {{CH_BITS{1'b0}}, hw3_full};
+                    mc_aw <= {{CH_BITS{1'b0}}, hw3_full} << 1;
+                    mp_aw <= q_c[CH_BITS-1:0] >> 1;
+                end else begin
+                    if (mp_aw[0]) act_words <= act_words + mc_aw;
+                    mc_aw <= mc_aw << 1; mp_aw <= mp_aw >> 1;
+                end
+            end
+        end
+    end
+
+    // ---- descriptor checks (registered in S_CHECK; go in S_GO) --------------------------------
+    reg pat_ok, fg_any, cfg_ok;
     integer i;
     always @(*) begin
         pat_ok = 1'b1;
@@ -117,25 +205,33 @@ module sps_ctrl #(
             if (i < npat && pat[i*9 +: 9] == 9'd0) pat_ok = 1'b0;
             if (i < npat && fg[i*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) fg_any = 1'b1;
         end
-        act_words = {{XW{1'b0}}, hw3} * {{(2*XW-CH_BITS){1'b0}}, n_cblk};
     end
-    wire [2*DIM_BITS-1:0] npix_full = hout * wout;
-    wire [2*DIM_BITS+1:0] hw3_full  = h3 * w3_calc;
-    wire cfg_ok = (stride == 2'd1 || stride == 2'd2) && pad_top != 2'd3 && pad_left != 2'd3 &&
-                  npat != 0 && npat <= PMAX && pat_ok && fg_any &&
-                  c != 0 && h != 0 && w != 0 && hout != 0 && wout != 0 &&
-                  npix_full <= ACC_DEPTH && act_words <= ACT_DEPTH;
+    reg static_ok;                               // the checks that need no geometry
+    always @(posedge clk)
+        static_ok <= (stride == 2'd1 || stride == 2'd2) && pad_top != 2'd3 && pad_left != 2'd3 &&
+                     npat != 0 && npat <= PMAX && pat_ok && fg_any &&
+                     c != 0 && h != 0 && w != 0 && hout != 0 && wout != 0;
+    always @(posedge clk)
+        cfg_ok <= static_ok && npix_full <= ACC_DEPTH && act_words <= ACT_DEPTH;
 
-    assign go = (state == S_CHECK) && cfg_ok;
+    assign go = (state == S_GO) && cfg_ok;
+    always @(posedge clk) begin
+        n_cblk <= q_c[CH_BITS-1:0];
+        npix   <= npix_full[PXW:0];
+    end
 
     // ---- pass feeder ------------------------------------------------------------------------
     reg       next_slot, all_issued;
     reg [1:0] slot_issued;
     reg [MW-1:0] pass_macs;
+    // the MAC counter in two 32-bit halves: the high half takes the low half's carry a cycle
+    // later (two short carry chains instead of one of 64 bits); settled a cycle after the last add
+    reg [32:0]   macs_lo;
+    reg [31:0]   macs_hi;
+    assign cnt_macs = {macs_hi, macs_lo[31:0]};
     wire      slot_ready = slot_full[next_slot] && !slot_issued[next_slot];
     assign wg_start       = (state == S_RUN) && wg_can_start && slot_ready && !all_issued;
-    assign wg_base_bank   = slot_base_bank[next_slot*LW +: LW];
-    assign wg_base_chaddr = slot_base_chaddr[next_slot*XW +: XW];
+    assign wg_base_chaddr = slot_base_chaddr[next_slot*AW +: AW];
     assign wg_tag         = next_slot;
     always @(*) begin
         wg_pass_sb                    = {SB_PASS_W{1'b0}};
@@ -148,26 +244,20 @@ module sps_ctrl #(
     always @(posedge clk) begin
         if (rst) begin
             state <= S_IDLE; done <= 1'b0; err_config <= 1'b0;
-            w3 <= 0; hw3 <= 0; n_cblk <= 0; npix <= 0;
             next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; pass_macs <= 0; bank_busy <= 2'b00;
-            cnt_cycles <= 0; cnt_busy <= 0; cnt_macs <= 0; cnt_stall_act <= 0; cnt_stall_wgt <= 0;
+            cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0; cnt_stall_wgt <= 0;
             cnt_stall_res <= 0; cnt_passes <= 0;
         end else begin
             case (state)
                 S_IDLE: if (start) begin
                     state <= S_GEOM; done <= 1'b0; err_config <= 1'b0;
                     next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; bank_busy <= 2'b00;
-                    cnt_cycles <= 0; cnt_busy <= 0; cnt_macs <= 0; cnt_stall_act <= 0;
+                    cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0;
                     cnt_stall_wgt <= 0; cnt_stall_res <= 0; cnt_passes <= 0;
                 end
-                S_GEOM: begin
-                    w3 <= {{(XW-DIM_BITS-1){1'b0}}, w3_calc};
-                    hw3 <= {{(XW-2*DIM_BITS-2){1'b0}}, hw3_full};
-                    n_cblk <= n_cblk_calc[CH_BITS-1:0];
-                    npix <= npix_full[PXW:0];
-                    state <= S_CHECK;
-                end
-                S_CHECK: begin
+                S_GEOM: if (gstep == END_A) state <= S_CHECK;
+                S_CHECK: state <= S_GO;
+                S_GO: begin
                     if (cfg_ok) state <= S_LOAD;
                     else begin
                         state <= S_IDLE; done <= 1'b1; err_config <= 1'b1;
@@ -184,8 +274,11 @@ module sps_ctrl #(
                 cnt_cycles <= cnt_cycles + 1'b1;
                 if (wg_issue) begin
                     cnt_busy <= cnt_busy + 1'b1;
-                    cnt_macs <= cnt_macs + {{(64-MW){1'b0}}, pass_macs};
+                    macs_lo  <= {1'b0, macs_lo[31:0]} + {{(33-MW){1'b0}}, pass_macs};
+                end else begin
+                    macs_lo[32] <= 1'b0;
                 end
+                macs_hi <= macs_hi + {31'd0, macs_lo[32]};   // the carry, one cycle later
                 if (act_stall) cnt_stall_act <= cnt_stall_act + 1'b1;
                 if (state == S_RUN && !all_issued && !wg_issue && wgt_stall) cnt_stall_wgt <= cnt_stall_wgt + 1'b1;
                 if (res_valid && !res_ready) cnt_stall_res <= cnt_stall_res + 1'b1;

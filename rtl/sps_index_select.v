@@ -1,20 +1,29 @@
-// sps_index_select.v -- the SPS indexing unit's data path: for every array row, picks from the
-// LANES windows of the current pixel the element (bank, position) that row's weight needs, as
-// told by the walker when the tile was loaded (two tile slots, selected by the pass tag), and
-// skews the rows for the systolic array (row r delayed by r cycles). Disabled rows get 0.
-// The sideband of the pixel comes out aligned with row ROWS-1's entry into the array.
-// Latency: row r's activation leaves 1 + r cycles after its window; sideband after ROWS cycles.
+// sps_index_select.v -- the SPS indexing unit's data path. Array row r always reads activation
+// lane r mod LANES (the compiler orders the reduction so; docs/ARCHITECTURE.md section 3): all it
+// chooses is which of the 9 window elements of that lane its weight needs, so a row is a one-hot
+// 9:1 select of one byte, nothing more. The walker told it the kernel position (dy, dx) of each
+// row when the tile was loaded (two tile slots, selected by the pass tag). The window generator
+// gives the words of the 9 activation sub-banks unrotated: element (dy, dx) of the window lies in
+// sub-bank ((y0m + dy) mod 3, (x0m + dx) mod 3), and reads 0 where (dy, dx) is outside the input.
+// Rows are then skewed for the systolic array (row r delayed by r cycles). Disabled rows get 0.
+// Pipeline, for a pixel issued by the window generator in cycle t:
+//   t    (F0)  the row's (enable, dy, dx) of the pass's slot -> cur_*
+//   t+1  (F1)  with the window geometry (f1_*): the one-hot sub-bank select -> sel
+//   t+2  (F2)  with the sub-bank words (win): AND-OR of the lane's 9 bytes -> act
+//   t+3+r      r skew stages; row r's activation is on row_a in cycle t+4+r.
+// The sideband given with the words (F2) comes out aligned with row ROWS-1 (ROWS+1 cycles later).
 `default_nettype none
 module sps_index_select #(
     parameter ROWS  = 8,
     parameter LANES = 8,
     parameter SBW   = 16                  // sideband bits carried with every window
 ) (
-    clk, rst, idx_wr_en, idx_wr_slot, idx_wr_row, idx_wr_rowen, idx_wr_bank, idx_wr_pos, win_valid,
-    win_tag, win, win_sb, row_valid, row_tag, row_a, sb_valid, sb_out
+    clk, rst, idx_wr_en, idx_wr_slot, idx_wr_row, idx_wr_rowen, idx_wr_pos, issue, issue_tag,
+    f1_y0m, f1_x0m, f1_row_in, f1_col_in, win, win_valid, win_sb, row_valid, row_tag, row_a,
+    sb_valid, sb_out
 );
     localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
+    localparam DW  = LANES * 8;                              // one sub-bank word: a byte per lane
 
     input  wire                  clk;
     input  wire                  rst;
@@ -23,12 +32,18 @@ module sps_index_select #(
     input  wire                  idx_wr_slot;
     input  wire [RW-1:0]         idx_wr_row;
     input  wire                  idx_wr_rowen;
-    input  wire [LW-1:0]         idx_wr_bank;
-    input  wire [3:0]            idx_wr_pos;
-    // windows
+    input  wire [3:0]            idx_wr_pos;      // kernel position 3*dy + dx
+    // F0: a pixel is issued, with its pass's slot
+    input  wire                  issue;
+    input  wire                  issue_tag;
+    // F1: its window geometry
+    input  wire [1:0]            f1_y0m;
+    input  wire [1:0]            f1_x0m;
+    input  wire [2:0]            f1_row_in;
+    input  wire [2:0]            f1_col_in;
+    // F2: the 9 sub-bank words and the pixel's sideband
+    input  wire [9*DW-1:0]       win;
     input  wire                  win_valid;
-    input  wire                  win_tag;
-    input  wire [LANES*9*8-1:0]  win;
     input  wire [SBW-1:0]        win_sb;
     // to the array
     output reg  [ROWS-1:0]       row_valid;
@@ -37,40 +52,103 @@ module sps_index_select #(
     output wire                  sb_valid;
     output wire [SBW-1:0]        sb_out;
 
+    // the pixel's valid and tag, alongside the data stages (shared by all rows)
+    reg s1_valid, s1_tag, s2_valid, s2_tag, s3_valid, s3_tag;
+    always @(posedge clk) begin
+        if (rst) begin
+            s1_valid <= 1'b0; s1_tag <= 1'b0; s2_valid <= 1'b0; s2_tag <= 1'b0;
+            s3_valid <= 1'b0; s3_tag <= 1'b0;
+        end else begin
+            s1_valid <= issue;    s1_tag <= issue_tag;
+            s2_valid <= s1_valid; s2_tag <= s1_tag;
+            s3_valid <= s2_valid; s3_tag <= s2_tag;
+        end
+    end
+
+    // kernel position -> (dy, dx), decoded once on the write
+    wire [1:0] wr_dy = (idx_wr_pos >= 4'd6) ? 2'd2 : (idx_wr_pos >= 4'd3) ? 2'd1 : 2'd0;
+    wire [1:0] wr_dx = (idx_wr_pos == 4'd1 || idx_wr_pos == 4'd4 || idx_wr_pos == 4'd7) ? 2'd1 :
+                       (idx_wr_pos == 4'd2 || idx_wr_pos == 4'd5 || idx_wr_pos == 4'd8) ? 2'd2 : 2'd0;
+
+    // (a + b) mod 3 == m for a, b in 0..2
+    function mod3_is;
+        input [1:0] a, b, m;
+        reg [2:0] s;
+        begin
+            s = {1'b0, a} + {1'b0, b};
+            mod3_is = ((s >= 3'd3) ? s - 3'd3 : s) == {1'b0, m};
+        end
+    endfunction
+
     genvar r;
     generate
         for (r = 0; r < ROWS; r = r + 1) begin : g_row
             localparam [RW-1:0] ROW_ID = r;
-            // the row's (enable, bank, position) for both tile slots
-            reg          slot0_en, slot1_en;
-            reg [LW-1:0] slot0_bank, slot1_bank;
-            reg [3:0]    slot0_pos, slot1_pos;
+            localparam LANE = r % LANES;                 // the row's activation lane
+            // the row's (enable, dy, dx) for both tile slots
+            reg       slot0_en, slot1_en;
+            reg [1:0] slot0_dy, slot1_dy, slot0_dx, slot1_dx;
             wire row_wr = idx_wr_en && (idx_wr_row == ROW_ID);
             always @(posedge clk) begin
                 if (rst) begin
                     slot0_en <= 1'b0; slot1_en <= 1'b0;
-                    slot0_bank <= {LW{1'b0}}; slot1_bank <= {LW{1'b0}}; slot0_pos <= 4'd0; slot1_pos <= 4'd0;
+                    slot0_dy <= 2'd0; slot1_dy <= 2'd0; slot0_dx <= 2'd0; slot1_dx <= 2'd0;
                 end else if (row_wr) begin
                     if (idx_wr_slot) begin
-                        slot1_en <= idx_wr_rowen; slot1_bank <= idx_wr_bank; slot1_pos <= idx_wr_pos;
+                        slot1_en <= idx_wr_rowen; slot1_dy <= wr_dy; slot1_dx <= wr_dx;
                     end else begin
-                        slot0_en <= idx_wr_rowen; slot0_bank <= idx_wr_bank; slot0_pos <= idx_wr_pos;
+                        slot0_en <= idx_wr_rowen; slot0_dy <= wr_dy; slot0_dx <= wr_dx;
                     end
                 end
             end
 
-            // the window's slot (its tag) says which element the row takes
-            wire          sel_en   = win_tag ? slot1_en : slot0_en;
-            wire [LW-1:0] sel_bank = win_tag ? slot1_bank : slot0_bank;
-            wire [3:0]    sel_pos  = win_tag ? slot1_pos : slot0_pos;
-            wire [7:0]    sel_act  = (win_valid && sel_en) ? win[(sel_bank*9 + sel_pos)*8 +: 8] : 8'd0;
+            // F0: the issued pixel's slot
+            reg       cur_en;
+            reg [1:0] cur_dy, cur_dx;
+            always @(posedge clk) begin
+                if (rst) begin
+                    cur_en <= 1'b0; cur_dy <= 2'd0; cur_dx <= 2'd0;
+                end else begin
+                    cur_en <= issue && (issue_tag ? slot1_en : slot0_en);
+                    cur_dy <= issue_tag ? slot1_dy : slot0_dy;
+                    cur_dx <= issue_tag ? slot1_dx : slot0_dx;
+                end
+            end
+
+            // F1: one-hot sub-bank select (all zero for a disabled row or a padding element)
+            wire       in_input = cur_en && f1_row_in[cur_dy] && f1_col_in[cur_dx];
+            reg  [8:0] sel;
+            integer ym, xm;
+            always @(posedge clk) begin
+                if (rst) begin
+                    sel <= 9'd0;
+                end else begin
+                    for (ym = 0; ym < 3; ym = ym + 1)
+                        for (xm = 0; xm < 3; xm = xm + 1)
+                            sel[ym*3 + xm] <= in_input && mod3_is(f1_y0m, cur_dy, ym[1:0])
+                                                     && mod3_is(f1_x0m, cur_dx, xm[1:0]);
+                end
+            end
+
+            // F2: the lane's byte of the selected sub-bank (AND-OR: sel is one-hot or zero)
+            reg [7:0] act, act_d;
+            integer k;
+            always @(*) begin
+                act_d = 8'd0;
+                for (k = 0; k < 9; k = k + 1)
+                    act_d = act_d | (win[k*DW + LANE*8 +: 8] & {8{sel[k]}});
+            end
+            always @(posedge clk) begin
+                if (rst) act <= 8'd0;
+                else     act <= act_d;
+            end
 
             // skew: r delay stages, then the row's slice of the output registers. The outputs are
             // registers written in slices, one clocked process per row, not nets assembled from
             // per-row pieces, which Icarus would re-propagate whole to every reader on each change.
             wire [9:0] skewed;                        // {activation, valid, tag}, r cycles late
             sps_delay #(.WIDTH(10), .DEPTH(r)) u_skew (
-                .clk(clk), .rst(rst), .d({sel_act, win_valid, win_tag}), .q(skewed));
+                .clk(clk), .rst(rst), .d({act, s3_valid, s3_tag}), .q(skewed));
             always @(posedge clk) begin
                 if (rst) begin
                     row_a[r*8 +: 8] <= 8'd0; row_valid[r] <= 1'b0; row_tag[r] <= 1'b0;
@@ -82,8 +160,8 @@ module sps_index_select #(
     endgenerate
 
     // sideband: same delay as row ROWS-1
-    wire [SBW:0] sb_aligned;                         // {valid, sideband}, ROWS cycles late
-    sps_delay #(.WIDTH(SBW + 1), .DEPTH(ROWS)) u_sb_align (
+    wire [SBW:0] sb_aligned;                         // {valid, sideband}, ROWS+1 cycles late
+    sps_delay #(.WIDTH(SBW + 1), .DEPTH(ROWS + 1)) u_sb_align (
         .clk(clk), .rst(rst), .d({win_valid, win_sb}), .q(sb_aligned));
     assign sb_valid = sb_aligned[SBW];
     assign sb_out   = sb_aligned[SBW-1:0];

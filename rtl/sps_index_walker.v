@@ -18,14 +18,15 @@ module sps_index_walker #(
     parameter ROWS    = 8,
     parameter LANES   = 8,
     parameter PMAX    = 8,
-    parameter CH_BITS = 12,
-    parameter XW      = 24     // word-address bits (channel block addresses wrap mod 2**XW)
+    parameter CH_BITS   = 12,
+    parameter ACT_DEPTH = 1024
 ) (
     clk, rst, pat, npat, n_ch, hw3, group_start, group, step, row_en, row_pos, tile_chaddr, group_end
 );
     localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
     localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
     localparam NW  = CH_BITS + 2;                           // signed channel counts (C - block start)
 
     input  wire                clk;
@@ -33,17 +34,21 @@ module sps_index_walker #(
     input  wire [9*PMAX-1:0]   pat;
     input  wire [PW:0]         npat;
     input  wire [CH_BITS-1:0]  n_ch;
-    input  wire [XW-1:0]       hw3;
+    input  wire [AW-1:0]       hw3;
     input  wire                group_start;   // restart the walk of group `group`
     input  wire [PW-1:0]       group;
     input  wire                step;          // emit one row
     output wire                row_en;
     output wire [3:0]          row_pos;
-    output reg  [XW-1:0]       tile_chaddr;   // word address of the last tile's channel block
+    output reg  [AW-1:0]       tile_chaddr;   // word address of the last tile's channel block
     output wire                group_end;     // the last tile emitted was the group's last
 
-    localparam [RW-1:0] ROW_LAST  = ROWS - 1;
-    localparam [LW-1:0] LANE_LAST = LANES - 1;
+    localparam integer  ROW_LAST_I  = ROWS - 1;
+    localparam integer  LANE_LAST_I = LANES - 1;
+    localparam integer  LANES_I     = LANES;
+    localparam [RW-1:0] ROW_LAST    = ROW_LAST_I[RW-1:0];
+    localparam [LW-1:0] LANE_LAST   = LANE_LAST_I[LW-1:0];
+    localparam [RW:0]   LANES_R     = LANES_I[RW:0];           // LANES <= ROWS
     localparam signed [NW-1:0] LANES_N = LANES;
 
     // ---- state ----------------------------------------------------------------------------
@@ -59,7 +64,7 @@ module sps_index_walker #(
     reg  [LANES-1:0] lane_ok_nb;        // the same for the next block
     reg  signed [NW-1:0] left_nb;       // channels from the next block's start on (C - its first channel)
     reg            last_block;          // this block is the group's last
-    reg  [XW-1:0]  chaddr_nb;           // the next block's word address
+    reg  [AW-1:0]  chaddr_nb;           // the next block's word address
     reg  [8:0]     m_pat, m_rem;        // the next row's mask: block-first (PAT) / remaining
 
     // ---- the row emitted now ---------------------------------------------------------------
@@ -83,7 +88,7 @@ module sps_index_walker #(
         integer i;
         begin
             for (i = 0; i < LANES; i = i + 1)
-                lanes_below[i] = (n > i);
+                lanes_below[i] = (n > $signed(i[NW-1:0]));
         end
     endfunction
 
@@ -128,14 +133,14 @@ module sps_index_walker #(
             more_acc <= 1'b0; ph <= group;
             left_nb <= $signed({2'b00, n_ch});
             lane_ok_nb <= lanes_below($signed({2'b00, n_ch}));
-            chaddr_nb <= {XW{1'b0}};
+            chaddr_nb <= {AW{1'b0}};
             m_pat <= pat[group*9 +: 9] & {9{n_ch != {CH_BITS{1'b0}}}};
             m_rem <= 9'd0;
         end else if (step) begin
             rem[lane] <= m_rest;
             row <= row_n;
             lane <= tile_end ? {LW{1'b0}} : lane_n;
-            first_of_lane <= tile_end || (row_n < LANES);
+            first_of_lane <= tile_end || ({1'b0, row_n} < LANES_R);
             ph <= ph_n;
             if (tile_end) begin
                 more_q <= more_acc || (|m_rest);

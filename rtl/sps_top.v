@@ -63,14 +63,12 @@ module sps_top #(
 );
     // widths of the wires between the blocks (each block derives the ones it needs the same way)
     localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
     localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
     `include "sps_sideband.vh"
-    // fixed design widths: word-address arithmetic (wraps mod 2**XW; the low AW bits address the
-    // activation RAMs; must hold HW3, so XW >= 2*DIM_BITS + 2 and XW >= AW) and a tile's MAC count
-    localparam XW  = 24;
+    // fixed design width: a tile's MAC count per pixel (word addresses are AW bits everywhere:
+    // sps_ctrl checks that the layer's activations fit ACT_DEPTH words before anything starts)
     localparam MW  = 32;
 
     // ---- registers --------------------------------------------------------------------------
@@ -102,23 +100,21 @@ module sps_top #(
         .cnt_passes(cnt_passes));
 
     // ---- control ----------------------------------------------------------------------------
-    wire [XW-1:0]      w3, hw3;
+    wire [AW-1:0]      w3, hw3;
     wire [CH_BITS-1:0] n_cblk;
     wire [PXW:0]       npix;
     wire               go, act_busy, act_stall, wgt_stall;
     wire [1:0]         slot_full, slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, bank_busy;
-    wire [2*LW-1:0]    slot_base_bank;
-    wire [2*XW-1:0]    slot_base_chaddr;
+    wire [2*AW-1:0]    slot_base_chaddr;
     wire [2*MW-1:0]    slot_macs;
     wire               slot_free_valid, slot_free_tag;
-    wire               wg_can_start, wg_issue, wg_start, wg_tag;
-    wire [LW-1:0]      wg_base_bank;
-    wire [XW-1:0]      wg_base_chaddr;
+    wire               wg_can_start, wg_issue, wg_issue_tag, wg_start, wg_tag;
+    wire [AW-1:0]      wg_base_chaddr;
     wire [SB_PASS_W-1:0] wg_pass_sb;             // the pass sideband (rtl/sps_sideband.vh)
     wire               bank_claim, bank_claim_id, bank_free_valid, bank_free_id;
 
     sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
-               .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .XW(XW), .MW(MW)) u_ctrl (
+               .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .MW(MW)) u_ctrl (
         .clk(clk), .rst(rst), .start(start),
         .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
         .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg),
@@ -126,10 +122,10 @@ module sps_top #(
         .go(go), .act_busy(act_busy), .act_stall(act_stall), .wgt_stall(wgt_stall),
         .slot_full(slot_full), .slot_first_rt(slot_first_rt), .slot_last_rt(slot_last_rt),
         .slot_bank(slot_bank), .slot_last_pass(slot_last_pass),
-        .slot_base_bank(slot_base_bank), .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
+        .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
         .slot_free_valid(slot_free_valid), .slot_free_tag(slot_free_tag),
         .wg_can_start(wg_can_start), .wg_issue(wg_issue), .wg_start(wg_start),
-        .wg_base_bank(wg_base_bank), .wg_base_chaddr(wg_base_chaddr), .wg_tag(wg_tag),
+        .wg_base_chaddr(wg_base_chaddr), .wg_tag(wg_tag),
         .wg_pass_sb(wg_pass_sb),
         .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
         .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id), .bank_busy(bank_busy),
@@ -145,11 +141,10 @@ module sps_top #(
     wire [AW-1:0]         ab_waddr;
     wire [LANES*8-1:0]    ab_wdata;
     wire                  ab_re;
-    wire [LANES*9*AW-1:0] ab_raddr;
-    wire [LANES*9*8-1:0]  ab_rdata;
+    wire [9*AW-1:0]       ab_raddr;
+    wire [9*LANES*8-1:0]  ab_rdata;
 
-    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS),
-                     .XW(XW)) u_actld (
+    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS)) u_actld (
         .clk(clk), .rst(rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
         .s_tdata(s_axis_act_tdata), .s_tvalid(s_axis_act_tvalid), .s_tlast(s_axis_act_tlast),
         .s_tready(s_axis_act_tready),
@@ -160,20 +155,23 @@ module sps_top #(
         .clk(clk), .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .re(ab_re), .raddr(ab_raddr), .rdata(ab_rdata));
 
-    wire                 win_valid, win_tag, win_last;
+    wire                 win_valid, win_last;
     wire [PXW-1:0]       win_pixel;
     wire [SB_PASS_W-1:0] win_pass_sb;
-    wire [LANES*9*8-1:0] win;
+    wire [9*LANES*8-1:0] win;
+    wire [1:0]           f1_y0m, f1_x0m;
+    wire [2:0]           f1_row_in, f1_col_in;
 
     sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS),
-                     .XW(XW), .SBW(SB_PASS_W)) u_wgen (
+                     .SBW(SB_PASS_W)) u_wgen (
         .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
-        .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3), .hw3(hw3),
-        .start(wg_start), .base_bank(wg_base_bank), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
-        .sb(wg_pass_sb), .can_start(wg_can_start), .issue(wg_issue),
+        .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3),
+        .start(wg_start), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
+        .sb(wg_pass_sb), .can_start(wg_can_start), .issue(wg_issue), .issue_tag(wg_issue_tag),
         .pass_end(slot_free_valid), .pass_end_tag(slot_free_tag),
         .rd_en(ab_re), .rd_addr(ab_raddr), .rd_data(ab_rdata),
-        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel),
+        .f1_y0m(f1_y0m), .f1_x0m(f1_x0m), .f1_row_in(f1_row_in), .f1_col_in(f1_col_in),
+        .win_valid(win_valid), .win_last(win_last), .win_pixel(win_pixel),
         .win_sb(win_pass_sb), .win(win));
 
     // ---- weights and index -------------------------------------------------------------------
@@ -182,22 +180,21 @@ module sps_top #(
     wire [COLS*8-1:0]  hdr_wr_data, w_wr_data;
     wire               w_wr_en, w_wr_slot, idx_rowen;
     wire [RW-1:0]      w_wr_row;
-    wire [LW-1:0]      idx_bank;
     wire [3:0]         idx_pos;
 
     sps_weight_loader #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS),
-                        .XW(XW), .MW(MW)) u_wload (
+                        .ACT_DEPTH(ACT_DEPTH), .MW(MW)) u_wload (
         .clk(clk), .rst(rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3(hw3),
         .s_tdata(s_axis_wgt_tdata), .s_tvalid(s_axis_wgt_tvalid), .s_tlast(s_axis_wgt_tlast),
         .s_tready(s_axis_wgt_tready),
         .bank_busy(bank_busy), .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .w_wr_en(w_wr_en), .w_wr_slot(w_wr_slot), .w_wr_row(w_wr_row), .w_wr_data(w_wr_data),
-        .idx_rowen(idx_rowen), .idx_bank(idx_bank), .idx_pos(idx_pos),
+        .idx_rowen(idx_rowen), .idx_pos(idx_pos),
         .slot_free_valid(slot_free_valid), .slot_free_tag(slot_free_tag),
         .slot_full(slot_full), .slot_first_rt(slot_first_rt), .slot_last_rt(slot_last_rt),
         .slot_bank(slot_bank), .slot_last_pass(slot_last_pass),
-        .slot_base_bank(slot_base_bank), .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
+        .slot_base_chaddr(slot_base_chaddr), .slot_macs(slot_macs),
         .err(wl_err), .stall(wgt_stall));
 
     // the window's pixel sideband (rtl/sps_sideband.vh), through the indexing unit to the accumulator
@@ -216,8 +213,9 @@ module sps_top #(
     sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(SB_PIX_W)) u_isel (
         .clk(clk), .rst(rst),
         .idx_wr_en(w_wr_en), .idx_wr_slot(w_wr_slot), .idx_wr_row(w_wr_row), .idx_wr_rowen(idx_rowen),
-        .idx_wr_bank(idx_bank), .idx_wr_pos(idx_pos),
-        .win_valid(win_valid), .win_tag(win_tag), .win(win), .win_sb(win_pix_sb),
+        .idx_wr_pos(idx_pos), .issue(wg_issue), .issue_tag(wg_issue_tag),
+        .f1_y0m(f1_y0m), .f1_x0m(f1_x0m), .f1_row_in(f1_row_in), .f1_col_in(f1_col_in),
+        .win(win), .win_valid(win_valid), .win_sb(win_pix_sb),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a), .sb_valid(pix_sb_valid), .sb_out(pix_sb));
 
     // ---- array, accumulator, output ------------------------------------------------------------

@@ -18,9 +18,9 @@ module sps_weight_loader #(
     parameter COLS    = 8,
     parameter LANES   = 8,
     parameter PMAX    = 8,
-    parameter CH_BITS = 12,
-    parameter XW      = 24,   // word-address bits
-    parameter MW      = 32    // MAC-count field width
+    parameter CH_BITS   = 12,
+    parameter ACT_DEPTH = 1024,
+    parameter MW        = 32    // MAC-count field width
 ) (
     clk, rst, start, n_ch, pat, npat, fg, hw3, s_tdata, s_tvalid, s_tlast, s_tready, bank_busy,
     bank_claim, bank_claim_id, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data, w_wr_en, w_wr_slot,
@@ -29,6 +29,7 @@ module sps_weight_loader #(
 );
     localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
+    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
 
     input  wire                   clk;
     input  wire                   rst;
@@ -37,7 +38,7 @@ module sps_weight_loader #(
     input  wire [9*PMAX-1:0]      pat;
     input  wire [PW:0]            npat;
     input  wire [CH_BITS*PMAX-1:0] fg;
-    input  wire [XW-1:0]          hw3;
+    input  wire [AW-1:0]          hw3;
     // weight stream
     input  wire [COLS*8-1:0]      s_tdata;
     input  wire                   s_tvalid;
@@ -68,7 +69,7 @@ module sps_weight_loader #(
     output reg  [1:0]             slot_last_rt;      // last row tile of its column tile
     output reg  [1:0]             slot_bank;         // accumulator bank of its column tile
     output reg  [1:0]             slot_last_pass;    // the program's last tile
-    output reg  [2*XW-1:0]        slot_base_chaddr;  // word address of the tile's channel block
+    output reg  [2*AW-1:0]        slot_base_chaddr;  // word address of the tile's channel block
     output reg  [2*MW-1:0]        slot_macs;         // MACs per pixel (enabled rows x active columns)
     output reg                    err;
     output wire                   stall;
@@ -97,8 +98,8 @@ module sps_weight_loader #(
     wire          w_step        = ((state == S_TILE) || (state == S_TEND)) && accept;
     wire          row_en;
     wire [3:0]    row_pos;
-    wire [XW-1:0] tile_chaddr;
-    sps_index_walker #(.ROWS(ROWS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .XW(XW)) u_walk (
+    wire [AW-1:0] tile_chaddr;
+    sps_index_walker #(.ROWS(ROWS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .ACT_DEPTH(ACT_DEPTH)) u_walk (
         .clk(clk), .rst(rst), .pat(pat), .npat(npat), .n_ch(n_ch), .hw3(hw3),
         .group_start(w_group_start), .group(group_idx), .step(w_step),
         .row_en(row_en), .row_pos(row_pos), .tile_chaddr(tile_chaddr), .group_end(group_end));
@@ -184,7 +185,7 @@ module sps_weight_loader #(
                     slot_last_rt[slot]              <= group_end;
                     slot_bank[slot]                 <= bank;
                     slot_last_pass[slot]            <= last_pass;
-                    slot_base_chaddr[slot*XW +: XW] <= tile_chaddr;
+                    slot_base_chaddr[slot*AW +: AW] <= tile_chaddr;
                     slot_macs[slot*MW +: MW]        <= tile_macs;
                     if (tlast_row != last_pass) err <= 1'b1;
                     slot <= ~slot;

@@ -68,7 +68,6 @@ module sps_window_gen #(
     output reg  [9*DW-1:0]       win;
 
     localparam [AW-1:0] ONE_AW = 1;
-    localparam signed [SW-1:0] TWO_S = 2;
 
     // ---- per-layer constants (registers settle long before the first pass) --------------------
     reg  [AW-1:0]        y_off0, y_off1;    // row bases of a pass's first output row, minus its block address
@@ -189,8 +188,6 @@ module sps_window_gen #(
             assign row_in[k] = !(first_y && K < pad_top) && (ry > KS);
         end
     endgenerate
-    // rx, ry already include the padding: x0 = ox*S - PAD_LEFT, so W - x0 = (W + PAD_LEFT) - ox*S
-    wire unused_two = &{1'b0, TWO_S};
 
     always @(posedge clk) begin
         if (rst) begin

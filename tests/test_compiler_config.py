@@ -12,8 +12,8 @@ def test_defaults_come_from_sps_json():
     raw = {k: v for k, v in json.loads(CONFIG_PATH.read_text()).items() if not k.startswith("_")}
     cfg = ArrayConfig()
     assert cfg.hdl_parameters() == raw == load_config().hdl_parameters()
-    small = ArrayConfig(ROWS=3, ACT_DEPTH=40)
-    assert (small.ROWS, small.ACT_DEPTH) == (3, 40)
+    small = ArrayConfig(ROWS=16, ACT_DEPTH=40)
+    assert (small.ROWS, small.ACT_DEPTH) == (16, 40)
     assert {k: v for k, v in small.hdl_parameters().items() if k not in ("ROWS", "ACT_DEPTH")} == \
         {k: v for k, v in raw.items() if k not in ("ROWS", "ACT_DEPTH")}
     assert cfg.replace(COLS=5) == ArrayConfig(COLS=5) and cfg.pes == raw["ROWS"] * raw["COLS"]
@@ -68,8 +68,8 @@ def test_bad_config_files(tmp_path, capsys, text, match):
 
 def test_partial_config_file_and_unwritable_header(tmp_path, capsys):
     f = tmp_path / "cfg.json"
-    f.write_text('{"_note": "comments are keys starting with _", "ROWS": 4}')
-    assert load_config(f) == ArrayConfig(ROWS=4)
+    f.write_text('{"_note": "comments are keys starting with _", "ROWS": 4, "LANES": 4}')
+    assert load_config(f) == ArrayConfig(ROWS=4, LANES=4)
     assert sps(["config", "--config", str(f)]) == 0
     assert json.loads(capsys.readouterr().out)["ROWS"] == 4
     blocker = tmp_path / "file"

@@ -15,6 +15,11 @@ from models.reference import conv2d_int
 from tb.env.cases import random_pps
 
 
+def lanes_dividing(rng, rows):
+    """A random LANES that divides ROWS (the walker rule needs it)."""
+    return int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0]))
+
+
 def make_case(seed):
     rng = np.random.default_rng(seed)
     kind = seed % 8
@@ -29,16 +34,19 @@ def make_case(seed):
     cfgk = (seed // 8) % 4
     if cfgk == 0:
         cfg = ArrayConfig()
-    elif cfgk == 1:   # LANES < ROWS: the LANES rule triggers for small patterns; odd ROWS/COLS
-        cfg = ArrayConfig(ROWS=int(rng.choice([5, 7, 9])), COLS=int(rng.choice([3, 5, 7])),
-                          LANES=int(rng.integers(1, 4)))
+    elif cfgk == 1:   # LANES < ROWS: several rows per lane; odd ROWS/COLS
+        rows = int(rng.choice([6, 9, 10]))
+        cfg = ArrayConfig(ROWS=rows, COLS=int(rng.choice([3, 5, 7])),
+                          LANES=int(rng.choice([d for d in (1, 2, 3) if rows % d == 0])))
     elif cfgk == 2:   # small buffers: several bands
-        cfg = ArrayConfig(ROWS=int(rng.integers(2, 9)), COLS=int(rng.integers(1, 9)),
-                          LANES=int(rng.integers(1, 9)), ACT_DEPTH=int(rng.integers(12, 40)),
+        rows = int(rng.integers(2, 9))
+        cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 9)),
+                          LANES=lanes_dividing(rng, rows), ACT_DEPTH=int(rng.integers(12, 40)),
                           ACC_DEPTH=int(rng.integers(13, 60)))
     else:
-        cfg = ArrayConfig(ROWS=int(rng.integers(1, 12)), COLS=int(rng.integers(1, 12)),
-                          LANES=int(rng.integers(1, 12)), ACC_DEPTH=int(rng.integers(40, 200)))
+        rows = int(rng.integers(1, 12))
+        cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 12)),
+                          LANES=lanes_dividing(rng, rows), ACC_DEPTH=int(rng.integers(40, 200)))
     C, F = int(rng.integers(1, 24)), int(rng.integers(1, 24))
     s, p = int(rng.integers(1, 3)), int(rng.integers(0, 2))
     H, W = (int(rng.integers(3 - 2 * p, 14)) | 1 if seed % 3 else int(rng.integers(3 - 2 * p, 14)),

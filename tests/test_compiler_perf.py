@@ -56,7 +56,9 @@ def test_issued_macs_match_nonzeros():
     for _ in range(10):
         P = int(rng.choice([1, 2, 4, 8]))
         pps = PPS(tuple(tuple(rng.choice(9, int(rng.integers(1, 10)), replace=False)) for _ in range(P)), 1)
-        cfg = ArrayConfig(ROWS=int(rng.integers(1, 10)), COLS=int(rng.integers(1, 10)), LANES=int(rng.integers(1, 10)))
+        rows = int(rng.integers(1, 10))
+        cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 10)),
+                          LANES=int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0])))
         prog = compile_layer(layer(pps, int(rng.integers(1, 20)), int(rng.integers(1, 20))), cfg, pps, H=5, W=6)
         c = prog.cycles
         assert c["macs_issued"] == c["macs"] and c["dense_equivalent"]["macs"] >= c["macs"]

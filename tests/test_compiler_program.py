@@ -53,16 +53,23 @@ def test_header_packing():
 
 
 def independent_stream(layer, pps, cfg):
-    """The weight stream rebuilt from sections 4 and 5.3 directly (valid when LANES >= ROWS, where
-    the walker just cuts L_g into chunks of ROWS)."""
+    """The weight stream rebuilt from sections 3, 4 and 5.3 directly: per channel block, tile t,
+    row r carries channel cb*LANES + r mod LANES at its pattern's position t*ROWS/LANES + r div LANES."""
     F, C, P = layer.F, layer.C, pps.period
+    L, rpl = cfg.LANES, cfg.ROWS // cfg.LANES
     beats = []
     for g in range(P):
         fl = [f for f in range(F) if (f + pps.offset) % P == g]
         if not fl:
             continue
-        Lg = [(c, q) for c in range(C) for q in pps.patterns[(g + c) % P]]
-        T = ceil_div(len(Lg), cfg.ROWS)
+        pos = [sorted(pps.patterns[(g + c) % P]) for c in range(C)]
+        rows = []                                 # (channel, position) or None, tile by tile
+        for cb in range(ceil_div(C, L)):
+            chans = range(cb * L, min(C, cb * L + L))
+            for t in range(ceil_div(max(len(pos[c]) for c in chans), rpl)):
+                for r in range(cfg.ROWS):
+                    c, j = cb * L + r % L, t * rpl + r // L
+                    rows.append((c, pos[c][j]) if c < C and j < len(pos[c]) else None)
         for ct in range(ceil_div(len(fl), cfg.COLS)):
             cols = fl[ct * cfg.COLS:(ct + 1) * cfg.COLS]
             vec = b""
@@ -73,17 +80,9 @@ def independent_stream(layer, pps, cfg):
             for j in range(cfg.COLS):
                 vec += int(layer.requant.shift[cols[j]] if j < len(cols) and layer.requant else 0).to_bytes(1, "little")
             beats += [list(vec[k * cfg.COLS:(k + 1) * cfg.COLS]) for k in range(7)]
-            for t in range(T):
-                for r in range(cfg.ROWS):
-                    i = t * cfg.ROWS + r
-                    row = []
-                    for j in range(cfg.COLS):
-                        if i < len(Lg) and j < len(cols):
-                            c, q = Lg[i]
-                            row.append(int(layer.weight[cols[j], c, q // 3, q % 3]) & 0xFF)
-                        else:
-                            row.append(0)
-                    beats.append(row)
+            for e in rows:
+                beats.append([int(layer.weight[cols[j], e[0], e[1] // 3, e[1] % 3]) & 0xFF
+                              if e is not None and j < len(cols) else 0 for j in range(cfg.COLS)])
     return np.array(beats, np.uint8).view(np.int8)
 
 
@@ -94,7 +93,7 @@ def test_weight_stream_layout(seed):
     pps = PPS(tuple(tuple(rng.choice(9, int(rng.integers(1, 10)), replace=False)) for _ in range(P)),
               int(rng.integers(0, P)))
     rows = int(rng.integers(1, 10))
-    cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 10)), LANES=rows + int(rng.integers(0, 3)))
+    cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 10)), LANES=rows)
     L = pps_layer(rng, pps, int(rng.integers(1, 20)), int(rng.integers(1, 20)), requant=bool(seed % 2))
     prog = compile_layer(L, cfg, pps, H=3, W=5)
     assert np.array_equal(prog.bands[0].wgt, independent_stream(L, pps, cfg))
@@ -123,7 +122,7 @@ def test_bands(seed):
     rng = np.random.default_rng(200 + seed)
     s, p = int(rng.integers(1, 3)), int(rng.integers(0, 2))
     C, H, W = int(rng.integers(1, 20)), int(rng.integers(3, 40)), int(rng.integers(3, 30))
-    cfg = ArrayConfig(LANES=int(rng.integers(1, 9)), ACT_DEPTH=int(rng.integers(10, 200)),
+    cfg = ArrayConfig(LANES=int(rng.choice([1, 2, 4, 8])), ACT_DEPTH=int(rng.integers(10, 200)),
                       ACC_DEPTH=int(rng.integers(15, 300)))
     L = pps_layer(rng, PPS.ps(4), 5, C, stride=s, padding=p)
     Hout, Wout = (H + 2 * p - 3) // s + 1, (W + 2 * p - 3) // s + 1
@@ -163,9 +162,9 @@ def test_beat_counts_formula():
     cfg = ArrayConfig(ROWS=8, COLS=8, LANES=8)
     L = pps_layer(rng, PPS.ps(4), 20, 13)
     prog = compile_layer(L, cfg, PPS.ps(4), H=7, W=9)
-    # PS-4, LANES*4 >= ROWS: tiles per group = ceil(4*13/8) = 7; F_g = 5 each -> 1 column tile
-    assert prog.bands[0].beats() == {"act": 2 * 7 * 9, "wgt": 4 * (7 + 8 * 7), "res": 4 * 7 * 9}
-    assert prog.bands[0].passes == 28
+    # PS-4, a row per lane: 2 channel blocks x 4 positions = 8 tiles per group; F_g = 5 each -> 1 column tile
+    assert prog.bands[0].beats() == {"act": 2 * 7 * 9, "wgt": 4 * (7 + 8 * 8), "res": 4 * 7 * 9}
+    assert prog.bands[0].passes == 32
 
 
 def test_compile_errors():
@@ -222,7 +221,7 @@ def test_unpack_results_checks():
 
 def test_save_load_round_trip(tmp_path):
     rng = np.random.default_rng(6)
-    cfg = ArrayConfig(ROWS=5, COLS=3, LANES=2, ACT_DEPTH=30)
+    cfg = ArrayConfig(ROWS=6, COLS=3, LANES=2, ACT_DEPTH=30)
     L = pps_layer(rng, PPS.psd(2, 4, 3), 8, 7, name="blk.conv", stride=2, requant=True, relu=True)
     x = rng.integers(-128, 128, (7, 15, 9)).astype(np.int8)
     for with_x in (True, False):

@@ -19,7 +19,7 @@ from models.reference import conv2d_int
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     rng = np.random.default_rng(4)
-    cfg = ArrayConfig(ROWS=5, COLS=3, LANES=4, ACT_DEPTH=30, ACC_DEPTH=40)
+    cfg = ArrayConfig(ROWS=6, COLS=3, LANES=3, ACT_DEPTH=30, ACC_DEPTH=40)
     pps = PPS.psd(2, 4, 1, 2)
     F, C, H, W = 14, 7, 11, 9
     w = (rng.integers(-128, 128, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8)

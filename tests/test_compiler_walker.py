@@ -1,4 +1,4 @@
-"""The walker rule (ARCHITECTURE.md section 3): tiles of each group cover L_g exactly, in order."""
+"""The walker rule (ARCHITECTURE.md section 3): tiles of each group cover L_g exactly; row r reads lane r mod LANES."""
 import numpy as np
 import pytest
 
@@ -18,49 +18,68 @@ def random_pps(rng, P):
                int(rng.integers(0, P)))
 
 
+def rule_tiles(pps, C, rows, lanes, g):
+    """The section 3 rule written out independently: row r reads lane r mod LANES; a tile covers
+    one channel block; lane l's rows take the next positions of its channel's pattern."""
+    P, rpl = pps.period, rows // lanes
+    out = []
+    for cb in range(-(-C // lanes)):
+        chans = [cb * lanes + l for l in range(lanes)]
+        pos = {c: sorted(pps.patterns[(g + c) % P]) if c < C else [] for c in chans}
+        n_tiles = max(-(-len(v) // rpl) for v in pos.values())
+        for t in range(n_tiles):
+            tile = []
+            for r in range(rows):
+                c, j = chans[r % lanes], t * rpl + r // lanes
+                tile.append((c, pos[c][j]) if j < len(pos[c]) else None)
+            out.append(tile)
+    return out
+
+
+def _divisor(rng, rows):
+    return int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0]))
+
+
 CASES = []
 _rng = np.random.default_rng(1234)
 for _ in range(150):
     P = int(_rng.choice([1, 2, 3, 4, 8]))
+    _rows = int(_rng.integers(1, 17))
     CASES.append((random_pps(_rng, P), int(_rng.integers(1, 40)),
-                  ArrayConfig(ROWS=int(_rng.integers(1, 17)), LANES=int(_rng.integers(1, 10)))))
-CASES += [(PPS.ps(4), 13, ArrayConfig()), (PPS.ps(1), 11, ArrayConfig(ROWS=8, LANES=3)),
-          (PPS.psd(), 7, ArrayConfig(ROWS=5, LANES=2)), (PPS.dense(), 5, ArrayConfig(ROWS=7))]
+                  ArrayConfig(ROWS=_rows, LANES=_divisor(_rng, _rows))))
+CASES += [(PPS.ps(4), 13, ArrayConfig()), (PPS.ps(1), 11, ArrayConfig(ROWS=12, LANES=6)),
+          (PPS.psd(), 7, ArrayConfig(ROWS=6, LANES=2)), (PPS.dense(), 5, ArrayConfig(ROWS=7, LANES=7))]
 
 
 @pytest.mark.parametrize("pps, C, cfg", CASES)
-def test_tiles_cover_Lg_in_order(pps, C, cfg):
+def test_tiles_cover_Lg(pps, C, cfg):
+    L = cfg.LANES
     for g in range(pps.period):
         tiles = tile_plan(pps.period, pps.patterns, C, cfg, g)
         assert tiles == tile_plan(pps.period, pps.masks, C, cfg, g)   # masks or positions
+        assert tiles == rule_tiles(pps, C, cfg.ROWS, L, g)
         flat = [e for t in tiles for e in t if e is not None]
-        assert flat == L_g(pps, C, g) == reduction_list(pps.period, pps.masks, C, g)
-        for i, t in enumerate(tiles):
-            assert len(t) == cfg.ROWS
-            en = [e is not None for e in t]
-            assert en[0], "every tile starts with an enabled row"
-            k = sum(en)
-            assert en == [True] * k + [False] * (cfg.ROWS - k), "disabled rows form the tail"
-            chans = [e[0] for e in t if e is not None]
-            assert max(chans) - min(chans) < cfg.LANES            # LANES rule
-            assert len({c % cfg.LANES for c in chans}) == len(set(chans))
-            if i < len(tiles) - 1 and k < cfg.ROWS:
-                # a non-final tile stops early only because of the LANES rule
-                assert max(chans) - min(chans) == cfg.LANES - 1
-                nxt = tiles[i + 1][0]
-                assert nxt[0] == min(chans) + cfg.LANES and nxt == L_g(pps, C, g)[len(
-                    [e for tt in tiles[:i + 1] for e in tt if e is not None])]
+        assert sorted(flat) == sorted(L_g(pps, C, g)) == sorted(reduction_list(pps.period, pps.masks, C, g))
+        assert len(flat) == len(set(flat))
+        for t in tiles:
+            assert len(t) == cfg.ROWS and any(e is not None for e in t)
+            blocks = {e[0] // L for e in t if e is not None}
+            assert len(blocks) == 1, "a tile covers one channel block"
+            assert all(e[0] % L == r % L for r, e in enumerate(t) if e is not None), "row r reads lane r mod LANES"
 
 
 def test_known_tilings():
     cfg = ArrayConfig()
-    t = tile_plan(4, PPS.ps(4).patterns, 13, cfg, 1)      # PS-4 defaults: 2 channels per tile
-    assert len(t) == 7 and t[0] == [(0, 1), (0, 2), (0, 4), (0, 5), (1, 3), (1, 4), (1, 6), (1, 7)]
-    assert t[-1] == [(12, 1), (12, 2), (12, 4), (12, 5)] + [None] * 4
-    t = tile_plan(1, [(4,)], 10, ArrayConfig(ROWS=8, LANES=3), 0)   # LANES rule: 3 rows per tile
+    t = tile_plan(4, PPS.ps(4).patterns, 13, cfg, 1)      # PS-4 on 8x8, LANES 8: a row per channel
+    pats = PPS.ps(4).patterns
+    assert len(t) == 8 and t[0] == [(c, sorted(pats[(1 + c) % 4])[0]) for c in range(8)]
+    assert t[-1] == [(8 + c, sorted(pats[(1 + 8 + c) % 4])[3]) for c in range(5)] + [None] * 3
+    t = tile_plan(1, [(4,)], 10, ArrayConfig(ROWS=6, LANES=3), 0)   # a centre pattern: rows 3..5 idle
     assert [sum(e is not None for e in x) for x in t] == [3, 3, 3, 1]
     ch, pos = tile_arrays(t)
-    assert ch[1].tolist() == [3, 4, 5, -1, -1, -1, -1, -1] and (pos[ch >= 0] == 4).all()
+    assert ch[1].tolist() == [3, 4, 5, -1, -1, -1] and (pos[ch >= 0] == 4).all()
+    t = tile_plan(1, [(0, 1, 2, 3)], 2, ArrayConfig(ROWS=4, LANES=2), 0)   # 2 rows per lane
+    assert t == [[(0, 0), (1, 0), (0, 1), (1, 1)], [(0, 2), (1, 2), (0, 3), (1, 3)]]
 
 
 @pytest.mark.parametrize("args, word", [
@@ -73,23 +92,6 @@ def test_walker_errors(args, word):
         tile_plan(P, pats, C, ArrayConfig(), g)
 
 
-def test_lanes_rule_condition():
-    """ARCHITECTURE.md 3: the LANES rule never triggers when (LANES-1)*min_size + 1 >= ROWS, and
-    for PS-n with n | ROWS when LANES*n >= ROWS; it can trigger when only LANES*min_size >= ROWS."""
-    rng = np.random.default_rng(99)
-    for _ in range(300):
-        pps = random_pps(rng, int(rng.integers(1, 5)))
-        cfg = ArrayConfig(ROWS=int(rng.integers(1, 17)), LANES=int(rng.integers(1, 9)))
-        mn = min(len(p) for p in pps.patterns)
-        if (cfg.LANES - 1) * mn + 1 >= cfg.ROWS:
-            for g in range(pps.period):
-                tiles = tile_plan(pps.period, pps.patterns, 11, cfg, g)
-                assert all(None not in t for t in tiles[:-1])
-    for n in (1, 2, 4):
-        for rows in range(n, 17, n):
-            cfg = ArrayConfig(ROWS=rows, LANES=-(-rows // n))
-            for g in range(4):
-                assert all(None not in t for t in tile_plan(4, PPS.ps(n).patterns, 13, cfg, g)[:-1])
-    cfg = ArrayConfig(ROWS=8, LANES=2)                       # 2*4 >= 8 but sizes (5, 4) misalign
-    tiles = tile_plan(2, [(0, 1, 2, 3, 4), (0, 1, 2, 3)], 6, cfg, 0)
-    assert tiles[1][-2:] == [None, None]
+def test_lanes_must_divide_rows():
+    with pytest.raises(ValueError, match="LANES=3 must divide ROWS=8"):
+        ArrayConfig(ROWS=8, LANES=3)
