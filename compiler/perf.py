@@ -6,7 +6,8 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
     geometry + check          geom_cycles(cfg) + 2 cycles (bit-serial divisions and products, one
                               step per cycle, then the registered checks); act loader and weight
                               loader start together
-    activation load           A = ceil(C/LANES) * H_band * W beats; passes may start at A + 3
+    activation load           A = ceil(C/LANES) * H_band * W beats; passes may start at
+                              geom_cycles(cfg) + A + 3
     weight loader             per column tile: claim the accumulator bank when the output stage
                               has drained it (HDR_WAIT, 1) + 7 header beats; per row tile: ROWS
                               beats from cycle b, finalise (TEND) at e = b + ROWS, the slot full
@@ -88,8 +89,9 @@ def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
 
 def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
     rows, cols_n = cfg.ROWS, cfg.COLS
-    run_start = act + RUN_LAT
-    t = geom_cycles(cfg) + START_LAT    # loader's current cycle (state entry)
+    geom = geom_cycles(cfg)
+    run_start = geom + act + RUN_LAT
+    t = geom + START_LAT                # loader's current cycle (state entry)
     tend = None                         # the previous tile's finalise cycle, if the group goes on
     slot_free = [0, 0]                  # cycle from which the loader sees the slot free
     bank_free = [0, 0]

@@ -8,8 +8,7 @@
 // mod 2**AW, the RAM size). The words are passed on unrotated: the indexing unit picks, per array
 // row, the sub-bank of its kernel position, using the origin's (y0m, x0m) and which window rows /
 // columns lie inside the input (padding reads 0, never stored), given here one stage ahead.
-// A new pass can start in the cycle after the previous pass's last pixel (no bubble): its row
-// bases are computed from the next slot's block address while the previous pass runs.
+// A new pass can start in the cycle after the previous pass's last pixel (no bubble).
 // pass_end pulses (with the pass's tag) 3 cycles after the pass's last pixel was issued: the
 // weight loader's first write into the released slot then lands no earlier than the cycle the
 // last pixel meets array row 0 (docs/ARCHITECTURE.md section 7).
@@ -83,13 +82,6 @@ module sps_window_gen #(
         y0m_init <= (pad_top == 2'd0) ? 2'd0 : (pad_top == 2'd1) ? 2'd2 : 2'd1;
         s_step   <= stride2 ? 2'd2 : 2'd1;
     end
-    // the next pass's row bases, from the block address offered with `start`
-    reg  [AW-1:0] nxt_y0, nxt_y1;
-    always @(posedge clk) begin
-        nxt_y0 <= base_chaddr + y_off0;
-        nxt_y1 <= base_chaddr + y_off1;
-    end
-
     // ---- F0: pixel counters -----------------------------------------------------------------
     reg                  active;            // a pass is issuing pixels
     reg  [PXW-1:0]       pixel;             // index of the pixel issued now (raster order)
@@ -130,7 +122,7 @@ module sps_window_gen #(
             first_x <= 1'b1; first_y <= 1'b1;
             rx <= w_s; ry <= h_s;
             x0m <= x0m_init; y0m <= y0m_init;
-            yb0 <= nxt_y0; yb1 <= nxt_y1; xo0 <= x_init0; xo1 <= x_init1;
+            yb0 <= base_chaddr + y_off0; yb1 <= base_chaddr + y_off1; xo0 <= x_init0; xo1 <= x_init1;
             pass_tag <= tag; pass_sb <= sb;
         end else if (active) begin
             if (last_px) begin
