@@ -224,8 +224,21 @@ module sps_top #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [COLS*32-1:0] psum;
 
+    // weight writes reach the array WGT_WR_DELAY cycles after the loader's beat: a slot's weights
+    // are then rewritten behind the last pixel of its pass even when the weight loader starts on
+    // the slot in the cycle after that pixel was issued (the pixel meets array row r 4 + r cycles
+    // after its issue; docs/ARCHITECTURE.md section 7). The index write is not delayed: the
+    // indexing unit reads a slot's kernel positions when a pixel is issued.
+    localparam WGT_WR_DELAY = 3;
+    wire               a_wr_en, a_wr_slot;
+    wire [RW-1:0]      a_wr_row;
+    wire [COLS*8-1:0]  a_wr_data;
+    sps_delay #(.WIDTH(2 + RW + COLS*8), .DEPTH(WGT_WR_DELAY)) u_wgt_wr_delay (
+        .clk(clk), .rst(rst), .d({w_wr_en, w_wr_slot, w_wr_row, w_wr_data}),
+        .q({a_wr_en, a_wr_slot, a_wr_row, a_wr_data}));
+
     sps_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
-        .clk(clk), .rst(rst), .wr_en(w_wr_en), .wr_slot(w_wr_slot), .wr_row(w_wr_row), .wr_data(w_wr_data),
+        .clk(clk), .rst(rst), .wr_en(a_wr_en), .wr_slot(a_wr_slot), .wr_row(a_wr_row), .wr_data(a_wr_data),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),
         .valid_out(col_valid), .tag_out(col_tag), .psum_out(psum));
 

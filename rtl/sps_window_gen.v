@@ -9,9 +9,10 @@
 // row, the sub-bank of its kernel position, using the origin's (y0m, x0m) and which window rows /
 // columns lie inside the input (padding reads 0, never stored), given here one stage ahead.
 // A new pass can start in the cycle after the previous pass's last pixel (no bubble).
-// pass_end pulses (with the pass's tag) 3 cycles after the pass's last pixel was issued: the
-// weight loader's first write into the released slot then lands no earlier than the cycle the
-// last pixel meets array row 0 (docs/ARCHITECTURE.md section 7).
+// pass_end pulses (with the pass's tag) in the cycle the pass's last pixel is issued: the
+// indexing unit has then read the slot's kernel positions for the last time, and the weight
+// writes reach the array WGT_WR_DELAY cycles late, behind the last pixel's wavefront
+// (docs/ARCHITECTURE.md section 7).
 // Latency: pixel issued in cycle t: RAM address in t; geometry (f1_*) in t+1; words (win) in t+2.
 `default_nettype none
 module sps_window_gen #(
@@ -165,7 +166,7 @@ module sps_window_gen #(
     end
 
     // ---- F1: geometry of the window (which rows / columns lie inside the input) --------------
-    reg           f1_valid, f1_tag, f1_last;
+    reg           f1_valid, f1_last;
     reg [PXW-1:0] f1_pixel;
     reg [SBW-1:0] f1_sb;
     // inside iff not left of / above the input (only the first column / row with padding) and
@@ -183,28 +184,24 @@ module sps_window_gen #(
 
     always @(posedge clk) begin
         if (rst) begin
-            f1_valid <= 1'b0; f1_tag <= 1'b0; f1_last <= 1'b0; f1_pixel <= 0; f1_sb <= 0;
+            f1_valid <= 1'b0; f1_last <= 1'b0; f1_pixel <= 0; f1_sb <= 0;
             f1_x0m <= 0; f1_y0m <= 0; f1_row_in <= 0; f1_col_in <= 0;
         end else begin
-            f1_valid <= active; f1_tag <= pass_tag; f1_last <= last_px; f1_pixel <= pixel; f1_sb <= pass_sb;
+            f1_valid <= active; f1_last <= last_px; f1_pixel <= pixel; f1_sb <= pass_sb;
             f1_x0m <= x0m; f1_y0m <= y0m; f1_row_in <= row_in; f1_col_in <= col_in;
         end
     end
 
-    // ---- F2: the RAM words, registered; pass end ---------------------------------------------
-    reg f2_last, f2_tag, f3_last, f3_tag;
+    // ---- F2: the RAM words, registered ---------------------------------------------
     always @(posedge clk) begin
         if (rst) begin
             win_valid <= 1'b0; win_last <= 1'b0; win_pixel <= 0; win_sb <= 0; win <= 0;
-            f2_last <= 1'b0; f2_tag <= 1'b0; f3_last <= 1'b0; f3_tag <= 1'b0;
         end else begin
             win_valid <= f1_valid; win_last <= f1_last; win_pixel <= f1_pixel; win_sb <= f1_sb;
             win <= rd_data;
-            f2_last <= f1_valid && f1_last; f2_tag <= f1_tag;
-            f3_last <= f2_last; f3_tag <= f2_tag;
         end
     end
-    assign pass_end     = f3_last;
-    assign pass_end_tag = f3_tag;
+    assign pass_end     = last_px;
+    assign pass_end_tag = pass_tag;
 endmodule
 `default_nettype wire
