@@ -49,6 +49,8 @@ module sps_index_walker #(
     localparam [RW-1:0] ROW_LAST    = ROW_LAST_I[RW-1:0];
     localparam [LW-1:0] LANE_LAST   = LANE_LAST_I[LW-1:0];
     localparam [RW:0]   LANES_R     = LANES_I[RW:0];           // LANES <= ROWS
+    localparam integer  ROW_LL_I    = ROWS - LANES;            // first row that is its lane's last
+    localparam [RW:0]   ROW_LL      = ROW_LL_I[RW:0];
     localparam signed [NW-1:0] LANES_N = LANES;
 
     // ---- state ----------------------------------------------------------------------------
@@ -57,7 +59,8 @@ module sps_index_walker #(
     reg            first_of_lane;       // row < LANES: the lane's first row in this tile
     reg            blk_tile;            // this tile (rows > 0) is its block's first
     reg            more_q;              // the last finished tile left positions in its block
-    reg            more_acc;            // a lane has positions left after the rows so far
+    reg            last_of_lane;        // row >= ROWS - LANES: the lane's last row in this tile
+    reg            more_acc;            // a lane has positions left after its last row so far
     reg  [PW-1:0]  ph;                  // phase of the channel the next block-first row reads
     reg  [8:0]     rem [0:LANES-1];     // per lane: positions not yet taken in this block
     reg  [LANES-1:0] lane_ok;           // lanes of this block with a channel < C
@@ -123,14 +126,14 @@ module sps_index_walker #(
     integer k;
     always @(posedge clk) begin
         if (rst) begin
-            row <= 0; lane <= 0; first_of_lane <= 1'b1; blk_tile <= 1'b0; more_q <= 1'b0;
-            more_acc <= 1'b0; ph <= 0; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0; last_block <= 1'b0;
+            row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
+            more_q <= 1'b0; more_acc <= 1'b0; ph <= 0; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0; last_block <= 1'b0;
             chaddr_nb <= 0; tile_chaddr <= 0; m_pat <= 0; m_rem <= 0;
             for (k = 0; k < LANES; k = k + 1) rem[k] <= 9'd0;
         end else if (group_start) begin
             // the group's first tile starts block 0 (a block advance, like every block start)
-            row <= 0; lane <= 0; first_of_lane <= 1'b1; blk_tile <= 1'b0; more_q <= 1'b0;
-            more_acc <= 1'b0; ph <= group;
+            row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
+            more_q <= 1'b0; more_acc <= 1'b0; ph <= group;
             left_nb <= $signed({2'b00, n_ch});
             lane_ok_nb <= lanes_below($signed({2'b00, n_ch}));
             chaddr_nb <= {AW{1'b0}};
@@ -141,12 +144,15 @@ module sps_index_walker #(
             row <= row_n;
             lane <= tile_end ? {LW{1'b0}} : lane_n;
             first_of_lane <= tile_end || ({1'b0, row_n} < LANES_R);
+            /* verilator lint_off UNSIGNED */      // constant (true) when LANES == ROWS
+            last_of_lane  <= ({1'b0, row_n} >= ROW_LL);
+            /* verilator lint_on UNSIGNED */
             ph <= ph_n;
             if (tile_end) begin
                 more_q <= more_acc || (|m_rest);
                 more_acc <= 1'b0;
             end else begin
-                more_acc <= (row == {RW{1'b0}} ? 1'b0 : more_acc) || (|m_rest);
+                more_acc <= (row == {RW{1'b0}} ? 1'b0 : more_acc) || (last_of_lane && (|m_rest));
             end
             if (row == {RW{1'b0}}) begin
                 blk_tile <= !more_q;
