@@ -1,14 +1,17 @@
-"""cocotb tests of sps_index_select, the SPS indexing unit's data path: per array row, the element
-(bank, kernel position) of the current pixel's LANES windows that the row's weight needs, from two
-tile slots chosen by the window's tag; rows skewed for the systolic array.
+"""cocotb tests of sps_index_select, the SPS indexing unit's data path: array row r reads lane
+r mod LANES and chooses, by the kernel position (dy, dx) of its weight in the pixel's tile slot, one
+of the 9 unrotated activation sub-bank words; rows skewed for the systolic array.
 
 Model (rtl/sps_index_select.v header, docs/ARCHITECTURE.md sections 2-3): an index write in cycle k
-(slot, row, enable, bank, position) is visible from cycle k + 1. A window presented in cycle t
-(win_valid, win_tag, win, win_sb) leaves on row r in cycle t + 1 + r:
-    row_valid[r] = win_valid, row_tag[r] = win_tag,
-    row_a[r] = win[bank][pos] if the row is enabled in slot win_tag (as of cycle t), else 0;
-and the sideband leaves in cycle t + ROWS (sb_valid = win_valid, sb_out = win_sb).
-row_valid/row_tag/sb_valid are compared every cycle, row_a and sb_out when valid.
+(slot, row, enable, position) is visible from cycle k + 1. A pixel issued in cycle t (issue,
+issue_tag), with its window geometry in cycle t + 1 (f1_y0m, f1_x0m, f1_row_in, f1_col_in) and the
+sub-bank words in cycle t + 2 (win), leaves on row r in cycle t + 4 + r:
+    row_valid[r] = 1, row_tag[r] = issue_tag,
+    row_a[r] = word ((y0m + dy) mod 3, (x0m + dx) mod 3), lane r mod LANES, if the row is enabled
+               in slot issue_tag (as of cycle t) and row_in[dy] and col_in[dx]; else 0;
+a cycle without issue leaves row_valid[r] = 0. The sideband given in cycle t + 2 (win_valid,
+win_sb) leaves in cycle t + ROWS + 3. row_valid/row_tag/sb_valid are compared every cycle, row_a
+and sb_out when valid.
 """
 from __future__ import annotations
 
@@ -22,53 +25,61 @@ from tb.blocks import CFG, run_block, unique
 
 MODULE = "tb.blocks.test_sps_index_select"
 
-INPUTS = ("idx_wr_en", "idx_wr_slot", "idx_wr_row", "idx_wr_rowen", "idx_wr_bank", "idx_wr_pos",
-          "win_valid", "win_tag", "win", "win_sb")
+INPUTS = ("idx_wr_en", "idx_wr_slot", "idx_wr_row", "idx_wr_rowen", "idx_wr_pos", "issue", "issue_tag",
+          "f1_y0m", "f1_x0m", "f1_row_in", "f1_col_in", "win", "win_valid", "win_sb")
 
 
 class SelectModel:
     def __init__(self, rows: int, lanes: int):
         self.R, self.L = rows, lanes
-        self.idx = [[History((0, 0, 0)) for _ in range(rows)] for _ in range(2)]   # reset: disabled
+        self.idx = [[History((0, 0)) for _ in range(rows)] for _ in range(2)]   # reset: disabled
         self.inputs: dict[int, dict] = {}
 
     def on_input(self, t: int, i: dict) -> None:
         self.inputs[t] = i
         if i["idx_wr_en"] and i["idx_wr_row"] < self.R:
-            self.idx[i["idx_wr_slot"]][i["idx_wr_row"]].write(
-                t, (i["idx_wr_rowen"], i["idx_wr_bank"], i["idx_wr_pos"]))
+            self.idx[i["idx_wr_slot"]][i["idx_wr_row"]].write(t, (i["idx_wr_rowen"], i["idx_wr_pos"]))
 
     def row(self, u: int, r: int) -> dict | None:
-        i = self.inputs.get(u - 1 - r)
-        if i is None:
+        t = u - 4 - r
+        i0, i1, i2 = (self.inputs.get(t + k) for k in range(3))
+        if i0 is None or i1 is None or i2 is None:
             return None
-        if not i["win_valid"]:
+        if not i0["issue"]:
             return dict(valid=0)
-        en, bank, pos = self.idx[i["win_tag"]][r].at(u - 1 - r)
-        a = unpack(i["win"] >> ((bank * 9 + pos) * 8), 1, 8, signed=True)[0] if en else 0
-        return dict(valid=1, tag=i["win_tag"], a=a)
+        en, pos = self.idx[i0["issue_tag"]][r].at(t)
+        dy, dx = divmod(pos, 3)
+        a = 0
+        if en and (i1["f1_row_in"] >> dy) & 1 and (i1["f1_col_in"] >> dx) & 1:
+            sub = ((i1["f1_y0m"] + dy) % 3) * 3 + (i1["f1_x0m"] + dx) % 3
+            a = unpack(i2["win"] >> ((sub * self.L + r % self.L) * 8), 1, 8, signed=True)[0]
+        return dict(valid=1, tag=i0["issue_tag"], a=a)
 
     def sideband(self, u: int) -> dict | None:
-        i = self.inputs.get(u - self.R)
+        i = self.inputs.get(u - self.R - 1)
         if i is None:
             return None
         return dict(sb_valid=1, sb=i["win_sb"]) if i["win_valid"] else dict(sb_valid=0)
 
 
 def stimulus(rng, R: int, L: int, sbw: int, n: int):
-    """Runs of windows with one tag (a pass), bubbles between/inside them, index rows written into
+    """Runs of issued pixels with one tag (a pass), bubbles between/inside them, random window
+    geometry (origin mod 3, rows / columns inside the input) and words, index rows written into
     the slot not in use (like the weight loader) and, sometimes, anywhere at any time."""
     items, tag, left = [], 0, 0
     for _ in range(n):
         if left == 0:
             tag, left = rng.getrandbits(1) if rng.random() < 0.3 else 1 - tag, rng.randint(1, 12)
-        valid = int(rng.random() < 0.8)
-        left -= valid
-        it = dict(win_valid=valid, win_tag=tag if valid or rng.random() < 0.5 else rng.getrandbits(1),
+        issue = int(rng.random() < 0.8)
+        left -= issue
+        inside = 0b111 if rng.random() < 0.6 else rng.getrandbits(3)
+        it = dict(issue=issue, issue_tag=tag if issue or rng.random() < 0.5 else rng.getrandbits(1),
+                  f1_y0m=rng.randrange(3), f1_x0m=rng.randrange(3),
+                  f1_row_in=inside, f1_col_in=0b111 if rng.random() < 0.6 else rng.getrandbits(3),
                   win=pack([rand_int(rng, 8, True, 0.1) for _ in range(9 * L)], 8),
-                  win_sb=rng.getrandbits(sbw), idx_wr_en=0, idx_wr_slot=rng.getrandbits(1),
-                  idx_wr_row=rng.randrange(R), idx_wr_rowen=rng.getrandbits(1),
-                  idx_wr_bank=rng.randrange(L), idx_wr_pos=rng.randrange(9))
+                  win_valid=rng.getrandbits(1), win_sb=rng.getrandbits(sbw), idx_wr_en=0,
+                  idx_wr_slot=rng.getrandbits(1), idx_wr_row=rng.randrange(R), idx_wr_rowen=rng.getrandbits(1),
+                  idx_wr_pos=rng.randrange(9))
         if rng.random() < 0.35:
             it.update(idx_wr_en=1, idx_wr_slot=(1 - tag) if rng.random() < 0.8 else tag,
                       idx_wr_rowen=int(rng.random() < 0.8))
@@ -78,9 +89,10 @@ def stimulus(rng, R: int, L: int, sbw: int, n: int):
 
 @cocotb.test(timeout_time=2000, timeout_unit="us")
 async def select_random(dut):
-    """800 cycles of random windows, tags, bubbles and index writes; every row's output and the
-    sideband checked against the model (selection from both slots, zero for disabled rows, skew)."""
-    p = dut_params(dut, ("ROWS", "LANES", "LW", "RW", "SBW"))
+    """800 cycles of random pixels, tags, window geometry, bubbles and index writes; every row's
+    output and the sideband checked against the model (selection from both slots, zero for
+    disabled rows and padding, lane r mod LANES, skew)."""
+    p = dut_params(dut, ("ROWS", "LANES", "RW", "SBW"))
     R, L, SBW = p["ROWS"], p["LANES"], p["SBW"]
     name = f"select_random ROWS={R} LANES={L}"
     rng = seeded_rng(dut, name)
@@ -117,7 +129,7 @@ async def select_random(dut):
     Monitor(tb, sample_in, "in").add_callback(model.on_input)
     Monitor(tb, sample_out, "out").add_callback(on_output)
     await drv.drive(stimulus(rng, R, L, SBW, 800))
-    await tb.cycles(R + 3)
+    await tb.cycles(R + 5)
     sb.finish(min_checks=800 * R)
     dut._log.info(f"{name}: valid row outputs checked: {counts}")
     assert counts["nonzero"] > 0 and counts["zero"] > 0
@@ -130,7 +142,7 @@ def select_params(rows, lanes, sbw):
 
 
 # SBW of the default set: the sideband sps_top sends through (pass bits, pixel, last pixel)
-SELECT = unique([select_params(3, 5, 5), select_params(5, 3, 1),
+SELECT = unique([select_params(6, 3, 5), select_params(5, 1, 1), select_params(4, 4, 2),
                  select_params(CFG.ROWS, CFG.LANES, 4 + clog2(CFG.ACC_DEPTH) + 1)])
 
 
