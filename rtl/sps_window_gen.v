@@ -88,8 +88,8 @@ module sps_window_gen #(
     reg  [PXW-1:0]       pixel;             // index of the pixel issued now (raster order)
     reg  [DIM_BITS-1:0]  x_left, y_left;    // output columns / rows after this one
     reg                  last_x, last_y;    // x_left == 0, y_left == 0
-    reg                  first_x, first_y;  // ox == 0, oy == 0
-    reg  signed [SW-1:0] rx, ry;            // W - x0, H - y0: window column dx / row dy is inside iff dx < rx
+    reg  signed [SW-1:0] lx, ly;            // -x0, -y0: window column dx / row dy is inside iff dx >= lx
+    reg  signed [SW-1:0] rx, ry;            // W - x0, H - y0: ... and dx < rx
     reg  [1:0]           x0m, y0m;          // origin mod 3
     reg  [AW-1:0]        yb0, yb1;          // row bases: block + y0d*W3, + W3
     reg  [AW-1:0]        xo0, xo1;          // column offsets: x0d, x0d + 1
@@ -109,19 +109,20 @@ module sps_window_gen #(
     wire signed [SW-1:0] w_s = $signed({2'b00, w}) + $signed({{(SW-2){1'b0}}, pad_left});
     wire signed [SW-1:0] h_s = $signed({2'b00, h}) + $signed({{(SW-2){1'b0}}, pad_top});
     wire signed [SW-1:0] step_s = $signed({{(SW-2){1'b0}}, s_step});
+    wire signed [SW-1:0] padl_s = $signed({{(SW-2){1'b0}}, pad_left});
+    wire signed [SW-1:0] padt_s = $signed({{(SW-2){1'b0}}, pad_top});
 
     always @(posedge clk) begin
         if (rst) begin
             active <= 1'b0; pixel <= 0; x_left <= 0; y_left <= 0; last_x <= 1'b0; last_y <= 1'b0;
-            first_x <= 1'b0; first_y <= 1'b0; rx <= 0; ry <= 0; x0m <= 0; y0m <= 0;
+            lx <= 0; ly <= 0; rx <= 0; ry <= 0; x0m <= 0; y0m <= 0;
             yb0 <= 0; yb1 <= 0; xo0 <= 0; xo1 <= 0; pass_tag <= 1'b0; pass_sb <= 0;
         end else if (start && can_start) begin
             active <= 1'b1; pixel <= 0;
             x_left <= wout - 1'b1; y_left <= hout - 1'b1;
             last_x <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
             last_y <= (hout == {{(DIM_BITS-1){1'b0}}, 1'b1});
-            first_x <= 1'b1; first_y <= 1'b1;
-            rx <= w_s; ry <= h_s;
+            lx <= padl_s; ly <= padt_s; rx <= w_s; ry <= h_s;
             x0m <= x0m_init; y0m <= y0m_init;
             yb0 <= base_chaddr + y_off0; yb1 <= base_chaddr + y_off1; xo0 <= x_init0; xo1 <= x_init1;
             pass_tag <= tag; pass_sb <= sb;
@@ -133,11 +134,10 @@ module sps_window_gen #(
                 if (last_x) begin
                     x_left <= wout - 1'b1;
                     last_x <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
-                    first_x <= 1'b1; rx <= w_s; x0m <= x0m_init; xo0 <= x_init0; xo1 <= x_init1;
+                    lx <= padl_s; rx <= w_s; x0m <= x0m_init; xo0 <= x_init0; xo1 <= x_init1;
                     y_left <= y_left - 1'b1;
                     last_y <= (y_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
-                    first_y <= 1'b0;
-                    ry <= ry - step_s;
+                    ly <= ly - step_s; ry <= ry - step_s;
                     y0m <= y_carry ? y_sum[1:0] + 2'd1 : y_sum[1:0];     // (y_sum - 3) mod 4
                     if (y_carry) begin
                         yb0 <= yb0 + w3; yb1 <= yb1 + w3;
@@ -145,8 +145,7 @@ module sps_window_gen #(
                 end else begin
                     x_left <= x_left - 1'b1;
                     last_x <= (x_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
-                    first_x <= 1'b0;
-                    rx <= rx - step_s;
+                    lx <= lx - step_s; rx <= rx - step_s;
                     x0m <= x_carry ? x_sum[1:0] + 2'd1 : x_sum[1:0];
                     if (x_carry) begin
                         xo0 <= xo0 + 1'b1; xo1 <= xo1 + 1'b1;
@@ -175,10 +174,9 @@ module sps_window_gen #(
     genvar k;
     generate
         for (k = 0; k < 3; k = k + 1) begin : g_in
-            localparam [1:0] K = k;
             localparam signed [SW-1:0] KS = k;
-            assign col_in[k] = !(first_x && K < pad_left) && (rx > KS);
-            assign row_in[k] = !(first_y && K < pad_top) && (ry > KS);
+            assign col_in[k] = (KS >= lx) && (rx > KS);
+            assign row_in[k] = (KS >= ly) && (ry > KS);
         end
     endgenerate
 

@@ -6,14 +6,18 @@ Models (docs/ARCHITECTURE.md sections 2, 3, 5 and the rtl/sps_window_gen.v heade
     address = cb*H3*W3 + (y div 3)*W3 + (x div 3), sub-bank 3*(y mod 3) + (x mod 3), byte l =
     channel cb*LANES + l at (y, x); the model inverts the rule to keep the image X[c][y][x];
   * a pass accepted in cycle n (start and can_start) issues pixel p = oy*WOUT + ox (raster) in cycle
-    n + 1 + p and puts its windows on `win` in cycle n + 3 + p: bank b, element (dy, dx) =
-    X[c_b][oy*S - PAD_TOP + dy][ox*S - PAD_LEFT + dx], 0 outside [0, H) x [0, W), with
-    c_b = (base_chaddr / HW3 + (b < base_bank)) * LANES + b; win_pixel = p, win_last on the last pixel,
-    win_tag / win_sb = the pass's tag / sideband; win_valid exactly then, never otherwise;
+    n + 1 + p (issue, issue_tag = the pass's tag; pass_end with the tag on the last pixel), gives its
+    window geometry in cycle n + 2 + p: with the origin (y0, x0) = (oy*S - PAD_TOP, ox*S - PAD_LEFT),
+    f1_y0m = y0 mod 3, f1_x0m = x0 mod 3, f1_row_in[dy] = (0 <= y0 + dy < H), f1_col_in[dx] likewise;
+    and its sub-bank words on `win` in cycle n + 3 + p: for every (dy, dx) inside the input, lane l
+    of sub-bank ((y0m + dy) mod 3, (x0m + dx) mod 3) = X[cb*LANES + l][y0 + dy][x0 + dx], cb =
+    base_chaddr / HW3 (words of elements outside the input are not looked at: the indexing unit
+    masks them); win_pixel = p, win_last on the last pixel, win_sb = the pass's sideband;
+    win_valid exactly then, never otherwise;
   * can_start is high when idle and in a pass's last pixel cycle (back-to-back passes, no bubble).
 Stimulus: per layer random H, W (odd ones included), channels, stride 1/2, PAD_TOP / PAD_LEFT 0..2,
 bottom/right padding 0..2 (implicit), buffer loaded through the write port with random gaps, then
-several passes with random base_bank/base_chaddr/tag/sideband, most of them back to back.
+several passes with random channel block/tag/sideband, most of them back to back.
 """
 from __future__ import annotations
 
@@ -26,8 +30,8 @@ from tb.blocks import CFG, HDL, run_block, unique
 
 MODULE = "tb.blocks.test_sps_window_gen"
 
-GEOM = ("h", "w", "hout", "wout", "stride2", "pad_top", "pad_left", "w3", "hw3")
-PASS = ("start", "base_bank", "base_chaddr", "tag", "sb")
+GEOM = ("h", "w", "hout", "wout", "stride2", "pad_top", "pad_left", "w3")
+PASS = ("start", "base_chaddr", "tag", "sb")
 WRITE = ("we", "wsub", "waddr", "wdata")
 
 
@@ -65,7 +69,7 @@ class Layer:
 
     def geometry(self) -> dict:
         return dict(h=self.H, w=self.W, hout=self.hout, wout=self.wout, stride2=int(self.stride == 2),
-                    pad_top=self.pad_top, pad_left=self.pad_left, w3=self.w3, hw3=self.hw3)
+                    pad_top=self.pad_top, pad_left=self.pad_left, w3=self.w3)
 
     def beats(self):
         """The buffer writes of the activation stream, section 5.2 (independent of compiler/)."""
@@ -76,9 +80,6 @@ class Layer:
                                waddr=cb * self.hw3 + (y // 3) * self.w3 + (x // 3),
                                wdata=pack([self.x[cb * self.L + l][y][x] for l in range(self.L)], 8))
 
-    def bases(self):
-        """Tile channel bases c_base a pass may start from: every block it reads is loaded."""
-        return [c for c in range(self.nblk * self.L) if c % self.L == 0 or c // self.L + 1 < self.nblk]
 
 
 class WindowModel:
@@ -87,7 +88,8 @@ class WindowModel:
         self.img: dict[tuple, int] = {}          # (channel, y, x) -> int8, this layer
         self.geom = None
         self.expected: dict[int, dict] = {}      # cycle -> expected window outputs
-        self.issue: set[int] = set()
+        self.issue: dict[int, tuple] = {}        # cycle -> (tag, last pixel)
+        self.geo: dict[int, dict] = {}           # cycle -> expected window geometry
         self.passes = 0
 
     def on_input(self, n: int, t: dict) -> None:
@@ -95,7 +97,7 @@ class WindowModel:
         if g != self.geom:                      # a new layer: the image starts over
             self.geom, self.img = g, {}
         if t["we"]:
-            w3, hw3 = g["w3"], g["hw3"]
+            w3, hw3 = g["w3"], ceil3(g["h"]) * g["w3"]
             cb, rem = divmod(t["waddr"], hw3)
             y = 3 * (rem // w3) + t["wsub"] // 3
             x = 3 * (rem % w3) + t["wsub"] % 3
@@ -107,23 +109,25 @@ class WindowModel:
     def _pass(self, n: int, g: dict, t: dict) -> None:
         self.passes += 1
         s = 2 if g["stride2"] else 1
-        blk0 = t["base_chaddr"] // g["hw3"]
-        chans = [(blk0 + (b < t["base_bank"])) * self.L + b for b in range(self.L)]
+        cb = t["base_chaddr"] // (ceil3(g["h"]) * g["w3"])
         npix = g["hout"] * g["wout"]
         for p in range(npix):
             oy, ox = divmod(p, g["wout"])
             y0, x0 = oy * s - g["pad_top"], ox * s - g["pad_left"]
-            win = []
-            for c in chans:
-                for dy in range(3):
-                    for dx in range(3):
-                        y, x = y0 + dy, x0 + dx
-                        inside = 0 <= y < g["h"] and 0 <= x < g["w"]
-                        win.append(self.img[(c, y, x)] if inside else 0)
-            self.issue.add(n + 1 + p)
+            row_in = [int(0 <= y0 + d < g["h"]) for d in range(3)]
+            col_in = [int(0 <= x0 + d < g["w"]) for d in range(3)]
+            win = {}                                 # (sub-bank, lane) -> value, elements inside only
+            for dy in range(3):
+                for dx in range(3):
+                    if row_in[dy] and col_in[dx]:
+                        sub = ((y0 + dy) % 3) * 3 + (x0 + dx) % 3
+                        for l in range(self.L):
+                            win[(sub, l)] = self.img[(cb * self.L + l, y0 + dy, x0 + dx)]
+            self.issue[n + 1 + p] = (t["tag"], int(p == npix - 1))
+            self.geo[n + 2 + p] = (f"pixel {p} (oy {oy}, ox {ox}) of {g['hout']}x{g['wout']}",
+                                   dict(y0m=y0 % 3, x0m=x0 % 3, row_in=pack(row_in, 1), col_in=pack(col_in, 1)))
             assert n + 3 + p not in self.expected, f"cycle {n + 3 + p}: two passes overlap (test bug)"
-            self.expected[n + 3 + p] = dict(valid=1, p=p, last=int(p == npix - 1), tag=t["tag"],
-                                            sb=t["sb"], win=win)
+            self.expected[n + 3 + p] = dict(valid=1, p=p, last=int(p == npix - 1), sb=t["sb"], win=win)
 
 
 async def load(tb, drv: CycleDriver, layer: Layer, rng) -> None:
@@ -145,7 +149,7 @@ async def run_pass(tb, dut, drv: CycleDriver, item: dict) -> None:
 async def windows(dut, stride, pad_top):
     """Three layers, each loaded through the buffer's write port and read by 3-6 passes (most of
     them back to back); every window element, win_pixel/last/tag/sb and `issue` checked every cycle."""
-    p = dut_params(dut, ("LANES", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "SBW", "XW", "LW", "AW", "PXW"))
+    p = dut_params(dut, ("LANES", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "SBW", "AW", "PXW"))
     L = p["LANES"]
     name = f"windows[stride={stride},pad_top={pad_top}] LANES={L}"
     rng = seeded_rng(dut, name)
@@ -163,9 +167,15 @@ async def windows(dut, stride, pad_top):
         return t
 
     def sample_out():
-        o = dict(valid=val(dut.win_valid), issue=val(dut.issue))
+        o = dict(valid=val(dut.win_valid), issue=val(dut.issue), pass_end=val(dut.pass_end))
+        if o["issue"]:
+            o["issue_tag"] = val(dut.issue_tag)
+        if o["pass_end"]:
+            o["pass_end_tag"] = val(dut.pass_end_tag)
+        o["geo"] = dict(y0m=val(dut.f1_y0m), x0m=val(dut.f1_x0m), row_in=val(dut.f1_row_in),
+                        col_in=val(dut.f1_col_in))
         if o["valid"]:
-            o.update(p=val(dut.win_pixel), last=val(dut.win_last), tag=val(dut.win_tag), sb=val(dut.win_sb))
+            o.update(p=val(dut.win_pixel), last=val(dut.win_last), sb=val(dut.win_sb))
             w = val(dut.win)
             o["win"] = unpack(w, 9 * L, 8, signed=True) if w is not None else None
         return o
@@ -173,17 +183,29 @@ async def windows(dut, stride, pad_top):
     def on_output(u, o):
         exp = dict(model.expected.pop(u, dict(valid=0)))
         got = dict(o)
-        sb.check(u, dict(issue=got.pop("issue")), dict(issue=int(u in model.issue)), "issue")
-        model.issue.discard(u)
+        tag, last = model.issue.pop(u, (None, 0))
+        e_iss = dict(issue=int(tag is not None), pass_end=last)
+        g_iss = dict(issue=got.pop("issue"), pass_end=got.pop("pass_end"))
+        if tag is not None:
+            e_iss["issue_tag"], g_iss["issue_tag"] = tag, got.pop("issue_tag", None)
+        if last:
+            e_iss["pass_end_tag"], g_iss["pass_end_tag"] = tag, got.pop("pass_end_tag", None)
+        sb.check(u, g_iss, e_iss, "issue / pass end")
+        geo, e_geo = got.pop("geo"), model.geo.pop(u, None)
+        if e_geo is not None:
+            sb.check(u, geo, e_geo[1], f"window geometry (F1) of {e_geo[0]}")
         if exp["valid"] and got["valid"] and got.get("win") is not None:
             ew, gw = exp.pop("win"), got.pop("win")
-            bad = [i for i in range(len(ew)) if ew[i] != gw[i]]
+            bad = [k for k, v in ew.items() if gw[k[0] * L + k[1]] != v]
             exp["win_errors"], got["win_errors"] = 0, len(bad)
             if bad:
-                i = bad[0]
-                key = f"first bad element (bank {i // 9}, dy {i % 9 // 3}, dx {i % 3})"
-                exp[key], got[key] = ew[i], gw[i]
+                k = bad[0]
+                key = f"first bad element (sub-bank {k[0]}, lane {k[1]})"
+                exp[key], got[key] = ew[k], gw[k[0] * L + k[1]]
             windows_seen[0] += 1
+        elif exp["valid"]:
+            exp.pop("win")
+        got.pop("win", None)
         sb.check(u, got, exp, f"window p={exp.get('p')}")
 
     Monitor(tb, sample_in, "in").add_callback(model.on_input)
@@ -197,8 +219,7 @@ async def windows(dut, stride, pad_top):
         dut._log.info(f"layer H={layer.H} W={layer.W} C={layer.C} pad_top={pad_top} "
                       f"pad_left={layer.pad_left} stride={stride} -> {layer.hout}x{layer.wout}")
         for _ in range(rng.randint(3, 6)):
-            c_base = rng.choice(layer.bases())
-            item = dict(base_bank=c_base % L, base_chaddr=(c_base // L) * layer.hw3,
+            item = dict(base_chaddr=rng.randrange(layer.nblk) * layer.hw3,
                         tag=rng.getrandbits(1), sb=rng.getrandbits(p["SBW"]))
             await run_pass(tb, dut, drv, item)
             if rng.random() < 0.35:
@@ -216,7 +237,7 @@ async def windows(dut, stride, pad_top):
 # ---- pytest entries -------------------------------------------------------------------------------
 
 def wgen_params(lanes, act_depth, acc_depth, dim_bits, sbw):
-    return dict(LANES=lanes, ACT_DEPTH=act_depth, ACC_DEPTH=acc_depth, DIM_BITS=dim_bits, SBW=sbw, XW=24)
+    return dict(LANES=lanes, ACT_DEPTH=act_depth, ACC_DEPTH=acc_depth, DIM_BITS=dim_bits, SBW=sbw)
 
 
 # ACT_DEPTH 48: not a power of two (out-of-range addresses of masked window elements)

@@ -7,15 +7,13 @@ module sps_wgen_tb #(
     parameter ACT_DEPTH = 1024,
     parameter ACC_DEPTH = 1024,
     parameter DIM_BITS  = 10,
-    parameter SBW       = 4,
-    parameter XW        = 24
+    parameter SBW       = 4
 ) (
-    clk, rst, we, wsub, waddr, wdata, h, w, hout, wout, stride2, pad_top, pad_left, w3, hw3, start,
-    base_bank, base_chaddr, tag, sb, can_start, issue, win_valid, win_tag, win_last, win_pixel,
-    win_sb, win
+    clk, rst, we, wsub, waddr, wdata, h, w, hout, wout, stride2, pad_top, pad_left, w3, start,
+    base_chaddr, tag, sb, can_start, issue, issue_tag, pass_end, pass_end_tag, f1_y0m, f1_x0m,
+    f1_row_in, f1_col_in, win_valid, win_last, win_pixel, win_sb, win
 );
     localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
 
     input  wire                  clk;
@@ -33,39 +31,45 @@ module sps_wgen_tb #(
     input  wire                  stride2;
     input  wire [1:0]            pad_top;
     input  wire [1:0]            pad_left;
-    input  wire [XW-1:0]         w3;
-    input  wire [XW-1:0]         hw3;
+    input  wire [AW-1:0]         w3;
     // pass start
     input  wire                  start;
-    input  wire [LW-1:0]         base_bank;
-    input  wire [XW-1:0]         base_chaddr;
+    input  wire [AW-1:0]         base_chaddr;
     input  wire                  tag;
     input  wire [SBW-1:0]        sb;
     output wire                  can_start;
     output wire                  issue;
-    // windows
+    output wire                  issue_tag;
+    output wire                  pass_end;
+    output wire                  pass_end_tag;
+    // window geometry (one stage ahead of the words) and the sub-bank words
+    output wire [1:0]            f1_y0m;
+    output wire [1:0]            f1_x0m;
+    output wire [2:0]            f1_row_in;
+    output wire [2:0]            f1_col_in;
     output wire                  win_valid;
-    output wire                  win_tag;
     output wire                  win_last;
     output wire [PXW-1:0]        win_pixel;
     output wire [SBW-1:0]        win_sb;
-    output wire [LANES*9*8-1:0]  win;
+    output wire [9*LANES*8-1:0]  win;
 
     wire                  re;
-    wire [LANES*9*AW-1:0] raddr;
-    wire [LANES*9*8-1:0]  rdata;
+    wire [9*AW-1:0]       raddr;
+    wire [9*LANES*8-1:0]  rdata;
 
     sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH)) u_buf (
         .clk(clk), .we(we), .wsub(wsub), .waddr(waddr), .wdata(wdata),
         .re(re), .raddr(raddr), .rdata(rdata));
 
     sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS),
-                     .XW(XW), .SBW(SBW)) u_wgen (
+                     .SBW(SBW)) u_wgen (
         .clk(clk), .rst(rst), .h(h), .w(w), .hout(hout), .wout(wout), .stride2(stride2),
-        .pad_top(pad_top), .pad_left(pad_left), .w3(w3), .hw3(hw3),
-        .start(start), .base_bank(base_bank), .base_chaddr(base_chaddr), .tag(tag), .sb(sb),
-        .can_start(can_start), .issue(issue), .pass_end(), .pass_end_tag(), .rd_en(re), .rd_addr(raddr), .rd_data(rdata),
-        .win_valid(win_valid), .win_tag(win_tag), .win_last(win_last), .win_pixel(win_pixel),
+        .pad_top(pad_top), .pad_left(pad_left), .w3(w3),
+        .start(start), .base_chaddr(base_chaddr), .tag(tag), .sb(sb),
+        .can_start(can_start), .issue(issue), .issue_tag(issue_tag), .pass_end(pass_end),
+        .pass_end_tag(pass_end_tag), .rd_en(re), .rd_addr(raddr), .rd_data(rdata),
+        .f1_y0m(f1_y0m), .f1_x0m(f1_x0m), .f1_row_in(f1_row_in), .f1_col_in(f1_col_in),
+        .win_valid(win_valid), .win_last(win_last), .win_pixel(win_pixel),
         .win_sb(win_sb), .win(win));
 endmodule
 `default_nettype wire
