@@ -4,7 +4,7 @@ import numpy as np
 
 from compiler.config import ArrayConfig
 from compiler.layer import QLayer
-from compiler.perf import (DONE_LAT, DRAIN_LAT, OUT_LAT, RUN_LAT, dense_equivalent,
+from compiler.perf import (DONE_LAT, DRAIN_LAT, OUT_LAT, RUN_LAT, dense_equivalent, geom_cycles,
                            predict_cycles)
 from compiler.compile import compile_layer
 from models.pps import PPS
@@ -20,10 +20,11 @@ def test_breakdown_single_band():
     prog = compile_layer(layer(PPS.ps(4), 32, 16), cfg, PPS.ps(4), H=16, W=16)
     c = predict_cycles(prog, cfg)
     npix = 256
-    passes = 4 * 1 * 8                       # 4 groups x 1 column tile x ceil(64/8) tiles
+    passes = 4 * 1 * 8                       # 4 groups x 1 column tile x 2 channel blocks x 4 positions
     assert c["passes"] == passes and c["pass_cycles"] == passes * npix
     assert c["act_load"] == 2 * 256 and c["bubbles"] == 0
-    assert c["start"] == 512 + RUN_LAT + 1            # weights are ready before the activations
+    assert geom_cycles(cfg) == 13 + 11 + 12           # / 3, / LANES; H3 x W3; x ceil(C / LANES)
+    assert c["start"] == geom_cycles(cfg) + 512 + RUN_LAT + 1   # weights are ready before the activations
     # the last column tile drains after its last pass has left the array (fill: the pipeline)
     assert c["fill"] == 8 + 8 + DONE_LAT
     assert c["drain"] == c["fill"] + DRAIN_LAT + (npix - 1) + OUT_LAT
