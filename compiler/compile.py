@@ -15,15 +15,20 @@ from compiler.layer import QLayer, check_input
 from compiler.perf import predict_cycles
 from compiler.program import Band, LayerProgram
 from compiler.streams import band_registers, weight_stream
+from compiler.unfold import UNFOLDED_PPS, unfold_layer, unfold_positions
 from models.pps import PPS
 
 
 def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | str | None = "auto", *,
-                  H: int | None = None, W: int | None = None, x: np.ndarray | None = None) -> LayerProgram:
+                  H: int | None = None, W: int | None = None, x: np.ndarray | None = None,
+                  unfold: str = "auto") -> LayerProgram:
     """Compile one layer. The input size comes from H, W or from x (x also yields the activation
     streams). pps: a PPS (checked against the weights), "auto"/None (a regular PPS inferred from
     the weights' zero pattern, or PPSError) or "any" (inferred, mixed pattern sizes allowed); see
-    compiler.infer.resolve_pps."""
+    compiler.infer.resolve_pps. A layer with one pattern and fewer channels than LANES is unfolded
+    on the host (compiler.unfold) when that takes fewer cycles; the program then takes the
+    original input and says so in `unfold` (unfold="never": keep the layer as it is; "always":
+    unfold whenever the layer can be, faster or not)."""
     if not isinstance(layer, QLayer):
         raise ValueError(f"compile_layer: expected a QLayer, got {type(layer).__name__}")
     cfg = cfg if cfg is not None else load_config()
@@ -35,9 +40,31 @@ def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | str 
         H, W = x.shape[1:]
     if H is None or W is None:
         raise ValueError(f"layer {name!r}: the input size is unknown: give H and W, or x")
-    Hout, Wout = layer.out_size(H, W)
     H, W = int(H), int(W)
     pps = resolve_pps(layer.weight, pps, cfg.PMAX, name)
+    prog = _compile(layer, cfg, pps, H, W)
+    positions = unfold_positions(pps)
+    if unfold not in ("auto", "never", "always"):
+        raise ValueError(f"compile_layer: unfold must be 'auto', 'never' or 'always', got {unfold!r}")
+    if unfold != "never" and positions is not None and layer.C < cfg.LANES and layer.C * len(positions) < (1 << cfg.CH_BITS):
+        Hout, Wout = layer.out_size(H, W)
+        try:
+            unfolded = _compile(unfold_layer(layer, positions), cfg, UNFOLDED_PPS, Hout, Wout)
+        except ValueError:                       # e.g. the unfolded input does not fit the buffer
+            unfolded = None
+        if unfolded is not None and (unfold == "always" or unfolded.cycles["total"] < prog.cycles["total"]):
+            unfolded.unfold = dict(C=layer.C, H=H, W=W, stride=layer.stride, padding=layer.padding,
+                                   positions=positions, pps=pps.describe())
+            unfolded.cycles = predict_cycles(unfolded, cfg)        # dense equivalent of the original
+            prog = unfolded
+    if x is not None:
+        prog.set_input(x)
+    return prog
+
+
+def _compile(layer: QLayer, cfg: ArrayConfig, pps: PPS, H: int, W: int) -> LayerProgram:
+    name = layer.name
+    Hout, Wout = layer.out_size(H, W)
     C, F = layer.C, layer.F
     ch_max = (1 << cfg.CH_BITS) - 1
     out_filter = group_filters(F, pps)
@@ -61,7 +88,5 @@ def compile_layer(layer: QLayer, cfg: ArrayConfig | None = None, pps: PPS | str 
     prog = LayerProgram(name=name, cfg=cfg, C=C, F=F, H=H, W=W, Hout=Hout, Wout=Wout,
                         stride=layer.stride, padding=layer.padding, requant=layer.requant is not None,
                         relu=layer.relu, pps=pps, out_filter=out_filter, bands=bands)
-    if x is not None:
-        prog.set_input(x)
     prog.cycles = predict_cycles(prog, cfg)
     return prog

@@ -161,6 +161,8 @@ def _bands_of(prog) -> list[tuple[int, int]]:
 def dense_equivalent(prog, cfg=None) -> dict:
     """Cycle prediction for the same layer (same bands) run dense on the same array."""
     cfg = cfg or prog.cfg
+    if prog.unfold:          # the original layer dense, unfolded the same way: 9 channels per channel
+        return _layer_cycles(cfg, 9 * prog.unfold["C"], prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps)
     return _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), PPS.dense())
 
 

@@ -32,6 +32,7 @@ def program_meta(prog: LayerProgram) -> dict:
                    "H": b.H, "Hout": b.Hout, "act_beats": b.act_beats, "wgt_beats": b.wgt_beats,
                    "res_beats": b.res_beats, "passes": b.passes} for b in prog.bands],
         "cycles": prog.cycles,
+        "unfold": prog.unfold,
     }
 
 
@@ -81,7 +82,8 @@ def load_program(path) -> LayerProgram:
                        Hout=L["Hout"], Wout=L["Wout"], stride=L["stride"], padding=L["padding"],
                        requant=bool(m["mode"]["requant"]), relu=bool(m["mode"]["relu"]),
                        pps=PPS.from_json({k: m["pps"][k] for k in ("patterns", "offset")}),
-                       out_filter=[list(x) for x in m["out_filter"]], bands=bands, cycles=m.get("cycles", {}))
+                       out_filter=[list(x) for x in m["out_filter"]], bands=bands, cycles=m.get("cycles", {}),
+                       unfold=m.get("unfold"))
             if prog.out_filter != group_filters(prog.F, prog.pps):
                 raise ValueError(f"out_filter {prog.out_filter} is not the phase grouping of F={prog.F} "
                                  f"filters under {prog.pps.describe()}")

@@ -14,6 +14,7 @@ import numpy as np
 from compiler import regs as R
 from compiler.config import ArrayConfig, ceil_div
 from compiler.streams import activation_stream
+from compiler.unfold import unfold_input
 from models.pps import PPS
 
 
@@ -66,6 +67,9 @@ class LayerProgram:
     out_filter: list          # out_filter[g][ct*COLS + j] = original filter f
     bands: list               # [Band]
     cycles: dict = dataclasses.field(default_factory=dict)
+    # set when the layer runs unfolded (compiler.unfold): the original C, H, W, stride, padding,
+    # kernel positions and PPS; C..padding above then describe what the array runs
+    unfold: dict | None = None
 
     # -- derived ----------------------------------------------------------------------------
     @property
@@ -86,11 +90,21 @@ class LayerProgram:
         return [b.beats() for b in self.bands]
 
     # -- activations ------------------------------------------------------------------------
+    @property
+    def pps_text(self) -> str:
+        """The PPS in words (the original one, and the unfolding, for an unfolded layer)."""
+        if self.unfold:
+            return f"{self.unfold['pps'].split(' patterns=')[0]}, unfolded to {self.C} channels"
+        return self.pps.describe()
+
     def band_inputs(self, x: np.ndarray) -> list[np.ndarray]:
         x = np.asarray(x)
-        if x.shape != (self.C, self.H, self.W):
-            raise ValueError(f"layer {self.name!r}: input has shape {list(x.shape)}, program expects "
-                             f"{[self.C, self.H, self.W]}")
+        u = self.unfold
+        want = [u["C"], u["H"], u["W"]] if u else [self.C, self.H, self.W]
+        if list(x.shape) != want:
+            raise ValueError(f"layer {self.name!r}: input has shape {list(x.shape)}, program expects {want}")
+        if u:
+            x = unfold_input(x, u["stride"], u["padding"], u["positions"], self.Hout, self.Wout)
         return [x[:, b.iy0:b.iy1, :] for b in self.bands]
 
     def activation_streams(self, x: np.ndarray) -> list[np.ndarray]:

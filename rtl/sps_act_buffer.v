@@ -4,8 +4,10 @@
 // of a channel block touches each sub-bank exactly once: the window generator reads a whole
 // window of all LANES channels per cycle. All lanes of a sub-bank share its address (the walker
 // binds array row r to lane r mod LANES, docs/ARCHITECTURE.md section 3), so a sub-bank is one
-// ACT_DEPTH x LANES*8-bit simple dual-port RAM in the sps_ram style (synchronous write, registered
-// read, old data on read-during-write): block RAM used at its full width.
+// ACT_DEPTH x LANES*8-bit simple dual-port RAM (synchronous write, registered read): block RAM
+// used at its full width. The buffer is written only while no pass reads it (sps_ctrl starts
+// passes after the activation load), so a read-during-write collision never happens and the RAMs
+// carry `no_rw_check` (no collision bypass logic in front of the block RAM).
 // The RAMs are written out here rather than instantiated as sps_ram so that `rdata` is one
 // variable written in slices (an event-driven simulator then updates it once per cycle).
 // Write: one beat = one (y, x) position for all LANES lanes (sub-bank wsub, address waddr).
@@ -33,6 +35,9 @@ module sps_act_buffer #(
     generate
         for (s = 0; s < 9; s = s + 1) begin : g_sub
             localparam [3:0] SI = s;
+            // written only while no pass reads (the load precedes the passes): no read-during-write
+            // collision to model, so block RAM needs no bypass logic
+            (* no_rw_check *)
             reg [DW-1:0] mem [0:ACT_DEPTH-1];
             always @(posedge clk) begin
                 if (we && (wsub == SI)) mem[waddr] <= wdata;

@@ -49,7 +49,7 @@ module sps_act_loader #(
 
     assign s_tready = busy;
     assign we       = busy && s_tvalid;
-    assign wsub     = {2'b00, y_mod3} * 4'd3 + {2'b00, x_mod3};
+    assign wsub     = {1'b0, y_mod3, 1'b0} + {2'b00, y_mod3} + {2'b00, x_mod3};   // 3*(y mod 3) + (x mod 3)
     assign waddr    = row_addr + x_div3;
     assign wdata    = s_tdata;
     assign stall    = busy && !s_tvalid;

@@ -21,7 +21,7 @@ HOST_NOTE = {"conv1x1": "host: 1x1 projection shortcut", "maxpool": "host: 2x2 m
 
 
 def _short_pps(prog) -> str:
-    return prog.pps.describe().split(" patterns=")[0]
+    return prog.pps_text.split(" patterns=")[0]
 
 
 def layer_rows(net: NetProgram, source: str, counters: dict | None = None,

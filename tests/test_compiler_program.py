@@ -38,7 +38,7 @@ def test_registers_exact():
               (0x50, 2), (0x54, 3), (0x58, 3), (0x5C, 2), (0x60, 0), (0x64, 0), (0x68, 0), (0x6C, 0)]
     assert prog.bands[0].regs == expect
     assert prog.out_filter == [[3, 7], [0, 4, 8], [1, 5, 9], [2, 6]]
-    prog = compile_layer(pps_layer(rng, PPS.dense(), 3, 2), ArrayConfig(PMAX=2), None, H=4, W=4)
+    prog = compile_layer(pps_layer(rng, PPS.dense(), 3, 2), ArrayConfig(PMAX=2), None, H=4, W=4, unfold="never")
     assert prog.bands[0].regs == [(0x08, 2), (0x0C, 4), (0x10, 4), (0x14, 4), (0x18, 4), (0x1C, 1),
                                   (0x20, 1), (0x24, 1), (0x28, 0), (0x2C, 1), (0x30, 0x1FF), (0x34, 0),
                                   (0x38, 3), (0x3C, 0)]

@@ -186,7 +186,7 @@ def test_digits_network_functional_model_bit_exact(digits_q):
     _, q = digits_q
     net = NetProgram(q)
     assert [s.where for s in net.stages] == ["array", "array", "host", "array", "host", "host"]
-    assert [s.prog.pps.describe().split()[0] for s in net.array_stages] == ["dense/P1", "PS-4/P4", "PS-4/P4"]
+    assert [s.prog.pps_text.split()[0] for s in net.array_stages] == ["dense/P1", "PS-4/P4", "PS-4/P4"]
     xq = q.quantize_input(D.digits("test")[0][:20].numpy())
     for x in xq:
         got, ref = net.run(x), run_reference(q, x)
@@ -352,7 +352,7 @@ def test_bare_state_dict_pps_inferred(tmp_path):
     m2, pps2, desc = load_float("digits", tmp_path / "bare.pt")
     assert pps2 is None and "bare.pt" in desc
     net = NetProgram(quantized("digits", m2, pps2))
-    assert [s.prog.pps.describe().split()[0] for s in net.array_stages] == ["dense/P1", "PS-4/P4", "PS-4/P4"]
+    assert [s.prog.pps_text.split()[0] for s in net.array_stages] == ["dense/P1", "PS-4/P4", "PS-4/P4"]
 
 
 # ---- sps train -----------------------------------------------------------------------------
