@@ -53,11 +53,13 @@ from models.pps import PPS
 START_LAT = 2          # after the geometry: CHECK, GO; loaders start in the cycle after
 RUN_LAT = 3            # first cycle a pass may start = A + RUN_LAT
 SLOT_FREE_LAT = 1      # weight slot free (visible to the loader) = start + npix + SLOT_FREE_LAT
-DONE_LAT = 6           # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
+DONE_LAT = 10          # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
 DRAIN_LAT = 1          # first drain read = done + DRAIN_LAT
 DRAIN_GAP = 2          # between the last read of one drain and the first of the next
 BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT
-OUT_LAT = 5            # last result beat = last drain read + OUT_LAT
+OUT_LAT = 6            # last result beat = last drain read + OUT_LAT (raw mode)
+OUT_LAT_REQUANT = 13   # the same in requant mode (sps_requant: 9 cycles instead of 2)
+DRAIN_STEP_REQUANT = 2  # requant mode: one drain read every 2 cycles (one multiplier per lane, used twice)
 
 
 def geom_cycles(cfg) -> int:
@@ -87,7 +89,7 @@ def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
     return plan
 
 
-def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
+def _band_cycles(cfg, plan, act: int, npix: int, requant: bool) -> dict:
     rows, cols_n = cfg.ROWS, cfg.COLS
     geom = geom_cycles(cfg)
     run_start = geom + act + RUN_LAT
@@ -128,10 +130,10 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
                 d0 = s0 + npix + rows + cols_n + DONE_LAT + DRAIN_LAT
                 if drains_end is not None:
                     d0 = max(d0, drains_end + DRAIN_GAP)
-                drains_end = d0 + npix - 1
+                drains_end = d0 + (npix - 1) * (DRAIN_STEP_REQUANT if requant else 1)
                 bank_free[bank] = drains_end + BANK_FREE_LAT
                 bank ^= 1
-    end = drains_end + OUT_LAT
+    end = drains_end + (OUT_LAT_REQUANT if requant else OUT_LAT)
     total = end + 1                     # cycles 0 .. end
     passes = sum(1 for p in plan if p[0] == "t")
     last_end = prev_start + npix
@@ -140,10 +142,10 @@ def _band_cycles(cfg, plan, act: int, npix: int) -> dict:
             "fill": rows + cols_n + DONE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
 
 
-def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS) -> dict:
+def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS, requant: bool) -> dict:
     """bands: [(H_band, Hout_band)]."""
     plan = _plan(cfg, C, F, pps)
-    out_bands = [_band_cycles(cfg, plan, ceil_div(C, cfg.LANES) * hb * W, hob * Wout) for hb, hob in bands]
+    out_bands = [_band_cycles(cfg, plan, ceil_div(C, cfg.LANES) * hb * W, hob * Wout, requant) for hb, hob in bands]
     res = {k: sum(b[k] for b in out_bands) for k in
            ("act_load", "passes", "start", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
     Hout = sum(hob for _, hob in bands)
@@ -162,18 +164,20 @@ def dense_equivalent(prog, cfg=None) -> dict:
     """Cycle prediction for the same layer (same bands) run dense on the same array."""
     cfg = cfg or prog.cfg
     if prog.unfold:          # the original layer dense, unfolded the same way: 9 channels per channel
-        return _layer_cycles(cfg, 9 * prog.unfold["C"], prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps)
-    return _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), PPS.dense())
+        return _layer_cycles(cfg, 9 * prog.unfold["C"], prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps,
+                             prog.requant)
+    return _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), PPS.dense(), prog.requant)
 
 
 def predict_cycles(prog, cfg=None) -> dict:
     """Cycle prediction of a LayerProgram: the breakdown above (summed over bands, plus per band),
     'dense_equivalent' (same breakdown, dense), 'ideal', 'utilization' and 'speedup_vs_dense'."""
     cfg = cfg or prog.cfg
-    res = _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps)
+    res = _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps, prog.requant)
     dense = dense_equivalent(prog, cfg)
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)
     res["constants"] = {"HEADER_BEATS": R.HEADER_BEATS} | {k: globals()[k] for k in ("START_LAT", "RUN_LAT", "SLOT_FREE_LAT",
-                                                  "DONE_LAT", "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT")}
+                                                  "DONE_LAT", "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT",
+                                                  "OUT_LAT_REQUANT", "DRAIN_STEP_REQUANT")}
     return res

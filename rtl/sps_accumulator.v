@@ -1,12 +1,20 @@
 // sps_accumulator.v -- accumulator buffer: per array column, two banks (ping-pong by column tile)
 // of ACC_DEPTH int32 words, one per output pixel. A pixel's partial sum from the bottom of column j
-// is added to the word (or written, on the first row tile) with a 2-stage read-modify-write;
-// a same-address write in the previous cycle is forwarded, so back-to-back passes over a single
-// pixel are exact. The other bank is read by the output stage (drain) at the same time.
-// The pixel's sideband enters with row ROWS-1's activation at column 0 and follows the psums
-// right, one column per cycle. When column COLS-1 writes the last pixel of the last row tile of a
-// column tile, the bank is done (weight slots are released earlier, by the window generator).
-// Latency: word written 2 cycles after the psum leaves the array; done 1 cycle later.
+// is added to the word (or written, on the first row tile) in a 4-stage read-modify-write, one
+// operation per stage so that no path runs from a block RAM's output through an adder:
+//   A  RAM read of the pixel's word          B  the word registered (bank select); forwarding
+//   C  word (or a forwarded sum) + psum      D  RAM write; the sum also kept for forwarding
+// The RAM read of a pixel misses the writes of the three pixels ahead of it (written in the
+// cycle of the read or later); their sums are forwarded (the newest matching one wins, matched
+// on bank and pixel a stage early), so back-to-back passes over a single pixel are exact and
+// the RAMs need no read-during-write behaviour (no_rw_check in sps_ram).
+// The other bank is read by the output stage (drain) at the same time; its data is registered.
+// The pixel's sideband comes (from the array) one cycle ahead of column 0's psum and follows the
+// psums right, one column per cycle. When column COLS-1 writes the last pixel of the last row
+// tile of a column tile, the bank is done (weight slots are released earlier, by the window
+// generator).
+// Latency: word written 3 cycles after the psum leaves the array; done 1 cycle later; drain
+// data 2 cycles after drain_re.
 `default_nettype none
 module sps_accumulator #(
     parameter COLS      = 8,
@@ -42,8 +50,8 @@ module sps_accumulator #(
     reg drain_bank_d;
     always @(posedge clk) drain_bank_d <= drain_bank;
 
-    // stage B of every column (only column COLS-1's decide that a bank is done)
-    wire [COLS-1:0] col_b_valid, col_b_bank, col_b_last_px, col_b_last_rt, col_b_last_pass;
+    // stage D of every column (only column COLS-1's decide that a bank is done)
+    wire [COLS-1:0] col_d_valid, col_d_bank, col_d_last_px, col_d_last_rt, col_d_last_pass;
 
     genvar j;
     generate
@@ -57,51 +65,69 @@ module sps_accumulator #(
             wire [PXW-1:0]      a_pixel = a_sb[SB_PIX_PIXEL +: PXW];
             wire                a_bank  = a_sb[SB_PIX_BANK];
 
-            // stage B: add (or write) and the RAM write
-            reg                b_valid, b_first, b_bank, b_last_px, b_last_rt, b_last_pass;
-            reg [PXW-1:0]      b_pixel;
-            reg signed [31:0]  b_psum;
-            // the previous cycle's write, forwarded to a read of the same word
-            reg                fwd_valid;
-            reg                fwd_bank;
-            reg [PXW-1:0]      fwd_pixel;
-            reg signed [31:0]  fwd_sum;
+            // per stage: valid, first row tile, bank, last pixel / row tile / pass, pixel
+            reg               b_valid, b_first, b_bank, b_last_px, b_last_rt, b_last_pass;
+            reg               c_valid, c_first, c_bank, c_last_px, c_last_rt, c_last_pass;
+            reg               d_valid, d_bank, d_last_px, d_last_rt, d_last_pass;
+            reg               e_valid, e_bank;
+            reg [PXW-1:0]     b_pixel, c_pixel, d_pixel, e_pixel;
+            reg signed [31:0] b_psum, c_psum, c_word, d_sum, e_sum, f_sum;
+            reg               c_hit_d, c_hit_e, c_hit_f;      // forward from D / E / F in stage C
 
             wire [31:0] q0, q1;
             wire        rd0_drain = drain_re && !drain_bank;
             wire        rd1_drain = drain_re &&  drain_bank;
-            wire signed [31:0] b_word = b_bank ? q1 : q0;
-            wire        fwd_hit = fwd_valid && fwd_bank == b_bank && fwd_pixel == b_pixel;
-            wire signed [31:0] old = fwd_hit ? fwd_sum : b_word;
-            wire signed [31:0] sum = b_first ? b_psum : old + b_psum;
+            wire signed [31:0] c_old = c_hit_d ? d_sum : c_hit_e ? e_sum : c_hit_f ? f_sum : c_word;
+            wire signed [31:0] c_sum = (c_first ? 32'sd0 : c_old) + c_psum;
 
             sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank0 (
-                .clk(clk), .we(b_valid && !b_bank), .waddr(b_pixel), .wdata(sum),
+                .clk(clk), .we(d_valid && !d_bank), .waddr(d_pixel), .wdata(d_sum),
                 .re(rd0_drain || (a_valid && !a_bank)), .raddr(rd0_drain ? drain_addr : a_pixel), .rdata(q0));
             sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank1 (
-                .clk(clk), .we(b_valid && b_bank), .waddr(b_pixel), .wdata(sum),
+                .clk(clk), .we(d_valid && d_bank), .waddr(d_pixel), .wdata(d_sum),
                 .re(rd1_drain || (a_valid && a_bank)), .raddr(rd1_drain ? drain_addr : a_pixel), .rdata(q1));
 
             always @(posedge clk) begin
                 if (rst) begin
                     b_valid <= 1'b0; b_first <= 1'b0; b_bank <= 1'b0; b_last_px <= 1'b0; b_last_rt <= 1'b0;
                     b_last_pass <= 1'b0; b_pixel <= {PXW{1'b0}}; b_psum <= 32'sd0;
-                    fwd_valid <= 1'b0; fwd_bank <= 1'b0; fwd_pixel <= {PXW{1'b0}}; fwd_sum <= 32'sd0;
+                    c_valid <= 1'b0; c_first <= 1'b0; c_bank <= 1'b0; c_last_px <= 1'b0; c_last_rt <= 1'b0;
+                    c_last_pass <= 1'b0; c_pixel <= {PXW{1'b0}}; c_psum <= 32'sd0; c_word <= 32'sd0;
+                    c_hit_d <= 1'b0; c_hit_e <= 1'b0; c_hit_f <= 1'b0;
+                    d_valid <= 1'b0; d_bank <= 1'b0; d_last_px <= 1'b0; d_last_rt <= 1'b0; d_last_pass <= 1'b0;
+                    d_pixel <= {PXW{1'b0}}; d_sum <= 32'sd0;
+                    e_valid <= 1'b0; e_bank <= 1'b0; e_pixel <= {PXW{1'b0}}; e_sum <= 32'sd0;
+                    f_sum <= 32'sd0;
                 end else begin
+                    // A -> B
                     b_valid <= a_valid; b_first <= a_sb[SB_PIX_FIRST_RT]; b_bank <= a_bank;
                     b_last_px <= a_sb[SB_PIX_LAST_PX]; b_last_rt <= a_sb[SB_PIX_LAST_RT];
                     b_last_pass <= a_sb[SB_PIX_LAST_PASS]; b_pixel <= a_pixel;
                     b_psum <= psum_in[j*32 +: 32];   // read here, not via a net
-                    fwd_valid <= b_valid; fwd_bank <= b_bank; fwd_pixel <= b_pixel; fwd_sum <= sum;
+                    // B -> C: the word read; which of the sums ahead will be newer than it
+                    c_valid <= b_valid; c_first <= b_first; c_bank <= b_bank; c_last_px <= b_last_px;
+                    c_last_rt <= b_last_rt; c_last_pass <= b_last_pass; c_pixel <= b_pixel; c_psum <= b_psum;
+                    c_word  <= b_bank ? q1 : q0;
+                    c_hit_d <= c_valid && c_bank == b_bank && c_pixel == b_pixel;
+                    c_hit_e <= d_valid && d_bank == b_bank && d_pixel == b_pixel;
+                    c_hit_f <= e_valid && e_bank == b_bank && e_pixel == b_pixel;
+                    // C -> D (RAM write) -> E -> F (kept for forwarding)
+                    d_valid <= c_valid; d_bank <= c_bank; d_last_px <= c_last_px; d_last_rt <= c_last_rt;
+                    d_last_pass <= c_last_pass; d_pixel <= c_pixel; d_sum <= c_sum;
+                    e_valid <= d_valid; e_bank <= d_bank; e_pixel <= d_pixel; e_sum <= d_sum;
+                    f_sum <= e_sum;
                 end
             end
 
-            assign drain_data[j*32 +: 32] = drain_bank_d ? q1 : q0;
-            assign col_b_valid[j]     = b_valid;
-            assign col_b_bank[j]      = b_bank;
-            assign col_b_last_px[j]   = b_last_px;
-            assign col_b_last_rt[j]   = b_last_rt;
-            assign col_b_last_pass[j] = b_last_pass;
+            // drain data, registered
+            reg [31:0] drain_q;
+            always @(posedge clk) drain_q <= drain_bank_d ? q1 : q0;
+            assign drain_data[j*32 +: 32] = drain_q;
+            assign col_d_valid[j]     = d_valid;
+            assign col_d_bank[j]      = d_bank;
+            assign col_d_last_px[j]   = d_last_px;
+            assign col_d_last_rt[j]   = d_last_rt;
+            assign col_d_last_pass[j] = d_last_pass;
         end
     endgenerate
 
@@ -109,9 +135,9 @@ module sps_accumulator #(
         if (rst) begin
             done_valid <= 1'b0; done_bank <= 1'b0; done_last <= 1'b0;
         end else begin
-            done_valid <= col_b_valid[COLS-1] && col_b_last_px[COLS-1] && col_b_last_rt[COLS-1];
-            done_bank  <= col_b_bank[COLS-1];
-            done_last  <= col_b_last_pass[COLS-1];
+            done_valid <= col_d_valid[COLS-1] && col_d_last_px[COLS-1] && col_d_last_rt[COLS-1];
+            done_bank  <= col_d_bank[COLS-1];
+            done_last  <= col_d_last_pass[COLS-1];
         end
     end
 endmodule

@@ -2,23 +2,29 @@
 // Row r's activation enters at column 0 (already skewed by r cycles by the indexing unit) and moves
 // right one PE per cycle; partial sums start at 0 in row 0 and move down one PE per cycle.
 // Column j's result for an activation entering row 0 at cycle t appears on psum_out[j] at
-// t + ROWS + j (valid_out[j] marks it, tag_out[j] is its weight-buffer tag).
+// t + ROWS + j + 2 (each PE adds its product 2 cycles after the activation arrives; valid_out[j]
+// marks the result, tag_out[j] is its weight-buffer tag). Partial sums are PSW = 16 + clog2(ROWS)
+// bits inside the array (ROWS int8 x int8 products cannot overflow them), sign-extended to 32 at
+// the bottom.
 // Weights: wr_row selects an array row; wr_data holds COLS int8 weights (byte j -> column j);
 // wr_slot selects which of the two weight buffers is written. The write travels along the row with
 // the same skew as the activations: column j is written j cycles after the write cycle, so a write
 // of row r in cycle k reaches PE (r, j) at the edge ending cycle k + j (visible from k + j + 1).
 // Hence a slot row may be rewritten as soon as the last activation using it has entered the row
 // (cycle k >= that entry cycle), not only after it has left the last column.
-// Latency: ROWS + j cycles from row-0 entry to column j's output; j cycles of write skew.
+// Latency: ROWS + j + 2 cycles from row-0 entry to column j's output; j cycles of write skew.
 `default_nettype none
 module sps_array #(
     parameter ROWS = 8,
-    parameter COLS = 8
+    parameter COLS = 8,
+    parameter SBW  = 1                    // pixel sideband carried beside the array
 ) (
-    clk, rst, wr_en, wr_slot, wr_row, wr_data, row_valid, row_tag, row_a, valid_out, tag_out,
-    psum_out
+    clk, rst, wr_en, wr_slot, wr_row, wr_data, row_valid, row_tag, row_a, sb_in, valid_out, tag_out,
+    psum_out, sb_out
 );
     localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
+    localparam PSW = 16 + ((ROWS > 1) ? $clog2(ROWS) : 1);   // partial sums inside the array
+    localparam PE_SUM_LAT = 2;     // cycles by which a PE's psum trails its activation (sps_pe)
 
     input  wire                 clk;
     input  wire                 rst;
@@ -32,6 +38,12 @@ module sps_array #(
     output wire [COLS-1:0]      valid_out;
     output wire [COLS-1:0]      tag_out;
     output wire [COLS*32-1:0]   psum_out;
+    // a pixel's sideband, given when its activation enters row ROWS-1 (column 0), leaves
+    // PE_SUM_LAT cycles later: one cycle before column 0's psum of the pixel
+    input  wire [SBW-1:0]       sb_in;
+    output wire [SBW-1:0]       sb_out;
+
+    sps_delay #(.WIDTH(SBW), .DEPTH(PE_SUM_LAT)) u_sb_align (.clk(clk), .rst(rst), .d(sb_in), .q(sb_out));
 
     // nets between PEs: horizontal (activation) index r*(COLS+1)+j, vertical (psum) j*(ROWS+1)+r.
     // Arrays of nets, one word per PE port, rather than flat buses sliced per PE: an event-driven
@@ -40,7 +52,7 @@ module sps_array #(
     wire        act_valid [0:(COLS+1)*ROWS-1];   // per link: valid, weight-slot tag, activation
     wire        act_tag   [0:(COLS+1)*ROWS-1];
     wire [7:0]  act_data  [0:(COLS+1)*ROWS-1];
-    wire [31:0] psum      [0:(ROWS+1)*COLS-1];   // partial sums
+    wire [PSW-1:0] psum   [0:(ROWS+1)*COLS-1];   // partial sums
     // per-column (skewed) weight write port
     wire          col_wr_en   [0:COLS-1];
     wire          col_wr_slot [0:COLS-1];
@@ -55,10 +67,14 @@ module sps_array #(
             assign act_data[r*(COLS+1)]  = row_a[r*8 +: 8];
         end
         for (j = 0; j < COLS; j = j + 1) begin : g_col_io
-            assign psum[j*(ROWS+1)]     = 32'd0;
-            assign psum_out[j*32 +: 32] = psum[j*(ROWS+1)+ROWS];
-            assign valid_out[j]         = act_valid[(ROWS-1)*(COLS+1)+j+1];
-            assign tag_out[j]           = act_tag[(ROWS-1)*(COLS+1)+j+1];
+            wire [PSW-1:0] bottom = psum[j*(ROWS+1)+ROWS];
+            assign psum[j*(ROWS+1)]     = {PSW{1'b0}};
+            assign psum_out[j*32 +: 32] = {{(32-PSW){bottom[PSW-1]}}, bottom};
+            // the last row's valid / tag, aligned with its psum
+            sps_delay #(.WIDTH(2), .DEPTH(PE_SUM_LAT)) u_vt_align (
+                .clk(clk), .rst(rst),
+                .d({act_valid[(ROWS-1)*(COLS+1)+j+1], act_tag[(ROWS-1)*(COLS+1)+j+1]}),
+                .q({valid_out[j], tag_out[j]}));
         end
         // column-skewed weight write port: column j sees the write j cycles late (a delay line per
         // column into arrays of nets, no shared bus driven in slices)
@@ -74,7 +90,7 @@ module sps_array #(
         for (r = 0; r < ROWS; r = r + 1) begin : g_r
             localparam [RW-1:0] ROW_ID = r;
             for (j = 0; j < COLS; j = j + 1) begin : g_c
-                sps_pe u_pe (
+                sps_pe #(.PSW(PSW)) u_pe (
                     .clk(clk), .rst(rst),
                     .wr_en(col_wr_en[j] && (col_wr_row[j] == ROW_ID)), .wr_slot(col_wr_slot[j]),
                     .wr_w(col_wr_data[j]),

@@ -1,11 +1,12 @@
 // sps_output_stage.v -- drains finished accumulator banks into the result stream.
 // Per bank it holds the column tile's header (bias int32, multiplier uint16, shift per column),
 // written by the weight loader. When the accumulator reports a bank done, the drain reads it one
-// pixel per cycle (all COLS columns at once), adds the bias, optionally requantises (sps_requant),
+// pixel per cycle (all COLS columns at once; every other cycle in requant mode, where each
+// sps_requant lane uses its multiplier twice per value), adds the bias, optionally requantises,
 // and pushes one beat per pixel into the result FIFO. Reads are issued only when the FIFO has
 // room for everything in flight, so nothing is dropped under any backpressure. The bank is freed
 // once its last pixel is read. TLAST marks the last beat of the program.
-// Latency: 5 cycles from a drain read to the FIFO, +1 to m_axis (FIFO fall-through).
+// Latency: from a drain read to the FIFO 6 cycles (raw) or 13 (requant), +1 to m_axis.
 `default_nettype none
 module sps_output_stage #(
     parameter COLS           = 8,
@@ -70,13 +71,15 @@ module sps_output_stage #(
     reg [1:0]      bank_last;              // its column tile is the program's last
     reg            cur_bank, draining;     // the bank drained (or waited for) next
     reg [PXW-1:0]  drain_px;               // pixel read next
-    reg [2:0]      inflight;
+    reg [FCW-1:0]  inflight;               // reads issued, not yet pushed (<= OUT_FIFO_DEPTH)
     wire [FCW-1:0] fifo_count;
     wire           push;
 
-    wire [FCW+1:0] reserved = {2'b00, fifo_count} + {{(FCW-1){1'b0}}, inflight};
+    wire [FCW+1:0] reserved = {2'b00, fifo_count} + {2'b00, inflight};
     wire [FCW+1:0] depth_w  = OUT_FIFO_DEPTH;
-    wire           issue    = draining && (reserved < depth_w);
+    reg            issued_q;               // a read was issued in the previous cycle
+    // requant mode: a read every other cycle (each sps_requant lane multiplies in two halves)
+    wire           issue    = draining && (reserved < depth_w) && !(requant && issued_q);
     wire           last_px  = ({1'b0, drain_px} == npix - 1'b1);
 
     assign drain_re   = issue;
@@ -87,14 +90,15 @@ module sps_output_stage #(
         if (rst || start) begin
             bank_pending <= 2'b00; bank_last <= 2'b00; cur_bank <= 1'b0; draining <= 1'b0;
             drain_px <= {PXW{1'b0}};
-            inflight <= 3'd0; bank_free_valid <= 1'b0; bank_free_id <= 1'b0;
+            inflight <= {FCW{1'b0}}; bank_free_valid <= 1'b0; bank_free_id <= 1'b0; issued_q <= 1'b0;
         end else begin
             bank_free_valid <= 1'b0;
             if (done_valid) begin
                 bank_pending[done_bank] <= 1'b1;
                 bank_last[done_bank]    <= done_last;
             end
-            inflight <= inflight + (issue ? 3'd1 : 3'd0) - (push ? 3'd1 : 3'd0);
+            inflight <= inflight + {{(FCW-1){1'b0}}, issue} - {{(FCW-1){1'b0}}, push};
+            issued_q <= issue;
             if (!draining) begin
                 if (bank_pending[cur_bank]) begin
                     draining <= 1'b1;
@@ -114,16 +118,20 @@ module sps_output_stage #(
         end
     end
 
-    // ---- data path: D1 (RAM data) -> D2 (acc + bias) -> requant (2) -> FIFO ----------------
+    // ---- data path: D0 (RAM read) -> D1 (RAM data registered in the accumulator) -> D2 (acc +
+    // bias) -> requant -> FIFO ---------------------------------------------------------------
+    reg d0_valid, d0_bank, d0_last;
     reg d1_valid, d1_bank, d1_last;
     reg d2_valid, d2_bank, d2_last;
     reg [COLS*32-1:0] d2_val;
     always @(posedge clk) begin
         if (rst || start) begin
+            d0_valid <= 1'b0; d0_bank <= 1'b0; d0_last <= 1'b0;
             d1_valid <= 1'b0; d1_bank <= 1'b0; d1_last <= 1'b0;
             d2_valid <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0; d2_val <= {COLS*32{1'b0}};
         end else begin
-            d1_valid <= issue; d1_bank <= cur_bank; d1_last <= last_px && bank_last[cur_bank];
+            d0_valid <= issue; d0_bank <= cur_bank; d0_last <= last_px && bank_last[cur_bank];
+            d1_valid <= d0_valid; d1_bank <= d0_bank; d1_last <= d0_last;
             d2_valid <= d1_valid; d2_bank <= d1_bank; d2_last <= d1_last;
             d2_val <= add_bias(drain_data, d1_bank ? bias1 : bias0);
         end
@@ -157,10 +165,11 @@ module sps_output_stage #(
     endgenerate
     assign push = lane_v[0];
 
-    // TLAST of the beat, delayed like the lanes (sps_requant: 2 cycles)
-    wire fifo_last;
-    sps_delay #(.WIDTH(1), .DEPTH(2)) u_last_align (
-        .clk(clk), .rst(rst || start), .d(d2_last), .q(fifo_last));
+    // TLAST of the beat, delayed like the lanes (sps_requant: 2 cycles raw, 9 requantised)
+    wire last_raw, last_rq;
+    sps_delay #(.WIDTH(1), .DEPTH(2)) u_last_raw (.clk(clk), .rst(rst || start), .d(d2_last), .q(last_raw));
+    sps_delay #(.WIDTH(1), .DEPTH(9)) u_last_rq (.clk(clk), .rst(rst || start), .d(d2_last), .q(last_rq));
+    wire fifo_last = requant ? last_rq : last_raw;
 
     wire [COLS*32:0] fifo_dout;
     wire             fifo_empty;

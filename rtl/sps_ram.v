@@ -1,5 +1,7 @@
 // sps_ram.v -- simple dual-port RAM: one synchronous write port, one synchronous read port.
-// Inferable as FPGA block RAM. Read-during-write to the same address returns the OLD data.
+// Inferable as FPGA block RAM. Read-during-write to the same address is not defined (no_rw_check:
+// no collision bypass logic in front of the block RAM): the user must not depend on it (the
+// accumulator forwards in-flight sums instead).
 // Latency: read data appears the cycle after `re` (registered output).
 `default_nettype none
 module sps_ram #(
@@ -18,6 +20,7 @@ module sps_ram #(
     input  wire [AW-1:0]    raddr;
     output reg  [WIDTH-1:0] rdata;
 
+    (* no_rw_check *)
     reg [WIDTH-1:0] mem [0:DEPTH-1];
 
     always @(posedge clk) begin

@@ -2,8 +2,14 @@
 //   raw mode:     out = v
 //   requant mode: t = v * M; if sh > 0: t = (t + 2^(sh-1)) >>> sh; if relu: t = max(t, 0);
 //                 out = clamp(t, -128, 127), sign-extended to 32 bits
-// v is int32 (acc + bias), M uint16, sh 0..63; the product and rounding use 64-bit arithmetic.
-// Latency: 2 cycles (multiply, then round/shift/clamp).
+// v is int32 (acc + bias), M uint16, sh 0..63. Exact with 50-bit arithmetic: |v * M| < 2^47, so
+// for sh >= 49 the result is 0 (and for sh = 48 the 50-bit sum gives 0 as well).
+// One MULT18X18D, used twice per value: v's low half (unsigned) times M, then its high half
+// (signed) times M; so in requant mode a lane takes a value at most every other cycle (the
+// output stage drains at half rate). Every stage is one operation between registers:
+//   R0 operands   R1 lo x M   R2 hi x M   R3 product = hi*M*2^16 + lo*M   R4 + 2^(sh-1)
+//   R5 >>> 8*sh[5:3]   R6 >>> sh[2:0]   R7 ReLU, clamp (saturation found from the top bits)
+// Latency: requant mode 9 cycles (in_valid -> out_valid); raw mode 2 cycles.
 `default_nettype none
 module sps_requant (
     input  wire               clk,
@@ -17,31 +23,89 @@ module sps_requant (
     output reg                out_valid,
     output reg  [31:0]        out
 );
-    reg               v1, rq1, relu1;
-    reg [5:0]         sh1;
-    reg signed [31:0] raw1;
-    reg signed [63:0] prod1;
+    localparam QW = 50;                             // product + rounding term, signed
 
+    // ---- raw mode: two registers ---------------------------------------------------------------
+    reg               raw_v1;
+    reg signed [31:0] raw1;
     always @(posedge clk) begin
         if (rst) begin
-            v1 <= 1'b0; rq1 <= 1'b0; relu1 <= 1'b0; sh1 <= 6'd0; raw1 <= 32'sd0; prod1 <= 64'sd0;
+            raw_v1 <= 1'b0; raw1 <= 32'sd0;
         end else begin
-            v1 <= in_valid; rq1 <= requant; relu1 <= relu; sh1 <= shift; raw1 <= v;
-            prod1 <= {{32{v[31]}}, v} * $signed({48'd0, mult});
+            raw_v1 <= in_valid && !requant; raw1 <= v;
         end
     end
 
-    wire signed [63:0] rnd     = (sh1 == 6'd0) ? 64'sd0 : (64'sd1 <<< (sh1 - 6'd1));
-    wire signed [63:0] shifted = (prod1 + rnd) >>> sh1;
-    wire signed [63:0] rl      = (relu1 && shifted < 0) ? 64'sd0 : shifted;
-    wire signed [7:0]  sat     = (rl > 64'sd127) ? 8'sd127 : (rl < -64'sd128) ? -8'sd128 : rl[7:0];
+    // ---- requant mode --------------------------------------------------------------------------
+    // valid and the per-value controls travel with the value: bit k of vld is stage Rk
+    reg  [7:0]        vld;
+    reg  [5:0]        sh [1:5];
+    reg  [6:1]        rl, zero;                     // ReLU; sh >= 49 (result 0)
+    reg  [15:0]       v_lo0;
+    reg signed [15:0] v_hi0;
+    reg  [15:0]       m0;
+    reg  [5:0]        sh0;
+    reg               rl0;
+    reg               lo_phase;                     // the DSP takes v_lo this cycle (else v_hi)
+    reg signed [33:0] prod;                         // the DSP's output register
+    reg  [31:0]       p_lo;                         // lo x M, kept while hi x M is formed
+    reg signed [QW-1:0] p3, q4, x5, x6;
+    reg  [7:0]        res7;
 
+    wire signed [17:0] dsp_a = lo_phase ? $signed({2'b00, v_lo0}) : {{2{v_hi0[15]}}, v_hi0};
+    wire signed [17:0] dsp_b = $signed({2'b00, m0});
+    wire [QW-1:0]      rnd   = (sh[3] == 6'd0) ? {QW{1'b0}} : ({{(QW-1){1'b0}}, 1'b1} << (sh[3] - 6'd1));
+    // R7: saturation from the bits above the result's sign
+    wire               neg6  = x6[QW-1];
+    wire               over  = !neg6 && (|x6[QW-2:7]);           // > 127
+    wire               under = neg6 && !(&x6[QW-2:7]);           // < -128
+    integer k;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            vld <= 8'd0; lo_phase <= 1'b0; v_lo0 <= 16'd0; v_hi0 <= 16'sd0; m0 <= 16'd0; sh0 <= 6'd0;
+            rl0 <= 1'b0; prod <= 34'sd0; p_lo <= 32'd0; p3 <= 0; q4 <= 0; x5 <= 0; x6 <= 0; res7 <= 8'd0;
+            rl <= 6'd0; zero <= 6'd0;
+            for (k = 1; k < 6; k = k + 1) sh[k] <= 6'd0;
+        end else begin
+            vld <= {vld[6:0], in_valid && requant};
+            // R0: the operands
+            if (in_valid && requant) begin
+                v_lo0 <= v[15:0]; v_hi0 <= v[31:16]; m0 <= mult; sh0 <= shift; rl0 <= relu;
+            end
+            lo_phase <= in_valid && requant;
+            // R1 / R2: the two products on one multiplier
+            prod <= dsp_a * dsp_b;
+            p_lo <= prod[31:0];
+            sh[1] <= sh0; rl[1] <= rl0; zero[1] <= (sh0 >= 6'd49);
+            sh[2] <= sh[1]; rl[2] <= rl[1]; zero[2] <= zero[1];
+            // R3: the 48-bit product
+            p3 <= ($signed({{(QW-34){prod[33]}}, prod}) <<< 16) + $signed({{(QW-32){1'b0}}, p_lo});
+            sh[3] <= sh[2]; rl[3] <= rl[2]; zero[3] <= zero[2];
+            // R4: rounding term
+            q4 <= p3 + $signed(rnd);
+            sh[4] <= sh[3]; rl[4] <= rl[3]; zero[4] <= zero[3];
+            // R5, R6: the shift, by 8s then by 1s
+            x5 <= q4 >>> {sh[4][5:3], 3'b000};
+            sh[5] <= sh[4]; rl[5] <= rl[4]; zero[5] <= zero[4];
+            x6 <= x5 >>> sh[5][2:0];
+            rl[6] <= rl[5]; zero[6] <= zero[5];
+            // R7: ReLU and clamp
+            if (zero[6] || (rl[6] && neg6))  res7 <= 8'd0;
+            else if (over)                    res7 <= 8'd127;
+            else if (under)                   res7 <= 8'h80;
+            else                              res7 <= x6[7:0];
+        end
+    end
+
+    // the output register: raw values after 2 cycles, requantised ones after 8 (the mode is fixed
+    // for a program, so the two never meet)
     always @(posedge clk) begin
         if (rst) begin
             out_valid <= 1'b0; out <= 32'd0;
         end else begin
-            out_valid <= v1;
-            out <= rq1 ? {{24{sat[7]}}, sat} : raw1;
+            out_valid <= raw_v1 || vld[7];
+            out <= vld[7] ? {{24{res7[7]}}, res7} : raw1;
         end
     end
 endmodule

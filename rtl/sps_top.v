@@ -237,8 +237,11 @@ module sps_top #(
         .clk(clk), .rst(rst), .d({w_wr_en, w_wr_slot, w_wr_row, w_wr_data}),
         .q({a_wr_en, a_wr_slot, a_wr_row, a_wr_data}));
 
-    sps_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
+    wire                acc_sb_valid;
+    wire [SB_PIX_W-1:0] acc_sb;
+    sps_array #(.ROWS(ROWS), .COLS(COLS), .SBW(SB_PIX_W + 1)) u_array (
         .clk(clk), .rst(rst), .wr_en(a_wr_en), .wr_slot(a_wr_slot), .wr_row(a_wr_row), .wr_data(a_wr_data),
+        .sb_in({pix_sb_valid, pix_sb}), .sb_out({acc_sb_valid, acc_sb}),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),
         .valid_out(col_valid), .tag_out(col_tag), .psum_out(psum));
 
@@ -248,7 +251,7 @@ module sps_top #(
 
     sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_acc (
         .clk(clk), .rst(rst), .psum_in(psum),
-        .sb_valid(pix_sb_valid), .sb(pix_sb),
+        .sb_valid(acc_sb_valid), .sb(acc_sb),
         .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "report": "report",
     "bench": "bench",
     "train": "train",
+    "fpga": "fpga",
 }
 
 

@@ -36,7 +36,7 @@ def test_verilog_header_has_every_parameter(tmp_path):
     ({"ACT_DEPTH": "1024"}, "ACT_DEPTH must be a positive integer"),
     ({"ROWS": 256}, "<= 255"),
     ({"PMAX": 27}, "PMAX=27 puts FG.. past 0x100.*PMAX must be <= 26"),
-    ({"OUT_FIFO_DEPTH": 5}, "OUT_FIFO_DEPTH must be >= 6"),
+    ({"OUT_FIFO_DEPTH": 7}, "OUT_FIFO_DEPTH must be >= 8"),
 ])
 def test_invalid_parameters(kw, match):
     with pytest.raises(ValueError, match=match):

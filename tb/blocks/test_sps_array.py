@@ -5,10 +5,11 @@ one PE per cycle, partial sums move down one PE per cycle starting from 0; so th
 row r receives in cycle s meets PE (r, j) in cycle s + j, and column j's output in cycle u is
 
     psum_out[j](u) = sum_r  W[tag_r(s_r)][r][j] (as written before cycle s_r) * a_r(s_r),
-                     s_r = u - ROWS - j + r,
-    valid_out[j](u), tag_out[j](u) = row_valid/row_tag of row ROWS-1 in cycle u - 1 - j;
+                     s_r = u - ROWS - j - 2 + r  (a PE adds its product 2 cycles after the activation),
+    valid_out[j](u), tag_out[j](u) = row_valid/row_tag of row ROWS-1 in cycle u - 3 - j,
+    sb_out(u) = sb_in(u - 2);
 
-for a pixel fed skewed (row r in cycle t + r) that is "column j at t + ROWS + j". A weight-row write
+for a pixel fed skewed (row r in cycle t + r) that is "column j at t + ROWS + j + 2". A weight-row write
 in cycle k reaches column j j cycles later: PE (r, j) sees it from cycle k + j + 1. psum_out is compared when valid_out is set, valid_out always.
 
 Stimulus: tiles back to back, alternating weight slot (tag) as the weight loader does, each tile's
@@ -29,7 +30,7 @@ from tb.blocks import CFG, run_block, unique
 
 MODULE = "tb.blocks.test_sps_array"
 
-INPUTS = ("wr_en", "wr_slot", "wr_row", "wr_data", "row_valid", "row_tag", "row_a")
+INPUTS = ("wr_en", "wr_slot", "wr_row", "wr_data", "row_valid", "row_tag", "row_a", "sb_in")
 
 
 class ArrayModel:
@@ -37,15 +38,17 @@ class ArrayModel:
         self.R, self.C = rows, cols
         self.w = [[History([0] * cols) for _ in range(rows)] for _ in range(2)]   # reset: zeros
         self.rows: dict[int, tuple] = {}           # cycle -> (valid[], tag[], a[])
+        self.sb: dict[int, int] = {}
 
     def on_input(self, cycle: int, t: dict) -> None:
         self.rows[cycle] = (unpack(t["row_valid"], self.R, 1), unpack(t["row_tag"], self.R, 1),
                             unpack(t["row_a"], self.R, 8, signed=True))
+        self.sb[cycle] = t["sb_in"]
         if t["wr_en"] and t["wr_row"] < self.R:
             self.w[t["wr_slot"]][t["wr_row"]].write(cycle, unpack(t["wr_data"], self.C, 8, signed=True))
 
     def expected(self, u: int, j: int) -> dict | None:
-        last = self.rows.get(u - 1 - j)
+        last = self.rows.get(u - 3 - j)
         if last is None:
             return None
         valid, tag = last[0][self.R - 1], last[1][self.R - 1]
@@ -53,7 +56,7 @@ class ArrayModel:
             return dict(valid=0)
         acc = 0
         for r in range(self.R):
-            s = u - self.R - j + r
+            s = u - self.R - j - 2 + r
             if s not in self.rows:
                 return None
             _, tags, a = self.rows[s]
@@ -61,7 +64,7 @@ class ArrayModel:
         return dict(valid=1, tag=tag, psum=sext(acc, 32))
 
 
-def make_schedule(rng, R: int, C: int, style: str, ntiles: int):
+def make_schedule(rng, R: int, C: int, style: str, ntiles: int, sbw: int):
     """Per-cycle input dicts for `ntiles` tiles, and the number of valid pixels."""
     writes: dict[int, tuple] = {}        # cycle -> (slot, row, weights)
     pixels: dict[int, tuple] = {}        # row-0 entry cycle -> (tag, a[R])
@@ -117,7 +120,8 @@ def make_schedule(rng, R: int, C: int, style: str, ntiles: int):
             else:
                 valid.append(1), tag.append(px[0]), a.append(px[1][r])
         it = dict(row_valid=pack(valid, 1), row_tag=pack(tag, 1), row_a=pack(a, 8),
-                  wr_en=0, wr_slot=rng.getrandbits(1), wr_row=rng.randrange(R), wr_data=rng.getrandbits(8 * C))
+                  wr_en=0, wr_slot=rng.getrandbits(1), wr_row=rng.randrange(R), wr_data=rng.getrandbits(8 * C),
+                  sb_in=rng.getrandbits(sbw))
         if c in writes:
             slot, r, w = writes[c]
             it.update(wr_en=1, wr_slot=slot, wr_row=r, wr_data=pack(w, 8))
@@ -129,14 +133,14 @@ def make_schedule(rng, R: int, C: int, style: str, ntiles: int):
 @cocotb.parametrize(style=["random", "extremes", "one_pixel_tiles"])
 async def array_tiles(dut, style):
     """Back-to-back tiles with alternating tags against the dataflow model; every column's output
-    at t + ROWS + j. style: random values / only -128, -127, 127 (largest sums) / one-pixel tiles
+    at t + ROWS + j + 2, the sideband 2 cycles after it entered. style: random values / only -128, -127, 127 (largest sums) / one-pixel tiles
     (the tag flips every cycle)."""
-    p = dut_params(dut, ("ROWS", "COLS", "RW"))
+    p = dut_params(dut, ("ROWS", "COLS", "RW", "SBW"))
     R, C = p["ROWS"], p["COLS"]
     name = f"array_tiles[{style}] {R}x{C}"
     rng = seeded_rng(dut, name)
     tb = BlockTb(dut)
-    idle = dict(wr_en=0, wr_slot=0, wr_row=0, wr_data=0, row_valid=0, row_tag=0, row_a=0)
+    idle = dict(wr_en=0, wr_slot=0, wr_row=0, wr_data=0, row_valid=0, row_tag=0, row_a=0, sb_in=0)
     drv = CycleDriver(tb, INPUTS, idle=idle)
     drv.apply(idle)
     await tb.reset()
@@ -148,7 +152,7 @@ async def array_tiles(dut, style):
         return {n: val(getattr(dut, n)) for n in INPUTS}
 
     def sample_out():
-        return dict(valid=val(dut.valid_out), tag=val(dut.tag_out), psum=val(dut.psum_out))
+        return dict(valid=val(dut.valid_out), tag=val(dut.tag_out), psum=val(dut.psum_out), sb=val(dut.sb_out))
 
     def on_output(u, o):
         vs, ts = unpack(o["valid"], C, 1), unpack(o["tag"], C, 1)
@@ -160,22 +164,24 @@ async def array_tiles(dut, style):
             got = dict(valid=vs[j], tag=ts[j], psum=ps[j]) if exp["valid"] else dict(valid=vs[j])
             sb.check(u, got, exp, f"column {j}")
             n_valid[0] += exp["valid"]
+        if u - 2 in model.sb:
+            sb.check(u, dict(sb=o["sb"]), dict(sb=model.sb[u - 2]), "sideband")
 
     Monitor(tb, sample_in, "in").add_callback(model.on_input)
     Monitor(tb, sample_out, "out").add_callback(on_output)
     # Icarus evaluates the whole array every cycle: keep big arrays to fewer tiles
     ntiles = max(8, min(24, 400 // (R * C)))
-    items, npix = make_schedule(rng, R, C, style, ntiles=2 * ntiles if style == "one_pixel_tiles" else ntiles)
+    items, npix = make_schedule(rng, R, C, style, 2 * ntiles if style == "one_pixel_tiles" else ntiles, p["SBW"])
     await drv.drive(items)
-    await tb.cycles(R + C + 3)
+    await tb.cycles(R + C + 5)
     sb.finish(min_checks=npix * C)
     assert n_valid[0] == npix * C, f"{n_valid[0]} valid column outputs checked, expected {npix * C}"
 
 
 # ---- pytest entries -------------------------------------------------------------------------------
 
-def array_params(rows, cols):
-    return dict(ROWS=rows, COLS=cols)
+def array_params(rows, cols, sbw=3):
+    return dict(ROWS=rows, COLS=cols, SBW=sbw)
 
 
 ARRAY = unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, CFG.COLS)])

@@ -8,7 +8,7 @@ Testbench pieces:
     are written once bank ct mod 2 is free again (its bank_free seen, from the next cycle), its done
     pulse (done_last on the program's last tile) comes after its header and after tile ct-1's done;
   * FakeAccumulator: holds the two banks, answers a drain read in cycle t with the word in cycle
-    t + 1 (random garbage in other cycles), and checks the protocol: reads only of a bank that is
+    t + 2 (the accumulator registers its RAM's output; random garbage in other cycles), and checks the protocol: reads only of a bank that is
     done and not yet freed, addresses 0..npix-1 each once in order before that bank's bank_free;
     bank_free pulses in done order, one per column tile;
   * ready driver: random m_tready (never / some / mostly stalled);
@@ -62,6 +62,7 @@ class FakeAccumulator:
         self.order: list[int] = []                 # banks in done order, not yet freed
         self.frees: list[Event] = []               # one per column tile, set at its bank_free
         self.nfree = 0
+        self.pending = None                        # the word read in the previous cycle
         cocotb.start_soon(self._serve())
 
     def fill(self, bank: int, npix: int) -> None:
@@ -85,7 +86,8 @@ class FakeAccumulator:
                     data = self.mem[bank][addr]
                     self.reads[bank].append((n, addr))
             await RisingEdge(self.tb.clk)
-            self.dut.drain_data.value = pack(data, 32) if data is not None else self.rng.getrandbits(32 * self.C)
+            word, self.pending = self.pending, data
+            self.dut.drain_data.value = pack(word, 32) if word is not None else self.rng.getrandbits(32 * self.C)
 
     def on_free(self, f: int, bank: int) -> None:
         want = self.order.pop(0) if self.order else None
@@ -244,30 +246,32 @@ async def output_random_programs(dut, ready):
 
 
 @cocotb.test(timeout_time=2000, timeout_unit="us")
-async def output_full_rate(dut):
-    """m_tready always high, four column tiles done back to back: every drain is one read per cycle
-    (what compiler/perf.py assumes; needs OUT_FIFO_DEPTH >= 6, docs/ARCHITECTURE.md section 1: the
-    4 reads in flight plus the beat being popped), the result beats follow each other without gaps,
-    and the results are exact."""
-    name = "output_full_rate"
+@cocotb.parametrize(requant=[0, 1])
+async def output_full_rate(dut, requant):
+    """m_tready always high, four column tiles done back to back: every drain runs at its full
+    rate, one read per cycle raw and one per two cycles requantised (what compiler/perf.py assumes;
+    needs OUT_FIFO_DEPTH >= 8, docs/ARCHITECTURE.md section 1), the result beats follow each other
+    at the same rate, and the results are exact."""
+    name = f"output_full_rate[requant={requant}]"
+    step = 2 if requant else 1
     rng = seeded_rng(dut, name)
     env = Env(dut, name, rng)
     dut.m_tready.value = 1
     await env.tb.reset()
     npix = min(env.p["ACC_DEPTH"], 20)
-    await env.program(npix, requant=1, relu=0, n_ct=4, hdr_gap=0.0, done_delay=0)
+    await env.program(npix, requant=requant, relu=0, n_ct=4, hdr_gap=0.0, done_delay=0)
     env.sb.finish(min_checks=4 * npix)
     gaps = []
     for bank in (0, 1):                            # the last drain of each bank
         cyc = [c for c, _ in env.acc.reads[bank]]
-        gaps.append(cyc[-1] - cyc[0] + 1 - len(cyc))
+        gaps.append(cyc[-1] - cyc[0] + step - step * len(cyc))
     depth = env.p["OUT_FIFO_DEPTH"]
     dut._log.info(f"{name}: OUT_FIFO_DEPTH={depth}: bubbles in the last drain of each bank: {gaps}")
-    assert gaps == [0, 0], (f"OUT_FIFO_DEPTH={depth}: drain not one read per cycle with m_tready high: "
+    assert gaps == [0, 0], (f"OUT_FIFO_DEPTH={depth}: drain not one read per {step} cycle(s) with m_tready high: "
                             f"bubbles {gaps}")
     beats = env.stream.accepted
     runs = [beats[i + 1] - beats[i] for i in range(len(beats) - 1)]
-    assert all(d == 1 for d in runs[:npix - 1]), f"gaps between the first tile's result beats: {runs[:npix - 1]}"
+    assert all(d == step for d in runs[:npix - 1]), f"gaps between the first tile's result beats: {runs[:npix - 1]}"
 
 
 # ---- pytest entries -------------------------------------------------------------------------------
@@ -276,8 +280,8 @@ def out_params(cols, acc_depth, depth):
     return dict(COLS=cols, ACC_DEPTH=acc_depth, OUT_FIFO_DEPTH=depth)
 
 
-# OUT_FIFO_DEPTH 6 is the smallest compiler/config.py accepts (full-rate drain, ARCHITECTURE.md section 1)
-OUT = unique([out_params(3, 16, 6), out_params(5, 8, 7),
+# OUT_FIFO_DEPTH 8 is the smallest compiler/config.py accepts (full-rate drain, ARCHITECTURE.md section 1)
+OUT = unique([out_params(3, 16, 8), out_params(5, 8, 9),
               out_params(CFG.COLS, CFG.ACC_DEPTH, CFG.OUT_FIFO_DEPTH)])
 
 

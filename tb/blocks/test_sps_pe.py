@@ -1,17 +1,18 @@
-"""cocotb tests of sps_pe: int8 x int8 MAC into int32 with two weight registers selected by the
-activation's tag; activation, valid, tag and partial sum registered (latency 1).
+"""cocotb tests of sps_pe: int8 x int8 MAC into a PSW-bit partial sum with two weight registers
+selected by the activation's tag, in three register stages (weight select, product, sum).
 
 Model (from the rtl/sps_pe.v header contract): a weight write in cycle k is visible from cycle k+1;
-the outputs in cycle n+1 are (a_valid, a_tag, a_in, psum_in + w[a_tag] * a_in mod 2**32) of the
-inputs of cycle n, with w[] the weight registers during cycle n.
+the activation outputs in cycle n+1 are (a_valid, a_tag, a_in) of cycle n; psum_q in cycle n+3 is
+psum_in of cycle n+2 + w[a_tag] * a_in of cycle n (w[] the weight registers during cycle n),
+mod 2**PSW, signed.
 """
 from __future__ import annotations
 
 import cocotb
 import pytest
 
-from tb.env.block import (BlockTb, CycleDriver, History, Monitor, Scoreboard, rand_int, seeded_rng,
-                          sext, val)
+from tb.env.block import (BlockTb, CycleDriver, History, Monitor, Scoreboard, dut_params, rand_int,
+                          seeded_rng, sext, val)
 from tb.blocks import run_block
 
 MODULE = "tb.blocks.test_sps_pe"
@@ -21,7 +22,8 @@ IDLE = {n: 0 for n in INPUTS}
 
 
 class PeModel:
-    def __init__(self):
+    def __init__(self, psw: int):
+        self.psw = psw
         self.w = [History(0), History(0)]        # reset clears both slots
         self.inputs: dict[int, dict] = {}
 
@@ -31,42 +33,43 @@ class PeModel:
             self.w[t["wr_slot"]].write(cycle, t["wr_w"])
 
     def expected(self, cycle: int) -> dict | None:
-        t = self.inputs.get(cycle - 1)
-        if t is None:
+        t, t0, t2 = self.inputs.get(cycle - 1), self.inputs.get(cycle - 3), self.inputs.get(cycle - 1)
+        if t is None or t0 is None:
             return None
-        w = self.w[t["a_tag"]].at(cycle - 1)
+        w = self.w[t0["a_tag"]].at(cycle - 3)
         return dict(valid=t["a_valid"], tag=t["a_tag"], a=t["a_in"],
-                    psum=sext(t["psum_in"] + w * t["a_in"], 32))
+                    psum=sext(t2["psum_in"] + w * t0["a_in"], self.psw))
 
 
-def sample_inputs(dut):
+def sample_inputs(dut, psw):
     t = {n: val(getattr(dut, n)) for n in INPUTS}
     t["wr_w"] = sext(t["wr_w"], 8)
     t["a_in"] = sext(t["a_in"], 8)
-    t["psum_in"] = sext(t["psum_in"], 32)
+    t["psum_in"] = sext(t["psum_in"], psw)
     return t
 
 
-def sample_outputs(dut):
+def sample_outputs(dut, psw):
     return dict(valid=val(dut.a_valid_q), tag=val(dut.a_tag_q), a=sext(val(dut.a_q), 8),
-                psum=sext(val(dut.psum_q), 32))
+                psum=sext(val(dut.psum_q), psw))
 
 
 async def setup(dut, name):
+    psw = dut_params(dut, ("PSW",))["PSW"]
     tb = BlockTb(dut)
     drv = CycleDriver(tb, INPUTS, idle=IDLE)
     drv.apply(IDLE)
     await tb.reset()
-    model = PeModel()
+    model = PeModel(psw)
     sb = Scoreboard(dut._log, name)
-    Monitor(tb, lambda: sample_inputs(dut), "in").add_callback(model.on_input)
+    Monitor(tb, lambda: sample_inputs(dut, psw), "in").add_callback(model.on_input)
 
     def on_output(cycle, got):
         exp = model.expected(cycle)
         if exp is not None:
             sb.check(cycle, got, exp, "PE outputs")
-    Monitor(tb, lambda: sample_outputs(dut), "out").add_callback(on_output)
-    return tb, drv, sb
+    Monitor(tb, lambda: sample_outputs(dut, psw), "out").add_callback(on_output)
+    return tb, drv, sb, psw
 
 
 @cocotb.test(timeout_time=200, timeout_unit="us")
@@ -74,13 +77,13 @@ async def pe_random(dut):
     """Random weights written into either slot at random times, random tags/valids/activations
     and partial sums (a quarter of them corner values: -128, 127, INT32_MIN/MAX, ...)."""
     rng = seeded_rng(dut, "pe_random")
-    tb, drv, sb = await setup(dut, "pe_random")
+    tb, drv, sb, psw = await setup(dut, "pe_random")
     items = []
     for _ in range(800):
         items.append(dict(wr_en=int(rng.random() < 0.3), wr_slot=rng.getrandbits(1),
                           wr_w=rand_int(rng, 8, True), a_valid=rng.getrandbits(1),
                           a_tag=rng.getrandbits(1), a_in=rand_int(rng, 8, True),
-                          psum_in=rand_int(rng, 32, True)))
+                          psum_in=rand_int(rng, psw, True)))
     await drv.drive(items)
     await tb.cycles(3)
     sb.finish(min_checks=len(items))
@@ -89,11 +92,12 @@ async def pe_random(dut):
 @cocotb.test(timeout_time=200, timeout_unit="us")
 async def pe_extremes(dut):
     """Every combination of corner weights/activations (-128*-128, 127*-128, ...) in both slots,
-    with partial sums at the int32 limits (the sum wraps), and a write to one slot in the same
+    with partial sums at the PSW-bit limits (the sum wraps), and a write to one slot in the same
     cycle as a MAC on the other one."""
-    tb, drv, sb = await setup(dut, "pe_extremes")
+    tb, drv, sb, psw = await setup(dut, "pe_extremes")
     corners = (-128, -127, -1, 0, 1, 127)
-    psums = (-(1 << 31), -(1 << 31) + 16384, -1, 0, (1 << 31) - 16384, (1 << 31) - 1)
+    lo, hi = -(1 << (psw - 1)), (1 << (psw - 1)) - 1
+    psums = (lo, lo + 16384, -1, 0, hi - 16384, hi)
     items = []
     for w0 in corners:
         w1 = -w0 - 1                                  # the other slot always holds something else
@@ -104,9 +108,8 @@ async def pe_extremes(dut):
                 for tag in (0, 1):
                     items.append(dict(IDLE, a_valid=1, a_tag=tag, a_in=a, psum_in=ps))
         # write slot 1 while slot 0 computes (and vice versa): the MAC must use the old value
-        items.append(dict(IDLE, wr_en=1, wr_slot=1, wr_w=w0, a_valid=1, a_tag=1, a_in=-128,
-                          psum_in=(1 << 31) - 1))
-        items.append(dict(IDLE, a_valid=1, a_tag=1, a_in=-128, psum_in=-(1 << 31)))
+        items.append(dict(IDLE, wr_en=1, wr_slot=1, wr_w=w0, a_valid=1, a_tag=1, a_in=-128, psum_in=hi))
+        items.append(dict(IDLE, a_valid=1, a_tag=1, a_in=-128, psum_in=lo))
     await drv.drive(items)
     await tb.cycles(3)
     sb.finish(min_checks=len(items))
@@ -115,5 +118,6 @@ async def pe_extremes(dut):
 # ---- pytest entries -------------------------------------------------------------------------------
 
 @pytest.mark.sim
-def test_sps_pe(simulator):
-    run_block(simulator, "sps_pe", MODULE, {}, "pe")
+@pytest.mark.parametrize("psw", [19, 17])
+def test_sps_pe(simulator, psw):
+    run_block(simulator, "sps_pe", MODULE, {"PSW": psw}, "pe")

@@ -1,8 +1,11 @@
-"""cocotb tests of sps_requant, one output-stage lane (docs/ARCHITECTURE.md section 6), latency 2.
+"""cocotb tests of sps_requant, one output-stage lane (docs/ARCHITECTURE.md section 6).
 
 Model: `requant_ref` below, written from section 6 (test_requant_reference_matches_models_quant
-at the end checks it against models.quant.requantize on random vectors). Inputs of cycle n give out_valid = in_valid and
-out = requant ? sign-extended int8 : v in cycle n + 2; out is compared when out_valid is set.
+at the end checks it against models.quant.requantize on random vectors). A raw-mode input of
+cycle n gives out_valid and out = v in cycle n + 2; a requant-mode input gives the sign-extended
+int8 in cycle n + 9. The lane's contract (the output stage keeps it): in requant mode in_valid
+is never high in two consecutive cycles, and the mode changes only when the lane is empty.
+out_valid is compared every cycle, out when valid.
 """
 from __future__ import annotations
 
@@ -64,21 +67,41 @@ class RequantModel:
         self.inputs[n] = t
 
     def expected(self, u: int) -> dict | None:
-        t = self.inputs.get(u - 2)
-        if t is None:
+        raw, rq = self.inputs.get(u - 2), self.inputs.get(u - 9)
+        if raw is None or rq is None:
             return None
-        if not t["in_valid"]:
+        t = raw if raw["in_valid"] and not raw["requant"] else rq if rq["in_valid"] and rq["requant"] else None
+        if t is None:
             return dict(valid=0)
         out = requant_ref(sext(t["v"], 32), t["mult"], t["shift"], bool(t["requant"]), bool(t["relu"]))
         return dict(valid=1, out=mask(out, 32))
 
 
+def schedule(rng, values):
+    """The values as a cycle schedule that keeps the lane's contract: runs of one mode, requant
+    inputs at least two cycles apart, 10 idle cycles (the lane drains) before a mode change."""
+    items, mode, i = [], None, 0
+    while i < len(values):
+        run = rng.randint(5, 40)
+        requant = int(rng.random() < 0.7)
+        if mode is not None and requant != mode:
+            items += [dict(in_valid=0, v=0, mult=0, shift=0, requant=mode, relu=0)] * 10
+        mode = requant
+        for it in values[i:i + run]:
+            items.append(dict(it, in_valid=1, requant=requant))
+            gap = 1 if requant else 0
+            gap += rng.randint(1, 3) if rng.random() < 0.15 else 0
+            items += [dict(it, in_valid=0, requant=requant)] * gap
+        i += run
+    return items
+
+
 @cocotb.test(timeout_time=500, timeout_unit="us")
 @cocotb.parametrize(stimulus=["uniform", "corners"])
 async def requant_random(dut, stimulus):
-    """1000 cycles of random lanes (uniform over the input ranges, or aimed at ties, clamp limits
-    and the 64-bit extremes), random in_valid, requant and relu per cycle (raw mode with relu
-    set must stay raw)."""
+    """1000 values (uniform over the input ranges, or aimed at ties, clamp limits and the
+    largest products), in runs of raw / requant mode, relu random per value (raw mode with relu
+    set must stay raw), gaps at random."""
     name = f"requant_random[{stimulus}]"
     rng = seeded_rng(dut, name)
     tb = BlockTb(dut)
@@ -96,21 +119,23 @@ async def requant_random(dut, stimulus):
 
     Monitor(tb, lambda: {n: val(getattr(dut, n)) for n in INPUTS}, "in").add_callback(model.on_input)
     Monitor(tb, lambda: dict(valid=val(dut.out_valid), out=val(dut.out)), "out").add_callback(on_output)
-    items = []
+    values = []
     for _ in range(1000):
         if stimulus == "corners":
             it = corner_inputs(rng)
         else:
             it = dict(v=rand_int(rng, 32, True, 0.05), mult=rand_int(rng, 16, False, 0.05),
                       shift=rng.randint(0, 63))
-        it.update(in_valid=int(rng.random() < 0.85), requant=int(rng.random() < 0.8),
-                  relu=rng.getrandbits(1))
-        key = (it["requant"], it["relu"])
-        modes[key] = modes.get(key, 0) + 1
-        items.append(it)
+        it["relu"] = rng.getrandbits(1)
+        values.append(it)
+    items = schedule(rng, values)
+    for it in items:
+        if it["in_valid"]:
+            key = (it["requant"], it["relu"])
+            modes[key] = modes.get(key, 0) + 1
     await drv.drive(items)
-    await tb.cycles(4)
-    sb.finish(min_checks=1000)
+    await tb.cycles(11)
+    sb.finish(min_checks=len(items))
     dut._log.info(f"{name}: (requant, relu) mix {modes}")
 
 
@@ -137,8 +162,9 @@ async def requant_every_shift(dut):
                      (-3, 1 << 15), (255, 1), (-257, 1)):
             for relu in (0, 1):
                 items.append(dict(in_valid=1, v=v, mult=M, shift=sh, requant=1, relu=relu))
+                items.append(dict(in_valid=0, v=0, mult=0, shift=0, requant=1, relu=0))
     await drv.drive(items)
-    await tb.cycles(4)
+    await tb.cycles(11)
     sb.finish(min_checks=len(items))
 
 

@@ -111,7 +111,7 @@ def test_layer(simulator, case):
 
 
 # Small buffers force the compiler to split layers into bands (and exercise other RTL parameters).
-SMALL = CFG.replace(ROWS=4, COLS=3, LANES=4, ACT_DEPTH=32, ACC_DEPTH=16, OUT_FIFO_DEPTH=6)
+SMALL = CFG.replace(ROWS=4, COLS=3, LANES=4, ACT_DEPTH=32, ACC_DEPTH=16, OUT_FIFO_DEPTH=8)
 BAND_CASES = [
     dict(name="bands_ps4", C=6, F=7, H=9, W=5, stride=1, padding=1, pps="ps4", seed=21),
     dict(name="bands_stride2_stall", C=5, F=4, H=11, W=6, stride=2, padding=1, pps="rand", n=2, P=2,
