@@ -23,12 +23,14 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
     slot release              the window generator frees the slot SLOT_FREE_LAT cycles after the
                               pass start + npix: the rows are rewritten behind the pass's
                               wavefront (the array skews weight writes like activations)
-    column tile done          last pass start + npix + ROWS + COLS + DONE_LAT (pipeline: RAM read,
-                              window, select, skew, array, accumulate)
-    drain of a column tile    starts DRAIN_LAT after it is done, npix reads (one per
-                              cycle), at least 2 cycles after the previous drain; the bank is
-                              free for its next claim 2 cycles after the last read
-    end                       last drain read + OUT_LAT (requant pipeline, FIFO, last beat)
+    column tile done          last pass start + npix + ROWS + COLS + DONE_LAT (pipeline: issue,
+                              select, skew, array (product and sum stages), accumulate)
+    drain of a column tile    starts DRAIN_LAT after it is done, npix reads (one per cycle; one
+                              per DRAIN_STEP_REQUANT cycles in requant mode), at least 2 cycles
+                              after the previous drain; the bank is free for its next claim 2
+                              cycles after the last read
+    end                       last drain read + OUT_LAT (OUT_LAT_REQUANT in requant mode:
+                              registered read, bias, requant pipeline, FIFO, last beat)
 
 Breakdown, per band and summed over bands: total = start + pass_cycles + bubbles + drain.
 `start`: cycles up to and including the first pass's start (geometry, first header, first tile

@@ -170,3 +170,23 @@ def test_layer_random_wide_sweep(simulator, which):
     runner.run(simulator, "sps_top", MODULE, params=cfg.hdl_parameters(),
                env={"SPS_CASE": json.dumps(cases), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
                name=f"wide_{which}")
+
+
+# Array sizes (issue 9): the same RTL and compiler on other arrays, each with a few random layers in
+# one Verilator simulation -- one with bands (small buffers), one with stalls, one requantised --
+# results bit-exact and the cycle model exact (stall-free cases).
+ARRAY_CONFIGS = {name: load_config(runner.ROOT / "config" / f"sps_{name}.json") for name in ("4x4", "16x16", "12x10")}
+ARRAY_CASES = [dict(c, name=f"size{i}", seed=500 + i, H=c["H"] + 4 * (i == 0), stall=0.3 if i == 1 else 0.0,
+                    requant=i == 2) for i, c in enumerate(_random_cases(4, seed=9))]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("size", ["4x4", "16x16", "12x10"])
+def test_array_sizes(simulator, size):
+    if simulator != "verilator":
+        pytest.skip("the array-size regression runs on Verilator")
+    cfg = ARRAY_CONFIGS[size].replace(ACT_DEPTH=64, ACC_DEPTH=32)     # bands in most layers
+    runner.run(simulator, "sps_top", MODULE, params=cfg.hdl_parameters(),
+               env={"SPS_CASE": json.dumps(ARRAY_CASES), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
+               name=f"size_{size}")
+
