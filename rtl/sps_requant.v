@@ -54,7 +54,7 @@ module sps_requant (
 
     wire signed [17:0] dsp_a = lo_phase ? $signed({2'b00, v_lo0}) : {{2{v_hi0[15]}}, v_hi0};
     wire signed [17:0] dsp_b = $signed({2'b00, m0});
-    wire [QW-1:0]      rnd   = (sh[3] == 6'd0) ? {QW{1'b0}} : ({{(QW-1){1'b0}}, 1'b1} << (sh[3] - 6'd1));
+    reg  [QW-1:0]      rnd3;                        // 2^(sh-1) (0 for sh = 0), formed a stage early
     // R7: saturation from the bits above the result's sign
     wire               neg6  = x6[QW-1];
     wire               over  = !neg6 && (|x6[QW-2:7]);           // > 127
@@ -64,7 +64,7 @@ module sps_requant (
     always @(posedge clk) begin
         if (rst) begin
             vld <= 8'd0; lo_phase <= 1'b0; v_lo0 <= 16'd0; v_hi0 <= 16'sd0; m0 <= 16'd0; sh0 <= 6'd0;
-            rl0 <= 1'b0; prod <= 34'sd0; p_lo <= 32'd0; p3 <= 0; q4 <= 0; x5 <= 0; x6 <= 0; res7 <= 8'd0;
+            rl0 <= 1'b0; prod <= 34'sd0; rnd3 <= {QW{1'b0}}; p_lo <= 32'd0; p3 <= 0; q4 <= 0; x5 <= 0; x6 <= 0; res7 <= 8'd0;
             rl <= 6'd0; zero <= 6'd0;
             for (k = 1; k < 6; k = k + 1) sh[k] <= 6'd0;
         end else begin
@@ -82,8 +82,9 @@ module sps_requant (
             // R3: the 48-bit product
             p3 <= ($signed({{(QW-34){prod[33]}}, prod}) <<< 16) + $signed({{(QW-32){1'b0}}, p_lo});
             sh[3] <= sh[2]; rl[3] <= rl[2]; zero[3] <= zero[2];
+            rnd3 <= (sh[2] == 6'd0) ? {QW{1'b0}} : ({{(QW-1){1'b0}}, 1'b1} << (sh[2] - 6'd1));
             // R4: rounding term
-            q4 <= p3 + $signed(rnd);
+            q4 <= p3 + $signed(rnd3);
             sh[4] <= sh[3]; rl[4] <= rl[3]; zero[4] <= zero[3];
             // R5, R6: the shift, by 8s then by 1s
             x5 <= q4 >>> {sh[4][5:3], 3'b000};
