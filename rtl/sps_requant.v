@@ -4,10 +4,12 @@
 //                 out = clamp(t, -128, 127), sign-extended to 32 bits
 // v is int32 (acc + bias), M uint16, sh 0..63. Exact with 50-bit arithmetic: |v * M| < 2^47, so
 // for sh >= 49 the result is 0 (and for sh = 48 the 50-bit sum gives 0 as well).
-// One MULT18X18D, used twice per value: v's low half (unsigned) times M, then its high half
-// (signed) times M; so in requant mode a lane takes a value at most every other cycle (the
-// output stage drains at half rate). Every stage is one operation between registers:
-//   R0 operands   R1 lo x M   R2 hi x M   R3 product = hi*M*2^16 + lo*M   R4 + 2^(sh-1)
+// One multiplier (sps_mul: a MULT18X18D with its own registers), used twice per value: v's low
+// half (unsigned) times M, then its high half (signed) times M; so in requant mode a lane takes a
+// value at most every other cycle (the output stage drains at half rate). Every stage is one
+// operation between registers:
+//   R0 operands (lo x M enters the multiplier)   R1 hi x M enters   R2 lo x M out   R3 hi x M out,
+//   product = hi*M*2^16 + lo*M   R4 + 2^(sh-1)
 //   R5 >>> 8*sh[5:3]   R6 >>> sh[2:0]   R7 ReLU, clamp (saturation found from the top bits)
 // Latency: requant mode 9 cycles (in_valid -> out_valid); raw mode 2 cycles.
 `default_nettype none
@@ -41,19 +43,20 @@ module sps_requant (
     reg  [7:0]        vld;
     reg  [5:0]        sh [1:5];
     reg  [6:1]        rl, zero;                     // ReLU; sh >= 49 (result 0)
-    reg  [15:0]       v_lo0;
     reg signed [15:0] v_hi0;
     reg  [15:0]       m0;
     reg  [5:0]        sh0;
     reg               rl0;
-    reg               lo_phase;                     // the DSP takes v_lo this cycle (else v_hi)
-    reg signed [33:0] prod;                         // the DSP's output register
+    wire signed [33:0] prod;                        // the multiplier's output register
     reg  [31:0]       p_lo;                         // lo x M, kept while hi x M is formed
     reg signed [QW-1:0] p3, q4, x5, x6;
     reg  [7:0]        res7;
 
-    wire signed [17:0] dsp_a = lo_phase ? $signed({2'b00, v_lo0}) : {{2{v_hi0[15]}}, v_hi0};
-    wire signed [17:0] dsp_b = $signed({2'b00, m0});
+    // the multiplier takes v's low half with the value, its high half (kept in R0) a cycle later
+    wire               take  = in_valid && requant;
+    wire signed [16:0] mul_a = take ? $signed({1'b0, v[15:0]}) : {v_hi0[15], v_hi0};
+    wire signed [16:0] mul_b = take ? $signed({1'b0, mult}) : $signed({1'b0, m0});
+    sps_mul #(.AW(17), .BW(17)) u_mul (.clk(clk), .rst(rst), .a(mul_a), .b(mul_b), .p(prod));
     reg  [QW-1:0]      rnd3;                        // 2^(sh-1) (0 for sh = 0), formed a stage early
     // R7: saturation from the bits above the result's sign
     wire               neg6  = x6[QW-1];
@@ -63,19 +66,17 @@ module sps_requant (
 
     always @(posedge clk) begin
         if (rst) begin
-            vld <= 8'd0; lo_phase <= 1'b0; v_lo0 <= 16'd0; v_hi0 <= 16'sd0; m0 <= 16'd0; sh0 <= 6'd0;
-            rl0 <= 1'b0; prod <= 34'sd0; rnd3 <= {QW{1'b0}}; p_lo <= 32'd0; p3 <= 0; q4 <= 0; x5 <= 0; x6 <= 0; res7 <= 8'd0;
+            vld <= 8'd0; v_hi0 <= 16'sd0; m0 <= 16'd0; sh0 <= 6'd0;
+            rl0 <= 1'b0; rnd3 <= {QW{1'b0}}; p_lo <= 32'd0; p3 <= 0; q4 <= 0; x5 <= 0; x6 <= 0; res7 <= 8'd0;
             rl <= 6'd0; zero <= 6'd0;
             for (k = 1; k < 6; k = k + 1) sh[k] <= 6'd0;
         end else begin
-            vld <= {vld[6:0], in_valid && requant};
+            vld <= {vld[6:0], take};
             // R0: the operands
-            if (in_valid && requant) begin
-                v_lo0 <= v[15:0]; v_hi0 <= v[31:16]; m0 <= mult; sh0 <= shift; rl0 <= relu;
+            if (take) begin
+                v_hi0 <= v[31:16]; m0 <= mult; sh0 <= shift; rl0 <= relu;
             end
-            lo_phase <= in_valid && requant;
-            // R1 / R2: the two products on one multiplier
-            prod <= dsp_a * dsp_b;
+            // R1 / R2: the two products leave the multiplier; the low one is kept
             p_lo <= prod[31:0];
             sh[1] <= sh0; rl[1] <= rl0; zero[1] <= (sh0 >= 6'd49);
             sh[2] <= sh[1]; rl[2] <= rl[1]; zero[2] <= zero[1];

@@ -3,7 +3,8 @@ inside the out-of-context wrapper tb/hdl/sps_fpga_wrap.v, place and route with y
 and the figures people compare: LUT4 / FF / MULT18X18D / DP16KD, Fmax and the critical path, a
 per-module table from hierarchical synthesis, and optionally Yosys's synth_xilinx figures.
 
-Resources are Yosys's cell counts after `synth_ecp5 -abc9` (LUT4 counts the LUT4 cells; a CCU2C
+The RTL is read with SPS_ECP5 defined: rtl/sps_mul.v then instantiates MULT18X18D with its own
+input and output registers (Yosys does not pack them). Resources are Yosys's cell counts after `synth_ecp5 -abc9` (LUT4 counts the LUT4 cells; a CCU2C
 carry cell holds two more LUTs, PFUMX / L6MUX21 are the slices' wide multiplexers). `fits` compares
 them with the LFE5UM-85F: 83,640 LUT4 (LUT4 + 2 x CCU2C), 83,640 FF, 156 MULT18X18D, 208 DP16KD;
 after place and route nextpnr's own utilisation is reported too.
@@ -99,9 +100,9 @@ def synth(cfg, out: Path, progress=print, hier: bool = False) -> dict:
     tag = "hier" if hier else "flat"
     stat = out / f"stat_{tag}.txt"
     if hier:
-        body = f"read_verilog -I{out} -Irtl {files}\nsynth_ecp5 -abc9 -noflatten -top sps_top\n"
+        body = f"read_verilog -DSPS_ECP5 -I{out} -Irtl {files}\nsynth_ecp5 -abc9 -noflatten -top sps_top\n"
     else:
-        body = (f"read_verilog -I{out} -Irtl {files} {WRAPPER.relative_to(ROOT)}\n"
+        body = (f"read_verilog -DSPS_ECP5 -I{out} -Irtl {files} {WRAPPER.relative_to(ROOT)}\n"
                 f"synth_ecp5 -abc9 -top sps_fpga_wrap -json {out / 'sps.json'}\n")
     script = out / f"synth_{tag}.ys"
     script.write_text(body + f"tee -q -o {stat} stat\n")
