@@ -12,6 +12,9 @@ Weights: --checkpoint, else the shipped model (digits) or random weights pruned 
 image runs through the whole network on the RTL, every layer checked bit-exactly against the
 integer reference, and every 3x3 layer is run again in dense mode; the cycles are the hardware
 counters. --cycles model: the compiler's cycle model, no simulation. --config: another array.
+Real time: latency, images/s and GOP/s at the post-route Fmax `sps fpga` measured for this array
+(docs/fpga/summary.json) or at --fmax-mhz; for VGG-16 also the cycle model's prediction at
+ImageNet shape (224x224).
 Exit 1 if the RTL differs from the integer reference, 2 on bad input.
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storag
 
 
 def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
-                   cfg) -> dict:
+                   cfg, fmax_mhz: float | None = None, fmax_where: str = "") -> dict:
     """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
     and the plots. When the RTL differs from the integer reference nothing is written and
     "mismatches" lists the differences."""
@@ -51,14 +54,27 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
         check = f"bit-exact on every layer against the integer reference ({sim}, {wall:.0f} s)"
     title = TITLES.get(model_name, model_name)
     sections, rows, tot, plots = performance_sections(net, source, counters, dense, title, out)
+    rt = imagenet = None
+    extra = []
+    if fmax_mhz:
+        from sps.realtime import dense_macs, realtime, realtime_lines, vgg16_imagenet
+        rt = realtime(tot["cycles"], tot["dense_cycles"], tot["macs"], dense_macs(rows), fmax_mhz)
+        extra += realtime_lines(rt, f"{title}, input {'x'.join(map(str, qnet.input_shape))}", fmax_where)
+        if model_name == "vgg16":
+            print("ImageNet-shape VGG-16 (224x224) with the cycle model ...")
+            imagenet = vgg16_imagenet(cfg)
+            imagenet["realtime"] = realtime(imagenet["cycles"], imagenet["dense_cycles"], imagenet["macs"],
+                                            imagenet["dense_macs"], fmax_mhz)
+            extra += realtime_lines(imagenet["realtime"], "VGG-16's 13 conv layers at ImageNet shape, "
+                                    "3x224x224, cycle model (too large to simulate here)", fmax_where)
     md = [f"# {title} on the SPS array", "",
           f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}. "
-          f"Weights: {weights_desc}. RTL check: {check}.", "", *sections]
+          f"Weights: {weights_desc}. RTL check: {check}.", "", *extra, *sections]
     text = "\n".join(md) + "\n"
     (out / "report.md").write_text(text)
     rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,
            "rtl_check": check, "sim_wall_seconds": wall, "layers": rows, "totals": tot,
-           "storage": net.storage()[1]}
+           "storage": net.storage()[1], "realtime": rt, "imagenet_vgg16": imagenet}
     (out / "report.json").write_text(json.dumps(rep, indent=2))
     return {"markdown": text, "report": rep, "plots": plots, "mismatches": []}
 
@@ -71,6 +87,9 @@ def add_arguments(ap) -> None:
                     help="rtl (default: one image on the RTL, hardware counters) or model (cycle model)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random weights and image")
     ap.add_argument("--out", default=None, help="output directory (default build/report/MODEL)")
+    ap.add_argument("--fmax-mhz", type=float, default=None, metavar="F",
+                    help="clock for the real-time figures (default: the post-route Fmax recorded in "
+                         "docs/fpga/summary.json when it is for this array; none otherwise)")
     add_sim_argument(ap)
     add_config_argument(ap)
 
@@ -82,12 +101,17 @@ def run(a) -> int:
     from models.prepare import load_float, quantized
     from sps.cli import pick_simulator
 
+    from sps.realtime import measured_fmax
+
     cfg = load_config(a.config)
+    if a.fmax_mhz is not None and not 1.0 <= a.fmax_mhz <= 2000.0:
+        raise ValueError(f"--fmax-mhz {a.fmax_mhz:g} is outside 1..2000")
+    fmax, where = (a.fmax_mhz, "as given") if a.fmax_mhz else measured_fmax(cfg)
     sim = pick_simulator(a.sim) if a.cycles == "rtl" else None
     model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
     qnet = quantized(a.model, model, layer_pps, a.data, a.seed)
     out = Path(a.out or f"build/report/{a.model}")
-    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg)
+    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg, fmax, where)
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)
