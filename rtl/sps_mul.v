@@ -20,35 +20,26 @@ module sps_mul #(
     wire [17:0] a_ext = {{(18-AW){a[AW-1]}}, a};
     wire [17:0] b_ext = {{(18-BW){b[BW-1]}}, b};
     wire [35:0] p_dsp;
+    // only the ports used are connected (C, the shift-register and cascade inputs stay open: tying
+    // them to a constant leaves nextpnr a GND net it cannot route to every DSP)
     MULT18X18D #(
         .REG_INPUTA_CLK("CLK0"), .REG_INPUTB_CLK("CLK0"), .REG_OUTPUT_CLK("CLK0"),
         .REG_INPUTA_RST("RST0"), .REG_INPUTB_RST("RST0"), .REG_OUTPUT_RST("RST0"),
         .GSR("DISABLED"), .RESETMODE("SYNC")
     ) u_dsp (
-            .A0(a_ext[0]), .A1(a_ext[1]), .A2(a_ext[2]), .A3(a_ext[3]), .A4(a_ext[4]), .A5(a_ext[5]),
-            .A6(a_ext[6]), .A7(a_ext[7]), .A8(a_ext[8]), .A9(a_ext[9]), .A10(a_ext[10]), .A11(a_ext[11]),
-            .A12(a_ext[12]), .A13(a_ext[13]), .A14(a_ext[14]), .A15(a_ext[15]), .A16(a_ext[16]), .A17(a_ext[17]),
-            .B0(b_ext[0]), .B1(b_ext[1]), .B2(b_ext[2]), .B3(b_ext[3]), .B4(b_ext[4]), .B5(b_ext[5]),
-            .B6(b_ext[6]), .B7(b_ext[7]), .B8(b_ext[8]), .B9(b_ext[9]), .B10(b_ext[10]), .B11(b_ext[11]),
-            .B12(b_ext[12]), .B13(b_ext[13]), .B14(b_ext[14]), .B15(b_ext[15]), .B16(b_ext[16]), .B17(b_ext[17]),
-            .C0(1'b0), .C1(1'b0), .C2(1'b0), .C3(1'b0), .C4(1'b0), .C5(1'b0),
-            .C6(1'b0), .C7(1'b0), .C8(1'b0), .C9(1'b0), .C10(1'b0), .C11(1'b0),
-            .C12(1'b0), .C13(1'b0), .C14(1'b0), .C15(1'b0), .C16(1'b0), .C17(1'b0),
-            .P0(p_dsp[0]), .P1(p_dsp[1]), .P2(p_dsp[2]), .P3(p_dsp[3]), .P4(p_dsp[4]), .P5(p_dsp[5]),
-            .P6(p_dsp[6]), .P7(p_dsp[7]), .P8(p_dsp[8]), .P9(p_dsp[9]), .P10(p_dsp[10]), .P11(p_dsp[11]),
-            .P12(p_dsp[12]), .P13(p_dsp[13]), .P14(p_dsp[14]), .P15(p_dsp[15]), .P16(p_dsp[16]), .P17(p_dsp[17]),
-            .P18(p_dsp[18]), .P19(p_dsp[19]), .P20(p_dsp[20]), .P21(p_dsp[21]), .P22(p_dsp[22]), .P23(p_dsp[23]),
-            .P24(p_dsp[24]), .P25(p_dsp[25]), .P26(p_dsp[26]), .P27(p_dsp[27]), .P28(p_dsp[28]), .P29(p_dsp[29]),
-            .P30(p_dsp[30]), .P31(p_dsp[31]), .P32(p_dsp[32]), .P33(p_dsp[33]), .P34(p_dsp[34]), .P35(p_dsp[35]),
-            .SRIA0(1'b0), .SRIA1(1'b0), .SRIA2(1'b0), .SRIA3(1'b0), .SRIA4(1'b0), .SRIA5(1'b0),
-            .SRIA6(1'b0), .SRIA7(1'b0), .SRIA8(1'b0), .SRIA9(1'b0), .SRIA10(1'b0), .SRIA11(1'b0),
-            .SRIA12(1'b0), .SRIA13(1'b0), .SRIA14(1'b0), .SRIA15(1'b0), .SRIA16(1'b0), .SRIA17(1'b0),
-            .SRIB0(1'b0), .SRIB1(1'b0), .SRIB2(1'b0), .SRIB3(1'b0), .SRIB4(1'b0), .SRIB5(1'b0),
-            .SRIB6(1'b0), .SRIB7(1'b0), .SRIB8(1'b0), .SRIB9(1'b0), .SRIB10(1'b0), .SRIB11(1'b0),
-            .SRIB12(1'b0), .SRIB13(1'b0), .SRIB14(1'b0), .SRIB15(1'b0), .SRIB16(1'b0), .SRIB17(1'b0),
-            .SIGNEDA(1'b1), .SIGNEDB(1'b1), .SOURCEA(1'b0), .SOURCEB(1'b0), .CLK0(clk), .CLK1(1'b0),
-            .CLK2(1'b0), .CLK3(1'b0), .CE0(1'b1), .CE1(1'b0), .CE2(1'b0), .CE3(1'b0),
-            .RST0(rst), .RST1(1'b0), .RST2(1'b0), .RST3(1'b0)
+        .A0(a_ext[0]), .A1(a_ext[1]), .A2(a_ext[2]), .A3(a_ext[3]), .A4(a_ext[4]), .A5(a_ext[5]),
+        .A6(a_ext[6]), .A7(a_ext[7]), .A8(a_ext[8]), .A9(a_ext[9]), .A10(a_ext[10]), .A11(a_ext[11]),
+        .A12(a_ext[12]), .A13(a_ext[13]), .A14(a_ext[14]), .A15(a_ext[15]), .A16(a_ext[16]), .A17(a_ext[17]),
+        .B0(b_ext[0]), .B1(b_ext[1]), .B2(b_ext[2]), .B3(b_ext[3]), .B4(b_ext[4]), .B5(b_ext[5]),
+        .B6(b_ext[6]), .B7(b_ext[7]), .B8(b_ext[8]), .B9(b_ext[9]), .B10(b_ext[10]), .B11(b_ext[11]),
+        .B12(b_ext[12]), .B13(b_ext[13]), .B14(b_ext[14]), .B15(b_ext[15]), .B16(b_ext[16]), .B17(b_ext[17]),
+        .P0(p_dsp[0]), .P1(p_dsp[1]), .P2(p_dsp[2]), .P3(p_dsp[3]), .P4(p_dsp[4]), .P5(p_dsp[5]),
+        .P6(p_dsp[6]), .P7(p_dsp[7]), .P8(p_dsp[8]), .P9(p_dsp[9]), .P10(p_dsp[10]), .P11(p_dsp[11]),
+        .P12(p_dsp[12]), .P13(p_dsp[13]), .P14(p_dsp[14]), .P15(p_dsp[15]), .P16(p_dsp[16]), .P17(p_dsp[17]),
+        .P18(p_dsp[18]), .P19(p_dsp[19]), .P20(p_dsp[20]), .P21(p_dsp[21]), .P22(p_dsp[22]), .P23(p_dsp[23]),
+        .P24(p_dsp[24]), .P25(p_dsp[25]), .P26(p_dsp[26]), .P27(p_dsp[27]), .P28(p_dsp[28]), .P29(p_dsp[29]),
+        .P30(p_dsp[30]), .P31(p_dsp[31]), .P32(p_dsp[32]), .P33(p_dsp[33]), .P34(p_dsp[34]), .P35(p_dsp[35]),
+        .SIGNEDA(1'b1), .SIGNEDB(1'b1), .CLK0(clk), .CE0(1'b1), .RST0(rst)
     );
     assign p = p_dsp[AW+BW-1:0];
 `else
