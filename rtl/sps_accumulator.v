@@ -87,36 +87,32 @@ module sps_accumulator #(
                 .clk(clk), .we(d_valid && d_bank), .waddr(d_pixel), .wdata(d_sum),
                 .re(rd1_drain || (a_valid && a_bank)), .raddr(rd1_drain ? drain_addr : a_pixel), .rdata(q1));
 
+            // valid bits are reset; the data registers need none
             always @(posedge clk) begin
                 if (rst) begin
-                    b_valid <= 1'b0; b_first <= 1'b0; b_bank <= 1'b0; b_last_px <= 1'b0; b_last_rt <= 1'b0;
-                    b_last_pass <= 1'b0; b_pixel <= {PXW{1'b0}}; b_psum <= 32'sd0;
-                    c_valid <= 1'b0; c_first <= 1'b0; c_bank <= 1'b0; c_last_px <= 1'b0; c_last_rt <= 1'b0;
-                    c_last_pass <= 1'b0; c_pixel <= {PXW{1'b0}}; c_psum <= 32'sd0; c_word <= 32'sd0;
-                    c_hit_d <= 1'b0; c_hit_e <= 1'b0; c_hit_f <= 1'b0;
-                    d_valid <= 1'b0; d_bank <= 1'b0; d_last_px <= 1'b0; d_last_rt <= 1'b0; d_last_pass <= 1'b0;
-                    d_pixel <= {PXW{1'b0}}; d_sum <= 32'sd0;
-                    e_valid <= 1'b0; e_bank <= 1'b0; e_pixel <= {PXW{1'b0}}; e_sum <= 32'sd0;
-                    f_sum <= 32'sd0;
+                    b_valid <= 1'b0; c_valid <= 1'b0; d_valid <= 1'b0; e_valid <= 1'b0;
                 end else begin
-                    // A -> B
-                    b_valid <= a_valid; b_first <= a_sb[SB_PIX_FIRST_RT]; b_bank <= a_bank;
-                    b_last_px <= a_sb[SB_PIX_LAST_PX]; b_last_rt <= a_sb[SB_PIX_LAST_RT];
-                    b_last_pass <= a_sb[SB_PIX_LAST_PASS]; b_pixel <= a_pixel;
-                    b_psum <= psum_in[j*32 +: 32];   // read here, not via a net
-                    // B -> C: the word read; which of the sums ahead will be newer than it
-                    c_valid <= b_valid; c_first <= b_first; c_bank <= b_bank; c_last_px <= b_last_px;
-                    c_last_rt <= b_last_rt; c_last_pass <= b_last_pass; c_pixel <= b_pixel; c_psum <= b_psum;
-                    c_word  <= b_bank ? q1 : q0;
-                    c_hit_d <= c_valid && c_bank == b_bank && c_pixel == b_pixel;
-                    c_hit_e <= d_valid && d_bank == b_bank && d_pixel == b_pixel;
-                    c_hit_f <= e_valid && e_bank == b_bank && e_pixel == b_pixel;
-                    // C -> D (RAM write) -> E -> F (kept for forwarding)
-                    d_valid <= c_valid; d_bank <= c_bank; d_last_px <= c_last_px; d_last_rt <= c_last_rt;
-                    d_last_pass <= c_last_pass; d_pixel <= c_pixel; d_sum <= c_sum;
-                    e_valid <= d_valid; e_bank <= d_bank; e_pixel <= d_pixel; e_sum <= d_sum;
-                    f_sum <= e_sum;
+                    b_valid <= a_valid; c_valid <= b_valid; d_valid <= c_valid; e_valid <= d_valid;
                 end
+            end
+            always @(posedge clk) begin
+                // A -> B
+                b_first <= a_sb[SB_PIX_FIRST_RT]; b_bank <= a_bank;
+                b_last_px <= a_sb[SB_PIX_LAST_PX]; b_last_rt <= a_sb[SB_PIX_LAST_RT];
+                b_last_pass <= a_sb[SB_PIX_LAST_PASS]; b_pixel <= a_pixel;
+                b_psum <= psum_in[j*32 +: 32];   // read here, not via a net
+                // B -> C: the word read; which of the sums ahead will be newer than it
+                c_first <= b_first; c_bank <= b_bank; c_last_px <= b_last_px;
+                c_last_rt <= b_last_rt; c_last_pass <= b_last_pass; c_pixel <= b_pixel; c_psum <= b_psum;
+                c_word  <= b_bank ? q1 : q0;
+                c_hit_d <= c_valid && c_bank == b_bank && c_pixel == b_pixel;
+                c_hit_e <= d_valid && d_bank == b_bank && d_pixel == b_pixel;
+                c_hit_f <= e_valid && e_bank == b_bank && e_pixel == b_pixel;
+                // C -> D (RAM write) -> E -> F (kept for forwarding)
+                d_bank <= c_bank; d_last_px <= c_last_px; d_last_rt <= c_last_rt;
+                d_last_pass <= c_last_pass; d_pixel <= c_pixel; d_sum <= c_sum;
+                e_bank <= d_bank; e_pixel <= d_pixel; e_sum <= d_sum;
+                f_sum <= e_sum;
             end
 
             // drain data, registered

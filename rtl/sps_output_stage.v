@@ -124,17 +124,19 @@ module sps_output_stage #(
     reg d1_valid, d1_bank, d1_last;
     reg d2_valid, d2_bank, d2_last;
     reg [COLS*32-1:0] d2_val;
+    // (the data path is empty whenever a program starts -- done waits for the last beat -- so
+    // only `rst` clears it: `start` reaches the drain sequencing above and nothing wide)
     always @(posedge clk) begin
-        if (rst || start) begin
+        if (rst) begin
             d0_valid <= 1'b0; d0_bank <= 1'b0; d0_last <= 1'b0;
             d1_valid <= 1'b0; d1_bank <= 1'b0; d1_last <= 1'b0;
-            d2_valid <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0; d2_val <= {COLS*32{1'b0}};
+            d2_valid <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0;
         end else begin
             d0_valid <= issue; d0_bank <= cur_bank; d0_last <= last_px && bank_last[cur_bank];
             d1_valid <= d0_valid; d1_bank <= d0_bank; d1_last <= d0_last;
             d2_valid <= d1_valid; d2_bank <= d1_bank; d2_last <= d1_last;
-            d2_val <= add_bias(drain_data, d1_bank ? bias1 : bias0);
         end
+        d2_val <= add_bias(drain_data, d1_bank ? bias1 : bias0);
     end
 
     function [COLS*32-1:0] add_bias;
@@ -155,7 +157,7 @@ module sps_output_stage #(
     generate
         for (j = 0; j < COLS; j = j + 1) begin : g_lane
             sps_requant u_rq (
-                .clk(clk), .rst(rst || start), .in_valid(d2_valid),
+                .clk(clk), .rst(rst), .in_valid(d2_valid),
                 .v(d2_val[j*32 +: 32]),
                 .mult(d2_bank ? mul1[j*16 +: 16] : mul0[j*16 +: 16]),
                 .shift(d2_bank ? shift1[j*8 +: 6] : shift0[j*8 +: 6]),
@@ -167,14 +169,14 @@ module sps_output_stage #(
 
     // TLAST of the beat, delayed like the lanes (sps_requant: 2 cycles raw, 9 requantised)
     wire last_raw, last_rq;
-    sps_delay #(.WIDTH(1), .DEPTH(2)) u_last_raw (.clk(clk), .rst(rst || start), .d(d2_last), .q(last_raw));
-    sps_delay #(.WIDTH(1), .DEPTH(9)) u_last_rq (.clk(clk), .rst(rst || start), .d(d2_last), .q(last_rq));
+    sps_delay #(.WIDTH(1), .DEPTH(2)) u_last_raw (.clk(clk), .rst(rst), .d(d2_last), .q(last_raw));
+    sps_delay #(.WIDTH(1), .DEPTH(9)) u_last_rq (.clk(clk), .rst(rst), .d(d2_last), .q(last_rq));
     wire fifo_last = requant ? last_rq : last_raw;
 
     wire [COLS*32:0] fifo_dout;
     wire             fifo_empty;
     sps_fifo #(.WIDTH(COLS*32+1), .DEPTH(OUT_FIFO_DEPTH)) u_fifo (
-        .clk(clk), .rst(rst || start), .push(push), .din({fifo_last, lane_out}),
+        .clk(clk), .rst(rst), .push(push), .din({fifo_last, lane_out}),
         .pop(m_tready), .dout(fifo_dout), .empty(fifo_empty), .count(fifo_count));
 
     assign m_tvalid = !fifo_empty;

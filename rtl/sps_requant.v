@@ -31,11 +31,8 @@ module sps_requant (
     reg               raw_v1;
     reg signed [31:0] raw1;
     always @(posedge clk) begin
-        if (rst) begin
-            raw_v1 <= 1'b0; raw1 <= 32'sd0;
-        end else begin
-            raw_v1 <= in_valid && !requant; raw1 <= v;
-        end
+        raw_v1 <= !rst && in_valid && !requant;
+        raw1   <= v;
     end
 
     // ---- requant mode --------------------------------------------------------------------------
@@ -62,53 +59,44 @@ module sps_requant (
     wire               neg6  = x6[QW-1];
     wire               over  = !neg6 && (|x6[QW-2:7]);           // > 127
     wire               under = neg6 && !(&x6[QW-2:7]);           // < -128
-    integer k;
 
+    // only the valid bits are reset; the data registers need no reset
     always @(posedge clk) begin
-        if (rst) begin
-            vld <= 8'd0; v_hi0 <= 16'sd0; m0 <= 16'd0; sh0 <= 6'd0;
-            rl0 <= 1'b0; rnd3 <= {QW{1'b0}}; p_lo <= 32'd0; p3 <= 0; q4 <= 0; x5 <= 0; x6 <= 0; res7 <= 8'd0;
-            rl <= 6'd0; zero <= 6'd0;
-            for (k = 1; k < 6; k = k + 1) sh[k] <= 6'd0;
-        end else begin
-            vld <= {vld[6:0], take};
-            // R0: the operands
-            if (take) begin
-                v_hi0 <= v[31:16]; m0 <= mult; sh0 <= shift; rl0 <= relu;
-            end
-            // R1 / R2: the two products leave the multiplier; the low one is kept
-            p_lo <= prod[31:0];
-            sh[1] <= sh0; rl[1] <= rl0; zero[1] <= (sh0 >= 6'd49);
-            sh[2] <= sh[1]; rl[2] <= rl[1]; zero[2] <= zero[1];
-            // R3: the 48-bit product
-            p3 <= ($signed({{(QW-34){prod[33]}}, prod}) <<< 16) + $signed({{(QW-32){1'b0}}, p_lo});
-            sh[3] <= sh[2]; rl[3] <= rl[2]; zero[3] <= zero[2];
-            rnd3 <= (sh[2] == 6'd0) ? {QW{1'b0}} : ({{(QW-1){1'b0}}, 1'b1} << (sh[2] - 6'd1));
-            // R4: rounding term
-            q4 <= p3 + $signed(rnd3);
-            sh[4] <= sh[3]; rl[4] <= rl[3]; zero[4] <= zero[3];
-            // R5, R6: the shift, by 8s then by 1s
-            x5 <= q4 >>> {sh[4][5:3], 3'b000};
-            sh[5] <= sh[4]; rl[5] <= rl[4]; zero[5] <= zero[4];
-            x6 <= x5 >>> sh[5][2:0];
-            rl[6] <= rl[5]; zero[6] <= zero[5];
-            // R7: ReLU and clamp
-            if (zero[6] || (rl[6] && neg6))  res7 <= 8'd0;
-            else if (over)                    res7 <= 8'd127;
-            else if (under)                   res7 <= 8'h80;
-            else                              res7 <= x6[7:0];
+        vld <= rst ? 8'd0 : {vld[6:0], take};
+    end
+    always @(posedge clk) begin
+        // R0: the operands
+        if (take) begin
+            v_hi0 <= v[31:16]; m0 <= mult; sh0 <= shift; rl0 <= relu;
         end
+        // R1 / R2: the two products leave the multiplier; the low one is kept
+        p_lo <= prod[31:0];
+        sh[1] <= sh0; rl[1] <= rl0; zero[1] <= (sh0 >= 6'd49);
+        sh[2] <= sh[1]; rl[2] <= rl[1]; zero[2] <= zero[1];
+        // R3: the 48-bit product
+        p3 <= ($signed({{(QW-34){prod[33]}}, prod}) <<< 16) + $signed({{(QW-32){1'b0}}, p_lo});
+        sh[3] <= sh[2]; rl[3] <= rl[2]; zero[3] <= zero[2];
+        rnd3 <= (sh[2] == 6'd0) ? {QW{1'b0}} : ({{(QW-1){1'b0}}, 1'b1} << (sh[2] - 6'd1));
+        // R4: rounding term
+        q4 <= p3 + $signed(rnd3);
+        sh[4] <= sh[3]; rl[4] <= rl[3]; zero[4] <= zero[3];
+        // R5, R6: the shift, by 8s then by 1s
+        x5 <= q4 >>> {sh[4][5:3], 3'b000};
+        sh[5] <= sh[4]; rl[5] <= rl[4]; zero[5] <= zero[4];
+        x6 <= x5 >>> sh[5][2:0];
+        rl[6] <= rl[5]; zero[6] <= zero[5];
+        // R7: ReLU and clamp
+        if (zero[6] || (rl[6] && neg6))  res7 <= 8'd0;
+        else if (over)                    res7 <= 8'd127;
+        else if (under)                   res7 <= 8'h80;
+        else                              res7 <= x6[7:0];
     end
 
-    // the output register: raw values after 2 cycles, requantised ones after 8 (the mode is fixed
+    // the output register: raw values after 2 cycles, requantised ones after 9 (the mode is fixed
     // for a program, so the two never meet)
     always @(posedge clk) begin
-        if (rst) begin
-            out_valid <= 1'b0; out <= 32'd0;
-        end else begin
-            out_valid <= raw_v1 || vld[7];
-            out <= vld[7] ? {{24{res7[7]}}, res7} : raw1;
-        end
+        out_valid <= !rst && (raw_v1 || vld[7]);
+        out       <= vld[7] ? {{24{res7[7]}}, res7} : raw1;
     end
 endmodule
 `default_nettype wire
