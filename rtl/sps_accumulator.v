@@ -14,13 +14,15 @@
 // tile of a column tile, the bank is done (weight slots are released earlier, by the window
 // generator).
 // Latency: word written 3 cycles after the psum leaves the array; done 1 cycle later; drain
-// data 2 cycles after drain_re.
+// data 2 cycles after the read of drain_addr. The RAMs read every cycle; a bank's read address
+// is the drain's while a drain of that bank is under way (drain_active, a register), so no path
+// runs from the output stage's read decision to the block RAMs.
 `default_nettype none
 module sps_accumulator #(
     parameter COLS      = 8,
     parameter ACC_DEPTH = 1024
 ) (
-    clk, rst, psum_in, sb_valid, sb, drain_re, drain_bank, drain_addr, drain_data, done_valid,
+    clk, rst, psum_in, sb_valid, sb, drain_active, drain_bank, drain_addr, drain_data, done_valid,
     done_bank, done_last
 );
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
@@ -32,7 +34,7 @@ module sps_accumulator #(
     input  wire                sb_valid;
     input  wire [SB_PIX_W-1:0] sb;            // pixel sideband (rtl/sps_sideband.vh)
     // drain read port
-    input  wire                drain_re;
+    input  wire                drain_active;
     input  wire                drain_bank;
     input  wire [PXW-1:0]      drain_addr;
     output wire [COLS*32-1:0]  drain_data;
@@ -75,17 +77,17 @@ module sps_accumulator #(
             reg               c_hit_d, c_hit_e, c_hit_f;      // forward from D / E / F in stage C
 
             wire [31:0] q0, q1;
-            wire        rd0_drain = drain_re && !drain_bank;
-            wire        rd1_drain = drain_re &&  drain_bank;
+            wire        rd0_drain = drain_active && !drain_bank;
+            wire        rd1_drain = drain_active &&  drain_bank;
             wire signed [31:0] c_old = c_hit_d ? d_sum : c_hit_e ? e_sum : c_hit_f ? f_sum : c_word;
             wire signed [31:0] c_sum = (c_first ? 32'sd0 : c_old) + c_psum;
 
             sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank0 (
                 .clk(clk), .we(d_valid && !d_bank), .waddr(d_pixel), .wdata(d_sum),
-                .re(rd0_drain || (a_valid && !a_bank)), .raddr(rd0_drain ? drain_addr : a_pixel), .rdata(q0));
+                .re(1'b1), .raddr(rd0_drain ? drain_addr : a_pixel), .rdata(q0));
             sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank1 (
                 .clk(clk), .we(d_valid && d_bank), .waddr(d_pixel), .wdata(d_sum),
-                .re(rd1_drain || (a_valid && a_bank)), .raddr(rd1_drain ? drain_addr : a_pixel), .rdata(q1));
+                .re(1'b1), .raddr(rd1_drain ? drain_addr : a_pixel), .rdata(q1));
 
             // valid bits are reset; the data registers need none
             always @(posedge clk) begin

@@ -41,7 +41,8 @@ module sps_index_walker #(
     output wire                row_en;
     output wire [3:0]          row_pos;
     output reg  [AW-1:0]       tile_chaddr;   // word address of the last tile's channel block
-    output wire                group_end;     // the last tile emitted was the group's last
+    output reg                 group_end;     // the last tile emitted was the group's last (a register:
+                                              // the weight loader's stream handshake depends on it)
 
     localparam integer  ROW_LAST_I  = ROWS - 1;
     localparam integer  LANE_LAST_I = LANES - 1;
@@ -97,10 +98,12 @@ module sps_index_walker #(
 
     assign row_en    = |m;
     assign row_pos   = lowest(m);
-    assign group_end = !more_q && last_block;
 
     // ---- the next row's lane, phase and candidate masks --------------------------------------
     wire            tile_end   = (row == ROW_LAST);
+    // group_end = !more_q && last_block, kept as a register: their values after this step
+    wire more_next       = tile_end ? (more_acc || (|m_rest)) : more_q;
+    wire last_block_next = ((row == {RW{1'b0}}) && !more_q) ? (left_nb <= LANES_N) : last_block;
     wire [LW-1:0]   lane_n     = (lane == LANE_LAST) ? {LW{1'b0}} : lane + 1'b1;
     wire [RW-1:0]   row_n      = tile_end ? {RW{1'b0}} : row + 1'b1;
     wire [PW:0]     ph_inc     = {1'b0, ph} + 1'b1;
@@ -128,12 +131,13 @@ module sps_index_walker #(
         if (rst) begin
             row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
             more_q <= 1'b0; more_acc <= 1'b0; ph <= 0; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0; last_block <= 1'b0;
+            group_end <= 1'b0;
             chaddr_nb <= 0; tile_chaddr <= 0; m_pat <= 0; m_rem <= 0;
             for (k = 0; k < LANES; k = k + 1) rem[k] <= 9'd0;
         end else if (group_start) begin
             // the group's first tile starts block 0 (a block advance, like every block start)
             row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph <= group;
+            more_q <= 1'b0; more_acc <= 1'b0; ph <= group; last_block <= 1'b0; group_end <= 1'b0;
             left_nb <= $signed({2'b00, n_ch});
             lane_ok_nb <= lanes_below($signed({2'b00, n_ch}));
             chaddr_nb <= {AW{1'b0}};
@@ -148,6 +152,7 @@ module sps_index_walker #(
             last_of_lane  <= ({1'b0, row_n} >= ROW_LL);
             /* verilator lint_on UNSIGNED */
             ph <= ph_n;
+            group_end <= !more_next && last_block_next;
             if (tile_end) begin
                 more_q <= more_acc || (|m_rest);
                 more_acc <= 1'b0;

@@ -14,7 +14,7 @@ module sps_output_stage #(
     parameter OUT_FIFO_DEPTH = 8
 ) (
     clk, rst, start, npix, requant, relu, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data,
-    done_valid, done_bank, done_last, drain_re, drain_bank, drain_addr, drain_data, bank_free_valid,
+    done_valid, done_bank, done_last, drain_re, drain_active, drain_bank, drain_addr, drain_data, bank_free_valid,
     bank_free_id, m_tdata, m_tvalid, m_tlast, m_tready
 );
     localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
@@ -36,7 +36,8 @@ module sps_output_stage #(
     input  wire                done_bank;
     input  wire                done_last;
     // accumulator read port
-    output wire                drain_re;
+    output wire                drain_re;      // a read of drain_addr in drain_bank this cycle
+    output wire                drain_active;  // a drain of drain_bank is under way (a register)
     output wire                drain_bank;
     output wire [PXW-1:0]      drain_addr;
     input  wire [COLS*32-1:0]  drain_data;
@@ -83,6 +84,7 @@ module sps_output_stage #(
     wire           last_px  = ({1'b0, drain_px} == npix - 1'b1);
 
     assign drain_re   = issue;
+    assign drain_active = draining;
     assign drain_bank = cur_bank;
     assign drain_addr = drain_px;
 

@@ -245,22 +245,25 @@ module sps_top #(
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),
         .valid_out(col_valid), .tag_out(col_tag), .psum_out(psum));
 
-    wire               drain_re, drain_bank, done_valid, done_bank, done_last;
+    wire               drain_active, drain_bank, done_valid, done_bank, done_last;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire               drain_re;      // the read itself: the accumulator's RAMs read every cycle
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [PXW-1:0]     drain_addr;
     wire [COLS*32-1:0] drain_data;
 
     sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_acc (
         .clk(clk), .rst(rst), .psum_in(psum),
         .sb_valid(acc_sb_valid), .sb(acc_sb),
-        .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
+        .drain_active(drain_active), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 
     sps_output_stage #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)) u_out (
         .clk(clk), .rst(rst), .start(go), .npix(npix), .requant(r_mode[0]), .relu(r_mode[1]),
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last),
-        .drain_re(drain_re), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
-        .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id),
+        .drain_re(drain_re), .drain_active(drain_active), .drain_bank(drain_bank), .drain_addr(drain_addr),
+        .drain_data(drain_data), .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id),
         .m_tdata(m_axis_res_tdata), .m_tvalid(m_axis_res_tvalid), .m_tlast(m_axis_res_tlast),
         .m_tready(m_axis_res_tready));
 endmodule
