@@ -7,7 +7,7 @@
 // slot is full. Keeps the accumulator bank ownership (claimed by the weight loader for a column
 // tile, freed by the output stage after draining), the performance counters and done.
 // Latency: GEOM_CYCLES + 3 cycles from start to the first stream ready (docs/ARCHITECTURE.md
-// section 7); done the cycle after the last result.
+// section 7); done 2 cycles after the last result (CYCLES counts up to the last result).
 `default_nettype none
 module sps_ctrl #(
     parameter LANES     = 8,
@@ -221,7 +221,7 @@ module sps_ctrl #(
     end
 
     // ---- pass feeder ------------------------------------------------------------------------
-    reg       next_slot, all_issued;
+    reg       next_slot, all_issued, res_done;
     reg [1:0] slot_issued;
     reg [MW-1:0] pass_macs;
     // the MAC counter in two 32-bit halves: the high half takes the low half's carry a cycle
@@ -245,6 +245,7 @@ module sps_ctrl #(
         if (rst) begin
             state <= S_IDLE; done <= 1'b0; err_config <= 1'b0;
             next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; pass_macs <= 0; bank_busy <= 2'b00;
+            res_done <= 1'b0;
             cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0; cnt_stall_wgt <= 0;
             cnt_stall_res <= 0; cnt_passes <= 0;
         end else begin
@@ -264,14 +265,19 @@ module sps_ctrl #(
                     end
                 end
                 S_LOAD: if (!act_busy) state <= S_RUN;
-                S_RUN: if (res_valid && res_ready && res_last) begin
+                S_RUN: if (res_done) begin
                     state <= S_IDLE; done <= 1'b1;
                 end
                 default: state <= S_IDLE;
             endcase
 
-            if (busy) begin
+            // the last result beat, registered (the FSM's enable stays off the result FIFO's read
+            // path); the cycle after it is not counted, so CYCLES ends with the last beat
+            res_done <= (state == S_RUN) && res_valid && res_ready && res_last;
+            if (busy && !res_done) begin
                 cnt_cycles <= cnt_cycles + 1'b1;
+            end
+            if (busy) begin
                 if (wg_issue) begin
                     cnt_busy <= cnt_busy + 1'b1;
                     macs_lo  <= {1'b0, macs_lo[31:0]} + {{(33-MW){1'b0}}, pass_macs};
