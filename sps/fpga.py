@@ -92,8 +92,9 @@ def fits(res: dict) -> bool:
 
 
 def module_name(yosys_name: str) -> str:
-    """'$paramod$<hash>\\sps_window_gen' -> 'sps_window_gen'."""
-    return yosys_name.rsplit("\\", 1)[-1]
+    """'$paramod$<hash>\\sps_window_gen' or '$paramod\\sps_pe\\PSW=...' -> the module's name."""
+    parts = yosys_name.split("\\")
+    return parts[1] if parts[0].startswith("$paramod") and len(parts) > 1 else yosys_name
 
 
 def synth(cfg, out: Path, progress=print, hier: bool = False) -> dict:
