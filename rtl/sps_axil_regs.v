@@ -1,8 +1,9 @@
 // sps_axil_regs.v -- AXI4-Lite slave with the layer descriptor, control/status and the performance
 // counters (register map: docs/ARCHITECTURE.md section 5.1). 32-bit data, byte addresses.
-// A write takes AW and W together and answers on B; a read answers on R the cycle after AR.
+// A write takes AW and W together and answers on B the next cycle; a read answers on R 3 cycles
+// after AR.
 // Descriptor writes while the accelerator is busy are ignored (the running layer is not disturbed).
-// Latency: 1 cycle to accept, response the next cycle.
+// Latency: writes 1 cycle (START reaches CTRL a cycle later), reads 3 cycles.
 `default_nettype none
 module sps_axil_regs #(
     parameter ROWS      = 8,
@@ -102,7 +103,9 @@ module sps_axil_regs #(
     assign s_axil_bresp   = 2'b00;
     wire [11:0] wr_addr = {s_axil_awaddr[11:2], 2'b00};
     wire        cfg_we = do_write && !busy && (&s_axil_wstrb);
-    assign start = do_write && (wr_addr == A_CTRL) && s_axil_wdata[0] && !busy;
+    reg start_q;                                        // START, registered: CTRL sees it a cycle
+    assign start = start_q;                             // after the write
+    always @(posedge clk) start_q <= !rst && do_write && (wr_addr == A_CTRL) && s_axil_wdata[0] && !busy;
 
     integer i;
     always @(posedge clk) begin
@@ -140,50 +143,66 @@ module sps_axil_regs #(
     end
 
     // ---- read channel ---------------------------------------------------------------------
-    assign s_axil_arready = !s_axil_rvalid;
+    // reads in three registered steps (address; a select within the register block and within
+    // the counter block; the block), so no read path is more than one 64:1 select: R answers 3
+    // cycles after AR, one read at a time
+    reg         rd_p1, rd_p2;                          // a read in step 1 / step 2
+    reg  [9:0]  ra;                                    // its word address
+    reg  [31:0] rd_regs, rd_cnts;
+    reg  [1:0]  rd_blk;                                // 0: registers, 1: counters, 2: neither
+    assign s_axil_arready = !(rd_p1 || rd_p2 || s_axil_rvalid);
     assign s_axil_rresp   = 2'b00;
-    wire [11:0] rd_addr = {s_axil_araddr[11:2], 2'b00};
-    reg  [31:0] rd_value;
+    wire [5:0]  ri = ra[5:0];                           // word within a 256-byte block
     integer     k;
-    always @(*) begin
-        rd_value = 32'd0;
-        case (rd_addr)
-            A_STATUS: rd_value = {28'd0, err_config, err_stream, done, busy};
-            A_C:      rd_value[CH_BITS-1:0]  = c;
-            A_H:      rd_value[DIM_BITS-1:0] = h;
-            A_W:      rd_value[DIM_BITS-1:0] = w;
-            A_HOUT:   rd_value[DIM_BITS-1:0] = hout;
-            A_WOUT:   rd_value[DIM_BITS-1:0] = wout;
-            A_STRIDE: rd_value[1:0] = stride;
-            A_PADT:   rd_value[1:0] = pad_top;
-            A_PADL:   rd_value[1:0] = pad_left;
-            A_MODE:   rd_value[1:0] = mode;
-            A_NPAT:   rd_value[PW:0] = npat;
-            A_CYC:    rd_value = cnt_cycles;
-            A_BUSY:   rd_value = cnt_busy;
-            A_MACL:   rd_value = cnt_macs[31:0];
-            A_MACH:   rd_value = cnt_macs[63:32];
-            A_SACT:   rd_value = cnt_stall_act;
-            A_SWGT:   rd_value = cnt_stall_wgt;
-            A_SRES:   rd_value = cnt_stall_res;
-            A_PASS:   rd_value = cnt_passes;
-            A_CFG0:   rd_value = {PMAX8, LANES8, COLS8, ROWS8};
-            A_CFG1:   rd_value = ACT_DEPTH32;
-            A_CFG2:   rd_value = ACC_DEPTH32;
+    always @(posedge clk) begin
+        rd_regs <= 32'd0;
+        case (ri)
+            A_STATUS[7:2]: rd_regs <= {28'd0, err_config, err_stream, done, busy};
+            A_C[7:2]:      rd_regs[CH_BITS-1:0]  <= c;
+            A_H[7:2]:      rd_regs[DIM_BITS-1:0] <= h;
+            A_W[7:2]:      rd_regs[DIM_BITS-1:0] <= w;
+            A_HOUT[7:2]:   rd_regs[DIM_BITS-1:0] <= hout;
+            A_WOUT[7:2]:   rd_regs[DIM_BITS-1:0] <= wout;
+            A_STRIDE[7:2]: rd_regs[1:0] <= stride;
+            A_PADT[7:2]:   rd_regs[1:0] <= pad_top;
+            A_PADL[7:2]:   rd_regs[1:0] <= pad_left;
+            A_MODE[7:2]:   rd_regs[1:0] <= mode;
+            A_NPAT[7:2]:   rd_regs[PW:0] <= npat;
             default: ;
         endcase
-        for (k = 0; k < PMAX; k = k + 1) begin     // outside the case: k is set on every path
-            if ({20'd0, rd_addr} == A_PAT + 4*k) rd_value[8:0] = pat_r[k];
-            if ({20'd0, rd_addr} == A_FG + 4*k)  rd_value[CH_BITS-1:0] = fg_r[k];
+        for (k = 0; k < PMAX; k = k + 1) begin
+            if ({26'd0, ri} == A_PAT / 4 + k)        rd_regs[8:0] <= pat_r[k];
+            if ({26'd0, ri} == A_FG / 4 + k) rd_regs[CH_BITS-1:0] <= fg_r[k];
         end
+        case (ri)
+            A_CYC[7:2]:  rd_cnts <= cnt_cycles;
+            A_BUSY[7:2]: rd_cnts <= cnt_busy;
+            A_MACL[7:2]: rd_cnts <= cnt_macs[31:0];
+            A_MACH[7:2]: rd_cnts <= cnt_macs[63:32];
+            A_SACT[7:2]: rd_cnts <= cnt_stall_act;
+            A_SWGT[7:2]: rd_cnts <= cnt_stall_wgt;
+            A_SRES[7:2]: rd_cnts <= cnt_stall_res;
+            A_PASS[7:2]: rd_cnts <= cnt_passes;
+            A_CFG0[7:2]: rd_cnts <= {PMAX8, LANES8, COLS8, ROWS8};
+            A_CFG1[7:2]: rd_cnts <= ACT_DEPTH32;
+            A_CFG2[7:2]: rd_cnts <= ACC_DEPTH32;
+            default: rd_cnts <= 32'd0;
+        endcase
+        rd_blk <= (ra[9:6] == 4'd0) ? 2'd0 : (ra[9:6] == 4'd1) ? 2'd1 : 2'd2;   // A_CYC..A_CFG2: block 1
     end
     always @(posedge clk) begin
         if (rst) begin
-            s_axil_rvalid <= 1'b0; s_axil_rdata <= 32'd0;
-        end else if (s_axil_arvalid && !s_axil_rvalid) begin
-            s_axil_rvalid <= 1'b1; s_axil_rdata <= rd_value;
-        end else if (s_axil_rready) begin
-            s_axil_rvalid <= 1'b0;
+            rd_p1 <= 1'b0; rd_p2 <= 1'b0; s_axil_rvalid <= 1'b0; s_axil_rdata <= 32'd0; ra <= 10'd0;
+        end else begin
+            rd_p1 <= s_axil_arvalid && s_axil_arready;
+            if (s_axil_arvalid && s_axil_arready) ra <= s_axil_araddr[11:2];
+            rd_p2 <= rd_p1;
+            if (rd_p2) begin
+                s_axil_rvalid <= 1'b1;
+                s_axil_rdata  <= (rd_blk == 2'd0) ? rd_regs : (rd_blk == 2'd1) ? rd_cnts : 32'd0;
+            end else if (s_axil_rready) begin
+                s_axil_rvalid <= 1'b0;
+            end
         end
     end
 endmodule

@@ -119,6 +119,11 @@ module sps_ctrl #(
     localparam [LRW-1:0] LANES_R = LANES;
 
     reg  [GCW-1:0]   gstep;
+    // the phase of the step being taken, as flags registered a cycle ahead (no compare of gstep
+    // in front of the geometry registers): D, the NPIX bits of D, M and its first step, A and its
+    // first step, the last step
+    reg              g_d, g_np, g_m, g_m0, g_a, g_a0, g_end;
+    wire [GCW-1:0]   gstep_n = gstep + 1'b1;
     reg  [NDW-1:0]   dv_w, dv_h, dv_c;          // dividends, shifted out MSB first
     reg  [1:0]       rm_w, rm_h;                // remainders mod 3
     reg  [LRW-1:0]   rm_c;                      // remainder mod LANES
@@ -151,6 +156,8 @@ module sps_ctrl #(
     always @(posedge clk) begin
         if (state == S_IDLE) begin
             gstep <= 0;
+            g_d <= 1'b1; g_np <= (DB > 0); g_m <= 1'b0; g_m0 <= 1'b0; g_a <= 1'b0; g_a0 <= 1'b0;
+            g_end <= (END_A == 0);
             dv_w <= {{(NDW-DB){1'b0}}, w} + TWO_D;
             dv_h <= {{(NDW-DB){1'b0}}, h} + TWO_D;
             dv_c <= {{(NDW-CH_BITS){1'b0}}, c} + LM1_D;
@@ -158,21 +165,28 @@ module sps_ctrl #(
             q_w <= 0; q_h <= 0; q_c <= 0;
             mp_np <= wout; mc_np <= {{DB{1'b0}}, hout}; npix_full <= 0;
         end else if (state == S_GEOM) begin
-            gstep <= gstep + 1'b1;
-            if (gstep <= END_D) begin
+            gstep <= gstep_n;
+            g_d   <= (gstep_n <= END_D);
+            g_np  <= (gstep_n < DB);
+            g_m   <= (gstep_n > END_D) && (gstep_n <= END_M);
+            g_m0  <= (gstep_n == END_D + 1'b1);
+            g_a   <= (gstep_n > END_M);
+            g_a0  <= (gstep_n == END_M + 1'b1);
+            g_end <= (gstep_n == END_A);
+            if (g_d) begin
                 dv_w <= dv_w << 1; dv_h <= dv_h << 1; dv_c <= dv_c << 1;
                 rm_w <= ge_w ? sub_w[1:0] : tw_w[1:0];
                 rm_h <= ge_h ? sub_h[1:0] : tw_h[1:0];
                 rm_c <= ge_c ? sub_c[LRW-1:0] : tw_c[LRW-1:0];
                 q_w <= {q_w[NDW-2:0], ge_w}; q_h <= {q_h[NDW-2:0], ge_h}; q_c <= {q_c[NDW-2:0], ge_c};
-                if (gstep < DB) begin
+                if (g_np) begin
                     if (mp_np[0]) npix_full <= npix_full + mc_np;
                     mp_np <= mp_np >> 1; mc_np <= mc_np << 1;
                 end
                 mc_hw <= 0; hw3_full <= 0;
             end
-            if (gstep > END_D && gstep <= END_M) begin
-                if (gstep == END_D + 1'b1) begin      // first step: load W3 and H3
+            if (g_m) begin
+                if (g_m0) begin      // first step: load W3 and H3
                     if (q_h[0]) hw3_full <= {{(HWW-DB-1){1'b0}}, q_w[DB:0]};
                     mc_hw <= {{(HWW-DB-1){1'b0}}, q_w[DB:0]} << 1;
                     mp_hw <= q_h[DB:0] >> 1;
@@ -182,8 +196,8 @@ module sps_ctrl #(
                 end
                 act_words <= 0;
             end
-            if (gstep > END_M) begin
-                if (gstep == END_M + 1'b1) begin      // first step: load HW3 and N_CBLK
+            if (g_a) begin
+                if (g_a0) begin      // first step: load HW3 and N_CBLK
                     if (q_c[0]) act_words <= {{CH_BITS{1'b0}}, hw3_full};
                     mc_aw <= {{CH_BITS{1'b0}}, hw3_full} << 1;
                     mp_aw <= q_c[CH_BITS-1:0] >> 1;
@@ -206,11 +220,15 @@ module sps_ctrl #(
             if (i < npat && fg[i*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) fg_any = 1'b1;
         end
     end
-    reg static_ok;                               // the checks that need no geometry
-    always @(posedge clk)
-        static_ok <= (stride == 2'd1 || stride == 2'd2) && pad_top != 2'd3 && pad_left != 2'd3 &&
-                     npat != 0 && npat <= PMAX && pat_ok && fg_any &&
-                     c != 0 && h != 0 && w != 0 && hout != 0 && wout != 0;
+    reg static_ok, pat_ok_q, fg_any_q, shape_ok, dims_ok;   // the checks that need no geometry,
+    always @(posedge clk) begin                             // in two registered steps
+        pat_ok_q  <= pat_ok;
+        fg_any_q  <= fg_any;
+        shape_ok  <= (stride == 2'd1 || stride == 2'd2) && pad_top != 2'd3 && pad_left != 2'd3 &&
+                     npat != 0 && npat <= PMAX;
+        dims_ok   <= c != 0 && h != 0 && w != 0 && hout != 0 && wout != 0;
+        static_ok <= pat_ok_q && fg_any_q && shape_ok && dims_ok;
+    end
     always @(posedge clk)
         cfg_ok <= static_ok && npix_full <= ACC_DEPTH && act_words <= ACT_DEPTH;
 
@@ -256,7 +274,7 @@ module sps_ctrl #(
                     cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0;
                     cnt_stall_wgt <= 0; cnt_stall_res <= 0; cnt_passes <= 0;
                 end
-                S_GEOM: if (gstep == END_A) state <= S_CHECK;
+                S_GEOM: if (g_end) state <= S_CHECK;
                 S_CHECK: state <= S_GO;
                 S_GO: begin
                     if (cfg_ok) state <= S_LOAD;

@@ -52,7 +52,8 @@ module sps_index_walker #(
     localparam [RW:0]   LANES_R     = LANES_I[RW:0];           // LANES <= ROWS
     localparam integer  ROW_LL_I    = ROWS - LANES;            // first row that is its lane's last
     localparam [RW:0]   ROW_LL      = ROW_LL_I[RW:0];
-    localparam signed [NW-1:0] LANES_N = LANES;
+    localparam signed [NW-1:0] LANES_N  = LANES;
+    localparam signed [NW-1:0] LANES2_N = 2 * LANES;
 
     // ---- state ----------------------------------------------------------------------------
     reg  [RW-1:0]  row;                 // row the next step emits
@@ -63,19 +64,32 @@ module sps_index_walker #(
     reg            last_of_lane;        // row >= ROWS - LANES: the lane's last row in this tile
     reg            more_acc;            // a lane has positions left after its last row so far
     reg  [PW-1:0]  ph;                  // phase of the channel the next block-first row reads
+    reg  [PW-1:0]  ph1;                 // the phase after it: (ph + 1) mod npat
     reg  [8:0]     rem [0:LANES-1];     // per lane: positions not yet taken in this block
     reg  [LANES-1:0] lane_ok;           // lanes of this block with a channel < C
     reg  [LANES-1:0] lane_ok_nb;        // the same for the next block
     reg  signed [NW-1:0] left_nb;       // channels from the next block's start on (C - its first channel)
     reg            last_block;          // this block is the group's last
+    reg            last_nb;             // the next block is the group's last (left_nb <= LANES)
     reg  [AW-1:0]  chaddr_nb;           // the next block's word address
     reg  [8:0]     m_pat, m_rem;        // the next row's mask: block-first (PAT) / remaining
+    // set-bit counts kept beside the masks, so that "the row has a position" and "positions are
+    // left after it" are flags, not a 9-bit OR behind a carry chain
+    reg  [3:0]     rem_cnt [0:LANES-1]; // per lane: set bits of rem
+    reg  [3:0]     m_pat_cnt, m_rem_cnt;
+    reg            m_pat_nz, m_rem_nz, m_pat_ge2, m_rem_ge2;
+    reg  [3:0]     pat_cnt [0:PMAX-1];  // set bits of each pattern (the table is static in a layer)
+    reg            row0;                // row == 0
 
     // ---- the row emitted now ---------------------------------------------------------------
-    wire        new_blk_row0 = (row == {RW{1'b0}}) && !more_q;    // this tile starts a block
-    wire        use_pat      = first_of_lane && (row == {RW{1'b0}} ? !more_q : blk_tile);
+    wire        new_blk_row0 = row0 && !more_q;                    // this tile starts a block
+    wire        use_pat      = first_of_lane && (row0 ? !more_q : blk_tile);
     wire [8:0]  m            = use_pat ? m_pat : m_rem;
     wire [8:0]  m_rest       = m & (m - 9'd1);                    // clear the lowest set bit
+    wire [3:0]  m_cnt        = use_pat ? m_pat_cnt : m_rem_cnt;
+    wire [3:0]  rest_cnt     = m_cnt - {3'd0, (m_cnt != 4'd0)};   // set bits of m_rest
+    wire        m_nz         = use_pat ? m_pat_nz : m_rem_nz;     // |m
+    wire        rest_nz      = use_pat ? m_pat_ge2 : m_rem_ge2;   // |m_rest
 
     function [3:0] lowest;                    // index of the lowest set bit (0 if none)
         input [8:0] v;
@@ -87,91 +101,129 @@ module sps_index_walker #(
         end
     endfunction
 
-    function [LANES-1:0] lanes_below;         // bit l set iff l < n (n signed)
-        input signed [NW-1:0] n;
+    function [LANES-1:0] lanes_below;         // bit l set iff l + off < n (signed): compares
+        input signed [NW-1:0] n;              // with constants, no subtraction
+        input signed [NW-1:0] off;
         integer i;
         begin
             for (i = 0; i < LANES; i = i + 1)
-                lanes_below[i] = (n > $signed(i[NW-1:0]));
+                lanes_below[i] = (n > $signed(i[NW-1:0]) + off);
         end
     endfunction
 
-    assign row_en    = |m;
+    assign row_en    = m_nz;
     assign row_pos   = lowest(m);
 
     // ---- the next row's lane, phase and candidate masks --------------------------------------
     wire            tile_end   = (row == ROW_LAST);
     // group_end = !more_q && last_block, kept as a register: their values after this step
-    wire more_next       = tile_end ? (more_acc || (|m_rest)) : more_q;
-    wire last_block_next = ((row == {RW{1'b0}}) && !more_q) ? (left_nb <= LANES_N) : last_block;
+    wire more_next       = tile_end ? (more_acc || rest_nz) : more_q;
+    wire last_block_next = new_blk_row0 ? last_nb : last_block;
     wire [LW-1:0]   lane_n     = (lane == LANE_LAST) ? {LW{1'b0}} : lane + 1'b1;
     wire [RW-1:0]   row_n      = tile_end ? {RW{1'b0}} : row + 1'b1;
-    wire [PW:0]     ph_inc     = {1'b0, ph} + 1'b1;
-    wire [PW-1:0]   ph_wrap    = (ph_inc == npat) ? {PW{1'b0}} : ph_inc[PW-1:0];
-    wire [PW-1:0]   ph_n       = use_pat ? ph_wrap : ph;            // a block-first row moves on
+    function [PW-1:0] ph_after;               // (p + 1) mod npat
+        input [PW-1:0] p;
+        reg   [PW:0]   q;
+        begin
+            q = {1'b0, p} + 1'b1;
+            ph_after = (q == npat) ? {PW{1'b0}} : q[PW-1:0];
+        end
+    endfunction
+    wire [PW-1:0]   ph_n       = use_pat ? ph1 : ph;                // a block-first row moves on
     // lanes of the block the next row belongs to: after a tile's last row that is the next block
     // (used only if the next tile starts one); this step's block-advance makes lane_ok_nb current
     wire [LANES-1:0] ok_n;
     wire [8:0]      rem_n;
+    wire [3:0]      rem_cnt_n;
     generate
         if (ROWS == 1) begin : g_one_row      // every step ends a tile (and may start a block)
-            assign ok_n = new_blk_row0 ? lanes_below(left_nb - LANES_N) : lane_ok_nb;
+            assign ok_n = new_blk_row0 ? lanes_below(left_nb, LANES_N) : lane_ok_nb;
         end else begin : g_rows
             assign ok_n = (tile_end || new_blk_row0) ? lane_ok_nb : lane_ok;
         end
         if (LANES == 1) begin : g_bypass      // the next row reads the same lane: forward
             assign rem_n = m_rest;
+            assign rem_cnt_n = rest_cnt;
         end else begin : g_lanes
             assign rem_n = rem[lane_n];
+            assign rem_cnt_n = rem_cnt[lane_n];
         end
     endgenerate
 
+    function [3:0] popcount9;
+        input [8:0] v;
+        integer i;
+        begin
+            popcount9 = 4'd0;
+            for (i = 0; i < 9; i = i + 1) popcount9 = popcount9 + {3'd0, v[i]};
+        end
+    endfunction
     integer k;
+    always @(posedge clk)
+        for (k = 0; k < PMAX; k = k + 1) pat_cnt[k] <= popcount9(pat[k*9 +: 9]);
+    wire [3:0] gs_cnt = pat_cnt[group] & {4{n_ch != {CH_BITS{1'b0}}}};
+    wire       ok_nx  = ok_n[tile_end ? {LW{1'b0}} : lane_n];
+    wire [3:0] pn_cnt = pat_cnt[ph_n] & {4{ok_nx}};
+
     always @(posedge clk) begin
         if (rst) begin
             row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph <= 0; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0; last_block <= 1'b0;
+            more_q <= 1'b0; more_acc <= 1'b0; ph <= 0; ph1 <= 0; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0;
+            last_block <= 1'b0; last_nb <= 1'b0;
             group_end <= 1'b0;
-            chaddr_nb <= 0; tile_chaddr <= 0; m_pat <= 0; m_rem <= 0;
-            for (k = 0; k < LANES; k = k + 1) rem[k] <= 9'd0;
+            chaddr_nb <= 0; tile_chaddr <= 0; m_pat <= 0; m_rem <= 0; row0 <= 1'b1;
+            m_pat_cnt <= 0; m_rem_cnt <= 0; m_pat_nz <= 1'b0; m_rem_nz <= 1'b0; m_pat_ge2 <= 1'b0; m_rem_ge2 <= 1'b0;
+            for (k = 0; k < LANES; k = k + 1) begin
+                rem[k] <= 9'd0; rem_cnt[k] <= 4'd0;
+            end
         end else if (group_start) begin
             // the group's first tile starts block 0 (a block advance, like every block start)
-            row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph <= group; last_block <= 1'b0; group_end <= 1'b0;
+            row <= 0; row0 <= 1'b1; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
+            more_q <= 1'b0; more_acc <= 1'b0; ph <= group; ph1 <= ph_after(group);
+            last_block <= 1'b0; group_end <= 1'b0;
             left_nb <= $signed({2'b00, n_ch});
-            lane_ok_nb <= lanes_below($signed({2'b00, n_ch}));
+            last_nb <= ($signed({2'b00, n_ch}) <= LANES_N);
+            lane_ok_nb <= lanes_below($signed({2'b00, n_ch}), {NW{1'b0}});
             chaddr_nb <= {AW{1'b0}};
             m_pat <= pat[group*9 +: 9] & {9{n_ch != {CH_BITS{1'b0}}}};
+            m_pat_cnt <= gs_cnt; m_pat_nz <= (gs_cnt != 4'd0); m_pat_ge2 <= (gs_cnt >= 4'd2);
             m_rem <= 9'd0;
+            m_rem_cnt <= 4'd0; m_rem_nz <= 1'b0; m_rem_ge2 <= 1'b0;
         end else if (step) begin
             rem[lane] <= m_rest;
+            rem_cnt[lane] <= rest_cnt;
             row <= row_n;
+            row0 <= tile_end;
             lane <= tile_end ? {LW{1'b0}} : lane_n;
             first_of_lane <= tile_end || ({1'b0, row_n} < LANES_R);
             /* verilator lint_off UNSIGNED */      // constant (true) when LANES == ROWS
             last_of_lane  <= ({1'b0, row_n} >= ROW_LL);
             /* verilator lint_on UNSIGNED */
             ph <= ph_n;
+            if (use_pat) ph1 <= ph_after(ph1);
             group_end <= !more_next && last_block_next;
             if (tile_end) begin
-                more_q <= more_acc || (|m_rest);
+                more_q <= more_acc || rest_nz;
                 more_acc <= 1'b0;
             end else begin
-                more_acc <= (row == {RW{1'b0}} ? 1'b0 : more_acc) || (last_of_lane && (|m_rest));
+                more_acc <= (row0 ? 1'b0 : more_acc) || (last_of_lane && rest_nz);
             end
-            if (row == {RW{1'b0}}) begin
+            if (row0) begin
                 blk_tile <= !more_q;
                 if (!more_q) begin                                   // advance to the next block
                     tile_chaddr <= chaddr_nb;
                     chaddr_nb <= chaddr_nb + hw3;
                     lane_ok <= lane_ok_nb;
-                    lane_ok_nb <= lanes_below(left_nb - LANES_N);
+                    lane_ok_nb <= lanes_below(left_nb, LANES_N);
                     left_nb <= left_nb - LANES_N;
-                    last_block <= (left_nb <= LANES_N);
+                    last_block <= last_nb;
+                    last_nb <= (left_nb <= LANES2_N);
                 end
             end
-            m_pat <= pat[ph_n*9 +: 9] & {9{ok_n[tile_end ? {LW{1'b0}} : lane_n]}};
+            m_pat <= pat[ph_n*9 +: 9] & {9{ok_nx}};
+            m_pat_cnt <= pn_cnt; m_pat_nz <= (pn_cnt != 4'd0); m_pat_ge2 <= (pn_cnt >= 4'd2);
             m_rem <= rem_n;
+            m_rem_cnt <= rem_cnt_n; m_rem_nz <= (rem_cnt_n != 4'd0); m_rem_ge2 <= (rem_cnt_n >= 4'd2);
         end
     end
 endmodule

@@ -74,28 +74,45 @@ module sps_weight_loader #(
     output reg                    err;
     output wire                   stall;
 
-    localparam S_IDLE = 3'd0, S_NEXTG = 3'd1, S_HDRW = 3'd2, S_HDR = 3'd3,
-               S_TILEW = 3'd4, S_TILE = 3'd5, S_TEND = 3'd6;
+    // one-hot states: every state test is one flip-flop
+    localparam I_IDLE = 0, I_NEXTG = 1, I_HDRW = 2, I_HDR = 3, I_TILEW = 4, I_TILE = 5, I_TEND = 6;
+    localparam [6:0] S_IDLE = 7'd1 << I_IDLE, S_NEXTG = 7'd1 << I_NEXTG, S_HDRW = 7'd1 << I_HDRW,
+                     S_HDR  = 7'd1 << I_HDR,  S_TILEW = 7'd1 << I_TILEW, S_TILE = 7'd1 << I_TILE,
+                     S_TEND = 7'd1 << I_TEND;
 
-    reg [2:0]          state;
+    reg [6:0]          state;
     reg [PW:0]         group;
     reg [CH_BITS-1:0]  rem;             // filters of the group not yet in a finished column tile
     reg                bank, slot, first_rt, tlast_row;
-    localparam BW = (RW + 1 > 3) ? RW + 1 : 3;
-    reg [BW-1:0]       beat;
-    reg [MW-1:0]       tile_macs;       // MACs per pixel of the tile being loaded
+    reg [RW-1:0]       beat;            // row of the tile (S_TILE)
+    reg [2:0]          hbeat;           // header beat (S_HDR)
+    reg                hdr_last;        // hbeat == 6
+    reg                row_last;        // beat == ROWS - 1
+    localparam TMW = $clog2(ROWS * COLS + 1);
+    reg [TMW-1:0]      tile_macs;       // MACs per pixel of the tile being loaded (<= ROWS * COLS)
+    // registered from static or slowly changing state; each is read at least 8 cycles after its
+    // inputs last changed (a group or column-tile change is followed by S_HDRW and 7 header beats)
+    reg                has_later;       // a later group has filters
+    reg                last_ct;         // this column tile is the group's last
+    localparam CAW = $clog2(COLS + 1);
+    localparam integer COLS_I = COLS;
+    localparam [CAW-1:0] COLS_C = COLS_I[CAW-1:0];
+    reg [CAW-1:0]      cols_act;        // its active columns (<= COLS)
 
     // TEND takes the next tile's first beat when the group goes on and the other slot is free
     wire          group_end;
-    wire          tend_next = (state == S_TEND) && !group_end && !slot_full[~slot];
-    wire          accept    = s_tvalid && s_tready;
-    assign s_tready = (state == S_HDR) || (state == S_TILE) || tend_next;
+    wire          other_full = slot ? slot_full[0] : slot_full[1];
+    wire          tend_next  = state[I_TEND] && !group_end && !other_full;
+    assign s_tready = state[I_HDR] || state[I_TILE] || tend_next;
     assign stall    = s_tready && !s_tvalid;
+    wire          hdr_acc    = state[I_HDR] && s_tvalid;             // the enables, each from state
+    wire          tile_acc   = state[I_TILE] && s_tvalid;            // bits directly
+    wire          tend_acc   = tend_next && s_tvalid;
 
     // walker
     wire [PW-1:0] group_idx     = group[PW-1:0];
-    wire          w_group_start = (state == S_HDR) && accept && (beat == 6);
-    wire          w_step        = ((state == S_TILE) || (state == S_TEND)) && accept;
+    wire          w_group_start = hdr_acc && hdr_last;
+    wire          w_step        = tile_acc || tend_acc;
     wire          row_en;
     wire [3:0]    row_pos;
     wire [AW-1:0] tile_chaddr;
@@ -106,48 +123,64 @@ module sps_weight_loader #(
 
     // group bookkeeping
     wire [CH_BITS-1:0] group_filters = fg[group_idx*CH_BITS +: CH_BITS];
-    reg has_later;                                   // a later group has filters
+    wire [CH_BITS-1:0] cols_w        = COLS;
+    reg  [PMAX-1:0]    grp_nz;          // groups < npat with filters (static in a layer)
+    reg  [PMAX-1:0]    above;           // groups after `group`
     integer k;
-    always @(*) begin
-        has_later = 1'b0;
-        for (k = 0; k < PMAX; k = k + 1)
-            if (k > group && k < npat && fg[k*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) has_later = 1'b1;
+    always @(posedge clk) begin
+        for (k = 0; k < PMAX; k = k + 1) begin
+            grp_nz[k] <= (k < npat) && (fg[k*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}});
+            above[k]  <= (k > group);
+        end
+        has_later <= |(grp_nz & above);
+        last_ct   <= (rem <= cols_w);
+        cols_act  <= (rem <= cols_w) ? rem[CAW-1:0] : COLS_C;
     end
-    wire [CH_BITS-1:0] cols_w     = COLS;
-    wire               last_ct    = (rem <= cols_w);
-    wire [CH_BITS-1:0] cols_act   = last_ct ? rem : cols_w;
-    wire               last_pass  = group_end && last_ct && !has_later;
+    wire last_pass = group_end && last_ct && !has_later;
 
-    assign bank_claim    = (state == S_HDRW) && !bank_busy[bank];
+    // header writes leave through a register (the output stage reads a header only when its bank
+    // drains, long after; the register keeps the stream handshake off the header's clock enables)
+    reg                hdr_wr_en_q, hdr_wr_bank_q;
+    reg [2:0]          hdr_wr_beat_q;
+    reg [COLS*8-1:0]   hdr_wr_data_q;
+    always @(posedge clk) begin
+        hdr_wr_en_q   <= hdr_acc && !rst;
+        hdr_wr_bank_q <= bank;
+        hdr_wr_beat_q <= hbeat;
+        hdr_wr_data_q <= s_tdata;
+    end
+    assign bank_claim    = state[I_HDRW] && !bank_busy[bank];
     assign bank_claim_id = bank;
-    assign hdr_wr_en     = (state == S_HDR) && accept;
-    assign hdr_wr_bank   = bank;
-    assign hdr_wr_beat   = beat[2:0];
-    assign hdr_wr_data   = s_tdata;
+    assign hdr_wr_en     = hdr_wr_en_q;
+    assign hdr_wr_bank   = hdr_wr_bank_q;
+    assign hdr_wr_beat   = hdr_wr_beat_q;
+    assign hdr_wr_data   = hdr_wr_data_q;
     assign w_wr_en       = w_step;
-    assign w_wr_slot     = (state == S_TEND) ? ~slot : slot;   // TEND's beat starts the next slot
-    assign w_wr_row      = (state == S_TEND) ? {RW{1'b0}} : beat[RW-1:0];
+    assign w_wr_slot     = state[I_TEND] ? ~slot : slot;   // TEND's beat starts the next slot
+    assign w_wr_row      = state[I_TEND] ? {RW{1'b0}} : beat;
     assign w_wr_data     = s_tdata;
     assign idx_rowen     = row_en;
     assign idx_pos       = row_pos;
 
     // MACs per pixel of the tile: active columns added once per enabled row (no multiplier)
-    wire [MW-1:0] cols_mw   = {{(MW-CH_BITS){1'b0}}, cols_act};
-    wire [MW-1:0] macs_row  = row_en ? cols_mw : {MW{1'b0}};
+    wire [TMW-1:0] macs_row = row_en ? {{(TMW-CAW){1'b0}}, cols_act} : {TMW{1'b0}};
+    localparam integer ROW_LAST_I = ROWS - 1;
+    localparam [RW-1:0] ROW_LAST = ROW_LAST_I[RW-1:0];
 
     always @(posedge clk) begin
         if (rst) begin
             state <= S_IDLE; group <= 0; rem <= 0; bank <= 1'b0; slot <= 1'b0; first_rt <= 1'b0;
-            tlast_row <= 1'b0; beat <= 0; tile_macs <= 0; slot_full <= 2'b00; err <= 1'b0;
+            tlast_row <= 1'b0; beat <= 0; hbeat <= 0; hdr_last <= 1'b0; row_last <= 1'b0;
+            tile_macs <= 0; slot_full <= 2'b00; err <= 1'b0;
             slot_first_rt <= 0; slot_last_rt <= 0; slot_bank <= 0; slot_last_pass <= 0;
             slot_base_chaddr <= 0; slot_macs <= 0;
         end else begin
             if (slot_free_valid) slot_full[slot_free_tag] <= 1'b0;
-            case (state)
-                S_IDLE: if (start) begin
+            case (1'b1) // synopsys parallel_case
+                state[I_IDLE]: if (start) begin
                     state <= S_NEXTG; group <= 0; bank <= 1'b0; slot <= 1'b0; slot_full <= 2'b00; err <= 1'b0;
                 end
-                S_NEXTG: begin
+                state[I_NEXTG]: begin
                     if (group >= npat) state <= S_IDLE;            // no group with filters: nothing to load
                     else if (group_filters == {CH_BITS{1'b0}}) group <= group + 1'b1;
                     else begin
@@ -155,44 +188,46 @@ module sps_weight_loader #(
                         state <= S_HDRW;
                     end
                 end
-                S_HDRW: if (!bank_busy[bank]) begin
-                    state <= S_HDR; beat <= 0;
+                state[I_HDRW]: if (!bank_busy[bank]) begin
+                    state <= S_HDR; hbeat <= 0; hdr_last <= 1'b0;
                 end
-                S_HDR: if (accept) begin
+                state[I_HDR]: if (s_tvalid) begin
                     if (s_tlast) err <= 1'b1;
-                    if (beat == 6) begin
+                    if (hdr_last) begin
                         state <= S_TILEW; first_rt <= 1'b1;
                     end else begin
-                        beat <= beat + 1'b1;
+                        hbeat <= hbeat + 1'b1;
+                        hdr_last <= (hbeat == 3'd5);
                     end
                 end
-                S_TILEW: if (!slot_full[slot]) begin
-                    state <= S_TILE; beat <= 0;
+                state[I_TILEW]: if (!slot_full[slot]) begin
+                    state <= S_TILE; beat <= 0; row_last <= (ROWS == 1);
                 end
-                S_TILE: if (accept) begin
-                    tile_macs <= (beat == 0 ? {MW{1'b0}} : tile_macs) + macs_row;
-                    if (beat == ROWS - 1) begin
+                state[I_TILE]: if (s_tvalid) begin
+                    tile_macs <= (beat == 0 ? {TMW{1'b0}} : tile_macs) + macs_row;
+                    if (row_last) begin
                         tlast_row <= s_tlast;
                         state <= S_TEND;
                     end else begin
                         if (s_tlast) err <= 1'b1;
                         beat <= beat + 1'b1;
+                        row_last <= (beat == ROW_LAST - 1'b1);
                     end
                 end
-                S_TEND: begin                            // the walker has seen the whole tile
+                state[I_TEND]: begin                     // the walker has seen the whole tile
                     slot_full[slot]                 <= 1'b1;
                     slot_first_rt[slot]             <= first_rt;
                     slot_last_rt[slot]              <= group_end;
                     slot_bank[slot]                 <= bank;
                     slot_last_pass[slot]            <= last_pass;
                     slot_base_chaddr[slot*AW +: AW] <= tile_chaddr;
-                    slot_macs[slot*MW +: MW]        <= tile_macs;
+                    slot_macs[slot*MW +: MW]        <= {{(MW-TMW){1'b0}}, tile_macs};
                     if (tlast_row != last_pass) err <= 1'b1;
                     slot <= ~slot;
                     first_rt <= 1'b0;
                     if (tend_next) begin
-                        state <= S_TILE; beat <= 0;
-                        if (accept) begin                // the next tile's first beat
+                        state <= S_TILE; beat <= 0; row_last <= (ROWS == 1);
+                        if (s_tvalid) begin              // the next tile's first beat
                             tile_macs <= macs_row;
                             if (ROWS == 1) begin
                                 tlast_row <= s_tlast;
@@ -200,6 +235,7 @@ module sps_weight_loader #(
                             end else begin
                                 if (s_tlast) err <= 1'b1;
                                 beat <= 1;
+                                row_last <= (ROWS == 2);
                             end
                         end
                     end else if (!group_end) begin

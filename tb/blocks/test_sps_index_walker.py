@@ -109,6 +109,7 @@ async def walker_random_programs(dut):
         C = rng.randint(1, cmax) if prog else min(cmax, 2 * L + 1)        # a last block with idle lanes
         hw3 = rng.choice((rng.randint(1, 40), rng.getrandbits(p["AW"])))
         drv.apply(dict(pat=pack(table, 9), npat=P, n_ch=C, hw3=hw3))
+        await tb.cycles(1)              # the layer's table is static: the walker registers its counts
         for g in list(range(P)) + [rng.randrange(P) for _ in range(rng.randint(0, 2))]:
             tiles = rule_tiles(masks, C, rows, L, g)
             assert tiles == tile_plan(P, masks, C, ArrayConfig(ROWS=rows, LANES=L), g), \
