@@ -42,9 +42,18 @@ module sps_act_loader #(
     reg [AW-1:0]       row_addr, cblk_addr;     // word address of the row, of the channel block
     reg [CH_BITS-1:0]  cblk;                    // channel block
 
-    wire last_x = (x == w - 1'b1);
-    wire last_y = (y == h - 1'b1);
-    wire last_c = (cblk == n_cblk - 1'b1);
+    // the next beat ends its row / its block's rows / the last block: flags kept beside the
+    // counters (set from the limits minus 2, registered while the layer's descriptor is static)
+    reg                last_x, last_y, last_c;
+    reg [DIM_BITS-1:0] w_m2, h_m2;
+    reg [CH_BITS-1:0]  c_m2;
+    reg                w_one, h_one, c_one;
+    localparam [DIM_BITS-1:0] D_ONE = 1, D_TWO = 2;
+    localparam [CH_BITS-1:0]  C_ONE = 1, C_TWO = 2;
+    always @(posedge clk) begin
+        w_m2  <= w - D_TWO;     h_m2  <= h - D_TWO;     c_m2  <= n_cblk - C_TWO;
+        w_one <= (w == D_ONE);  h_one <= (h == D_ONE);  c_one <= (n_cblk == C_ONE);
+    end
     wire last   = last_x && last_y && last_c;
 
     assign s_tready = busy;
@@ -58,21 +67,27 @@ module sps_act_loader #(
         if (rst) begin
             busy <= 1'b0; err <= 1'b0;
             x <= 0; y <= 0; x_mod3 <= 0; y_mod3 <= 0; x_div3 <= 0; row_addr <= 0; cblk_addr <= 0; cblk <= 0;
+            last_x <= 1'b0; last_y <= 1'b0; last_c <= 1'b0;
         end else if (start) begin
             busy <= 1'b1; err <= 1'b0;
             x <= 0; y <= 0; x_mod3 <= 0; y_mod3 <= 0; x_div3 <= 0; row_addr <= 0; cblk_addr <= 0; cblk <= 0;
+            last_x <= w_one; last_y <= h_one; last_c <= c_one;
         end else if (we) begin
             if (s_tlast != last) err <= 1'b1;
             if (last_x) begin
                 x <= 0; x_mod3 <= 0; x_div3 <= 0;
+                last_x <= w_one;
                 if (last_y) begin
                     y <= 0; y_mod3 <= 0;
+                    last_y <= h_one;
+                    last_c <= (cblk == c_m2);
                     cblk <= cblk + 1'b1;
                     cblk_addr <= cblk_addr + hw3;
                     row_addr <= cblk_addr + hw3;
                     if (last_c) busy <= 1'b0;
                 end else begin
                     y <= y + 1'b1;
+                    last_y <= (y == h_m2);
                     if (y_mod3 == 2'd2) begin
                         y_mod3 <= 0;
                         row_addr <= row_addr + w3;
@@ -82,6 +97,7 @@ module sps_act_loader #(
                 end
             end else begin
                 x <= x + 1'b1;
+                last_x <= (x == w_m2);
                 if (x_mod3 == 2'd2) begin
                     x_mod3 <= 0;
                     x_div3 <= x_div3 + 1'b1;

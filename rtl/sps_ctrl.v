@@ -97,6 +97,7 @@ module sps_ctrl #(
 
     localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_GO = 3'd3, S_LOAD = 3'd4, S_RUN = 3'd5;
     reg [2:0] state;
+    reg       running;                           // state == S_RUN, as its own flip-flop
     assign busy = (state != S_IDLE);
 
     // ---- geometry, bit-serially ----------------------------------------------------------------
@@ -248,7 +249,7 @@ module sps_ctrl #(
     reg [31:0]   macs_hi;
     assign cnt_macs = {macs_hi, macs_lo[31:0]};
     wire      slot_ready = slot_full[next_slot] && !slot_issued[next_slot];
-    assign wg_start       = (state == S_RUN) && wg_can_start && slot_ready && !all_issued;
+    assign wg_start       = running && wg_can_start && slot_ready && !all_issued;
     assign wg_base_chaddr = slot_base_chaddr[next_slot*AW +: AW];
     assign wg_tag         = next_slot;
     always @(*) begin
@@ -261,7 +262,7 @@ module sps_ctrl #(
 
     always @(posedge clk) begin
         if (rst) begin
-            state <= S_IDLE; done <= 1'b0; err_config <= 1'b0;
+            state <= S_IDLE; running <= 1'b0; done <= 1'b0; err_config <= 1'b0;
             next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; pass_macs <= 0; bank_busy <= 2'b00;
             res_done <= 1'b0;
             cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0; cnt_stall_wgt <= 0;
@@ -282,16 +283,18 @@ module sps_ctrl #(
                         state <= S_IDLE; done <= 1'b1; err_config <= 1'b1;
                     end
                 end
-                S_LOAD: if (!act_busy) state <= S_RUN;
+                S_LOAD: if (!act_busy) begin
+                    state <= S_RUN; running <= 1'b1;
+                end
                 S_RUN: if (res_done) begin
-                    state <= S_IDLE; done <= 1'b1;
+                    state <= S_IDLE; running <= 1'b0; done <= 1'b1;
                 end
                 default: state <= S_IDLE;
             endcase
 
             // the last result beat, registered (the FSM's enable stays off the result FIFO's read
             // path); the cycle after it is not counted, so CYCLES ends with the last beat
-            res_done <= (state == S_RUN) && res_valid && res_ready && res_last;
+            res_done <= running && res_valid && res_ready && res_last;
             if (busy && !res_done) begin
                 cnt_cycles <= cnt_cycles + 1'b1;
             end
@@ -304,7 +307,7 @@ module sps_ctrl #(
                 end
                 macs_hi <= macs_hi + {31'd0, macs_lo[32]};   // the carry, one cycle later
                 if (act_stall) cnt_stall_act <= cnt_stall_act + 1'b1;
-                if (state == S_RUN && !all_issued && !wg_issue && wgt_stall) cnt_stall_wgt <= cnt_stall_wgt + 1'b1;
+                if (running && !all_issued && !wg_issue && wgt_stall) cnt_stall_wgt <= cnt_stall_wgt + 1'b1;
                 if (res_valid && !res_ready) cnt_stall_res <= cnt_stall_res + 1'b1;
             end
 

@@ -11,6 +11,9 @@
 // Timing: the mask of the row emitted next is fetched one step ahead into a register (both
 // candidates: the lane's remaining mask, and PAT[phase] for a block's first row of a lane), so
 // a step is a 2:1 select and a 9-bit priority encoder. Needs LANES >= 2 or a bypass (generated).
+// The pattern table, npat and n_ch are static in a layer, and `group` is set at least a cycle
+// before group_start (the loader sets it 8 or more cycles before): values derived from them are
+// registered (per-pattern set-bit counts, the group's first mask and next phase).
 // Latency: outputs describe the row the next `step` emits; they update the cycle after a step.
 // tile_chaddr, group_end describe the last tile emitted (valid once its last row has stepped).
 `default_nettype none
@@ -133,12 +136,31 @@ module sps_index_walker #(
     // lanes of the block the next row belongs to: after a tile's last row that is the next block
     // (used only if the next tile starts one); this step's block-advance makes lane_ok_nb current
     wire [LANES-1:0] ok_n;
+    wire [LANES-1:0] ok_after_nb;       // lanes of the block after the next (left_nb - LANES)
+    wire             last_after_nb;     // the block after the next is the group's last
     wire [8:0]      rem_n;
     wire [3:0]      rem_cnt_n;
     generate
         if (ROWS == 1) begin : g_one_row      // every step ends a tile (and may start a block)
-            assign ok_n = new_blk_row0 ? lanes_below(left_nb, LANES_N) : lane_ok_nb;
+            assign ok_after_nb   = lanes_below(left_nb, LANES_N);
+            assign last_after_nb = (left_nb <= LANES2_N);
+            assign ok_n = new_blk_row0 ? ok_after_nb : lane_ok_nb;
         end else begin : g_rows
+            // a block advance is at least ROWS >= 2 steps after the last one: the compares of
+            // left_nb can be registered
+            reg [LANES-1:0] ok_after_q;
+            reg             last_after_q;
+            always @(posedge clk) begin
+                if (group_start) begin             // left_nb becomes C
+                    ok_after_q   <= lanes_below($signed({2'b00, n_ch}), LANES_N);
+                    last_after_q <= ($signed({2'b00, n_ch}) <= LANES2_N);
+                end else begin
+                    ok_after_q   <= lanes_below(left_nb, LANES_N);
+                    last_after_q <= (left_nb <= LANES2_N);
+                end
+            end
+            assign ok_after_nb   = ok_after_q;
+            assign last_after_nb = last_after_q;
             assign ok_n = (tile_end || new_blk_row0) ? lane_ok_nb : lane_ok;
         end
         if (LANES == 1) begin : g_bypass      // the next row reads the same lane: forward
@@ -161,7 +183,18 @@ module sps_index_walker #(
     integer k;
     always @(posedge clk)
         for (k = 0; k < PMAX; k = k + 1) pat_cnt[k] <= popcount9(pat[k*9 +: 9]);
-    wire [3:0] gs_cnt = pat_cnt[group] & {4{n_ch != {CH_BITS{1'b0}}}};
+    reg        nch_nz;                                 // C > 0 (static in a layer)
+    always @(posedge clk) nch_nz <= (n_ch != {CH_BITS{1'b0}});
+    // the group's first mask, its count and the phase after it, registered from `group` (the
+    // loader sets the group at least 8 cycles before group_start: header beats come between)
+    reg  [8:0]    g_pat;
+    reg  [3:0]    gs_cnt;
+    reg  [PW-1:0] g_ph1;
+    always @(posedge clk) begin
+        g_pat  <= pat[group*9 +: 9] & {9{nch_nz}};
+        gs_cnt <= pat_cnt[group] & {4{nch_nz}};
+        g_ph1  <= ph_after(group);
+    end
     wire       ok_nx  = ok_n[tile_end ? {LW{1'b0}} : lane_n];
     wire [3:0] pn_cnt = pat_cnt[ph_n] & {4{ok_nx}};
 
@@ -179,13 +212,13 @@ module sps_index_walker #(
         end else if (group_start) begin
             // the group's first tile starts block 0 (a block advance, like every block start)
             row <= 0; row0 <= 1'b1; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph <= group; ph1 <= ph_after(group);
+            more_q <= 1'b0; more_acc <= 1'b0; ph <= group; ph1 <= g_ph1;
             last_block <= 1'b0; group_end <= 1'b0;
             left_nb <= $signed({2'b00, n_ch});
             last_nb <= ($signed({2'b00, n_ch}) <= LANES_N);
             lane_ok_nb <= lanes_below($signed({2'b00, n_ch}), {NW{1'b0}});
             chaddr_nb <= {AW{1'b0}};
-            m_pat <= pat[group*9 +: 9] & {9{n_ch != {CH_BITS{1'b0}}}};
+            m_pat <= g_pat;
             m_pat_cnt <= gs_cnt; m_pat_nz <= (gs_cnt != 4'd0); m_pat_ge2 <= (gs_cnt >= 4'd2);
             m_rem <= 9'd0;
             m_rem_cnt <= 4'd0; m_rem_nz <= 1'b0; m_rem_ge2 <= 1'b0;
@@ -214,10 +247,10 @@ module sps_index_walker #(
                     tile_chaddr <= chaddr_nb;
                     chaddr_nb <= chaddr_nb + hw3;
                     lane_ok <= lane_ok_nb;
-                    lane_ok_nb <= lanes_below(left_nb, LANES_N);
+                    lane_ok_nb <= ok_after_nb;
                     left_nb <= left_nb - LANES_N;
                     last_block <= last_nb;
-                    last_nb <= (left_nb <= LANES2_N);
+                    last_nb <= last_after_nb;
                 end
             end
             m_pat <= pat[ph_n*9 +: 9] & {9{ok_nx}};

@@ -182,7 +182,7 @@ module sps_weight_loader #(
                 end
                 state[I_NEXTG]: begin
                     if (group >= npat) state <= S_IDLE;            // no group with filters: nothing to load
-                    else if (group_filters == {CH_BITS{1'b0}}) group <= group + 1'b1;
+                    else if (!grp_nz[group_idx]) group <= group + 1'b1;
                     else begin
                         rem <= group_filters;
                         state <= S_HDRW;

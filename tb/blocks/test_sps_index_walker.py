@@ -48,7 +48,8 @@ async def walk_group(tb, dut, drv, rng, sb, g, tiles, hw3, p, abort: bool) -> in
     def idle():
         return dict(group_start=0, group=rng.getrandbits(len(dut.group)), step=0)
 
-    await drv.drive([dict(idle(), group_start=1, group=g)])
+    # like the loader: the group index is set a cycle (in the loader, 8) before group_start
+    await drv.drive([dict(idle(), group=g), dict(idle(), group_start=1, group=g)])
     n = 0
     for t, tile in enumerate(tiles):
         for r, e in enumerate(tile):
