@@ -11,6 +11,11 @@
 // The RAMs are written out here rather than instantiated as sps_ram so that `rdata` is one
 // variable written in slices (an event-driven simulator then updates it once per cycle).
 // Write: one beat = one (y, x) position for all LANES lanes (sub-bank wsub, address waddr).
+// The write port is registered in front of the RAMs (the loader's enable would otherwise travel
+// to 4 x 9 block RAMs across the device in the same cycle as its own logic): a write lands a
+// cycle after the loader's beat, still at least a cycle before a pass's first read (sps_ctrl
+// starts the passes the cycle after the loader's last beat at the earliest, the window
+// generator reads a cycle after its start).
 // Read: each sub-bank has its own address. Latency: 1 cycle.
 `default_nettype none
 module sps_act_buffer #(
@@ -31,16 +36,25 @@ module sps_act_buffer #(
     input  wire [9*AW-1:0]       raddr;
     output reg  [9*DW-1:0]       rdata;
 
+    reg [8:0]    we_q;                   // the write, registered: per sub-bank enables,
+    reg [AW-1:0] waddr_q;                // address and data
+    reg [DW-1:0] wdata_q;
+    integer i;
+    always @(posedge clk) begin
+        for (i = 0; i < 9; i = i + 1) we_q[i] <= we && (wsub == i[3:0]);
+        waddr_q <= waddr;
+        wdata_q <= wdata;
+    end
+
     genvar s;
     generate
         for (s = 0; s < 9; s = s + 1) begin : g_sub
-            localparam [3:0] SI = s;
             // written only while no pass reads (the load precedes the passes): no read-during-write
             // collision to model, so block RAM needs no bypass logic
             (* no_rw_check *)
             reg [DW-1:0] mem [0:ACT_DEPTH-1];
             always @(posedge clk) begin
-                if (we && (wsub == SI)) mem[waddr] <= wdata;
+                if (we_q[s]) mem[waddr_q] <= wdata_q;
                 if (re) rdata[s*DW +: DW] <= mem[raddr[s*AW +: AW]];
             end
         end

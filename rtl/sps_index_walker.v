@@ -11,9 +11,10 @@
 // Timing: the mask of the row emitted next is fetched one step ahead into a register (both
 // candidates: the lane's remaining mask, and PAT[phase] for a block's first row of a lane), so
 // a step is a 2:1 select and a 9-bit priority encoder. Needs LANES >= 2 or a bypass (generated).
-// The pattern table, npat and n_ch are static in a layer, and `group` is set at least a cycle
-// before group_start (the loader sets it 8 or more cycles before): values derived from them are
-// registered (per-pattern set-bit counts, the group's first mask and next phase).
+// The pattern table, npat and n_ch are static in a layer (set 4 or more cycles before the first
+// group_start), and `group` is set at least 3 cycles before group_start (the loader sets it 8 or
+// more cycles before): values derived from them are registered (per-pattern set-bit counts, the
+// group's first masks and next phase).
 // Latency: outputs describe the row the next `step` emits; they update the cycle after a step.
 // tile_chaddr, group_end describe the last tile emitted (valid once its last row has stepped).
 `default_nettype none
@@ -52,6 +53,8 @@ module sps_index_walker #(
     localparam integer  LANES_I     = LANES;
     localparam [RW-1:0] ROW_LAST    = ROW_LAST_I[RW-1:0];
     localparam [LW-1:0] LANE_LAST   = LANE_LAST_I[LW-1:0];
+    localparam integer  LANE_ONE_I  = (LANES > 1) ? 1 : 0;
+    localparam [LW-1:0] LANE_ONE    = LANE_ONE_I[LW-1:0];    // lane 1 mod LANES
     localparam [RW:0]   LANES_R     = LANES_I[RW:0];           // LANES <= ROWS
     localparam integer  ROW_LL_I    = ROWS - LANES;            // first row that is its lane's last
     localparam [RW:0]   ROW_LL      = ROW_LL_I[RW:0];
@@ -66,8 +69,10 @@ module sps_index_walker #(
     reg            more_q;              // the last finished tile left positions in its block
     reg            last_of_lane;        // row >= ROWS - LANES: the lane's last row in this tile
     reg            more_acc;            // a lane has positions left after its last row so far
-    reg  [PW-1:0]  ph;                  // phase of the channel the next block-first row reads
-    reg  [PW-1:0]  ph1;                 // the phase after it: (ph + 1) mod npat
+    reg  [PW-1:0]  ph1;                 // the phase after the one the next block-first row reads
+    reg  [8:0]     pat_ph, pat_ph1;     // PAT at those two phases, and their set-bit counts
+    reg  [3:0]     cnt_ph, cnt_ph1;
+    reg  [LW-1:0]  lane_nx;             // the lane of the row after the next: (lane + 1) mod LANES
     reg  [8:0]     rem [0:LANES-1];     // per lane: positions not yet taken in this block
     reg  [LANES-1:0] lane_ok;           // lanes of this block with a channel < C
     reg  [LANES-1:0] lane_ok_nb;        // the same for the next block
@@ -122,17 +127,19 @@ module sps_index_walker #(
     // group_end = !more_q && last_block, kept as a register: their values after this step
     wire more_next       = tile_end ? (more_acc || rest_nz) : more_q;
     wire last_block_next = new_blk_row0 ? last_nb : last_block;
-    wire [LW-1:0]   lane_n     = (lane == LANE_LAST) ? {LW{1'b0}} : lane + 1'b1;
     wire [RW-1:0]   row_n      = tile_end ? {RW{1'b0}} : row + 1'b1;
-    function [PW-1:0] ph_after;               // (p + 1) mod npat
-        input [PW-1:0] p;
+    function [PW-1:0] ph_after;               // (p + 1) mod n (n an argument: a function that
+        input [PW-1:0] p;                     // reads a module signal would not wake up a
+        input [PW:0]   n;                     // continuous assignment in every simulator)
         reg   [PW:0]   q;
         begin
             q = {1'b0, p} + 1'b1;
-            ph_after = (q == npat) ? {PW{1'b0}} : q[PW-1:0];
+            ph_after = (q == n) ? {PW{1'b0}} : q[PW-1:0];
         end
     endfunction
-    wire [PW-1:0]   ph_n       = use_pat ? ph1 : ph;                // a block-first row moves on
+    wire [PW-1:0]   ph2        = ph_after(ph1, npat);
+    wire [8:0]      pat_n      = use_pat ? pat_ph1 : pat_ph;        // a block-first row moves on
+    wire [3:0]      cnt_n      = use_pat ? cnt_ph1 : cnt_ph;
     // lanes of the block the next row belongs to: after a tile's last row that is the next block
     // (used only if the next tile starts one); this step's block-advance makes lane_ok_nb current
     wire [LANES-1:0] ok_n;
@@ -167,41 +174,45 @@ module sps_index_walker #(
             assign rem_n = m_rest;
             assign rem_cnt_n = rest_cnt;
         end else begin : g_lanes
-            assign rem_n = rem[lane_n];
-            assign rem_cnt_n = rem_cnt[lane_n];
+            assign rem_n = rem[lane_nx];
+            assign rem_cnt_n = rem_cnt[lane_nx];
         end
     endgenerate
 
-    function [3:0] popcount9;
-        input [8:0] v;
-        integer i;
-        begin
-            popcount9 = 4'd0;
-            for (i = 0; i < 9; i = i + 1) popcount9 = popcount9 + {3'd0, v[i]};
-        end
+    function [1:0] popcount3;
+        input [2:0] v;
+        popcount3 = {1'b0, v[0]} + {1'b0, v[1]} + {1'b0, v[2]};
     endfunction
     integer k;
+    reg [5:0] pat_c3 [0:PMAX-1];                      // set bits per third, then their sum
     always @(posedge clk)
-        for (k = 0; k < PMAX; k = k + 1) pat_cnt[k] <= popcount9(pat[k*9 +: 9]);
+        for (k = 0; k < PMAX; k = k + 1) begin
+            pat_c3[k]  <= {popcount3(pat[k*9+6 +: 3]), popcount3(pat[k*9+3 +: 3]), popcount3(pat[k*9 +: 3])};
+            pat_cnt[k] <= {2'b00, pat_c3[k][5:4]} + {2'b00, pat_c3[k][3:2]} + {2'b00, pat_c3[k][1:0]};
+        end
     reg        nch_nz;                                 // C > 0 (static in a layer)
     always @(posedge clk) nch_nz <= (n_ch != {CH_BITS{1'b0}});
     // the group's first mask, its count and the phase after it, registered from `group` (the
     // loader sets the group at least 8 cycles before group_start: header beats come between)
-    reg  [8:0]    g_pat;
-    reg  [3:0]    gs_cnt;
+    reg  [8:0]    g_pat0, g_pat1;
+    reg  [3:0]    g_cnt0, g_cnt1;
     reg  [PW-1:0] g_ph1;
     always @(posedge clk) begin
-        g_pat  <= pat[group*9 +: 9] & {9{nch_nz}};
-        gs_cnt <= pat_cnt[group] & {4{nch_nz}};
-        g_ph1  <= ph_after(group);
+        g_ph1  <= ph_after(group, npat);
+        g_pat0 <= pat[group*9 +: 9];
+        g_cnt0 <= pat_cnt[group];
+        g_pat1 <= pat[g_ph1*9 +: 9];                   // a cycle behind g_ph1
+        g_cnt1 <= pat_cnt[g_ph1];
     end
-    wire       ok_nx  = ok_n[tile_end ? {LW{1'b0}} : lane_n];
-    wire [3:0] pn_cnt = pat_cnt[ph_n] & {4{ok_nx}};
+    wire [3:0] gs_cnt = g_cnt0 & {4{nch_nz}};
+    wire       ok_nx  = ok_n[lane_nx];                 // after a tile's last row lane_nx is 0
+    wire [3:0] pn_cnt = cnt_n & {4{ok_nx}};
 
     always @(posedge clk) begin
         if (rst) begin
             row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph <= 0; ph1 <= 0; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0;
+            more_q <= 1'b0; more_acc <= 1'b0; ph1 <= 0;
+            pat_ph <= 0; pat_ph1 <= 0; cnt_ph <= 0; cnt_ph1 <= 0; lane_nx <= LANE_ONE; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0;
             last_block <= 1'b0; last_nb <= 1'b0;
             group_end <= 1'b0;
             chaddr_nb <= 0; tile_chaddr <= 0; m_pat <= 0; m_rem <= 0; row0 <= 1'b1;
@@ -212,13 +223,14 @@ module sps_index_walker #(
         end else if (group_start) begin
             // the group's first tile starts block 0 (a block advance, like every block start)
             row <= 0; row0 <= 1'b1; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph <= group; ph1 <= g_ph1;
+            more_q <= 1'b0; more_acc <= 1'b0; ph1 <= g_ph1; lane_nx <= LANE_ONE;
+            pat_ph <= g_pat0; cnt_ph <= g_cnt0; pat_ph1 <= g_pat1; cnt_ph1 <= g_cnt1;
             last_block <= 1'b0; group_end <= 1'b0;
             left_nb <= $signed({2'b00, n_ch});
             last_nb <= ($signed({2'b00, n_ch}) <= LANES_N);
             lane_ok_nb <= lanes_below($signed({2'b00, n_ch}), {NW{1'b0}});
             chaddr_nb <= {AW{1'b0}};
-            m_pat <= g_pat;
+            m_pat <= g_pat0 & {9{nch_nz}};
             m_pat_cnt <= gs_cnt; m_pat_nz <= (gs_cnt != 4'd0); m_pat_ge2 <= (gs_cnt >= 4'd2);
             m_rem <= 9'd0;
             m_rem_cnt <= 4'd0; m_rem_nz <= 1'b0; m_rem_ge2 <= 1'b0;
@@ -227,13 +239,17 @@ module sps_index_walker #(
             rem_cnt[lane] <= rest_cnt;
             row <= row_n;
             row0 <= tile_end;
-            lane <= tile_end ? {LW{1'b0}} : lane_n;
+            lane <= lane_nx;
+            lane_nx <= (lane_nx == LANE_LAST) ? {LW{1'b0}} : lane_nx + 1'b1;
             first_of_lane <= tile_end || ({1'b0, row_n} < LANES_R);
             /* verilator lint_off UNSIGNED */      // constant (true) when LANES == ROWS
             last_of_lane  <= ({1'b0, row_n} >= ROW_LL);
             /* verilator lint_on UNSIGNED */
-            ph <= ph_n;
-            if (use_pat) ph1 <= ph_after(ph1);
+            if (use_pat) begin
+                ph1 <= ph2;
+                pat_ph <= pat_ph1; cnt_ph <= cnt_ph1;
+                pat_ph1 <= pat[ph2*9 +: 9]; cnt_ph1 <= pat_cnt[ph2];
+            end
             group_end <= !more_next && last_block_next;
             if (tile_end) begin
                 more_q <= more_acc || rest_nz;
@@ -253,7 +269,7 @@ module sps_index_walker #(
                     last_nb <= last_after_nb;
                 end
             end
-            m_pat <= pat[ph_n*9 +: 9] & {9{ok_nx}};
+            m_pat <= pat_n & {9{ok_nx}};
             m_pat_cnt <= pn_cnt; m_pat_nz <= (pn_cnt != 4'd0); m_pat_ge2 <= (pn_cnt >= 4'd2);
             m_rem <= rem_n;
             m_rem_cnt <= rem_cnt_n; m_rem_nz <= (rem_cnt_n != 4'd0); m_rem_ge2 <= (rem_cnt_n >= 4'd2);

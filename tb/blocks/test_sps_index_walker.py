@@ -48,8 +48,8 @@ async def walk_group(tb, dut, drv, rng, sb, g, tiles, hw3, p, abort: bool) -> in
     def idle():
         return dict(group_start=0, group=rng.getrandbits(len(dut.group)), step=0)
 
-    # like the loader: the group index is set a cycle (in the loader, 8) before group_start
-    await drv.drive([dict(idle(), group=g), dict(idle(), group_start=1, group=g)])
+    # like the loader: the group index is set 3 cycles (in the loader, 8 or more) before group_start
+    await drv.drive([dict(idle(), group=g)] * 3 + [dict(idle(), group_start=1, group=g)])
     n = 0
     for t, tile in enumerate(tiles):
         for r, e in enumerate(tile):
@@ -110,7 +110,7 @@ async def walker_random_programs(dut):
         C = rng.randint(1, cmax) if prog else min(cmax, 2 * L + 1)        # a last block with idle lanes
         hw3 = rng.choice((rng.randint(1, 40), rng.getrandbits(p["AW"])))
         drv.apply(dict(pat=pack(table, 9), npat=P, n_ch=C, hw3=hw3))
-        await tb.cycles(1)              # the layer's table is static: the walker registers its counts
+        await tb.cycles(4)              # the layer's table is static: the walker registers its counts
         for g in list(range(P)) + [rng.randrange(P) for _ in range(rng.randint(0, 2))]:
             tiles = rule_tiles(masks, C, rows, L, g)
             assert tiles == tile_plan(P, masks, C, ArrayConfig(ROWS=rows, LANES=L), g), \
