@@ -240,7 +240,7 @@ module sps_ctrl #(
     end
 
     // ---- pass feeder ------------------------------------------------------------------------
-    reg       next_slot, all_issued, res_done;
+    reg       next_slot, all_issued, res_done, wgt_stall_q;
     reg [1:0] slot_issued;
     reg [MW-1:0] pass_macs;
     // the MAC counter in two 32-bit halves: the high half takes the low half's carry a cycle
@@ -264,7 +264,7 @@ module sps_ctrl #(
         if (rst) begin
             state <= S_IDLE; running <= 1'b0; done <= 1'b0; err_config <= 1'b0;
             next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; pass_macs <= 0; bank_busy <= 2'b00;
-            res_done <= 1'b0;
+            res_done <= 1'b0; wgt_stall_q <= 1'b0;
             cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0; cnt_stall_wgt <= 0;
             cnt_stall_res <= 0; cnt_passes <= 0;
         end else begin
@@ -307,9 +307,13 @@ module sps_ctrl #(
                 end
                 macs_hi <= macs_hi + {31'd0, macs_lo[32]};   // the carry, one cycle later
                 if (act_stall) cnt_stall_act <= cnt_stall_act + 1'b1;
-                if (running && !all_issued && !wg_issue && wgt_stall) cnt_stall_wgt <= cnt_stall_wgt + 1'b1;
                 if (res_valid && !res_ready) cnt_stall_res <= cnt_stall_res + 1'b1;
             end
+
+            // a weight stall is counted a cycle after it (the flag keeps the loader's stream
+            // handshake off the counter's carry chain); the last one lands in the IDLE cycle
+            wgt_stall_q <= running && !all_issued && !wg_issue && wgt_stall;
+            if (wgt_stall_q) cnt_stall_wgt <= cnt_stall_wgt + 1'b1;
 
             if (wg_start) begin
                 slot_issued[next_slot] <= 1'b1;

@@ -1,7 +1,7 @@
 // sps_delay.v -- delay line: q is d delayed by DEPTH clock cycles (a chain of DEPTH registers of
 // WIDTH bits); DEPTH = 0 is a plain wire. A synchronous reset clears every stage to 0 (tie rst
 // to 0 for a line without reset). The one skew / alignment chain of the design: the array's
-// column-skewed weight writes, the indexing unit's row skew and sideband alignment, the
+// column-skewed weight writes, the index write, the indexing unit's row skew and sideband alignment, the
 // accumulator's sideband along the columns, the output stage's TLAST alignment.
 // The stages are one register shifted as a whole in one clocked process (an event-driven
 // simulator then updates one variable per cycle, not DEPTH array words).

@@ -69,7 +69,7 @@ module sps_index_walker #(
     reg            more_q;              // the last finished tile left positions in its block
     reg            last_of_lane;        // row >= ROWS - LANES: the lane's last row in this tile
     reg            more_acc;            // a lane has positions left after its last row so far
-    reg  [PW-1:0]  ph1;                 // the phase after the one the next block-first row reads
+    reg  [PW-1:0]  ph2;                 // the phase 2 after the one the next block-first row reads
     reg  [8:0]     pat_ph, pat_ph1;     // PAT at those two phases, and their set-bit counts
     reg  [3:0]     cnt_ph, cnt_ph1;
     reg  [LW-1:0]  lane_nx;             // the lane of the row after the next: (lane + 1) mod LANES
@@ -137,7 +137,6 @@ module sps_index_walker #(
             ph_after = (q == n) ? {PW{1'b0}} : q[PW-1:0];
         end
     endfunction
-    wire [PW-1:0]   ph2        = ph_after(ph1, npat);
     wire [8:0]      pat_n      = use_pat ? pat_ph1 : pat_ph;        // a block-first row moves on
     wire [3:0]      cnt_n      = use_pat ? cnt_ph1 : cnt_ph;
     // lanes of the block the next row belongs to: after a tile's last row that is the next block
@@ -196,9 +195,10 @@ module sps_index_walker #(
     // loader sets the group at least 8 cycles before group_start: header beats come between)
     reg  [8:0]    g_pat0, g_pat1;
     reg  [3:0]    g_cnt0, g_cnt1;
-    reg  [PW-1:0] g_ph1;
+    reg  [PW-1:0] g_ph1, g_ph2;
     always @(posedge clk) begin
         g_ph1  <= ph_after(group, npat);
+        g_ph2  <= ph_after(g_ph1, npat);
         g_pat0 <= pat[group*9 +: 9];
         g_cnt0 <= pat_cnt[group];
         g_pat1 <= pat[g_ph1*9 +: 9];                   // a cycle behind g_ph1
@@ -211,7 +211,7 @@ module sps_index_walker #(
     always @(posedge clk) begin
         if (rst) begin
             row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph1 <= 0;
+            more_q <= 1'b0; more_acc <= 1'b0; ph2 <= 0;
             pat_ph <= 0; pat_ph1 <= 0; cnt_ph <= 0; cnt_ph1 <= 0; lane_nx <= LANE_ONE; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0;
             last_block <= 1'b0; last_nb <= 1'b0;
             group_end <= 1'b0;
@@ -223,7 +223,7 @@ module sps_index_walker #(
         end else if (group_start) begin
             // the group's first tile starts block 0 (a block advance, like every block start)
             row <= 0; row0 <= 1'b1; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
-            more_q <= 1'b0; more_acc <= 1'b0; ph1 <= g_ph1; lane_nx <= LANE_ONE;
+            more_q <= 1'b0; more_acc <= 1'b0; ph2 <= g_ph2; lane_nx <= LANE_ONE;
             pat_ph <= g_pat0; cnt_ph <= g_cnt0; pat_ph1 <= g_pat1; cnt_ph1 <= g_cnt1;
             last_block <= 1'b0; group_end <= 1'b0;
             left_nb <= $signed({2'b00, n_ch});
@@ -246,7 +246,7 @@ module sps_index_walker #(
             last_of_lane  <= ({1'b0, row_n} >= ROW_LL);
             /* verilator lint_on UNSIGNED */
             if (use_pat) begin
-                ph1 <= ph2;
+                ph2 <= ph_after(ph2, npat);
                 pat_ph <= pat_ph1; cnt_ph <= cnt_ph1;
                 pat_ph1 <= pat[ph2*9 +: 9]; cnt_ph1 <= pat_cnt[ph2];
             end

@@ -210,10 +210,16 @@ module sps_top #(
     wire                pix_sb_valid;
     wire [SB_PIX_W-1:0] pix_sb;
 
+    wire               i_wr_en, i_wr_slot, i_wr_rowen;
+    wire [RW-1:0]      i_wr_row;
+    wire [3:0]         i_wr_pos;
+    sps_delay #(.WIDTH(3 + RW + 4), .DEPTH(1)) u_idx_wr_delay (
+        .clk(clk), .rst(rst), .d({w_wr_en, w_wr_slot, w_wr_row, idx_rowen, idx_pos}),
+        .q({i_wr_en, i_wr_slot, i_wr_row, i_wr_rowen, i_wr_pos}));
     sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(SB_PIX_W)) u_isel (
         .clk(clk), .rst(rst),
-        .idx_wr_en(w_wr_en), .idx_wr_slot(w_wr_slot), .idx_wr_row(w_wr_row), .idx_wr_rowen(idx_rowen),
-        .idx_wr_pos(idx_pos), .issue(wg_issue), .issue_tag(wg_issue_tag),
+        .idx_wr_en(i_wr_en), .idx_wr_slot(i_wr_slot), .idx_wr_row(i_wr_row), .idx_wr_rowen(i_wr_rowen),
+        .idx_wr_pos(i_wr_pos), .issue(wg_issue), .issue_tag(wg_issue_tag),
         .f1_y0m(f1_y0m), .f1_x0m(f1_x0m), .f1_row_in(f1_row_in), .f1_col_in(f1_col_in),
         .win(win), .win_valid(win_valid), .win_sb(win_pix_sb),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a), .sb_valid(pix_sb_valid), .sb_out(pix_sb));
@@ -227,8 +233,11 @@ module sps_top #(
     // weight writes reach the array WGT_WR_DELAY cycles after the loader's beat: a slot's weights
     // are then rewritten behind the last pixel of its pass even when the weight loader starts on
     // the slot in the cycle after that pixel was issued (the pixel meets array row r 4 + r cycles
-    // after its issue; docs/ARCHITECTURE.md section 7). The index write is not delayed: the
-    // indexing unit reads a slot's kernel positions when a pixel is issued.
+    // after its issue; docs/ARCHITECTURE.md section 7). The index write is delayed by one cycle
+    // (a register between the walker and the indexing unit's slot registers): the indexing unit
+    // reads a slot's kernel positions when a pixel is issued, the old pass's last issue is before
+    // the slot's rewrite starts, and a new pass's first issue comes 2 cycles after the write of
+    // its tile's last row at the earliest.
     localparam WGT_WR_DELAY = 3;
     wire               a_wr_en, a_wr_slot;
     wire [RW-1:0]      a_wr_row;
