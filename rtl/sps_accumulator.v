@@ -2,13 +2,17 @@
 // of ACC_DEPTH int32 words, one per output pixel. A pixel's partial sum from the bottom of column j
 // is added to the word (or written, on the first row tile) in a 4-stage read-modify-write, one
 // operation per stage so that no path runs from a block RAM's output through an adder:
-//   A  RAM read of the pixel's word          B  the word registered (bank select); forwarding
-//   C  word (or a forwarded sum) + psum      D  RAM write; the sum also kept for forwarding
+//   A  RAM read of the pixel's word          B  both banks' words registered as they leave the
+//                                               RAMs (no logic between a block RAM and a register);
+//                                               forwarding matched
+//   C  word of the pixel's bank (or a forwarded sum) + psum
+//   D  RAM write; the sum also kept for forwarding
 // The RAM read of a pixel misses the writes of the three pixels ahead of it (written in the
 // cycle of the read or later); their sums are forwarded (the newest matching one wins, matched
 // on bank and pixel a stage early), so back-to-back passes over a single pixel are exact and
 // the RAMs need no read-during-write behaviour (no_rw_check in sps_ram).
-// The other bank is read by the output stage (drain) at the same time; its data is registered.
+// The other bank is read by the output stage (drain) at the same time; drain_data is the bank's
+// registered word, selected after the register.
 // The pixel's sideband comes (from the array) one cycle ahead of column 0's psum and follows the
 // psums right, one column per cycle. When column COLS-1 writes the last pixel of the last row
 // tile of a column tile, the bank is done (weight slots are released earlier, by the window
@@ -49,8 +53,11 @@ module sps_accumulator #(
     wire [COL_SB_W-1:0] col_sb [0:COLS];
     assign col_sb[0] = {sb_valid, sb};
 
-    reg drain_bank_d;
-    always @(posedge clk) drain_bank_d <= drain_bank;
+    reg drain_bank_d, drain_bank_dd;                   // the drain's bank, aligned with the words
+    always @(posedge clk) begin
+        drain_bank_d  <= drain_bank;
+        drain_bank_dd <= drain_bank_d;
+    end
 
     // stage D of every column (only column COLS-1's decide that a bank is done)
     wire [COLS-1:0] col_d_valid, col_d_bank, col_d_last_px, col_d_last_rt, col_d_last_pass;
@@ -73,13 +80,15 @@ module sps_accumulator #(
             reg               d_valid, d_bank, d_last_px, d_last_rt, d_last_pass;
             reg               e_valid, e_bank;
             reg [PXW-1:0]     b_pixel, c_pixel, d_pixel, e_pixel;
-            reg signed [31:0] b_psum, c_psum, c_word, d_sum, e_sum, f_sum;
+            reg signed [31:0] b_psum, c_psum, d_sum, e_sum, f_sum;
+            reg signed [31:0] w0, w1;                     // both banks' words, as read
             reg               c_hit_d, c_hit_e, c_hit_f;      // forward from D / E / F in stage C
 
             wire [31:0] q0, q1;
             wire        rd0_drain = drain_active && !drain_bank;
             wire        rd1_drain = drain_active &&  drain_bank;
-            wire signed [31:0] c_old = c_hit_d ? d_sum : c_hit_e ? e_sum : c_hit_f ? f_sum : c_word;
+            wire signed [31:0] c_old = c_hit_d ? d_sum : c_hit_e ? e_sum : c_hit_f ? f_sum :
+                                       c_bank ? w1 : w0;
             wire signed [31:0] c_sum = (c_first ? 32'sd0 : c_old) + c_psum;
 
             sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank0 (
@@ -106,7 +115,7 @@ module sps_accumulator #(
                 // B -> C: the word read; which of the sums ahead will be newer than it
                 c_first <= b_first; c_bank <= b_bank; c_last_px <= b_last_px;
                 c_last_rt <= b_last_rt; c_last_pass <= b_last_pass; c_pixel <= b_pixel; c_psum <= b_psum;
-                c_word  <= b_bank ? q1 : q0;
+                w0 <= q0; w1 <= q1;
                 c_hit_d <= c_valid && c_bank == b_bank && c_pixel == b_pixel;
                 c_hit_e <= d_valid && d_bank == b_bank && d_pixel == b_pixel;
                 c_hit_f <= e_valid && e_bank == b_bank && e_pixel == b_pixel;
@@ -117,10 +126,8 @@ module sps_accumulator #(
                 f_sum <= e_sum;
             end
 
-            // drain data, registered
-            reg [31:0] drain_q;
-            always @(posedge clk) drain_q <= drain_bank_d ? q1 : q0;
-            assign drain_data[j*32 +: 32] = drain_q;
+            // drain data: the drained bank's registered word
+            assign drain_data[j*32 +: 32] = drain_bank_dd ? w1 : w0;
             assign col_d_valid[j]     = d_valid;
             assign col_d_bank[j]      = d_bank;
             assign col_d_last_px[j]   = d_last_px;
