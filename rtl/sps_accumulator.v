@@ -1,24 +1,25 @@
 // sps_accumulator.v -- accumulator buffer: per array column, two banks (ping-pong by column tile)
 // of ACC_DEPTH int32 words, one per output pixel. A pixel's partial sum from the bottom of column j
-// is added to the word (or written, on the first row tile) in a 4-stage read-modify-write, one
-// operation per stage so that no path runs from a block RAM's output through an adder:
-//   A  RAM read of the pixel's word          B  both banks' words registered as they leave the
-//                                               RAMs (no logic between a block RAM and a register);
-//                                               forwarding matched
+// is added to the word (or written, on the first row tile) in a 5-stage read-modify-write, one
+// operation per stage so that no path runs from a block RAM's output through logic:
+//   A  RAM read of the pixel's word          B  the RAMs' output registers
+//   B2 both banks' words captured in fabric registers whose only load is the next register (an
+//      ECP5 block RAM without its output register takes ~5.8 ns from clock to data: the capture
+//      must sit next to it); forwarding matched
 //   C  word of the pixel's bank (or a forwarded sum) + psum
 //   D  RAM write; the sum also kept for forwarding
-// The RAM read of a pixel misses the writes of the three pixels ahead of it (written in the
+// The RAM read of a pixel misses the writes of the four pixels ahead of it (written in the
 // cycle of the read or later); their sums are forwarded (the newest matching one wins, matched
 // on bank and pixel a stage early), so back-to-back passes over a single pixel are exact and
 // the RAMs need no read-during-write behaviour (no_rw_check in sps_ram).
 // The other bank is read by the output stage (drain) at the same time; drain_data is the bank's
-// registered word, selected after the register.
+// word from the same registers, selected after them.
 // The pixel's sideband comes (from the array) one cycle ahead of column 0's psum and follows the
 // psums right, one column per cycle. When column COLS-1 writes the last pixel of the last row
 // tile of a column tile, the bank is done (weight slots are released earlier, by the window
 // generator).
-// Latency: word written 3 cycles after the psum leaves the array; done 1 cycle later; drain
-// data 2 cycles after the read of drain_addr. The RAMs read every cycle; a bank's read address
+// Latency: word written 4 cycles after the psum leaves the array; done 1 cycle later; drain
+// data 3 cycles after the read of drain_addr. The RAMs read every cycle; a bank's read address
 // is the drain's while a drain of that bank is under way (drain_active, a register), so no path
 // runs from the output stage's read decision to the block RAMs.
 `default_nettype none
@@ -53,11 +54,8 @@ module sps_accumulator #(
     wire [COL_SB_W-1:0] col_sb [0:COLS];
     assign col_sb[0] = {sb_valid, sb};
 
-    reg drain_bank_d, drain_bank_dd;                   // the drain's bank, aligned with the words
-    always @(posedge clk) begin
-        drain_bank_d  <= drain_bank;
-        drain_bank_dd <= drain_bank_d;
-    end
+    reg [2:0] drain_bank_q;                            // the drain's bank, aligned with the words
+    always @(posedge clk) drain_bank_q <= {drain_bank_q[1:0], drain_bank};
 
     // stage D of every column (only column COLS-1's decide that a bank is done)
     wire [COLS-1:0] col_d_valid, col_d_bank, col_d_last_px, col_d_last_rt, col_d_last_pass;
@@ -76,19 +74,21 @@ module sps_accumulator #(
 
             // per stage: valid, first row tile, bank, last pixel / row tile / pass, pixel
             reg               b_valid, b_first, b_bank, b_last_px, b_last_rt, b_last_pass;
+            reg               b2_valid, b2_first, b2_bank, b2_last_px, b2_last_rt, b2_last_pass;
             reg               c_valid, c_first, c_bank, c_last_px, c_last_rt, c_last_pass;
             reg               d_valid, d_bank, d_last_px, d_last_rt, d_last_pass;
-            reg               e_valid, e_bank;
-            reg [PXW-1:0]     b_pixel, c_pixel, d_pixel, e_pixel;
-            reg signed [31:0] b_psum, c_psum, d_sum, e_sum, f_sum;
-            reg signed [31:0] w0, w1;                     // both banks' words, as read
-            reg               c_hit_d, c_hit_e, c_hit_f;      // forward from D / E / F in stage C
+            reg               e_valid, e_bank, f_valid, f_bank;
+            reg [PXW-1:0]     b_pixel, b2_pixel, c_pixel, d_pixel, e_pixel, f_pixel;
+            reg signed [31:0] b_psum, b2_psum, c_psum, d_sum, e_sum, f_sum, g_sum;
+            reg        [31:0] r0, r1;                     // both banks' words as they leave the RAMs
+            reg signed [31:0] w0, w1;                     // the same a cycle later
+            reg               c_hit_d, c_hit_e, c_hit_f, c_hit_g; // forward from D / E / F / G in C
 
             wire [31:0] q0, q1;
             wire        rd0_drain = drain_active && !drain_bank;
             wire        rd1_drain = drain_active &&  drain_bank;
             wire signed [31:0] c_old = c_hit_d ? d_sum : c_hit_e ? e_sum : c_hit_f ? f_sum :
-                                       c_bank ? w1 : w0;
+                                       c_hit_g ? g_sum : c_bank ? w1 : w0;
             wire signed [31:0] c_sum = (c_first ? 32'sd0 : c_old) + c_psum;
 
             sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank0 (
@@ -101,9 +101,11 @@ module sps_accumulator #(
             // valid bits are reset; the data registers need none
             always @(posedge clk) begin
                 if (rst) begin
-                    b_valid <= 1'b0; c_valid <= 1'b0; d_valid <= 1'b0; e_valid <= 1'b0;
+                    b_valid <= 1'b0; b2_valid <= 1'b0; c_valid <= 1'b0; d_valid <= 1'b0;
+                    e_valid <= 1'b0; f_valid <= 1'b0;
                 end else begin
-                    b_valid <= a_valid; c_valid <= b_valid; d_valid <= c_valid; e_valid <= d_valid;
+                    b_valid <= a_valid; b2_valid <= b_valid; c_valid <= b2_valid; d_valid <= c_valid;
+                    e_valid <= d_valid; f_valid <= e_valid;
                 end
             end
             always @(posedge clk) begin
@@ -112,22 +114,28 @@ module sps_accumulator #(
                 b_last_px <= a_sb[SB_PIX_LAST_PX]; b_last_rt <= a_sb[SB_PIX_LAST_RT];
                 b_last_pass <= a_sb[SB_PIX_LAST_PASS]; b_pixel <= a_pixel;
                 b_psum <= psum_in[j*32 +: 32];   // read here, not via a net
-                // B -> C: the word read; which of the sums ahead will be newer than it
-                c_first <= b_first; c_bank <= b_bank; c_last_px <= b_last_px;
-                c_last_rt <= b_last_rt; c_last_pass <= b_last_pass; c_pixel <= b_pixel; c_psum <= b_psum;
-                w0 <= q0; w1 <= q1;
-                c_hit_d <= c_valid && c_bank == b_bank && c_pixel == b_pixel;
-                c_hit_e <= d_valid && d_bank == b_bank && d_pixel == b_pixel;
-                c_hit_f <= e_valid && e_bank == b_bank && e_pixel == b_pixel;
-                // C -> D (RAM write) -> E -> F (kept for forwarding)
+                // B -> B2: the words captured as they leave the RAMs
+                b2_first <= b_first; b2_bank <= b_bank; b2_last_px <= b_last_px;
+                b2_last_rt <= b_last_rt; b2_last_pass <= b_last_pass; b2_pixel <= b_pixel; b2_psum <= b_psum;
+                r0 <= q0; r1 <= q1;
+                // B2 -> C: the words; which of the sums ahead will be newer than the pixel's
+                c_first <= b2_first; c_bank <= b2_bank; c_last_px <= b2_last_px;
+                c_last_rt <= b2_last_rt; c_last_pass <= b2_last_pass; c_pixel <= b2_pixel; c_psum <= b2_psum;
+                w0 <= r0; w1 <= r1;
+                c_hit_d <= c_valid && c_bank == b2_bank && c_pixel == b2_pixel;
+                c_hit_e <= d_valid && d_bank == b2_bank && d_pixel == b2_pixel;
+                c_hit_f <= e_valid && e_bank == b2_bank && e_pixel == b2_pixel;
+                c_hit_g <= f_valid && f_bank == b2_bank && f_pixel == b2_pixel;
+                // C -> D (RAM write) -> E -> F -> G (kept for forwarding)
                 d_bank <= c_bank; d_last_px <= c_last_px; d_last_rt <= c_last_rt;
                 d_last_pass <= c_last_pass; d_pixel <= c_pixel; d_sum <= c_sum;
                 e_bank <= d_bank; e_pixel <= d_pixel; e_sum <= d_sum;
-                f_sum <= e_sum;
+                f_bank <= e_bank; f_pixel <= e_pixel; f_sum <= e_sum;
+                g_sum <= f_sum;
             end
 
             // drain data: the drained bank's registered word
-            assign drain_data[j*32 +: 32] = drain_bank_dd ? w1 : w0;
+            assign drain_data[j*32 +: 32] = drain_bank_q[2] ? w1 : w0;
             assign col_d_valid[j]     = d_valid;
             assign col_d_bank[j]      = d_bank;
             assign col_d_last_px[j]   = d_last_px;

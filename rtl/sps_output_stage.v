@@ -6,7 +6,7 @@
 // and pushes one beat per pixel into the result FIFO. Reads are issued only when the FIFO has
 // room for everything in flight, so nothing is dropped under any backpressure. The bank is freed
 // once its last pixel is read. TLAST marks the last beat of the program.
-// Latency: from a drain read to the FIFO 6 cycles (raw) or 13 (requant), +1 to m_axis.
+// Latency: from a drain read to the FIFO 7 cycles (raw) or 14 (requant), +1 to m_axis.
 `default_nettype none
 module sps_output_stage #(
     parameter COLS           = 8,
@@ -120,10 +120,11 @@ module sps_output_stage #(
         end
     end
 
-    // ---- data path: D0 (RAM read) -> D1 (RAM data registered in the accumulator) -> D2 (acc +
-    // bias) -> requant -> FIFO ---------------------------------------------------------------
+    // ---- data path: D0 (RAM read) -> D1 (the RAMs' output) -> D1B (the words registered in the
+    // accumulator) -> D2 (acc + bias) -> requant -> FIFO ---------------------------------------
     reg d0_valid, d0_bank, d0_last;
     reg d1_valid, d1_bank, d1_last;
+    reg d1b_valid, d1b_bank, d1b_last;
     reg d2_valid, d2_bank, d2_last;
     reg [COLS*32-1:0] d2_val;
     // (the data path is empty whenever a program starts -- done waits for the last beat -- so
@@ -132,13 +133,15 @@ module sps_output_stage #(
         if (rst) begin
             d0_valid <= 1'b0; d0_bank <= 1'b0; d0_last <= 1'b0;
             d1_valid <= 1'b0; d1_bank <= 1'b0; d1_last <= 1'b0;
+            d1b_valid <= 1'b0; d1b_bank <= 1'b0; d1b_last <= 1'b0;
             d2_valid <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0;
         end else begin
             d0_valid <= issue; d0_bank <= cur_bank; d0_last <= last_px && bank_last[cur_bank];
             d1_valid <= d0_valid; d1_bank <= d0_bank; d1_last <= d0_last;
-            d2_valid <= d1_valid; d2_bank <= d1_bank; d2_last <= d1_last;
+            d1b_valid <= d1_valid; d1b_bank <= d1_bank; d1b_last <= d1_last;
+            d2_valid <= d1b_valid; d2_bank <= d1b_bank; d2_last <= d1b_last;
         end
-        d2_val <= add_bias(drain_data, d1_bank ? bias1 : bias0);
+        d2_val <= add_bias(drain_data, d1b_bank ? bias1 : bias0);
     end
 
     function [COLS*32-1:0] add_bias;
