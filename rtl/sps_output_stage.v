@@ -5,7 +5,10 @@
 // sps_requant lane uses its multiplier twice per value), adds the bias, optionally requantises,
 // and pushes one beat per pixel into the result FIFO. Reads are issued only when the FIFO has
 // room for everything in flight, so nothing is dropped under any backpressure. The bank is freed
-// once its last pixel is read. TLAST marks the last beat of the program.
+// once its last pixel is read; its header may be rewritten from 3 cycles after bank_free_valid
+// (the last pixel reads its bias 2 cycles after it, its multiplier and shift 3 cycles after; in
+// sps_top the controller clears the bank's busy bit, the weight loader claims it and writes the
+// first header beat through a register: 3 cycles). TLAST marks the last beat of the program.
 // Latency: from a drain read to the FIFO 7 cycles (raw) or 14 (requant), +1 to m_axis.
 `default_nettype none
 module sps_output_stage #(

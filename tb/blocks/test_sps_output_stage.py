@@ -62,7 +62,8 @@ class FakeAccumulator:
         self.order: list[int] = []                 # banks in done order, not yet freed
         self.frees: list[Event] = []               # one per column tile, set at its bank_free
         self.nfree = 0
-        self.pending = None                        # the word read in the previous cycle
+        self.pending = [None, None]                # words read 1 and 2 cycles ago: like
+                                                   # sps_accumulator, data 3 cycles after a read
         cocotb.start_soon(self._serve())
 
     def fill(self, bank: int, npix: int) -> None:
@@ -86,7 +87,8 @@ class FakeAccumulator:
                     data = self.mem[bank][addr]
                     self.reads[bank].append((n, addr))
             await RisingEdge(self.tb.clk)
-            word, self.pending = self.pending, data
+            word = self.pending.pop(0)
+            self.pending.append(data)
             self.dut.drain_data.value = pack(word, 32) if word is not None else self.rng.getrandbits(32 * self.C)
 
     def on_free(self, f: int, bank: int) -> None:
@@ -189,9 +191,10 @@ class Env:
 
         async def headers():
             for ct in range(n_ct):
-                if ct >= 2:                        # bank ct%2 is free again (from the next cycle)
-                    await self.acc.frees[ct - 2].wait()
-                    await RisingEdge(self.tb.clk)
+                if ct >= 2:                        # bank ct%2 is free again: in sps_top its first
+                    await self.acc.frees[ct - 2].wait()   # header write lands 3 cycles after
+                    await self.tb.cycles(2)               # bank_free (busy cleared, claim, the
+                    await RisingEdge(self.tb.clk)         # loader's registered header write)
                 bias = [rand_int(rng, 32, True, 0.2) for _ in range(C)]
                 M = [rand_int(rng, 16, False, 0.1) for _ in range(C)]
                 sh = [rng.choice((0, 1, rng.randint(0, 63), rng.randint(12, 24))) for _ in range(C)]
