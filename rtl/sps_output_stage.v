@@ -75,16 +75,27 @@ module sps_output_stage #(
     reg [1:0]      bank_last;              // its column tile is the program's last
     reg            cur_bank, draining;     // the bank drained (or waited for) next
     reg [PXW-1:0]  drain_px;               // pixel read next
-    reg [FCW-1:0]  inflight;               // reads issued, not yet pushed (<= OUT_FIFO_DEPTH)
-    wire [FCW-1:0] fifo_count;
-    wire           push;
-
-    wire [FCW+1:0] reserved = {2'b00, fifo_count} + {2'b00, inflight};
-    wire [FCW+1:0] depth_w  = OUT_FIFO_DEPTH;
+    // FIFO entries taken: beats in the FIFO + reads in flight (<= OUT_FIFO_DEPTH), kept as one
+    // counter (+1 per read, -1 per beat leaving the FIFO) so that the read decision compares a
+    // register with a constant
+    reg [FCW:0]    reserved;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [FCW-1:0] fifo_count;             // = reserved - reads in flight (not needed here)
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire           push, pop;
+    wire [FCW:0]   depth_w  = OUT_FIFO_DEPTH;
+    // the pixel read next is the bank's last: a flag beside drain_px (from npix - 2, registered
+    // while npix is static)
+    reg            last_px;
+    reg [PXW:0]    npix_m2;
+    reg            npix_one;
+    always @(posedge clk) begin
+        npix_m2  <= npix - {{(PXW-1){1'b0}}, 2'd2};
+        npix_one <= (npix == {{PXW{1'b0}}, 1'b1});
+    end
     reg            issued_q;               // a read was issued in the previous cycle
     // requant mode: a read every other cycle (each sps_requant lane multiplies in two halves)
     wire           issue    = draining && (reserved < depth_w) && !(requant && issued_q);
-    wire           last_px  = ({1'b0, drain_px} == npix - 1'b1);
 
     assign drain_re   = issue;
     assign drain_active = draining;
@@ -95,19 +106,20 @@ module sps_output_stage #(
         if (rst || start) begin
             bank_pending <= 2'b00; bank_last <= 2'b00; cur_bank <= 1'b0; draining <= 1'b0;
             drain_px <= {PXW{1'b0}};
-            inflight <= {FCW{1'b0}}; bank_free_valid <= 1'b0; bank_free_id <= 1'b0; issued_q <= 1'b0;
+            reserved <= {(FCW+1){1'b0}}; last_px <= 1'b0; bank_free_valid <= 1'b0; bank_free_id <= 1'b0; issued_q <= 1'b0;
         end else begin
             bank_free_valid <= 1'b0;
             if (done_valid) begin
                 bank_pending[done_bank] <= 1'b1;
                 bank_last[done_bank]    <= done_last;
             end
-            inflight <= inflight + {{(FCW-1){1'b0}}, issue} - {{(FCW-1){1'b0}}, push};
+            reserved <= reserved + {{FCW{1'b0}}, issue} - {{FCW{1'b0}}, pop};
             issued_q <= issue;
             if (!draining) begin
                 if (bank_pending[cur_bank]) begin
                     draining <= 1'b1;
                     drain_px <= {PXW{1'b0}};
+                    last_px  <= npix_one;
                 end
             end else if (issue) begin
                 if (last_px) begin
@@ -118,6 +130,7 @@ module sps_output_stage #(
                     cur_bank <= ~cur_bank;
                 end else begin
                     drain_px <= drain_px + 1'b1;
+                    last_px  <= ({1'b0, drain_px} == npix_m2);
                 end
             end
         end
@@ -186,6 +199,7 @@ module sps_output_stage #(
     sps_fifo #(.WIDTH(COLS*32+1), .DEPTH(OUT_FIFO_DEPTH)) u_fifo (
         .clk(clk), .rst(rst), .push(push), .din({fifo_last, lane_out}),
         .pop(m_tready), .dout(fifo_dout), .empty(fifo_empty), .count(fifo_count));
+    assign pop = m_tready && !fifo_empty;
 
     assign m_tvalid = !fifo_empty;
     assign m_tdata  = fifo_dout[COLS*32-1:0];
