@@ -73,7 +73,7 @@ class ArrayConfig:
             raise ValueError(f"array config: PMAX={self.PMAX} puts FG[] past 0x100 in the register map "
                              f"(PMAX must be <= {R.max_pmax()})")
         if self.OUT_FIFO_DEPTH < 8:
-            # the drain keeps 4 reads in flight and the FIFO holds 1 beat in steady state; a shallower
+            # the drain keeps 6 reads in flight and the FIFO holds 1 beat in steady state; a shallower
             # FIFO throttles the drain below one beat per cycle
             raise ValueError(f"array config: OUT_FIFO_DEPTH must be >= 8 for a full-rate drain, got {self.OUT_FIFO_DEPTH}")
 
