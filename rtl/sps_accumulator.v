@@ -2,10 +2,9 @@
 // of ACC_DEPTH int32 words, one per output pixel. A pixel's partial sum from the bottom of column j
 // is added to the word (or written, on the first row tile) in a 5-stage read-modify-write, one
 // operation per stage so that no path runs from a block RAM's output through logic:
-//   A  RAM read of the pixel's word          B  the RAMs' output registers
-//   B2 both banks' words captured in fabric registers whose only load is the next register (an
-//      ECP5 block RAM without its output register takes ~5.8 ns from clock to data: the capture
-//      must sit next to it); forwarding matched
+//   A  RAM read of the pixel's word          B  the RAMs' read registers
+//   B2 the RAMs' output registers (sps_ram OUT_REG: on ECP5 the block RAM's own, whose clock to
+//      data is short; without it ~5.8 ns); forwarding matched
 //   C  word of the pixel's bank (or a forwarded sum) + psum
 //   D  RAM write; the sum also kept for forwarding
 // The RAM read of a pixel misses the writes of the four pixels ahead of it (written in the
@@ -13,7 +12,7 @@
 // on bank and pixel a stage early), so back-to-back passes over a single pixel are exact and
 // the RAMs need no read-during-write behaviour (no_rw_check in sps_ram).
 // The other bank is read by the output stage (drain) at the same time; drain_data is the bank's
-// word from the same registers, selected after them.
+// word from the same registers (w0 / w1), selected after them.
 // The pixel's sideband comes (from the array) one cycle ahead of column 0's psum and follows the
 // psums right, one column per cycle. When column COLS-1 writes the last pixel of the last row
 // tile of a column tile, the bank is done (weight slots are released earlier, by the window
@@ -80,7 +79,6 @@ module sps_accumulator #(
             reg               e_valid, e_bank, f_valid, f_bank;
             reg [PXW-1:0]     b_pixel, b2_pixel, c_pixel, d_pixel, e_pixel, f_pixel;
             reg signed [31:0] b_psum, b2_psum, c_psum, d_sum, e_sum, f_sum, g_sum;
-            reg        [31:0] r0, r1;                     // both banks' words as they leave the RAMs
             reg signed [31:0] w0, w1;                     // the same a cycle later
             reg               c_hit_d, c_hit_e, c_hit_f, c_hit_g; // forward from D / E / F / G in C
 
@@ -91,10 +89,10 @@ module sps_accumulator #(
                                        c_hit_g ? g_sum : c_bank ? w1 : w0;
             wire signed [31:0] c_sum = (c_first ? 32'sd0 : c_old) + c_psum;
 
-            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank0 (
+            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH), .OUT_REG(1)) u_bank0 (
                 .clk(clk), .we(d_valid && !d_bank), .waddr(d_pixel), .wdata(d_sum),
                 .re(1'b1), .raddr(rd0_drain ? drain_addr : a_pixel), .rdata(q0));
-            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH)) u_bank1 (
+            sps_ram #(.WIDTH(32), .DEPTH(ACC_DEPTH), .OUT_REG(1)) u_bank1 (
                 .clk(clk), .we(d_valid && d_bank), .waddr(d_pixel), .wdata(d_sum),
                 .re(1'b1), .raddr(rd1_drain ? drain_addr : a_pixel), .rdata(q1));
 
@@ -114,14 +112,13 @@ module sps_accumulator #(
                 b_last_px <= a_sb[SB_PIX_LAST_PX]; b_last_rt <= a_sb[SB_PIX_LAST_RT];
                 b_last_pass <= a_sb[SB_PIX_LAST_PASS]; b_pixel <= a_pixel;
                 b_psum <= psum_in[j*32 +: 32];   // read here, not via a net
-                // B -> B2: the words captured as they leave the RAMs
+                // B -> B2 (the words in the RAMs' output registers)
                 b2_first <= b_first; b2_bank <= b_bank; b2_last_px <= b_last_px;
                 b2_last_rt <= b_last_rt; b2_last_pass <= b_last_pass; b2_pixel <= b_pixel; b2_psum <= b_psum;
-                r0 <= q0; r1 <= q1;
                 // B2 -> C: the words; which of the sums ahead will be newer than the pixel's
                 c_first <= b2_first; c_bank <= b2_bank; c_last_px <= b2_last_px;
                 c_last_rt <= b2_last_rt; c_last_pass <= b2_last_pass; c_pixel <= b2_pixel; c_psum <= b2_psum;
-                w0 <= r0; w1 <= r1;
+                w0 <= q0; w1 <= q1;
                 c_hit_d <= c_valid && c_bank == b2_bank && c_pixel == b2_pixel;
                 c_hit_e <= d_valid && d_bank == b2_bank && d_pixel == b2_pixel;
                 c_hit_f <= e_valid && e_bank == b2_bank && e_pixel == b2_pixel;
