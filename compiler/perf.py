@@ -55,7 +55,7 @@ from models.pps import PPS
 START_LAT = 2          # after the geometry: CHECK, GO; loaders start in the cycle after
 RUN_LAT = 3            # first cycle a pass may start = A + RUN_LAT
 SLOT_FREE_LAT = 1      # weight slot free (visible to the loader) = start + npix + SLOT_FREE_LAT
-DONE_LAT = 11          # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
+DONE_LAT = 13          # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
 DRAIN_LAT = 1          # first drain read = done + DRAIN_LAT
 DRAIN_GAP = 2          # between the last read of one drain and the first of the next
 BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT

@@ -16,11 +16,17 @@
 // cycle after the loader's beat, still at least a cycle before a pass's first read (sps_ctrl
 // starts the passes the cycle after the loader's last beat at the earliest, the window
 // generator reads a cycle after its start).
-// Read: each sub-bank has its own address. Latency: 1 cycle.
+// Read: each sub-bank has its own address. RD_LAT = 1: data the cycle after the address.
+// RD_LAT = 3 (sps_top): the read address is registered, and each RAM's data passes an output
+// register (on ECP5 the block RAM's own, REGMODE OUTREG via sps_ram): the address then has a cycle
+// to reach the 36 block RAMs, and no path starts at a block RAM's slow clock to data (~5.8 ns
+// without the output register).
+// Latency: RD_LAT cycles from the read address to the data.
 `default_nettype none
 module sps_act_buffer #(
     parameter LANES     = 8,
-    parameter ACT_DEPTH = 1024
+    parameter ACT_DEPTH = 1024,
+    parameter RD_LAT    = 1              // 1 or 3
 ) (
     clk, we, wsub, waddr, wdata, re, raddr, rdata
 );
@@ -34,7 +40,7 @@ module sps_act_buffer #(
     input  wire [DW-1:0]         wdata;
     input  wire                  re;
     input  wire [9*AW-1:0]       raddr;
-    output reg  [9*DW-1:0]       rdata;
+    output wire [9*DW-1:0]       rdata;
 
     reg [8:0]    we_q;                   // the write, registered: per sub-bank enables,
     reg [AW-1:0] waddr_q;                // address and data
@@ -46,16 +52,51 @@ module sps_act_buffer #(
         wdata_q <= wdata;
     end
 
+    // the read address (RD_LAT = 3: registered)
+    wire            rd_en;
+    wire [9*AW-1:0] rd_addr;
+    generate
+        if (RD_LAT == 3) begin : g_raddr_q
+            reg            re_q;
+            reg [9*AW-1:0] raddr_q;
+            always @(posedge clk) begin
+                re_q <= re; raddr_q <= raddr;
+            end
+            assign rd_en = re_q; assign rd_addr = raddr_q;
+        end else begin : g_raddr
+            assign rd_en = re; assign rd_addr = raddr;
+        end
+    endgenerate
+
     genvar s;
     generate
-        for (s = 0; s < 9; s = s + 1) begin : g_sub
-            // written only while no pass reads (the load precedes the passes): no read-during-write
-            // collision to model, so block RAM needs no bypass logic
-            (* no_rw_check *)
-            reg [DW-1:0] mem [0:ACT_DEPTH-1];
-            always @(posedge clk) begin
-                if (we_q[s]) mem[waddr_q] <= wdata_q;
-                if (re) rdata[s*DW +: DW] <= mem[raddr[s*AW +: AW]];
+`ifdef SPS_ECP5
+        if (RD_LAT == 3 && ACT_DEPTH <= 1024) begin : g_ebr
+            for (s = 0; s < 9; s = s + 1) begin : g_sub
+                sps_ram #(.WIDTH(DW), .DEPTH(ACT_DEPTH), .OUT_REG(1)) u_ram (
+                    .clk(clk), .we(we_q[s]), .waddr(waddr_q), .wdata(wdata_q),
+                    .re(rd_en), .raddr(rd_addr[s*AW +: AW]), .rdata(rdata[s*DW +: DW]));
+            end
+        end else
+`endif
+        begin : g_infer
+            reg [9*DW-1:0] q;                     // the RAMs' read registers, one variable
+            for (s = 0; s < 9; s = s + 1) begin : g_sub
+                // written only while no pass reads it (the load precedes the passes): no
+                // read-during-write collision to model, so block RAM needs no bypass logic
+                (* no_rw_check *)
+                reg [DW-1:0] mem [0:ACT_DEPTH-1];
+                always @(posedge clk) begin
+                    if (we_q[s]) mem[waddr_q] <= wdata_q;
+                    if (rd_en) q[s*DW +: DW] <= mem[rd_addr[s*AW +: AW]];
+                end
+            end
+            if (RD_LAT == 3) begin : g_out
+                reg [9*DW-1:0] q2;                // the output registers
+                always @(posedge clk) q2 <= q;
+                assign rdata = q2;
+            end else begin : g_direct
+                assign rdata = q;
             end
         end
     endgenerate

@@ -7,16 +7,18 @@
 // sub-bank ((y0m + dy) mod 3, (x0m + dx) mod 3), and reads 0 where (dy, dx) is outside the input.
 // Rows are then skewed for the systolic array (row r delayed by r cycles). Disabled rows get 0.
 // Pipeline, for a pixel issued by the window generator in cycle t:
-//   t    (F0)  the row's (enable, dy, dx) of the pass's slot -> cur_*
-//   t+1  (F1)  with the window geometry (f1_*): the one-hot sub-bank select -> sel
-//   t+2  (F2)  with the sub-bank words (win): AND-OR of the lane's 9 bytes -> act
-//   t+3+r      r skew stages; row r's activation is on row_a in cycle t+4+r.
+//   t    (F0)  the row's (enable, dy, dx) of the pass's slot -> cur_* (then RD_LAT - 1 cycles of
+//              waiting for the activation buffer, RD_LAT its read latency: sps_window_gen)
+//   t+L  (F1)  with the window geometry (f1_*): the one-hot sub-bank select -> sel   (L = RD_LAT)
+//   t+L+1 (F2) with the sub-bank words (win): AND-OR of the lane's 9 bytes -> act
+//   t+L+2+r    r skew stages; row r's activation is on row_a in cycle t+L+3+r.
 // The sideband given with the words (F2) comes out aligned with row ROWS-1 (ROWS+1 cycles later).
 `default_nettype none
 module sps_index_select #(
     parameter ROWS  = 8,
     parameter LANES = 8,
-    parameter SBW   = 16                  // sideband bits carried with every window
+    parameter SBW   = 16,                 // sideband bits carried with every window
+    parameter RD_LAT = 1                  // the activation buffer's read latency, >= 1
 ) (
     clk, rst, idx_wr_en, idx_wr_slot, idx_wr_row, idx_wr_rowen, idx_wr_pos, issue, issue_tag,
     f1_y0m, f1_x0m, f1_row_in, f1_col_in, win, win_valid, win_sb, row_valid, row_tag, row_a,
@@ -54,13 +56,16 @@ module sps_index_select #(
 
     // the pixel's valid and tag, alongside the data stages (shared by all rows)
     reg s1_valid, s1_tag, s2_valid, s2_tag, s3_valid, s3_tag;
+    wire w_valid, w_tag;                               // s1, RD_LAT - 1 cycles later
+    sps_delay #(.WIDTH(2), .DEPTH(RD_LAT - 1)) u_s1_wait (
+        .clk(clk), .rst(rst), .d({s1_valid, s1_tag}), .q({w_valid, w_tag}));
     always @(posedge clk) begin
         if (rst) begin
             s1_valid <= 1'b0; s1_tag <= 1'b0; s2_valid <= 1'b0; s2_tag <= 1'b0;
             s3_valid <= 1'b0; s3_tag <= 1'b0;
         end else begin
             s1_valid <= issue;    s1_tag <= issue_tag;
-            s2_valid <= s1_valid; s2_tag <= s1_tag;
+            s2_valid <= w_valid;  s2_tag <= w_tag;
             s3_valid <= s2_valid; s3_tag <= s2_tag;
         end
     end
@@ -116,7 +121,11 @@ module sps_index_select #(
             end
 
             // F1: one-hot sub-bank select (all zero for a disabled row or a padding element)
-            wire       in_input = cur_en && f1_row_in[cur_dy] && f1_col_in[cur_dx];
+            wire       w_en;                             // cur_*, RD_LAT - 1 cycles later
+            wire [1:0] w_dy, w_dx;
+            sps_delay #(.WIDTH(5), .DEPTH(RD_LAT - 1)) u_cur_wait (
+                .clk(clk), .rst(rst), .d({cur_en, cur_dy, cur_dx}), .q({w_en, w_dy, w_dx}));
+            wire       in_input = w_en && f1_row_in[w_dy] && f1_col_in[w_dx];
             reg  [8:0] sel;
             integer ym, xm;
             always @(posedge clk) begin
@@ -125,8 +134,8 @@ module sps_index_select #(
                 end else begin
                     for (ym = 0; ym < 3; ym = ym + 1)
                         for (xm = 0; xm < 3; xm = xm + 1)
-                            sel[ym*3 + xm] <= in_input && mod3_is(f1_y0m, cur_dy, ym[1:0])
-                                                     && mod3_is(f1_x0m, cur_dx, xm[1:0]);
+                            sel[ym*3 + xm] <= in_input && mod3_is(f1_y0m, w_dy, ym[1:0])
+                                                     && mod3_is(f1_x0m, w_dx, xm[1:0]);
                 end
             end
 

@@ -151,7 +151,10 @@ module sps_top #(
         .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .busy(act_busy), .err(act_err), .stall(act_stall));
 
-    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH)) u_actbuf (
+    // the activation buffer's read latency: a registered address and the block RAMs' output
+    // registers (sps_act_buffer); the window generator and the indexing unit wait for it
+    localparam ACT_RD_LAT = 3;
+    sps_act_buffer #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .RD_LAT(ACT_RD_LAT)) u_actbuf (
         .clk(clk), .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
         .re(ab_re), .raddr(ab_raddr), .rdata(ab_rdata));
 
@@ -163,7 +166,7 @@ module sps_top #(
     wire [2:0]           f1_row_in, f1_col_in;
 
     sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS),
-                     .SBW(SB_PASS_W)) u_wgen (
+                     .SBW(SB_PASS_W), .RD_LAT(ACT_RD_LAT)) u_wgen (
         .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3),
         .start(wg_start), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
@@ -216,7 +219,7 @@ module sps_top #(
     sps_delay #(.WIDTH(3 + RW + 4), .DEPTH(1)) u_idx_wr_delay (
         .clk(clk), .rst(rst), .d({w_wr_en, w_wr_slot, w_wr_row, idx_rowen, idx_pos}),
         .q({i_wr_en, i_wr_slot, i_wr_row, i_wr_rowen, i_wr_pos}));
-    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(SB_PIX_W)) u_isel (
+    sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(SB_PIX_W), .RD_LAT(ACT_RD_LAT)) u_isel (
         .clk(clk), .rst(rst),
         .idx_wr_en(i_wr_en), .idx_wr_slot(i_wr_slot), .idx_wr_row(i_wr_row), .idx_wr_rowen(i_wr_rowen),
         .idx_wr_pos(i_wr_pos), .issue(wg_issue), .issue_tag(wg_issue_tag),
@@ -232,13 +235,13 @@ module sps_top #(
 
     // weight writes reach the array WGT_WR_DELAY cycles after the loader's beat: a slot's weights
     // are then rewritten behind the last pixel of its pass even when the weight loader starts on
-    // the slot in the cycle after that pixel was issued (the pixel meets array row r 4 + r cycles
-    // after its issue; docs/ARCHITECTURE.md section 7). The index write is delayed by one cycle
+    // the slot in the cycle after that pixel was issued (the pixel meets array row r
+    // ACT_RD_LAT + 3 + r cycles after its issue; docs/ARCHITECTURE.md section 7). The index write is delayed by one cycle
     // (a register between the walker and the indexing unit's slot registers): the indexing unit
     // reads a slot's kernel positions when a pixel is issued, the old pass's last issue is before
     // the slot's rewrite starts, and a new pass's first issue comes 2 cycles after the write of
     // its tile's last row at the earliest.
-    localparam WGT_WR_DELAY = 3;
+    localparam WGT_WR_DELAY = ACT_RD_LAT + 2;
     wire               a_wr_en, a_wr_slot;
     wire [RW-1:0]      a_wr_row;
     wire [COLS*8-1:0]  a_wr_data;

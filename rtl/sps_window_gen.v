@@ -13,14 +13,16 @@
 // indexing unit has then read the slot's kernel positions for the last time, and the weight
 // writes reach the array WGT_WR_DELAY cycles late, behind the last pixel's wavefront
 // (docs/ARCHITECTURE.md section 7).
-// Latency: pixel issued in cycle t: RAM address in t; geometry (f1_*) in t+1; words (win) in t+2.
+// Latency: pixel issued in cycle t: RAM address in t; geometry (f1_*) in t+RD_LAT; words (win) in
+// t+RD_LAT+1, RD_LAT being the activation buffer's read latency (sps_act_buffer).
 `default_nettype none
 module sps_window_gen #(
     parameter LANES     = 8,
     parameter ACT_DEPTH = 1024,
     parameter ACC_DEPTH = 1024,
     parameter DIM_BITS  = 10,
-    parameter SBW       = 8      // sideband bits carried with every pixel of the pass
+    parameter SBW       = 8,     // sideband bits carried with every pixel of the pass
+    parameter RD_LAT    = 1      // the activation buffer's read latency (address to data), >= 1
 ) (
     clk, rst, h, w, hout, wout, stride2, pad_top, pad_left, w3, start, base_chaddr, tag, sb,
     can_start, issue, issue_tag, pass_end, pass_end_tag, rd_en, rd_addr, rd_data, f1_y0m, f1_x0m,
@@ -56,10 +58,10 @@ module sps_window_gen #(
     output reg  [9*AW-1:0]       rd_addr;
     input  wire [9*DW-1:0]       rd_data;
     // window geometry, one stage ahead of the words (F1)
-    output reg  [1:0]            f1_y0m;        // origin row mod 3
-    output reg  [1:0]            f1_x0m;        // origin column mod 3
-    output reg  [2:0]            f1_row_in;     // window row dy lies inside the input
-    output reg  [2:0]            f1_col_in;     // window column dx lies inside the input
+    output wire [1:0]            f1_y0m;        // origin row mod 3
+    output wire [1:0]            f1_x0m;        // origin column mod 3
+    output wire [2:0]            f1_row_in;     // window row dy lies inside the input
+    output wire [2:0]            f1_col_in;     // window column dx lies inside the input
     // the words (F2)
     output reg                   win_valid;
     output reg                   win_last;
@@ -180,22 +182,32 @@ module sps_window_gen #(
         end
     endgenerate
 
+    reg [1:0] g_x0m, g_y0m;
+    reg [2:0] g_row_in, g_col_in;
     always @(posedge clk) begin
         if (rst) begin
             f1_valid <= 1'b0; f1_last <= 1'b0; f1_pixel <= 0; f1_sb <= 0;
-            f1_x0m <= 0; f1_y0m <= 0; f1_row_in <= 0; f1_col_in <= 0;
+            g_x0m <= 0; g_y0m <= 0; g_row_in <= 0; g_col_in <= 0;
         end else begin
             f1_valid <= active; f1_last <= last_px; f1_pixel <= pixel; f1_sb <= pass_sb;
-            f1_x0m <= x0m; f1_y0m <= y0m; f1_row_in <= row_in; f1_col_in <= col_in;
+            g_x0m <= x0m; g_y0m <= y0m; g_row_in <= row_in; g_col_in <= col_in;
         end
     end
+    // the geometry and the pixel's sideband wait RD_LAT - 1 cycles for the RAM words
+    wire            r_valid, r_last;
+    wire [PXW-1:0]  r_pixel;
+    wire [SBW-1:0]  r_sb;
+    sps_delay #(.WIDTH(2 + PXW + SBW + 10), .DEPTH(RD_LAT - 1)) u_rd_wait (
+        .clk(clk), .rst(rst),
+        .d({f1_valid, f1_last, f1_pixel, f1_sb, g_x0m, g_y0m, g_row_in, g_col_in}),
+        .q({r_valid, r_last, r_pixel, r_sb, f1_x0m, f1_y0m, f1_row_in, f1_col_in}));
 
     // ---- F2: the RAM words, registered ---------------------------------------------
     always @(posedge clk) begin
         if (rst) begin
             win_valid <= 1'b0; win_last <= 1'b0; win_pixel <= 0; win_sb <= 0; win <= 0;
         end else begin
-            win_valid <= f1_valid; win_last <= f1_last; win_pixel <= f1_pixel; win_sb <= f1_sb;
+            win_valid <= r_valid; win_last <= r_last; win_pixel <= r_pixel; win_sb <= r_sb;
             win <= rd_data;
         end
     end
