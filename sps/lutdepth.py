@@ -121,6 +121,25 @@ def _group(label):
     return re.sub(r"\[\d+\]", "[]", label)
 
 
+def summary(netlist_path, top: int = 10, min_levels: float = 5.0) -> dict:
+    """The figures `sps fpga` reports: the deepest register input, a histogram of register inputs
+    by whole levels, and the `top` deepest register groups (a bus counts once)."""
+    with open(netlist_path) as fh:
+        res, _, _ = analyse(json.load(fh))
+    groups: dict = {}
+    hist: dict = defaultdict(int)
+    for d, kind, label, _ in res:
+        hist[int(d)] += 1
+        key = (_group(label), kind)
+        groups[key] = max(groups.get(key, 0.0), d)
+    deepest = sorted(((d, k) for k, d in groups.items()), reverse=True)[:top]
+    return {"max_levels": round(max((d for d, *_ in res), default=0.0), 2),
+            "endpoints": len(res),
+            f"at_least_{min_levels:g}": sum(1 for d, *_ in res if d >= min_levels),
+            "histogram": {str(k): hist[k] for k in sorted(hist)},
+            "deepest": [{"levels": round(d, 2), "endpoint": f"{lab} ({kind})"} for d, (lab, kind) in deepest]}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("netlist")

@@ -43,6 +43,12 @@ def summary_markdown(s: dict) -> str:
              f"| {s['fmax_mhz'] if s['fmax_mhz'] is not None else '-'} | {s['target_mhz']:g} | {r['lut4']:,} | "
              f"{r['ccu2c']:,} | {r['pfumx']:,} | {r['l6mux21']:,} | {r['ff']:,} | {r['dsp']} | {r['ebr']} | "
              f"{'yes' if s['fits'] else 'no'} |", ""]
+    lv = s.get("logic_levels")
+    if lv:
+        deep = ", ".join(f"{d['endpoint']} {d['levels']}" for d in lv["deepest"][:3])
+        lines += [f"Logic levels in front of a register (synthesised netlist, `python -m sps.lutdepth`; a LUT4 = 1, "
+                  f"a carry cell 1 to enter + 0.1 per cell): at most {lv['max_levels']}; {lv['at_least_5']} of "
+                  f"{lv['endpoints']:,} register inputs at 5 or more; deepest: {deep}.", ""]
     cp = s.get("critical_path")
     if cp:
         lines += [f"Critical path: {cp['from']} -> {cp['to']}, {cp['delay_ns']} ns ({cp['logic_levels']} logic "
@@ -92,6 +98,11 @@ def run(a) -> int:
     print(f"  {res['lut4']:,} LUT4, {res['ccu2c']:,} CCU2C, {res['ff']:,} FF, {res['dsp']} MULT18X18D, "
           f"{res['ebr']} DP16KD ({flat['seconds']:.0f} s)", flush=True)
 
+    from sps import lutdepth
+    levels = lutdepth.summary(out / "sps.json")
+    print(f"  logic levels: at most {levels['max_levels']}, {levels['at_least_5']} register inputs at 5 or more",
+          flush=True)
+
     hier, hier_err = {}, []
 
     def hier_job():
@@ -128,7 +139,7 @@ def run(a) -> int:
                "fmax_mhz": p["fmax_mhz"] if p else None, "target_mhz": a.target_mhz, "seed": a.seed,
                "lut4": res["lut4"], "ff": res["ff"], "dsp": res["dsp"], "ebr": res["ebr"],
                "resources": res, "fits": fpga.fits(res),
-               "critical_path": p["critical_path"] if p else None,
+               "critical_path": p["critical_path"] if p else None, "logic_levels": levels,
                "nextpnr_utilization": p["utilization"] if p else None,
                "per_module": per, "xilinx": x, "seconds": seconds}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
