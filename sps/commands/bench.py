@@ -46,10 +46,10 @@ def run_one(name, C, F, H, pps, sim, seed, cfg):
 
     layer, x = make_layer(name, C, F, H, pps, seed)
     prog = compile_layer(layer, cfg, pps, x=x)
-    res, stats, wall = run_program_on_rtl(prog, sim, name=f"bench_{name}_{'dense' if pps.is_dense else 'pps'}")
+    res, stats, sim_fig = run_program_on_rtl(prog, sim, name=f"bench_{name}_{'dense' if pps.is_dense else 'pps'}")
     if not np.array_equal(prog.unpack_results(res), reference_output(layer, x)):
         return None
-    return layer_stats(prog, stats, wall)
+    return layer_stats(prog, stats, sim_fig)
 
 
 def add_arguments(ap) -> None:
@@ -66,6 +66,7 @@ def run(a) -> int:
     from compiler.config import load_config
     from models.pps import PPS
     from sps.cli import InputError, pick_simulator
+    from tb.env.host import sim_line
 
     cfg = load_config(a.config)
     sim = pick_simulator(a.sim)
@@ -94,17 +95,26 @@ def run(a) -> int:
                       file=sys.stderr)
                 return 1
             r[mode] = st
-            print(f"{st['cycles']} cycles, {st['sim_cycles_per_second']:.0f} cycles/s "
+            print(f"{st['cycles']} cycles, {st['sim_cycles_per_s']:.0f} cycles/s "
                   f"({time.time() - t0:.0f} s so far)", flush=True)
         r["speedup"] = r["dense"]["cycles"] / r["ps4"]["cycles"]
         rows.append(r)
     table = format_table(rows, a, sim, cfg)
     print(table)
     (out / "bench.md").write_text(table + "\n")
-    (out / "bench.json").write_text(json.dumps(rows, indent=2))
+    sim_tot = total_sim(rows)
+    print(sim_line(sim_tot))
+    (out / "bench.json").write_text(json.dumps(sim_tot | {"rows": rows}, indent=2))
     plot(rows, out / "bench_cycles.png")
     print(f"wrote {out / 'bench.md'}, {out / 'bench.json'}, {out / 'bench_cycles.png'}")
     return 0
+
+
+def total_sim(rows) -> dict:
+    """The simulation figures of all runs together (sim_cycles, sim_seconds, sim_cycles_per_s)."""
+    runs = [r[m] for r in rows for m in ("ps4", "dense")]
+    cyc, secs = sum(s["sim_cycles"] for s in runs), sum(s["sim_seconds"] for s in runs)
+    return {"sim_cycles": cyc, "sim_seconds": secs, "sim_cycles_per_s": cyc / secs if secs else 0.0}
 
 
 def format_table(rows, a, sim, cfg) -> str:
@@ -120,7 +130,7 @@ def format_table(rows, a, sim, cfg) -> str:
             lines.append(f"| {r['layer']} | {r['C']} | {r['F']} | {r['H']}x{r['H']} | "
                          f"{'PS-4/P4' if mode == 'ps4' else 'dense'} | {s['cycles']} | {s['ideal_cycles']} | "
                          f"{s['utilization']:.1%} | {s['predicted_cycles']} | {s['prediction_error']:+.2%} | "
-                         f"{sp} | {s['sim_cycles_per_second']:.0f} |")
+                         f"{sp} | {s['sim_cycles_per_s']:.0f} |")
     tot = {m: sum(r[m]["cycles"] for r in rows) for m in ("ps4", "dense")}
     lines.append(f"\nTotal: PS-4 {tot['ps4']} cycles, dense {tot['dense']} cycles, "
                  f"speedup {tot['dense'] / tot['ps4']:.2f}x")

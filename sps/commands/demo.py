@@ -71,7 +71,7 @@ def run(a) -> int:
     from models.qnet import predict
     from sps.cli import pick_simulator
     from sps.tables import TITLES, performance_sections
-    from tb.env.host import run_network_on_rtl
+    from tb.env.host import run_network_on_rtl, sim_line
 
     cfg = load_config(a.config)
     if a.model != "digits" and (a.checkpoint is None or a.data is None):
@@ -134,7 +134,7 @@ def run(a) -> int:
                  + ("" if exact else f" ({len(run.mismatches)} mismatches; first: {run.mismatches[0]})") + ".")
     lines.append(f"RTL predictions equal to the int8 reference's: {int((rtl_pred == int_pred[:n_rtl]).sum())}/{n_rtl}; "
                  f"to the float PPS model's: {int((rtl_pred == float_pred[:n_rtl]).sum())}/{n_rtl}. "
-                 f"Simulation: {sum(rtl_cycles):,} array cycles in {run.wall:.0f} s wall.")
+                 f"Simulation: {sum(rtl_cycles):,} array cycles; {sim_line(run.sim)}, {run.wall:.0f} s wall with the build.")
     lines.append("")
     out = Path(a.out)
     if not a.waves:
@@ -152,6 +152,7 @@ def run(a) -> int:
         {"model": a.model, "weights": desc, "simulator": sim, "accuracy": acc, "rtl_images": n_rtl,
          "bit_exact": exact, "mismatches": run.mismatches, "layers": rows,
          "rtl_predictions": rtl_pred.tolist(), "float_predictions": float_pred[:n_rtl].tolist(),
-         "labels": labels[:n_rtl].tolist()}, indent=2))
+         "labels": labels[:n_rtl].tolist(), **run.sim, "wall_seconds": run.wall}, indent=2))
+    print(sim_line(run.sim))
     print(f"wrote {out / 'summary.md'} and {out / 'summary.json'}")
     return 0 if exact else 1

@@ -37,17 +37,19 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     "mismatches" lists the differences."""
     from compiler.network import NetProgram
     from sps.tables import TITLES, performance_sections
-    from tb.env.host import run_network_on_rtl
+    from tb.env.host import run_network_on_rtl, sim_line
 
     net = NetProgram(qnet, cfg)
     counters = dense = None
     check = "not run (cycle model)"
     wall = 0.0
+    sim_fig = {"sim_cycles": 0, "sim_seconds": 0.0, "sim_cycles_per_s": 0.0}
     if source == "rtl":
         image = np.random.default_rng(0).integers(-128, 128, qnet.input_shape).astype(np.int8)
         print(f"running one image through {len(net.stages)} layers on {sim} (then every 3x3 layer in dense mode) ...")
         run = run_network_on_rtl(qnet, image[None], sim, cfg, dense=True, name=f"report_{model_name}")
-        wall = run.wall
+        wall, sim_fig = run.wall, run.sim
+        print(sim_line(sim_fig))
         if not run.bit_exact:
             return {"mismatches": run.mismatches}
         counters, dense = run.layer_counters[0], run.dense_counters
@@ -73,7 +75,7 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     text = "\n".join(md) + "\n"
     (out / "report.md").write_text(text)
     rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,
-           "rtl_check": check, "sim_wall_seconds": wall, "layers": rows, "totals": tot,
+           "rtl_check": check, **sim_fig, "wall_seconds": wall, "layers": rows, "totals": tot,
            "storage": net.storage()[1], "realtime": rt, "imagenet_vgg16": imagenet}
     (out / "report.json").write_text(json.dumps(rep, indent=2))
     return {"markdown": text, "report": rep, "plots": plots, "mismatches": []}

@@ -45,7 +45,7 @@ def add_arguments(ap) -> None:
     add_config_argument(ap)
 
 
-def layer_stats(prog, stats: list[dict], wall: float) -> dict:
+def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
     """The --stats JSON of one run (also a row of `sps bench`)."""
     from compiler.storage import FORMATS, storage_report
 
@@ -67,8 +67,10 @@ def layer_stats(prog, stats: list[dict], wall: float) -> dict:
         "prediction_error": (pred["total"] - cyc) / cyc if cyc else 0.0,
         "predicted_dense_cycles": pred["dense_equivalent"]["total"],
         "stalls": {k: sum(s[k] for s in stats) for k in ("stall_act", "stall_wgt", "stall_res")},
-        "sim_wall_seconds": wall,
-        "sim_cycles_per_second": cyc / wall if wall else 0.0,
+        "sim_cycles": sim["sim_cycles"],          # every simulated clock cycle (register accesses too)
+        "sim_seconds": sim["sim_seconds"],        # in the simulator process, the build not included
+        "sim_cycles_per_s": sim["sim_cycles_per_s"],
+        "wall_seconds": sim["wall_seconds"],      # the whole run, build included
         "storage": {k: rep[k] for k in FORMATS},
         "counters_per_band": stats,
     }
@@ -96,7 +98,7 @@ def run(a) -> int:
     from sps.cli import InputError, pick_simulator
     from sps.npyio import load_npy
     from tb.env.cases import reference_output
-    from tb.env.host import run_program_on_rtl
+    from tb.env.host import run_program_on_rtl, sim_line
 
     if not 0.0 <= a.stall < 1.0:
         raise InputError(f"--stall must be in [0, 1), got {a.stall}")
@@ -128,10 +130,10 @@ def run(a) -> int:
           f"stride {prog.stride} padding {prog.padding}; {prog.pps.describe()}; {len(prog.bands)} band(s), "
           f"{prog.bands[0].passes} passes per band; array {cfg.ROWS}x{cfg.COLS} LANES {cfg.LANES}; "
           f"simulating on {sim} ...", flush=True)
-    res, stats, wall = run_program_on_rtl(prog, sim, waves=a.waves, stall=a.stall)
+    res, stats, sim_fig = run_program_on_rtl(prog, sim, waves=a.waves, stall=a.stall)
     y = prog.unpack_results(res)
     ref = reference_output(layer, x)
-    st = layer_stats(prog, stats, wall)
+    st = layer_stats(prog, stats, sim_fig)
     exact = bool(np.array_equal(y, ref))
     st["bit_exact_vs_reference"] = exact
     if a.out:
@@ -140,8 +142,8 @@ def run(a) -> int:
         Path(a.stats).write_text(json.dumps(st, indent=2))
     print(f"cycles {st['cycles']} (predicted {st['predicted_cycles']}, dense mode {st['predicted_dense_cycles']}), "
           f"ideal {st['ideal_cycles']}, utilisation {st['utilization']:.1%}, "
-          f"MACs issued {st['macs_issued']} (non-zero {st['nonzero_macs']}); "
-          f"simulated {st['cycles']} cycles in {wall:.1f} s ({st['sim_cycles_per_second']:.0f} cycles/s)")
+          f"MACs issued {st['macs_issued']} (non-zero {st['nonzero_macs']})")
+    print(sim_line(sim_fig))
     print(f"outputs: {y.size}, bit-exact against the reference convolution: {'yes' if exact else 'NO'}")
     if not exact:
         bad = np.argwhere(y != ref)[0]

@@ -2,7 +2,7 @@
 of sps_top with a cocotb module of tb/env (program.py: a layer program; network.py: a whole
 network), read the results back. No torch here or in the simulation process.
 
-    res, stats, wall = run_program_on_rtl(prog, sim="verilator")       # per band beats, counters
+    res, stats, sim = run_program_on_rtl(prog, sim="verilator")        # per band beats, counters
     run = run_network_on_rtl(qnet, images_int8, sim="verilator", dense=True)
     run.mismatches   # [] when every array layer output and the logits equal the integer reference
 """
@@ -43,10 +43,18 @@ class _waves:
                 os.environ["WAVES"] = self.old
 
 
+def sim_line(sim: dict) -> str:
+    """The line every command that simulates prints (figures from tb.env.top.SimMeter)."""
+    return (f"simulated {sim['sim_cycles']:,} cycles in {sim['sim_seconds']:.1f} s "
+            f"({sim['sim_cycles_per_s']:,.0f} cycles/s)")
+
+
 def run_program_on_rtl(prog, sim: str, waves: bool = False, stall: float = 0.0, seed: int = 0,
-                       name: str = "run_layer") -> tuple[list[np.ndarray], list[dict], float]:
+                       name: str = "run_layer") -> tuple[list[np.ndarray], list[dict], dict]:
     """Simulate every band of `prog` (activation streams attached) on an sps_top built with the
-    program's configuration; returns (per-band result beats, per-band counters, wall seconds)."""
+    program's configuration; returns (per-band result beats, per-band counters, simulation figures:
+    sim_cycles, sim_seconds, sim_cycles_per_s measured in the simulator process, and wall_seconds
+    with the build)."""
     with tempfile.TemporaryDirectory() as td, _waves(waves):
         pfile, rfile = Path(td) / "prog.npz", Path(td) / "res.npz"
         save_program(prog, pfile)
@@ -57,8 +65,9 @@ def run_program_on_rtl(prog, sim: str, waves: bool = False, stall: float = 0.0, 
         wall = time.time() - t0
         with np.load(rfile) as z:
             stats = json.loads(str(z["stats"]))
+            sim_fig = json.loads(str(z["sim"])) | {"wall_seconds": wall}
             res = [np.asarray(z[f"res_{b.index}"]) for b in prog.bands]
-    return res, stats, wall
+    return res, stats, sim_fig
 
 
 @dataclasses.dataclass
@@ -68,7 +77,8 @@ class NetRun:
     dense_counters: dict                     # layer -> counters of the layer in dense mode (image 0)
     mismatches: list[str]                    # one line per image/layer that differs from the reference
     reference_logits: list[np.ndarray]
-    wall: float
+    wall: float                              # seconds, the build included
+    sim: dict                                # sim_cycles, sim_seconds, sim_cycles_per_s (simulator process)
 
     @property
     def bit_exact(self) -> bool:
@@ -132,7 +142,8 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
         wall = time.time() - t0
         with np.load(td / "res.npz") as z:
             stats = json.loads(str(z["stats"]))
-            got = {k: np.asarray(z[k]) for k in z.files if k != "stats"}
+            sim_fig = json.loads(str(z["sim"]))
+            got = {k: np.asarray(z[k]) for k in z.files if k not in ("stats", "sim")}
     mismatches, logits, ref_logits = [], [], []
     for i, x in enumerate(images):
         ref = run_reference(qnet, x)
@@ -145,4 +156,4 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
                                   f"values differ, first at {pos}: RTL {got[key][pos]}, reference {ref[node.out][pos]}")
         logits.append(got[f"{i}/logits"])
         ref_logits.append(ref["logits"])
-    return NetRun(logits, stats["images"], stats["dense"], mismatches, ref_logits, wall)
+    return NetRun(logits, stats["images"], stats["dense"], mismatches, ref_logits, wall, sim_fig)

@@ -20,7 +20,7 @@ import cocotb
 
 from compiler.network import NetProgram
 from models.qnet import QNet
-from tb.env.top import SpsEnv, env_config, sum_counters
+from tb.env.top import SimMeter, SpsEnv, env_config, sum_counters
 
 
 async def run_layer(env: SpsEnv, prog) -> tuple[np.ndarray, dict]:
@@ -31,6 +31,7 @@ async def run_layer(env: SpsEnv, prog) -> tuple[np.ndarray, dict]:
 
 @cocotb.test()
 async def run_network(dut):
+    meter = SimMeter()
     cfg = env_config()
     qnet = QNet.load(os.environ["SPS_QNET"])
     with np.load(os.environ["SPS_IMAGES"]) as z:
@@ -76,4 +77,5 @@ async def run_network(dut):
             tick()
             assert np.array_equal(y, out[f"0/{st.out}"]), f"layer {st.name}: dense mode differs from PPS mode"
             dut._log.info(f"dense mode {st.name}: {dense[st.name]['cycles']} cycles")
-    np.savez(os.environ["SPS_RESULT"], stats=np.array(json.dumps({"images": per_image, "dense": dense})), **out)
+    np.savez(os.environ["SPS_RESULT"], stats=np.array(json.dumps({"images": per_image, "dense": dense})),
+             sim=np.array(json.dumps(meter.figures())), **out)

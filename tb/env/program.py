@@ -1,6 +1,6 @@
 """cocotb module (run by tb.env.host.run_program_on_rtl) that runs a saved layer program
 (SPS_PROGRAM, .npz with activation streams) on sps_top and writes the result beats and hardware
-counters of every band to SPS_RESULT (.npz). Used by `sps run-layer` and `sps bench`; the checking
+counters of every band, and the simulated cycles and seconds (SimMeter), to SPS_RESULT (.npz). Used by `sps run-layer` and `sps bench`; the checking
 is done by the caller."""
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import numpy as np
 import cocotb
 
 from compiler.progfile import load_program
-from tb.env.top import SpsEnv
+from tb.env.top import SimMeter, SpsEnv
 
 
 @cocotb.test()
 async def run_program_file(dut):
+    meter = SimMeter()
     prog = load_program(os.environ["SPS_PROGRAM"])
     env = SpsEnv(dut, prog.cfg, seed=int(os.environ.get("SPS_SEED", "0")),
                  stall=float(os.environ.get("SPS_STALL", "0")))
@@ -28,4 +29,5 @@ async def run_program_file(dut):
         out[f"res_{band.index}"] = res
         stats.append(cnt)
         dut._log.info(f"band {band.index + 1}/{len(prog.bands)}: {cnt['cycles']} cycles")
-    np.savez(os.environ["SPS_RESULT"], stats=np.array(json.dumps(stats)), **out)
+    np.savez(os.environ["SPS_RESULT"], stats=np.array(json.dumps(stats)),
+             sim=np.array(json.dumps(meter.figures())), **out)

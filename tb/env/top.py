@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 
 import numpy as np
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotb.utils import get_sim_time
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink,
                            AxiStreamSource)
 
 from compiler import regs as R
 from compiler.config import ArrayConfig
+from tb.env.block import CLK_NS
 
 
 def env_config() -> ArrayConfig:
@@ -36,6 +39,19 @@ def sum_counters(stats: list[dict]) -> dict:
     return tot
 
 
+class SimMeter:
+    """Simulated clock cycles and simulator wall seconds since it was made, measured inside the
+    simulator process (the build is not in it)."""
+
+    def __init__(self):
+        self.t0, self.s0 = time.perf_counter(), get_sim_time(unit="ns")
+
+    def figures(self) -> dict:
+        cycles = int(round((get_sim_time(unit="ns") - self.s0) / CLK_NS))
+        secs = time.perf_counter() - self.t0
+        return {"sim_cycles": cycles, "sim_seconds": secs, "sim_cycles_per_s": cycles / secs if secs else 0.0}
+
+
 def pause_generator(rng: random.Random, p: float):
     """Random stalls: each cycle paused with probability p (p=0: never)."""
     while True:
@@ -47,7 +63,7 @@ class SpsEnv:
         self.dut = dut
         self.cfg = cfg
         self.log = dut._log
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        cocotb.start_soon(Clock(dut.clk, CLK_NS, unit="ns").start())
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.act = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_act"), dut.clk, dut.rst)
         self.wgt = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_wgt"), dut.clk, dut.rst)
