@@ -53,8 +53,9 @@ module sps_accumulator #(
     wire [COL_SB_W-1:0] col_sb [0:COLS];
     assign col_sb[0] = {sb_valid, sb};
 
-    reg [2:0] drain_bank_q;                            // the drain's bank, aligned with the words
-    always @(posedge clk) drain_bank_q <= {drain_bank_q[1:0], drain_bank};
+    wire drain_bank_w;                                 // the drain's bank, aligned with the words
+    sps_delay #(.WIDTH(1), .DEPTH(3)) u_drain_bank (
+        .clk(clk), .rst(1'b0), .d(drain_bank), .q(drain_bank_w));
 
     // stage D of every column (only column COLS-1's decide that a bank is done)
     wire [COLS-1:0] col_d_valid, col_d_bank, col_d_last_px, col_d_last_rt, col_d_last_pass;
@@ -132,7 +133,7 @@ module sps_accumulator #(
             end
 
             // drain data: the drained bank's registered word
-            assign drain_data[j*32 +: 32] = drain_bank_q[2] ? w1 : w0;
+            assign drain_data[j*32 +: 32] = drain_bank_w ? w1 : w0;
             assign col_d_valid[j]     = d_valid;
             assign col_d_bank[j]      = d_bank;
             assign col_d_last_px[j]   = d_last_px;

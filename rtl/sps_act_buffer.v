@@ -55,18 +55,8 @@ module sps_act_buffer #(
     // the read address (RD_LAT = 3: registered)
     wire            rd_en;
     wire [9*AW-1:0] rd_addr;
-    generate
-        if (RD_LAT == 3) begin : g_raddr_q
-            reg            re_q;
-            reg [9*AW-1:0] raddr_q;
-            always @(posedge clk) begin
-                re_q <= re; raddr_q <= raddr;
-            end
-            assign rd_en = re_q; assign rd_addr = raddr_q;
-        end else begin : g_raddr
-            assign rd_en = re; assign rd_addr = raddr;
-        end
-    endgenerate
+    sps_delay #(.WIDTH(1 + 9*AW), .DEPTH(RD_LAT == 3 ? 1 : 0)) u_raddr (
+        .clk(clk), .rst(1'b0), .d({re, raddr}), .q({rd_en, rd_addr}));
 
     genvar s;
     generate
@@ -91,13 +81,8 @@ module sps_act_buffer #(
                     if (rd_en) q[s*DW +: DW] <= mem[rd_addr[s*AW +: AW]];
                 end
             end
-            if (RD_LAT == 3) begin : g_out
-                reg [9*DW-1:0] q2;                // the output registers
-                always @(posedge clk) q2 <= q;
-                assign rdata = q2;
-            end else begin : g_direct
-                assign rdata = q;
-            end
+            sps_delay #(.WIDTH(9*DW), .DEPTH(RD_LAT == 3 ? 1 : 0)) u_out (   // the output registers
+                .clk(clk), .rst(1'b0), .d(q), .q(rdata));
         end
     endgenerate
 endmodule

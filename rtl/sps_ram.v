@@ -72,13 +72,8 @@ module sps_ram #(
                 if (we) mem[waddr] <= wdata;
                 if (re) q <= mem[raddr];
             end
-            if (OUT_REG != 0) begin : g_out
-                reg [WIDTH-1:0] q2;
-                always @(posedge clk) q2 <= q;
-                assign rdata = q2;
-            end else begin : g_direct
-                assign rdata = q;
-            end
+            sps_delay #(.WIDTH(WIDTH), .DEPTH(OUT_REG != 0 ? 1 : 0)) u_out (   // the output register
+                .clk(clk), .rst(1'b0), .d(q), .q(rdata));
         end
     endgenerate
 endmodule

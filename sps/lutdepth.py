@@ -35,10 +35,10 @@ def analyse(netlist: dict, top: str | None = None):
             if isinstance(b, str):
                 continue
             label = nn if len(info["bits"]) == 1 else f"{nn}[{i}]"
-            if b not in names or (not hidden and names[b].startswith("$")) or (not hidden and len(label) < len(names[b])):
-                if hidden and b in names:
-                    continue
-                names[b] = label
+            rank = (bool(hidden), len(label))          # a visible name first, then the shorter
+            if b not in names or rank < names[b][0]:
+                names[b] = (rank, label)
+    names = {b: label for b, (_, label) in names.items()}
     # combinational arcs: out_bit -> list of (in_bit, delay)
     arcs = defaultdict(list)
     endpoints = []  # (bit, kind, cellname)
@@ -121,23 +121,36 @@ def _group(label):
     return re.sub(r"\[\d+\]", "[]", label)
 
 
+def groups(res, min_levels: float) -> list[tuple]:
+    """Register inputs grouped by register (a bus counts once) and kind, deepest first:
+    (levels, inputs at >= min_levels, label, kind, the deepest input's bit)."""
+    g: dict = {}
+    for d, kind, label, b in res:
+        e = g.setdefault((_group(label), kind), [0.0, 0, b])
+        e[1] += d >= min_levels
+        if d > e[0]:
+            e[0], e[2] = d, b
+    return sorted(((v[0], v[1], k[0], k[1], v[2]) for k, v in g.items()), key=lambda r: r[:2], reverse=True)
+
+
+def histogram(res) -> dict:
+    hist: dict = defaultdict(int)
+    for d, *_ in res:
+        hist[int(d)] += 1
+    return {str(k): hist[k] for k in sorted(hist)}
+
+
 def summary(netlist_path, top: int = 10, min_levels: float = 5.0) -> dict:
     """The figures `sps fpga` reports: the deepest register input, a histogram of register inputs
-    by whole levels, and the `top` deepest register groups (a bus counts once)."""
+    by whole levels, and the `top` deepest register groups."""
     with open(netlist_path) as fh:
         res, _, _ = analyse(json.load(fh))
-    groups: dict = {}
-    hist: dict = defaultdict(int)
-    for d, kind, label, _ in res:
-        hist[int(d)] += 1
-        key = (_group(label), kind)
-        groups[key] = max(groups.get(key, 0.0), d)
-    deepest = sorted(((d, k) for k, d in groups.items()), reverse=True)[:top]
     return {"max_levels": round(max((d for d, *_ in res), default=0.0), 2),
             "endpoints": len(res),
             f"at_least_{min_levels:g}": sum(1 for d, *_ in res if d >= min_levels),
-            "histogram": {str(k): hist[k] for k in sorted(hist)},
-            "deepest": [{"levels": round(d, 2), "endpoint": f"{lab} ({kind})"} for d, (lab, kind) in deepest]}
+            "histogram": histogram(res),
+            "deepest": [{"levels": round(d, 2), "endpoint": f"{lab} ({kind})"}
+                        for d, _, lab, kind, _ in groups(res, min_levels)[:top]]}
 
 
 def main(argv=None):
@@ -148,27 +161,16 @@ def main(argv=None):
     ap.add_argument("--paths", type=int, default=8, help="print the path of the deepest N groups")
     a = ap.parse_args(argv)
     with open(a.netlist) as fh:
-        nl = json.load(fh)
-    res, memo, names = analyse(nl)
-    groups = defaultdict(lambda: [0.0, 0, None, None])
-    for d, kind, label, b in res:
-        g = groups[(_group(label), kind)]
-        g[1] += d >= a.min
-        if d > g[0]:
-            g[0], g[2] = d, b
-    hist = defaultdict(int)
-    for d, *_ in res:
-        hist[int(d)] += 1
-    print("depth histogram (levels: endpoints):", ", ".join(f"{k}: {hist[k]}" for k in sorted(hist)))
-    rows = sorted(((v[0], v[1], k) for k, v in groups.items() if v[0] >= a.min), reverse=True)
+        res, memo, names = analyse(json.load(fh))
+    print("depth histogram (levels: endpoints):", ", ".join(f"{k}: {n}" for k, n in histogram(res).items()))
+    rows = [r for r in groups(res, a.min) if r[0] >= a.min]
     print(f"{len(rows)} endpoint groups at depth >= {a.min}:")
-    for d, n, (label, kind) in rows[: a.top]:
+    for d, n, label, kind, _ in rows[: a.top]:
         print(f"  {d:5.2f}  {n:4d}  {kind:14s} {label}")
-    for d, n, (label, kind) in rows[: a.paths]:
-        b = groups[(label, kind)][2]
+    for d, _, label, kind, b in rows[: a.paths]:
         print(f"\n{label} ({kind}, {d:.2f}):")
-        for s in path(b, memo, names):
-            print("    " + s)
+        for step in path(b, memo, names):
+            print("    " + step)
     return 0
 
 
