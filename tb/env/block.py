@@ -28,8 +28,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from compiler.config import clog2
-
-CLK_NS = 10
+from tb.env.runner import CLK_NS
 
 # The blocks' derived widths: localparam name -> (the primary parameters it comes from, formula),
 # as the RTL computes them ((N > 1) ? $clog2(N) : 1, or $clog2(N + 1) for a count of 0..N).

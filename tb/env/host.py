@@ -50,7 +50,7 @@ def sim_line(sim: dict) -> str:
 
 
 def run_program_on_rtl(prog, sim: str, waves: bool = False, stall: float = 0.0, seed: int = 0,
-                       name: str = "run_layer") -> tuple[list[np.ndarray], list[dict], dict]:
+                       name: str = "run_layer", transport: str = "mem") -> tuple[list[np.ndarray], list[dict], dict]:
     """Simulate every band of `prog` (activation streams attached) on an sps_top built with the
     program's configuration; returns (per-band result beats, per-band counters, simulation figures:
     sim_cycles, sim_seconds, sim_cycles_per_s measured in the simulator process, and wall_seconds
@@ -59,9 +59,8 @@ def run_program_on_rtl(prog, sim: str, waves: bool = False, stall: float = 0.0, 
         pfile, rfile = Path(td) / "prog.npz", Path(td) / "res.npz"
         save_program(prog, pfile)
         t0 = time.time()
-        runner.run(sim, "sps_top", "tb.env.program", params=prog.cfg.hdl_parameters(),
-                   env={"SPS_PROGRAM": pfile, "SPS_RESULT": rfile, "SPS_STALL": stall, "SPS_SEED": seed},
-                   name=name)
+        runner.run_top(sim, "tb.env.program", prog.cfg, name=name, transport=transport,
+                       env={"SPS_PROGRAM": pfile, "SPS_RESULT": rfile, "SPS_STALL": stall, "SPS_SEED": seed})
         wall = time.time() - t0
         with np.load(rfile) as z:
             stats = json.loads(str(z["stats"]))
@@ -106,9 +105,9 @@ def _watch(progress: Path, total: int, stop: threading.Event, desc: str) -> None
 
 def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfig | None = None,
                        dense: bool = True, waves: bool = False, stall: float = 0.0, seed: int = 0,
-                       name: str = "net", progress: bool = True) -> NetRun:
+                       name: str = "net", progress: bool = True, transport: str = "mem") -> NetRun:
     """images: int8 [N, C, H, W] (already quantised with qnet.quantize_input); cfg: the array
-    (default config/sps.json)."""
+    (default config/sps.json); transport: the streams ("mem" or "axi", tb/env/top.py)."""
     images = np.asarray(images)
     if images.dtype != np.int8 or images.ndim != 4 or tuple(images.shape[1:]) != tuple(qnet.input_shape):
         raise ValueError(f"images must be int8 [N, {', '.join(map(str, qnet.input_shape))}], "
@@ -130,11 +129,10 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
             watcher.start()
         t0 = time.time()
         try:
-            runner.run(sim, "sps_top", "tb.env.network", params=cfg.hdl_parameters(), name=name,
-                       env={"SPS_QNET": td / "qnet.npz", "SPS_IMAGES": td / "images.npz",
-                            "SPS_RESULT": td / "res.npz", "SPS_DENSE": int(dense), "SPS_STALL": stall,
-                            "SPS_SEED": seed, "SPS_PROGRESS": prog_file,
-                            "SPS_CFG": json.dumps(cfg.hdl_parameters())})
+            runner.run_top(sim, "tb.env.network", cfg, name=name, transport=transport,
+                           env={"SPS_QNET": td / "qnet.npz", "SPS_IMAGES": td / "images.npz",
+                                "SPS_RESULT": td / "res.npz", "SPS_DENSE": int(dense), "SPS_STALL": stall,
+                                "SPS_SEED": seed, "SPS_PROGRESS": prog_file})
         finally:
             stop.set()
             if watcher:

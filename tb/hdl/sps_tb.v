@@ -1,0 +1,158 @@
+// sps_tb.v -- testbench only: the top level every sps_top simulation runs on (tb/env/top.py).
+// It passes sps_top's ports through, and adds a second, fast transport for the three streams:
+//   mem_mode = 0  the s_axis_act / s_axis_wgt / m_axis_res ports below drive sps_top (cocotbext-axi
+//                 sources and sink in Python: protocol-level work, any stall shape);
+//   mem_mode = 1  testbench memories replay the activation and weight streams and collect the
+//                 results (sps_tb_source / sps_tb_sink), each stream with its own seeded stall
+//                 generator (sps_tb_pause): Python is off the per-cycle path, it loads the memories
+//                 from files between bands and reads the results after done.
+// The AXI4-Lite port always comes from Python. Memory sizes: 2^WGT_AW, 2^ACT_AW, 2^RES_AW beats.
+// The clock: with clk_ext = 0 it is generated here (period CLK_NS, first rising edge at CLK_NS/2);
+// a clock driven from cocotb costs two VPI callbacks a cycle, more than half the time of a cycle
+// of the 8x8 array simulated by Verilator, which builds this file with --timing for the delay.
+// With clk_ext = 1 it is clk_in, driven by cocotb: the "axi" transport needs that, because
+// cocotbext-axi samples handshakes right after the rising edge it awaits, which shows the values
+// before the edge only for a clock changed from outside the design.
+`default_nettype none
+`include "sps_config.vh"
+module sps_tb #(
+    parameter ROWS           = `SPS_ROWS,
+    parameter COLS           = `SPS_COLS,
+    parameter LANES          = `SPS_LANES,
+    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,
+    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,
+    parameter PMAX           = `SPS_PMAX,
+    parameter DIM_BITS       = `SPS_DIM_BITS,
+    parameter CH_BITS        = `SPS_CH_BITS,
+    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH,
+    parameter WGT_AW         = 19,
+    parameter ACT_AW         = 15,
+    parameter RES_AW         = 15,
+    parameter CLK_NS         = 10
+) (
+    input  wire                 clk_ext,
+    input  wire                 clk_in,
+    input  wire                 rst,
+    // AXI4-Lite control (to sps_top)
+    input  wire [11:0]          s_axil_awaddr,
+    input  wire [2:0]           s_axil_awprot,
+    input  wire                 s_axil_awvalid,
+    output wire                 s_axil_awready,
+    input  wire [31:0]          s_axil_wdata,
+    input  wire [3:0]           s_axil_wstrb,
+    input  wire                 s_axil_wvalid,
+    output wire                 s_axil_wready,
+    output wire [1:0]           s_axil_bresp,
+    output wire                 s_axil_bvalid,
+    input  wire                 s_axil_bready,
+    input  wire [11:0]          s_axil_araddr,
+    input  wire [2:0]           s_axil_arprot,
+    input  wire                 s_axil_arvalid,
+    output wire                 s_axil_arready,
+    output wire [31:0]          s_axil_rdata,
+    output wire [1:0]           s_axil_rresp,
+    output wire                 s_axil_rvalid,
+    input  wire                 s_axil_rready,
+    // streams of the cocotbext-axi transport (mem_mode = 0)
+    input  wire [LANES*8-1:0]   s_axis_act_tdata,
+    input  wire                 s_axis_act_tvalid,
+    input  wire                 s_axis_act_tlast,
+    output wire                 s_axis_act_tready,
+    input  wire [COLS*8-1:0]    s_axis_wgt_tdata,
+    input  wire                 s_axis_wgt_tvalid,
+    input  wire                 s_axis_wgt_tlast,
+    output wire                 s_axis_wgt_tready,
+    output wire [COLS*32-1:0]   m_axis_res_tdata,
+    output wire                 m_axis_res_tvalid,
+    output wire                 m_axis_res_tlast,
+    input  wire                 m_axis_res_tready,
+    output wire                 busy,
+    output wire                 done,
+    // the memory transport (mem_mode = 1)
+    input  wire                 mem_mode,
+    input  wire                 mem_load,       // high for a cycle: load sps_tb_{act,wgt}.bin, empty the sink
+    input  wire                 mem_dump,       // high for a cycle: write the results to sps_tb_res.hex
+    input  wire [ACT_AW:0]      act_beats,
+    input  wire [WGT_AW:0]      wgt_beats,
+    input  wire [31:0]          act_seed,
+    input  wire [16:0]          act_enter,
+    input  wire [16:0]          act_leave,
+    input  wire [31:0]          wgt_seed,
+    input  wire [16:0]          wgt_enter,
+    input  wire [16:0]          wgt_leave,
+    input  wire [31:0]          res_seed,
+    input  wire [16:0]          res_enter,
+    input  wire [16:0]          res_leave,
+    output wire [ACT_AW:0]      act_left,
+    output wire [WGT_AW:0]      wgt_left,
+    output wire                 act_load_err,
+    output wire                 wgt_load_err,
+    output wire [RES_AW:0]      res_count,
+    output wire [RES_AW:0]      res_lasts,
+    output wire [RES_AW:0]      res_last_at,
+    output wire                 res_overflow
+);
+    reg  clk_gen = 1'b0;
+    initial forever #(CLK_NS / 2) clk_gen = !clk_gen;
+    wire clk = clk_ext ? clk_in : clk_gen;
+
+    wire act_pause, wgt_pause, res_pause;
+    sps_tb_pause u_act_pause (.clk(clk), .load(mem_load), .seed(act_seed), .enter(act_enter),
+                              .leave(act_leave), .pause(act_pause));
+    sps_tb_pause u_wgt_pause (.clk(clk), .load(mem_load), .seed(wgt_seed), .enter(wgt_enter),
+                              .leave(wgt_leave), .pause(wgt_pause));
+    sps_tb_pause u_res_pause (.clk(clk), .load(mem_load), .seed(res_seed), .enter(res_enter),
+                              .leave(res_leave), .pause(res_pause));
+
+    wire [LANES*8-1:0]  ma_tdata;
+    wire                ma_tvalid, ma_tlast;
+    wire [COLS*8-1:0]   mw_tdata;
+    wire                mw_tvalid, mw_tlast;
+    wire                ms_tready;
+    wire                act_tready, wgt_tready, res_tvalid, res_tlast;
+    wire [COLS*32-1:0]  res_tdata;
+
+    sps_tb_source #(.W(LANES * 8), .AW(ACT_AW), .FILE("sps_tb_act.bin")) u_act_src (
+        .clk(clk), .rst(rst), .load(mem_load), .beats(act_beats), .pause(act_pause),
+        .tdata(ma_tdata), .tvalid(ma_tvalid), .tlast(ma_tlast), .tready(act_tready && mem_mode),
+        .left(act_left), .load_err(act_load_err));
+    sps_tb_source #(.W(COLS * 8), .AW(WGT_AW), .FILE("sps_tb_wgt.bin")) u_wgt_src (
+        .clk(clk), .rst(rst), .load(mem_load), .beats(wgt_beats), .pause(wgt_pause),
+        .tdata(mw_tdata), .tvalid(mw_tvalid), .tlast(mw_tlast), .tready(wgt_tready && mem_mode),
+        .left(wgt_left), .load_err(wgt_load_err));
+    sps_tb_sink #(.W(COLS * 32), .AW(RES_AW), .FILE("sps_tb_res.hex")) u_res_sink (
+        .clk(clk), .rst(rst), .load(mem_load), .dump(mem_dump), .pause(res_pause),
+        .tdata(res_tdata), .tvalid(res_tvalid && mem_mode), .tlast(res_tlast), .tready(ms_tready),
+        .count(res_count), .lasts(res_lasts), .last_at(res_last_at), .overflow(res_overflow));
+
+    assign s_axis_act_tready = act_tready && !mem_mode;
+    assign s_axis_wgt_tready = wgt_tready && !mem_mode;
+    assign m_axis_res_tdata  = res_tdata;
+    assign m_axis_res_tvalid = res_tvalid && !mem_mode;
+    assign m_axis_res_tlast  = res_tlast;
+
+    sps_top #(
+        .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
+        .PMAX(PMAX), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)
+    ) u_top (
+        .clk(clk), .rst(rst),
+        .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),
+        .s_axil_awready(s_axil_awready), .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
+        .s_axil_wvalid(s_axil_wvalid), .s_axil_wready(s_axil_wready), .s_axil_bresp(s_axil_bresp),
+        .s_axil_bvalid(s_axil_bvalid), .s_axil_bready(s_axil_bready), .s_axil_araddr(s_axil_araddr),
+        .s_axil_arprot(s_axil_arprot), .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
+        .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp), .s_axil_rvalid(s_axil_rvalid),
+        .s_axil_rready(s_axil_rready),
+        .s_axis_act_tdata(mem_mode ? ma_tdata : s_axis_act_tdata),
+        .s_axis_act_tvalid(mem_mode ? ma_tvalid : s_axis_act_tvalid),
+        .s_axis_act_tlast(mem_mode ? ma_tlast : s_axis_act_tlast),
+        .s_axis_act_tready(act_tready),
+        .s_axis_wgt_tdata(mem_mode ? mw_tdata : s_axis_wgt_tdata),
+        .s_axis_wgt_tvalid(mem_mode ? mw_tvalid : s_axis_wgt_tvalid),
+        .s_axis_wgt_tlast(mem_mode ? mw_tlast : s_axis_wgt_tlast),
+        .s_axis_wgt_tready(wgt_tready),
+        .m_axis_res_tdata(res_tdata), .m_axis_res_tvalid(res_tvalid), .m_axis_res_tlast(res_tlast),
+        .m_axis_res_tready(mem_mode ? ms_tready : m_axis_res_tready),
+        .busy(busy), .done(done));
+endmodule
+`default_nettype wire
