@@ -43,13 +43,20 @@ class _waves:
                 os.environ["WAVES"] = self.old
 
 
+def _stall_json(stall) -> str:
+    """A stall (tb.env.top.as_stall: p, {"p", "burst"}, or a Stall) for SPS_STALL."""
+    if dataclasses.is_dataclass(stall):
+        stall = dataclasses.asdict(stall)
+    return json.dumps(stall)
+
+
 def sim_line(sim: dict) -> str:
     """The line every command that simulates prints (figures from tb.env.top.SimMeter)."""
     return (f"simulated {sim['sim_cycles']:,} cycles in {sim['sim_seconds']:.1f} s "
             f"({sim['sim_cycles_per_s']:,.0f} cycles/s)")
 
 
-def run_program_on_rtl(prog, sim: str, waves: bool = False, stall: float = 0.0, seed: int = 0,
+def run_program_on_rtl(prog, sim: str, waves: bool = False, stall=0.0, seed: int = 0,
                        name: str = "run_layer", transport: str = "mem") -> tuple[list[np.ndarray], list[dict], dict]:
     """Simulate every band of `prog` (activation streams attached) on an sps_top built with the
     program's configuration; returns (per-band result beats, per-band counters, simulation figures:
@@ -60,7 +67,7 @@ def run_program_on_rtl(prog, sim: str, waves: bool = False, stall: float = 0.0, 
         save_program(prog, pfile)
         t0 = time.time()
         runner.run_top(sim, "tb.env.program", prog.cfg, name=name, transport=transport,
-                       env={"SPS_PROGRAM": pfile, "SPS_RESULT": rfile, "SPS_STALL": stall, "SPS_SEED": seed})
+                       env={"SPS_PROGRAM": pfile, "SPS_RESULT": rfile, "SPS_STALL": _stall_json(stall), "SPS_SEED": seed})
         wall = time.time() - t0
         with np.load(rfile) as z:
             stats = json.loads(str(z["stats"]))
@@ -104,7 +111,7 @@ def _watch(progress: Path, total: int, stop: threading.Event, desc: str) -> None
 
 
 def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfig | None = None,
-                       dense: bool = True, waves: bool = False, stall: float = 0.0, seed: int = 0,
+                       dense: bool = True, waves: bool = False, stall=0.0, seed: int = 0,
                        name: str = "net", progress: bool = True, transport: str = "mem") -> NetRun:
     """images: int8 [N, C, H, W] (already quantised with qnet.quantize_input); cfg: the array
     (default config/sps.json); transport: the streams ("mem" or "axi", tb/env/top.py)."""
@@ -131,7 +138,7 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
         try:
             runner.run_top(sim, "tb.env.network", cfg, name=name, transport=transport,
                            env={"SPS_QNET": td / "qnet.npz", "SPS_IMAGES": td / "images.npz",
-                                "SPS_RESULT": td / "res.npz", "SPS_DENSE": int(dense), "SPS_STALL": stall,
+                                "SPS_RESULT": td / "res.npz", "SPS_DENSE": int(dense), "SPS_STALL": _stall_json(stall),
                                 "SPS_SEED": seed, "SPS_PROGRESS": prog_file})
         finally:
             stop.set()

@@ -39,7 +39,7 @@ async def run_network(dut):
     progress = Path(os.environ["SPS_PROGRESS"]) if os.environ.get("SPS_PROGRESS") else None
     net = NetProgram(qnet, cfg)
     env = SpsEnv(dut, cfg, seed=int(os.environ.get("SPS_SEED", "0")),
-                 stall=float(os.environ.get("SPS_STALL", "0")))
+                 stall=json.loads(os.environ.get("SPS_STALL", "0")))
     await env.reset()
     await env.check_config()
     out, per_image, first = {}, [], {}

@@ -19,7 +19,7 @@ async def run_program_file(dut):
     meter = SimMeter()
     prog = load_program(os.environ["SPS_PROGRAM"])
     env = SpsEnv(dut, prog.cfg, seed=int(os.environ.get("SPS_SEED", "0")),
-                 stall=float(os.environ.get("SPS_STALL", "0")))         # transport: SPS_TRANSPORT
+                 stall=json.loads(os.environ.get("SPS_STALL", "0")))         # transport: SPS_TRANSPORT
     await env.reset()
     await env.check_config()
     out = {}

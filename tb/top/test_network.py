@@ -58,7 +58,8 @@ def test_digits_network_bit_exact(simulator, digits_net):
 
 @pytest.mark.sim
 def test_digits_network_under_stalls(digits_net):
-    """Random stalls on all three streams between and within layers: still bit-exact."""
+    """Random stalls on all three streams between and within layers, Bernoulli on the memory
+    transport and in bursts on the cocotbext-axi one: still bit-exact."""
     if "verilator" not in SIMS:
         pytest.skip("runs on Verilator (not found, or SIM= selects another simulator)")
     from tb.env.host import run_network_on_rtl
@@ -66,6 +67,12 @@ def test_digits_network_under_stalls(digits_net):
     qnet, xq, _ = digits_net
     run = run_network_on_rtl(qnet, xq[8:10], "verilator", dense=False, stall=0.4, seed=7,
                              name="net_digits_stall", progress=False)
+    assert run.mismatches == []
+    assert all(sum(c["stall_act"] + c["stall_wgt"] + c["stall_res"] for c in img.values()) > 0
+               for img in run.layer_counters)
+    # pauses of 64 cycles on average, on the cocotbext-axi transport
+    run = run_network_on_rtl(qnet, xq[10:12], "verilator", dense=False, stall={"p": 0.5, "burst": 64}, seed=8,
+                             name="net_digits_bursts", progress=False, transport="axi")
     assert run.mismatches == []
     assert all(sum(c["stall_act"] + c["stall_wgt"] + c["stall_res"] for c in img.values()) > 0
                for img in run.layer_counters)

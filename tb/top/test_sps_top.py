@@ -92,6 +92,11 @@ CASES = [
     dict(name="one_pixel", C=3, F=3, H=3, W=3, stride=1, padding=0, pps="ps4", seed=11),
     dict(name="stalls", C=10, F=12, H=6, W=7, stride=1, padding=1, pps="ps4", stall=0.3, seed=12),
     dict(name="stalls_heavy", C=6, F=20, H=5, W=5, stride=2, padding=1, pps="rand", n=2, P=4, stall=0.7, seed=13),
+    # back-pressure in bursts (tb.env.top.Stall): long pauses of 64 cycles on average, and short ones
+    dict(name="stall_bursts_long", C=12, F=18, H=7, W=6, stride=1, padding=1, pps="ps4",
+         stall={"p": 0.5, "burst": 64}, seed=14),
+    dict(name="stall_bursts_short", C=7, F=9, H=6, W=6, stride=2, padding=1, pps="rand", n=2, P=2,
+         requant=True, stall={"p": 0.3, "burst": 4}, seed=15),
 ]
 
 
@@ -110,6 +115,13 @@ def test_layer(simulator, case):
     _run(simulator, case)
 
 
+@pytest.mark.sim
+def test_layer_axi_transport(simulator):
+    """The hand-picked cases again, one simulation, on the cocotbext-axi transport: sps_top's
+    AXI4-Stream and AXI4-Lite ports driven and sampled by cocotbext-axi every cycle."""
+    _run(simulator, CASES, name="cases", transport="axi")
+
+
 # Small buffers force the compiler to split layers into bands (and exercise other RTL parameters).
 SMALL = CFG.replace(ROWS=4, COLS=3, LANES=4, ACT_DEPTH=32, ACC_DEPTH=16, OUT_FIFO_DEPTH=8)
 BAND_CASES = [
@@ -125,9 +137,12 @@ def test_layer_bands_small_buffers(simulator, case):
     _run(simulator, case, cfg=SMALL)
 
 
+STALLS = [0.0, 0.0, 0.2, {"p": 0.4, "burst": 32}]
+
+
 def _random_cases(n: int, seed: int) -> list[dict]:
     """Random layers larger than one tile in every dimension: odd shapes, stride 1/2, padding 0/1,
-    n in 1/2/4, P in 1/2/4/8, PSD and dense, random stalls."""
+    n in 1/2/4, P in 1/2/4/8, PSD and dense, random stalls (none, Bernoulli, or bursts)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -138,7 +153,7 @@ def _random_cases(n: int, seed: int) -> list[dict]:
         out.append(dict(name=f"random{i}", C=int(rng.integers(9, 20)), F=int(rng.integers(9, 40)), H=H,
                         W=int(rng.integers(3, 9)), stride=int(rng.choice([1, 2])),
                         padding=int(rng.choice([0, 1])), pps=kind, n=int(rng.choice([1, 2, 4])),
-                        P=int(rng.choice([1, 2, 4, 8])), stall=float(rng.choice([0.0, 0.2])),
+                        P=int(rng.choice([1, 2, 4, 8])), stall=STALLS[int(rng.integers(len(STALLS)))],
                         requant=bool(rng.random() < 0.3), seed=100 + i))
     return out
 
@@ -153,12 +168,12 @@ def test_layer_random(simulator, case):
 
 
 # The wide sweep: many more random layers, each list in ONE simulation (a simulator start costs
-# seconds, these layers milliseconds); on Verilator only (Icarus simulates the 8x8 array at ~3,000
-# cycles/s against Verilator's ~30,000, and runs the six above). The second list uses the small
+# seconds, these layers milliseconds); on Verilator only (Icarus simulates the 8x8 array at a few
+# thousand cycles/s against Verilator's ~500,000, and runs the six above). The second list uses the small
 # buffers, where most layers are split into bands. A failure names the case.
-WIDE_CASES = [dict(c, name=f"wide{i}", seed=300 + i) for i, c in enumerate(_random_cases(40, seed=7))]
+WIDE_CASES = [dict(c, name=f"wide{i}", seed=300 + i) for i, c in enumerate(_random_cases(150, seed=7))]
 WIDE_BAND_CASES = [dict(c, name=f"wide_bands{i}", seed=400 + i, H=c["H"] + 6)
-                   for i, c in enumerate(_random_cases(20, seed=8))]
+                   for i, c in enumerate(_random_cases(60, seed=8))]
 
 
 @pytest.mark.sim
