@@ -70,6 +70,26 @@ def add_sim_argument(ap: argparse.ArgumentParser, default: str | None = None) ->
                     help=f"simulator (default: {default or 'verilator if found, else icarus'})")
 
 
+def add_stream_arguments(ap: argparse.ArgumentParser) -> None:
+    """--stall, --stall-burst, --transport: how the RTL's three streams are driven."""
+    ap.add_argument("--stall", type=float, default=0.0,
+                    help="random stalls on every stream: the fraction of cycles paused (default 0)")
+    ap.add_argument("--stall-burst", type=float, default=None, metavar="L",
+                    help="pause in bursts of mean length L cycles (default: each cycle independently)")
+    ap.add_argument("--transport", default="mem", choices=("mem", "axi"),
+                    help="mem: testbench memories and stall generators in the HDL, fast (default); "
+                         "axi: cocotbext-axi drives the ports every cycle from Python")
+
+
+def stall_of(a) -> dict:
+    """The stall of --stall / --stall-burst (tb.env.top.Stall as JSON); InputError if out of range."""
+    if not 0.0 <= a.stall < 1.0:
+        raise InputError(f"--stall must be in [0, 1), got {a.stall}")
+    if a.stall_burst is not None and a.stall_burst < 1.0:
+        raise InputError(f"--stall-burst must be >= 1 cycle, got {a.stall_burst}")
+    return {"p": a.stall, "burst": a.stall_burst}
+
+
 def pick_simulator(requested: str | None) -> str:
     """The simulator to use: the requested one, else Verilator, else Icarus; InputError if absent."""
     from tb.env import runner

