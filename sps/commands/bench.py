@@ -3,7 +3,7 @@ PS-4/P4 (o=1, the four 2x2 corners) and in dense mode, with random int8 weights 
 do not depend on the values). Every run is also checked bit-exactly against the reference conv.
 
 example:
-  sps bench                                       all 13 layers, PS-4 and dense, Verilator (~10 min)
+  sps bench                                       all 13 layers, PS-4 and dense, Verilator (~1 min)
   sps bench --layers conv1_2,conv2_1 --channel-div 4 --config my16x16.json
 
 Columns: cycles = the hardware CYCLES counter (start to done, activation load and final drain
