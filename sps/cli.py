@@ -81,13 +81,15 @@ def add_stream_arguments(ap: argparse.ArgumentParser) -> None:
                          "axi: cocotbext-axi drives the ports every cycle from Python")
 
 
-def stall_of(a) -> dict:
-    """The stall of --stall / --stall-burst (tb.env.top.Stall as JSON); InputError if out of range."""
-    if not 0.0 <= a.stall < 1.0:
-        raise InputError(f"--stall must be in [0, 1), got {a.stall}")
-    if a.stall_burst is not None and a.stall_burst < 1.0:
-        raise InputError(f"--stall-burst must be >= 1 cycle, got {a.stall_burst}")
-    return {"p": a.stall, "burst": a.stall_burst}
+def stall_of(a):
+    """The stall of --stall / --stall-burst (a tb.env.stall.Stall); InputError if out of range."""
+    from tb.env.stall import Stall
+
+    try:
+        return Stall(a.stall, a.stall_burst)
+    except ValueError as e:
+        raise InputError(f"--stall {a.stall:g}" + (f" --stall-burst {a.stall_burst:g}" if a.stall_burst else "")
+                         + f": {e}") from None
 
 
 def pick_simulator(requested: str | None) -> str:

@@ -35,9 +35,9 @@ from models.shapes import MODELS
 from sps.cli import add_config_argument, add_sim_argument, add_stream_arguments
 
 HELP = "a whole PPS network on the RTL: accuracies, bit-exact check, cycles vs dense"
-ICARUS_IMAGES = 50       # Icarus simulates the 8x8 array at ~3,000 cycles/s: ~1.5 s per digits image
+ICARUS_IMAGES = 50       # Icarus simulates the 8x8 array at ~1,500 cycles/s: ~3 s per digits image
 CIFAR_EVAL_IMAGES = 200  # VGG-16 / ResNet-18: the numpy integer reference takes seconds per image
-CIFAR_RTL_IMAGES = 2     # and the RTL about 5 minutes per image on Verilator
+CIFAR_RTL_IMAGES = 2     # and the RTL (VGG-16) about 5 s per image on Verilator
 
 
 def _float_predictions(model, x) -> np.ndarray:

@@ -44,7 +44,7 @@ class _waves:
 
 
 def _stall_json(stall) -> str:
-    """A stall (tb.env.top.as_stall: p, {"p", "burst"}, or a Stall) for SPS_STALL."""
+    """A stall (tb.env.stall.as_stall: p, {"p", "burst"}, or a Stall) for SPS_STALL."""
     if dataclasses.is_dataclass(stall):
         stall = dataclasses.asdict(stall)
     return json.dumps(stall)

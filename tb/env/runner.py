@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -130,7 +131,7 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
     if sim != "verilator":
         extra = [p for p in extra if p.suffix != ".vlt"]
     if sim == "verilator":
-        build_args = ["-Wno-fatal"] + os.environ.get("SPS_VLT_X", "--x-assign unique --x-initial unique").split()
+        build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
         if lean:
             _drop_public_flat_rw(runner)
         if timing:      # the wheel's verilated.mk leaves out g++ 12's -fcoroutines
@@ -161,8 +162,25 @@ def run(sim: str, top: str, module: str, params: dict | None = None, env: dict |
     runner, build_dir = build(sim, top, params, extra_sources, lean, timing)
     extra_env = {k: str(v) for k, v in (env or {}).items()}
     extra_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    test_dir = build_dir / "runs" / name
-    test_dir.mkdir(parents=True, exist_ok=True)
+    # a run directory of its own (the testbench top reads and writes its stream files there): the
+    # run's name, or name.1, name.2, ... while another simulation holds that one
+    for i in itertools.count():
+        test_dir = build_dir / "runs" / (name if i == 0 else f"{name}.{i}")
+        test_dir.mkdir(parents=True, exist_ok=True)
+        run_lock = open(test_dir / ".run.lock", "w")
+        try:
+            fcntl.flock(run_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            run_lock.close()
+    try:
+        return _run_in(runner, sim, top, module, testcase, extra_env, test_dir, name)
+    finally:
+        fcntl.flock(run_lock, fcntl.LOCK_UN)
+        run_lock.close()
+
+
+def _run_in(runner, sim, top, module, testcase, extra_env, test_dir: Path, name: str) -> Path:
     plusargs = [f"+dumpfile_path={test_dir / (name + '.fst')}"] if (waves_enabled() and sim == "icarus") else []
     results = runner.test(
         plusargs=plusargs,

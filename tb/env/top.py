@@ -10,7 +10,8 @@ Two transports carry the streams, chosen per environment (`transport=`):
          generator in the HDL; Python loads them from files before a band, waits for done (one
          trigger), and reads the results from a file; registers go through a lean AXI4-Lite driver
          that only runs during a transaction. Python is off the per-cycle path.
-Both give the same result beats and counters (a test checks it). Stalls on either: `Stall(p)`
+Both give the same result beats, and without stalls the same counters (tb/top/test_transports.py).
+Stalls on either: `Stall(p)`
 pauses each cycle with probability p; `Stall(p, burst=L)` pauses in bursts of mean length L cycles
 for the same long-run fraction p.
 
@@ -22,7 +23,6 @@ collected with models.reference (which shares no code with the compiler).
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import random
@@ -39,8 +39,10 @@ from compiler import regs as R
 from compiler.config import ArrayConfig
 
 from tb.env.runner import CLK_NS, STREAM_MEM_AW, TRANSPORTS
+from tb.env.stall import Stall, as_stall
 
 _FILES = {"act": "sps_tb_act.bin", "wgt": "sps_tb_wgt.bin", "res": "sps_tb_res.hex"}   # tb/hdl/sps_tb.v
+DONE_AFTER_LAST = 2         # done rises the cycle after the last result beat is taken; one cycle of slack
 
 
 def env_config() -> ArrayConfig:
@@ -70,58 +72,12 @@ class SimMeter:
         return {"sim_cycles": cycles, "sim_seconds": secs, "sim_cycles_per_s": cycles / secs if secs else 0.0}
 
 
-@dataclasses.dataclass(frozen=True)
-class Stall:
-    """Back-pressure on a stream: paused a fraction p of the cycles in the long run, in pauses of
-    mean length `burst` cycles (burst=None: each cycle independently, Bernoulli p). A two-state
-    Markov chain: running -> paused with probability `enter`, paused -> running with `leave`."""
-    p: float = 0.0
-    burst: float | None = None
-
-    def __post_init__(self):
-        if not 0.0 <= self.p < 1.0:
-            raise ValueError(f"stall probability {self.p} is outside [0, 1)")
-        if self.burst is not None and self.burst < 1.0:
-            raise ValueError(f"stall burst length {self.burst} is below 1 cycle")
-
-    @property
-    def rates(self) -> tuple[float, float]:
-        """(enter, leave) per-cycle probabilities."""
-        if self.p == 0.0:
-            return 0.0, 1.0
-        if self.burst is None:
-            return self.p, 1.0 - self.p
-        leave = 1.0 / self.burst
-        return min(1.0, leave * self.p / (1.0 - self.p)), leave
-
-    def generator(self, rng: random.Random):
-        """The same chain for cocotbext-axi's pause generators (None: never paused)."""
-        if self.p == 0.0:
-            return None
-        enter, leave = self.rates
-
-        def gen():
-            paused = False
-            while True:
-                paused = (rng.random() >= leave) if paused else (rng.random() < enter)
-                yield paused
-        return gen()
-
-
-def as_stall(spec) -> Stall:
-    """A float p (Bernoulli), a Stall, or {"p": .., "burst": ..} (test cases are JSON)."""
-    if isinstance(spec, Stall):
-        return spec
-    if isinstance(spec, dict):
-        return Stall(float(spec.get("p", 0.0)), spec.get("burst"))
-    return Stall(float(spec or 0.0))
-
-
 class LiteMaster:
     """A lean AXI4-Lite master: one transaction at a time, awaiting clock edges only while one is
     in flight (cocotbext-axi's master samples its five channels every cycle). Inputs change at the
     falling edge; a handshake is seen in the settled values after it (ReadOnly) and takes place at
-    the next rising edge. That holds whether the clock comes from the HDL or from cocotb."""
+    the next rising edge: no sampling right after the rising edge, whose values differ between
+    simulators when the clock is generated in the HDL."""
 
     def __init__(self, dut):
         self.dut, self.clk = dut, dut.clk
@@ -190,10 +146,15 @@ class _ExtLite:
         self.m.read_if.log.setLevel("WARNING")
 
     async def write(self, addr: int, value: int) -> None:
-        await self.m.write(addr, int(value & 0xFFFFFFFF).to_bytes(4, "little"))
+        r = await self.m.write(addr, int(value & 0xFFFFFFFF).to_bytes(4, "little"))
+        if int(r.resp) != 0:
+            raise AssertionError(f"AXI4-Lite write {addr:#05x}: BRESP {int(r.resp)}")
 
     async def read(self, addr: int) -> int:
-        return int.from_bytes((await self.m.read(addr, 4)).data, "little")
+        r = await self.m.read(addr, 4)
+        if int(r.resp) != 0:
+            raise AssertionError(f"AXI4-Lite read {addr:#05x}: RRESP {int(r.resp)}")
+        return int.from_bytes(r.data, "little")
 
 
 class AxiStreams:
@@ -202,7 +163,7 @@ class AxiStreams:
     def __init__(self, dut, cfg: ArrayConfig):
         from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
         self.dut, self.cfg = dut, cfg
-        dut.mem_mode.value = 0
+        dut.mem_mode.value = dut.mem_load.value = dut.mem_dump.value = 0
         self.act = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_act"), dut.clk_in, dut.rst)
         self.wgt = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_wgt"), dut.clk_in, dut.rst)
         self.res = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_res"), dut.clk_in, dut.rst)
@@ -211,7 +172,10 @@ class AxiStreams:
 
     def set_stall(self, rng: random.Random, stall: Stall) -> None:
         for s in (self.act, self.wgt, self.res):
-            s.set_pause_generator(stall.generator(random.Random(rng.random())))
+            gen = stall.generator(random.Random(rng.random()))
+            s.set_pause_generator(gen)
+            if gen is None:
+                s.pause = False                     # the old generator may have left it paused
 
     async def load(self, band) -> None:
         from cocotbext.axi import AxiStreamFrame
@@ -220,8 +184,13 @@ class AxiStreams:
 
     async def collect(self, band, done) -> np.ndarray:
         frame = await self.res.recv()
-        await done                                  # done follows the last result beat
-        assert self.act.empty() and self.wgt.empty(), "input stream beats left over after done"
+        t_last = get_sim_time(unit="ns")
+        t_done = await done
+        late = round((t_done - t_last) / CLK_NS)
+        assert late <= DONE_AFTER_LAST, f"done {late} cycles after the last result beat (at most {DONE_AFTER_LAST})"
+        await FallingEdge(self.dut.clk)
+        assert self.act.idle() and self.wgt.idle(), "input stream beats left over after done"
+        assert self.res.empty() and self.res.idle(), "result beats after the frame's TLAST"
         return np.frombuffer(bytes(frame.tdata), dtype="<i4").reshape(-1, self.cfg.COLS)
 
 
@@ -231,7 +200,7 @@ class MemStreams:
 
     def __init__(self, dut, cfg: ArrayConfig):
         self.dut, self.cfg = dut, cfg
-        self.dir = Path.cwd()
+        self.dir = Path.cwd()                       # the run directory (tb.env.runner.run)
         self.cap = {k: 1 << int(v) for k, v in STREAM_MEM_AW.items()}
         dut.mem_mode.value = 1
         dut.mem_load.value = 0
@@ -239,26 +208,29 @@ class MemStreams:
         self.set_stall(random.Random(0), Stall())
 
     def set_stall(self, rng: random.Random, stall: Stall) -> None:
+        """The stall generators' rates; their seeds are drawn from `rng` at every load, so each band
+        gets a new stall pattern (as the cocotbext-axi generators run on across bands)."""
+        self.rng = rng
         enter, leave = stall.rates
         for s in ("act", "wgt", "res"):
-            getattr(self.dut, f"{s}_seed").value = rng.getrandbits(32)
             getattr(self.dut, f"{s}_enter").value = round(enter * 65536)
             getattr(self.dut, f"{s}_leave").value = round(leave * 65536)
-        self.stalled = stall.p > 0                  # the seeds take effect at the next load
 
     async def load(self, band) -> None:
         d = self.dut
         for name, beats, cap in (("act", band.act, self.cap["ACT_AW"]), ("wgt", band.wgt, self.cap["WGT_AW"])):
             if beats.shape[0] > cap:
                 raise ValueError(f"band {band.index}: {beats.shape[0]:,} {name} beats, the testbench memory "
-                                 f"holds {cap:,} (tb.env.top.STREAM_MEM_AW); use the axi transport")
+                                 f"holds {cap:,} (tb.env.runner.STREAM_MEM_AW); use the axi transport")
             # one word per beat, most significant byte (the highest lane) first: $fread's order
             (self.dir / _FILES[name]).write_bytes(np.ascontiguousarray(beats.astype(np.int8)[:, ::-1]).tobytes())
-        if band.res_beats > self.cap["RES_AW"]:
+        if not 0 < band.res_beats <= self.cap["RES_AW"]:
             raise ValueError(f"band {band.index}: {band.res_beats:,} result beats, the testbench memory "
-                             f"holds {self.cap['RES_AW']:,} (tb.env.top.STREAM_MEM_AW); use the axi transport")
+                             f"holds 1 to {self.cap['RES_AW']:,} (tb.env.runner.STREAM_MEM_AW); use the axi transport")
         await FallingEdge(d.clk)
         d.act_beats.value, d.wgt_beats.value = band.act.shape[0], band.wgt.shape[0]
+        for s in ("act", "wgt", "res"):
+            getattr(d, f"{s}_seed").value = self.rng.getrandbits(32)
         d.mem_load.value = 1
         await FallingEdge(d.clk)
         d.mem_load.value = 0
@@ -269,6 +241,8 @@ class MemStreams:
         d = self.dut
         await done
         await FallingEdge(d.clk)                    # every register of the edge settled
+        late = int(d.res_idle.value)                # edges from the one that took the last beat to done's
+        assert late <= DONE_AFTER_LAST, f"done {late} cycles after the last result beat (at most {DONE_AFTER_LAST})"
         assert int(d.act_left.value) == 0 and int(d.wgt_left.value) == 0, (
             f"input stream beats left over after done: act {int(d.act_left.value)}, wgt {int(d.wgt_left.value)}")
         assert not d.res_overflow.value, "result memory overflow"
@@ -282,8 +256,12 @@ class MemStreams:
         await FallingEdge(d.clk)
         d.mem_dump.value = 0
         await FallingEdge(d.clk)
-        text = "".join(ln.strip() for ln in path.read_text().splitlines() if ln and not ln.startswith("//"))
-        raw = np.frombuffer(bytes.fromhex(text), dtype=np.uint8).reshape(n, self.cfg.COLS * 4)
+        lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("//")]
+        width = self.cfg.COLS * 8
+        bad = [i for i, ln in enumerate(lines) if len(ln) != width]
+        assert len(lines) == n and not bad, (f"{path}: {len(lines)} result words, expected {n}"
+                                             + (f"; word {bad[0]} has {len(lines[bad[0]])} hex digits, not {width}" if bad else ""))
+        raw = np.frombuffer(bytes.fromhex("".join(lines)), dtype=np.uint8).reshape(n, self.cfg.COLS * 4)
         return np.ascontiguousarray(raw[:, ::-1]).view("<i4")           # words were written MSB first
 
 
@@ -353,8 +331,8 @@ class SpsEnv:
         return n
 
     async def run_band(self, band, timeout_cycles: int | None = None) -> tuple[np.ndarray, dict]:
-        """Program one band: registers, start, both input streams, collect the result frame.
-        Returns (int32 [beats, COLS] result beats, counters)."""
+        """One band: both input streams ready, the registers that changed, start, the result frame
+        collected and checked, done. Returns (int32 [beats, COLS] result beats, counters)."""
         if band.act is None:
             raise ValueError("band has no activation stream: compile the program with x=")
         await self.streams.load(band)
@@ -364,7 +342,7 @@ class SpsEnv:
             timeout_cycles = 20 * work + 20000
         # done is high from the previous band until START clears it, or low after reset: either way
         # it rises exactly once after START, when the band is finished
-        done = cocotb.start_soon(RisingEdge(self.dut.done))
+        done = cocotb.start_soon(self._done_at())
         await self.write_reg(R.CTRL, 1)
         data = await with_timeout(self.streams.collect(band, done), timeout_cycles * CLK_NS, "ns")
         status = await self.read_reg(R.STATUS)
@@ -372,6 +350,10 @@ class SpsEnv:
         assert status & 0b1100 == 0, f"STATUS={status:#x}: error bit set (stream framing or config)"
         assert data.shape[0] == band.res_beats, f"{data.shape[0]} result beats, expected {band.res_beats}"
         return data, await self.counters()
+
+    async def _done_at(self) -> float:
+        await RisingEdge(self.dut.done)
+        return get_sim_time(unit="ns")
 
     async def run_program(self, prog) -> tuple[np.ndarray, list[dict]]:
         results, stats = [], []

@@ -90,6 +90,7 @@ module sps_tb #(
     output wire [RES_AW:0]      res_count,
     output wire [RES_AW:0]      res_lasts,
     output wire [RES_AW:0]      res_last_at,
+    output wire [7:0]           res_idle,
     output wire                 res_overflow
 );
     reg  clk_gen = 1'b0;
@@ -123,7 +124,7 @@ module sps_tb #(
     sps_tb_sink #(.W(COLS * 32), .AW(RES_AW), .FILE("sps_tb_res.hex")) u_res_sink (
         .clk(clk), .rst(rst), .load(mem_load), .dump(mem_dump), .pause(res_pause),
         .tdata(res_tdata), .tvalid(res_tvalid && mem_mode), .tlast(res_tlast), .tready(ms_tready),
-        .count(res_count), .lasts(res_lasts), .last_at(res_last_at), .overflow(res_overflow));
+        .count(res_count), .lasts(res_lasts), .last_at(res_last_at), .idle(res_idle), .overflow(res_overflow));
 
     assign s_axis_act_tready = act_tready && !mem_mode;
     assign s_axis_wgt_tready = wgt_tready && !mem_mode;

@@ -4,6 +4,7 @@
 // source then offers the words in order, TLAST on the last one, pausing (never while a beat is
 // offered: TVALID stays high until TREADY) when `pause` is high. Output registered.
 // `left` counts the words not yet accepted; `load_err` is set if the file held fewer words.
+// Pulse `load` only while the stream is idle (it withdraws a word on offer).
 `default_nettype none
 module sps_tb_source #(
     parameter W    = 64,

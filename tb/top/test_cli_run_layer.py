@@ -112,6 +112,8 @@ def test_run_layer_bad_input(layer_files, capsys):
         (["--input", p["x"], "--weight", _stray(arr, tmp)] + base, "filter 3, channel 2 has non-zero"),
         (["--input", p["x"], "--weight", p["w"], "--pps", "ps2"] + base, "do not follow PS-2"),
         (["--input", p["x"], "--weight", p["w"], "--sim", "modelsim"] + base, "invalid choice: 'modelsim'"),
+        (["--input", p["x"], "--weight", p["w"], "--stall", "0.9", "--stall-burst", "4"] + base, "p <= L / (L + 1)"),
+        (["--input", p["x"], "--weight", p["w"], "--transport", "pcie"] + base, "invalid choice: 'pcie'"),
     ]
     for argv, words in cases:
         assert main(argv) == 2, argv

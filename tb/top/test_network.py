@@ -1,7 +1,7 @@
 """Whole-network RTL tests: the shipped PPS digits network, image by image, on every simulator
 found; every array layer's output and the logits must equal the integer reference bit-exactly, and
 the hardware cycle counters must equal the compiler's cycle model (no stalls). Icarus simulates the
-8x8 array at roughly 3,000 cycles/s (Verilator ~30,000), so it gets fewer images."""
+8x8 array at about 1,500 cycles/s (Verilator about 500,000), so it gets fewer images."""
 from __future__ import annotations
 
 import json

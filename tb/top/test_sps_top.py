@@ -92,7 +92,7 @@ CASES = [
     dict(name="one_pixel", C=3, F=3, H=3, W=3, stride=1, padding=0, pps="ps4", seed=11),
     dict(name="stalls", C=10, F=12, H=6, W=7, stride=1, padding=1, pps="ps4", stall=0.3, seed=12),
     dict(name="stalls_heavy", C=6, F=20, H=5, W=5, stride=2, padding=1, pps="rand", n=2, P=4, stall=0.7, seed=13),
-    # back-pressure in bursts (tb.env.top.Stall): long pauses of 64 cycles on average, and short ones
+    # back-pressure in bursts (tb.env.stall.Stall): long pauses of 64 cycles on average, and short ones
     dict(name="stall_bursts_long", C=12, F=18, H=7, W=6, stride=1, padding=1, pps="ps4",
          stall={"p": 0.5, "burst": 64}, seed=14),
     dict(name="stall_bursts_short", C=7, F=9, H=6, W=6, stride=2, padding=1, pps="rand", n=2, P=2,
