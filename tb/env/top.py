@@ -42,6 +42,11 @@ from tb.env.runner import CLK_NS, STREAM_MEM_AW, TRANSPORTS
 from tb.env.stall import Stall, as_stall
 
 _FILES = {"act": "sps_tb_act.bin", "wgt": "sps_tb_wgt.bin", "res": "sps_tb_res.hex"}   # tb/hdl/sps_tb.v
+# the protocol checkers of tb/hdl/sps_tb.v (sps_tb_axis_check), in their order on proto_err
+PROTO_CHANNELS = ("s_axis_act", "s_axis_wgt", "m_axis_res", "s_axil AW", "s_axil W", "s_axil B",
+                  "s_axil AR", "s_axil R")
+PROTO_KINDS = {1: "VALID fell before READY", 2: "payload changed while VALID waited for READY",
+               3: "VALID or READY X/Z"}
 DONE_AFTER_LAST = 2         # done rises the cycle after the last result beat is taken; one cycle of slack
 
 
@@ -281,6 +286,7 @@ class SpsEnv:
         self.axil = LiteMaster(dut) if transport == "mem" else _ExtLite(dut)
         self.streams = MemStreams(dut, cfg) if transport == "mem" else AxiStreams(dut, cfg)
         self.written: dict[int, int] = {}           # register -> value last written since reset
+        self.was_reset = False
         self.reseed(seed, stall)
 
     def reseed(self, seed: int, stall) -> None:
@@ -291,12 +297,30 @@ class SpsEnv:
     def set_stall(self, stall) -> None:
         self.streams.set_stall(self.rng, as_stall(stall))
 
-    async def reset(self) -> None:
+    def check_protocol(self) -> None:
+        """Fail, naming the port and the cycle, if a protocol checker of sps_tb saw a violation
+        since the last reset (on any stream or AXI4-Lite channel, on either transport)."""
+        if not self.was_reset:
+            return
+        err = int(self.dut.proto_err.value)
+        if err:
+            kinds, cycles = int(self.dut.proto_kind.value), int(self.dut.proto_cycle.value)
+            bad = [f"{name}: {PROTO_KINDS.get((kinds >> 2 * i) & 3, '?')} in cycle "
+                   f"{(cycles >> 32 * i) & 0xFFFFFFFF} after reset"
+                   for i, name in enumerate(PROTO_CHANNELS) if err >> i & 1]
+            raise AssertionError("protocol violation: " + "; ".join(bad))
+
+    async def reset(self, check: bool = True) -> None:
+        """Reset sps_top and the testbench; first check the protocol since the last reset (unless
+        check=False: a test that broke it on purpose)."""
+        if check:
+            self.check_protocol()
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 5)
         self.dut.rst.value = 0
         await ClockCycles(self.dut.clk, 2)
         self.written.clear()
+        self.was_reset = True
 
     async def write_reg(self, addr: int, value: int) -> None:
         await self.axil.write(addr, int(value))
@@ -349,7 +373,9 @@ class SpsEnv:
         assert status & 0b0011 == 0b10, f"STATUS={status:#x} after the last result: expected done, not busy"
         assert status & 0b1100 == 0, f"STATUS={status:#x}: error bit set (stream framing or config)"
         assert data.shape[0] == band.res_beats, f"{data.shape[0]} result beats, expected {band.res_beats}"
-        return data, await self.counters()
+        counters = await self.counters()
+        self.check_protocol()
+        return data, counters
 
     async def _done_at(self) -> float:
         await RisingEdge(self.dut.done)

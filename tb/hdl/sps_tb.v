@@ -91,18 +91,24 @@ module sps_tb #(
     output wire [RES_AW:0]      res_lasts,
     output wire [RES_AW:0]      res_last_at,
     output wire [7:0]           res_idle,
-    output wire                 res_overflow
+    output wire                 res_overflow,
+    // protocol checkers (sps_tb_axis_check) on sps_top's ports, whichever transport drives them:
+    // channel 0 act, 1 wgt, 2 res, 3 AW, 4 W, 5 B, 6 AR, 7 R; per channel its kind (2 bits) and
+    // the cycle since reset of its first violation (32 bits)
+    output wire [7:0]           proto_err,
+    output wire [15:0]          proto_kind,
+    output wire [255:0]         proto_cycle
 );
     reg  clk_gen = 1'b0;
     initial forever #(CLK_NS / 2) clk_gen = !clk_gen;
     wire clk = clk_ext ? clk_in : clk_gen;
 
     wire act_pause, wgt_pause, res_pause;
-    sps_tb_pause u_act_pause (.clk(clk), .load(mem_load), .seed(act_seed), .enter(act_enter),
+    sps_tb_pause u_act_pause (.clk(clk), .rst(rst), .load(mem_load), .seed(act_seed), .enter(act_enter),
                               .leave(act_leave), .pause(act_pause));
-    sps_tb_pause u_wgt_pause (.clk(clk), .load(mem_load), .seed(wgt_seed), .enter(wgt_enter),
+    sps_tb_pause u_wgt_pause (.clk(clk), .rst(rst), .load(mem_load), .seed(wgt_seed), .enter(wgt_enter),
                               .leave(wgt_leave), .pause(wgt_pause));
-    sps_tb_pause u_res_pause (.clk(clk), .load(mem_load), .seed(res_seed), .enter(res_enter),
+    sps_tb_pause u_res_pause (.clk(clk), .rst(rst), .load(mem_load), .seed(res_seed), .enter(res_enter),
                               .leave(res_leave), .pause(res_pause));
 
     wire [LANES*8-1:0]  ma_tdata;
@@ -112,6 +118,15 @@ module sps_tb #(
     wire                ms_tready;
     wire                act_tready, wgt_tready, res_tvalid, res_tlast;
     wire [COLS*32-1:0]  res_tdata;
+
+    // the streams as sps_top sees them
+    wire [LANES*8-1:0]  top_act_tdata  = mem_mode ? ma_tdata  : s_axis_act_tdata;
+    wire                top_act_tvalid = mem_mode ? ma_tvalid : s_axis_act_tvalid;
+    wire                top_act_tlast  = mem_mode ? ma_tlast  : s_axis_act_tlast;
+    wire [COLS*8-1:0]   top_wgt_tdata  = mem_mode ? mw_tdata  : s_axis_wgt_tdata;
+    wire                top_wgt_tvalid = mem_mode ? mw_tvalid : s_axis_wgt_tvalid;
+    wire                top_wgt_tlast  = mem_mode ? mw_tlast  : s_axis_wgt_tlast;
+    wire                top_res_tready = mem_mode ? ms_tready : m_axis_res_tready;
 
     sps_tb_source #(.W(LANES * 8), .AW(ACT_AW), .FILE("sps_tb_act.bin")) u_act_src (
         .clk(clk), .rst(rst), .load(mem_load), .beats(act_beats), .pause(act_pause),
@@ -144,16 +159,41 @@ module sps_tb #(
         .s_axil_arprot(s_axil_arprot), .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
         .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp), .s_axil_rvalid(s_axil_rvalid),
         .s_axil_rready(s_axil_rready),
-        .s_axis_act_tdata(mem_mode ? ma_tdata : s_axis_act_tdata),
-        .s_axis_act_tvalid(mem_mode ? ma_tvalid : s_axis_act_tvalid),
-        .s_axis_act_tlast(mem_mode ? ma_tlast : s_axis_act_tlast),
-        .s_axis_act_tready(act_tready),
-        .s_axis_wgt_tdata(mem_mode ? mw_tdata : s_axis_wgt_tdata),
-        .s_axis_wgt_tvalid(mem_mode ? mw_tvalid : s_axis_wgt_tvalid),
-        .s_axis_wgt_tlast(mem_mode ? mw_tlast : s_axis_wgt_tlast),
-        .s_axis_wgt_tready(wgt_tready),
+        .s_axis_act_tdata(top_act_tdata), .s_axis_act_tvalid(top_act_tvalid),
+        .s_axis_act_tlast(top_act_tlast), .s_axis_act_tready(act_tready),
+        .s_axis_wgt_tdata(top_wgt_tdata), .s_axis_wgt_tvalid(top_wgt_tvalid),
+        .s_axis_wgt_tlast(top_wgt_tlast), .s_axis_wgt_tready(wgt_tready),
         .m_axis_res_tdata(res_tdata), .m_axis_res_tvalid(res_tvalid), .m_axis_res_tlast(res_tlast),
-        .m_axis_res_tready(mem_mode ? ms_tready : m_axis_res_tready),
+        .m_axis_res_tready(top_res_tready),
         .busy(busy), .done(done));
+
+    // ---- protocol checkers --------------------------------------------------------------------
+    reg [31:0] cycle;
+    always @(posedge clk) cycle <= rst ? 32'd0 : cycle + 32'd1;
+
+    sps_tb_axis_check #(.W(LANES * 8 + 1)) u_chk_act (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(top_act_tvalid), .ready(act_tready), .payload({top_act_tlast, top_act_tdata}),
+        .err(proto_err[0]), .err_kind(proto_kind[1:0]), .err_cycle(proto_cycle[31:0]));
+    sps_tb_axis_check #(.W(COLS * 8 + 1)) u_chk_wgt (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(top_wgt_tvalid), .ready(wgt_tready), .payload({top_wgt_tlast, top_wgt_tdata}),
+        .err(proto_err[1]), .err_kind(proto_kind[3:2]), .err_cycle(proto_cycle[63:32]));
+    sps_tb_axis_check #(.W(COLS * 32 + 1)) u_chk_res (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(res_tvalid), .ready(top_res_tready), .payload({res_tlast, res_tdata}),
+        .err(proto_err[2]), .err_kind(proto_kind[5:4]), .err_cycle(proto_cycle[95:64]));
+    sps_tb_axis_check #(.W(15)) u_chk_aw (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(s_axil_awvalid), .ready(s_axil_awready), .payload({s_axil_awprot, s_axil_awaddr}),
+        .err(proto_err[3]), .err_kind(proto_kind[7:6]), .err_cycle(proto_cycle[127:96]));
+    sps_tb_axis_check #(.W(36)) u_chk_w (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(s_axil_wvalid), .ready(s_axil_wready), .payload({s_axil_wstrb, s_axil_wdata}),
+        .err(proto_err[4]), .err_kind(proto_kind[9:8]), .err_cycle(proto_cycle[159:128]));
+    sps_tb_axis_check #(.W(2)) u_chk_b (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(s_axil_bvalid), .ready(s_axil_bready), .payload(s_axil_bresp),
+        .err(proto_err[5]), .err_kind(proto_kind[11:10]), .err_cycle(proto_cycle[191:160]));
+    sps_tb_axis_check #(.W(15)) u_chk_ar (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(s_axil_arvalid), .ready(s_axil_arready), .payload({s_axil_arprot, s_axil_araddr}),
+        .err(proto_err[6]), .err_kind(proto_kind[13:12]), .err_cycle(proto_cycle[223:192]));
+    sps_tb_axis_check #(.W(34)) u_chk_r (.clk(clk), .rst(rst), .cycle(cycle),
+        .valid(s_axil_rvalid), .ready(s_axil_rready), .payload({s_axil_rresp, s_axil_rdata}),
+        .err(proto_err[7]), .err_kind(proto_kind[15:14]), .err_cycle(proto_cycle[255:224]));
 endmodule
 `default_nettype wire

@@ -4,10 +4,12 @@
 //   Bernoulli p (every cycle independent): ENTER = p*65536, LEAVE = (1-p)*65536
 //   bursts of mean length L cycles:          LEAVE = 65536/L, ENTER sets how often they come
 //   never:                                   ENTER = 0 (pause stays low)
-// SEED is loaded while `load` is high (a zero seed is replaced: xorshift would stay at 0).
+// SEED is loaded while `load` is high (a zero seed is replaced: xorshift would stay at 0); reset
+// leaves it running (not paused) on a fixed seed until the first load.
 `default_nettype none
 module sps_tb_pause (
     input  wire        clk,
+    input  wire        rst,
     input  wire        load,
     input  wire [31:0] seed,
     input  wire [16:0] enter,       // 0..65536
@@ -21,8 +23,8 @@ module sps_tb_pause (
     wire [16:0] r  = {1'b0, s[31:16]};
 
     always @(posedge clk) begin
-        if (load) begin
-            s <= (seed == 32'd0) ? 32'h9e3779b9 : seed;
+        if (rst || load) begin
+            s <= (rst || seed == 32'd0) ? 32'h9e3779b9 : seed;
             pause <= 1'b0;
         end else begin
             s <= s3;
