@@ -54,7 +54,7 @@ config: $(STAMP)
 	$(SPS) config --vh build/gen/sps_config.vh
 
 test: $(STAMP) config
-	$(PY) -m pytest -n $(JOBS) --durations=15 tests tb
+	$(PY) -m pytest -n $(JOBS) --durations=15 --junitxml=build/junit.xml tests tb
 
 test-py: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) tests
