@@ -97,11 +97,17 @@ def _drop_public_flat_rw(runner) -> None:
     runner._build_command = lean_command
 
 
+# C++ optimisation of the Verilator builds (verilated.mk's OPT_FAST / OPT_SLOW): the testbench top
+# keeps the default -Os (network runs simulate millions of cycles); the block tests simulate a few
+# thousand cycles each, so their models are compiled at -O0, which builds faster.
+BLOCK_OPT = "-O0"
+
+
 def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None, lean: bool = False,
          timing: bool = False) -> str:
     ident = [sim, top, sorted(params.items())]
     if sim == "verilator":
-        ident += (["lean"] if lean else []) + (["timing"] if timing else [])
+        ident += (["lean"] if lean else [BLOCK_OPT]) + (["timing"] if timing else [])
     if extra:                       # testbench-only HDL (wrappers); absent for RTL-only builds
         ident.append([str(p) for p in extra])
     h = hashlib.sha1(json.dumps(ident).encode()).hexdigest()[:10]
@@ -138,6 +144,19 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
             build_args += ["--timing", "-CFLAGS", "-fcoroutines"]
         if waves_enabled():
             build_args += ["--trace-fst", "--trace-structs"]
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if sim == "verilator" and not lean:
+        os.environ["MAKEFLAGS"] = f"{makeflags} OPT_FAST={BLOCK_OPT} OPT_SLOW={BLOCK_OPT}".strip()
+    try:
+        _build(runner, extra, top, params, build_dir, build_args)
+    finally:
+        os.environ["MAKEFLAGS"] = makeflags
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+    return runner, build_dir
+
+
+def _build(runner, extra, top, params, build_dir, build_args) -> None:
     runner.build(
         sources=[p for p in extra if p.suffix == ".vlt"] + rtl_sources() + [p for p in extra if p.suffix != ".vlt"],
         includes=[GEN, RTL],
@@ -149,9 +168,6 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
         timescale=("1ns", "1ps"),
         log_file=build_dir / "build.log",
     )
-    fcntl.flock(lock, fcntl.LOCK_UN)
-    lock.close()
-    return runner, build_dir
 
 
 def run(sim: str, top: str, module: str, params: dict | None = None, env: dict | None = None,
