@@ -97,23 +97,8 @@ class LiteMaster:
         d.s_axil_awaddr.value, d.s_axil_awvalid.value = addr, 1
         d.s_axil_wdata.value, d.s_axil_wvalid.value = value & 0xFFFFFFFF, 1
         d.s_axil_bready.value = 1
-        aw = w = True
-        while aw or w:
-            await ReadOnly()
-            take_aw, take_w = aw and bool(d.s_axil_awready.value), w and bool(d.s_axil_wready.value)
-            await FallingEdge(self.clk)
-            if take_aw:
-                aw, d.s_axil_awvalid.value = False, 0
-            if take_w:
-                w, d.s_axil_wvalid.value = False, 0
-        while True:
-            await ReadOnly()
-            if d.s_axil_bvalid.value:
-                resp = int(d.s_axil_bresp.value)
-                await FallingEdge(self.clk)
-                break
-            await FallingEdge(self.clk)
-        d.s_axil_bready.value = 0
+        await self._handshake("aw", "w")
+        (resp,) = await self._response("b", "resp")
         if resp != 0:
             raise AssertionError(f"AXI4-Lite write {addr:#05x}: BRESP {resp}")
 
@@ -121,24 +106,35 @@ class LiteMaster:
         d = self.dut
         await FallingEdge(self.clk)
         d.s_axil_araddr.value, d.s_axil_arvalid.value, d.s_axil_rready.value = addr, 1, 1
-        while True:
-            await ReadOnly()
-            take = bool(d.s_axil_arready.value)
-            await FallingEdge(self.clk)
-            if take:
-                d.s_axil_arvalid.value = 0
-                break
-        while True:
-            await ReadOnly()
-            if d.s_axil_rvalid.value:
-                resp, data = int(d.s_axil_rresp.value), int(d.s_axil_rdata.value)
-                await FallingEdge(self.clk)
-                break
-            await FallingEdge(self.clk)
-        d.s_axil_rready.value = 0
+        await self._handshake("ar")
+        resp, data = await self._response("r", "resp", "data")
         if resp != 0:
             raise AssertionError(f"AXI4-Lite read {addr:#05x}: RRESP {resp}")
         return data
+
+    async def _handshake(self, *channels: str) -> None:
+        """Hold VALID of each request channel ("aw", "w", "ar") until it is taken, then drop it."""
+        pending = set(channels)
+        while pending:
+            await ReadOnly()
+            taken = {c for c in pending if getattr(self.dut, f"s_axil_{c}ready").value}
+            await FallingEdge(self.clk)
+            for c in taken:
+                getattr(self.dut, f"s_axil_{c}valid").value = 0
+            pending -= taken
+
+    async def _response(self, channel: str, *fields: str) -> list[int]:
+        """Wait for the response channel ("b", "r", READY already high) to be valid; its `fields`,
+        read as it is taken, and READY dropped."""
+        d = self.dut
+        while True:
+            await ReadOnly()
+            if getattr(d, f"s_axil_{channel}valid").value:
+                values = [int(getattr(d, f"s_axil_{channel}{f}").value) for f in fields]
+                await FallingEdge(self.clk)
+                getattr(d, f"s_axil_{channel}ready").value = 0
+                return values
+            await FallingEdge(self.clk)
 
 
 class _ExtLite:
