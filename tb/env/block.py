@@ -19,6 +19,7 @@ test's name seed it.
 from __future__ import annotations
 
 import bisect
+import collections
 import json
 import os
 import random
@@ -29,6 +30,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from compiler.config import clog2
 from tb.env.runner import CLK_NS
+from tb.env.stall import Stall
 
 # The blocks' derived widths: localparam name -> (the primary parameters it comes from, formula),
 # as the RTL computes them ((N > 1) ? $clog2(N) : 1, or $clog2(N + 1) for a count of 0..N).
@@ -294,6 +296,69 @@ class History:
     def at(self, cycle: int):
         i = bisect.bisect_left(self.cycles, cycle)     # writes with k < cycle
         return self.values[i - 1] if i else self.init
+
+
+# The pause generators of the block tests' streams and handshakes (tb.env.stall): never paused,
+# paused in random single cycles, paused in bursts (12 cycles on average, half of the time).
+PAUSES = {"none": Stall(0.0), "random": Stall(0.4), "bursts": Stall(0.5, burst=12.0)}
+
+
+def pauses(kind: str, rng: random.Random):
+    """An endless generator of booleans (True: pause this cycle) of PAUSES[kind]."""
+    gen = PAUSES[kind].generator(rng)
+    return gen if gen is not None else iter(lambda: False, True)
+
+
+class StreamSource:
+    """AXI4-Stream source into a block (`<prefix>tdata`, `tvalid`, `tlast`; `tready` from the
+    DUT): sends the queued beats (data, last) in order. TVALID is withheld in the cycles the pause
+    generator says, but a beat once offered stays, unchanged, until TREADY takes it; while TVALID
+    is low, TDATA and TLAST carry random values. `accepted` counts the beats taken."""
+
+    def __init__(self, tb: BlockTb, rng: random.Random, pause, prefix: str = "s_t"):
+        dut = tb.dut
+        self.tb, self.rng, self.pause = tb, rng, pause
+        self.data, self.valid = getattr(dut, prefix + "data"), getattr(dut, prefix + "valid")
+        self.last, self.ready = getattr(dut, prefix + "last"), getattr(dut, prefix + "ready")
+        self.queue: collections.deque = collections.deque()
+        self.offered = None
+        self.accepted = 0
+        self._idle()
+        cocotb.start_soon(self._run())
+
+    def send(self, beats) -> None:
+        self.queue.extend(beats)
+
+    def flush(self) -> None:
+        """Drop every beat not yet taken (the DUT is being reset)."""
+        self.queue.clear()
+        self.offered = None
+        self._idle()
+
+    @property
+    def empty(self) -> bool:
+        return not self.queue and self.offered is None
+
+    def _idle(self) -> None:
+        self.valid.value = 0
+        self.data.value = self.rng.getrandbits(len(self.data))
+        self.last.value = self.rng.getrandbits(1)
+
+    async def _run(self):
+        while True:
+            await FallingEdge(self.tb.clk)
+            ready = val(self.ready) == 1
+            await RisingEdge(self.tb.clk)
+            if self.offered is not None and ready:
+                self.accepted += 1
+                self.offered = None
+            if self.offered is None:
+                if self.queue and not next(self.pause):
+                    self.offered = self.queue.popleft()
+                    self.data.value, self.last.value = self.offered
+                    self.valid.value = 1
+                else:
+                    self._idle()
 
 
 async def wait_until(tb: BlockTb, cond, max_cycles: int = 100000) -> int:
