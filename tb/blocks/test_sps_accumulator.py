@@ -26,7 +26,7 @@ import collections
 
 import cocotb
 import pytest
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import RisingEdge
 
 from tb.blocks import CFG, run_block, unique
 from tb.env.block import (BlockTb, Monitor, Scoreboard, dut_params, mask, pack, pauses, rand_int,

@@ -101,11 +101,10 @@ class Program:
                            fg=pack(regs["FG"], p["CH_BITS"]), hw3=rng.getrandbits(p["AW"]))
         self.desc = f"C={C} F={F} P={P} o={pps.offset} patterns={pats} {'requant' if rq else 'raw'}"
         self._model(w.reshape(F, C, 9), bias, rq, list(pps.masks), pps.offset, C, F)
-        got = self.stream
-        want = [it["data"] for it in self.items]
+        got, want = self.stream, [it["data"] for it in self.items]
+        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
         assert got == want, (f"{self.desc}: the compiler's weight stream ({len(got)} beats) differs from the "
-                             f"section 3-5.3 model ({len(want)} beats), first at beat "
-                             f"{next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))}")
+                             f"section 3-5.3 model ({len(want)} beats), first at beat {first}")
 
     def _model(self, w9, bias, rq, masks, offset, C, F) -> None:
         rows, cols, lanes, aw = self.p["ROWS"], self.p["COLS"], self.p["LANES"], self.p["AW"]
@@ -167,7 +166,6 @@ class LoaderModel:
         self.run: Program | None = None
         self.phase, self.w = "idle", 0
         self.i = 0                                # next beat of the program
-        self.claims = 0
         self.hdr_due: dict | None = None          # header write due in this cycle
         self.full_due: dict[int, dict] = {}       # cycle -> tile whose slot must turn full then
         self.held = [None, None]                  # metadata of each full slot
@@ -184,7 +182,6 @@ class LoaderModel:
         return self.run.items[self.i] if self.run and self.i < len(self.run.items) else None
 
     def on_cycle(self, n: int, t: dict) -> None:
-        sb, p = self.sb, self.p
         full = [(t["slot_full"] >> s) & 1 for s in (0, 1)]
         busy = [(t["bank_busy"] >> b) & 1 for b in (0, 1)]
         item = self._next_item()
@@ -222,7 +219,7 @@ class LoaderModel:
             got["err"], exp["err"] = t["err"], 1
         where = (f"beat {self.i} ({item['kind']} {item.get('ct', item.get('tile'))}) in phase {self.phase}"
                  if item is not None else f"phase {self.phase}")
-        sb.check(n, got, exp, where)
+        self.sb.check(n, got, exp, where)
         self._slots(n, t, full)
         self.hdr_due = None
         # ---- state after this cycle
@@ -233,7 +230,6 @@ class LoaderModel:
             self._start(n)
             return
         if exp_claim:
-            self.claims += 1
             self.phase = "hdr"
         elif self.phase == "claim" and n >= self.w:
             self.seen["bank busy at claim"] += 1
@@ -280,7 +276,7 @@ class LoaderModel:
         self.held = [None, None]
 
     def _start(self, n: int) -> None:
-        self.run, self.i, self.claims, self.fault = self.prog, 0, 0, None
+        self.run, self.i, self.fault = self.prog, 0, None
         self.phase, self.w = "claim", n + 2 + self.run.groups[0]
 
     def _take(self, n: int, t: dict, item: dict) -> None:
