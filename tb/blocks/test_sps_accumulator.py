@@ -162,14 +162,14 @@ class Env:
         await RisingEdge(self.tb.clk)
         self.k += 1
 
-    async def program(self, npix: int, n_ct: int, stop_after: int | None = None) -> int:
-        """Column tiles 0..n_ct-1 of npix pixels (bank ct mod 2, 1-4 row tiles each); with
+    async def program(self, npix: int, n_ct: int, stop_after: int | None = None, min_rt: int = 1) -> int:
+        """Column tiles 0..n_ct-1 of npix pixels (bank ct mod 2, min_rt..4 row tiles each); with
         stop_after, returns once that many pixels are issued. Returns the pixels issued."""
         self.npix = npix
         base = list(self.drained)
         issued = 0
         for ct in range(n_ct):
-            bank, rts = ct % 2, self.rng.choice((1, 1, 2, 3, 4))
+            bank, rts = ct % 2, self.rng.choice([n for n in (1, 1, 2, 3, 4) if n >= min_rt])
             waited = 0
             while self.drained[bank] - base[bank] < (ct - 2) // 2 + 1 and ct >= 2:
                 await self.step(None)              # the bank still holds ct-2's sums
@@ -238,7 +238,7 @@ def npix_choices(rng, depth: int) -> list[int]:
 @cocotb.test(timeout_time=20000, timeout_unit="us")
 @cocotb.parametrize(stall=["none", "random", "bursts"])
 async def acc_programs(dut, stall):
-    """Programs of 1-5 column tiles over 1..5 pixels (one pixel: the same word every cycle), a
+    """Programs of 1-5 column tiles over 1..5 pixels (2-4 row tiles: one pixel is the same word every cycle), a
     random count and ACC_DEPTH (up to 64), with pixel bubbles and drain gaps from the pause
     generator; every done pulse and every drained word checked."""
     env = Env(dut, f"acc_programs[{stall}]", stall)
@@ -247,7 +247,7 @@ async def acc_programs(dut, stall):
     for npix in npix_choices(env.rng, env.p["ACC_DEPTH"]):
         n_ct = env.rng.randint(1, 5) if npix > 5 else 5
         base = list(env.drained)
-        await env.program(npix, n_ct)
+        await env.program(npix, n_ct, min_rt=1 if npix > 5 else 2)     # a pixel again npix cycles later
         await env.settle(n_ct, base)
         cts += n_ct
     for _ in range(DRAIN_LAT + 2):
