@@ -109,10 +109,9 @@ module sps_axil_regs #(
     reg start_q, abort_q;                               // START and ABORT, registered: CTRL sees
     assign start = start_q;                             // them a cycle after the write
     assign abort = abort_q;
-    wire   ctrl_we = !rst && do_write && (wr_addr == A_CTRL);
     always @(posedge clk) begin
-        start_q <= ctrl_we && s_axil_wdata[0] && !busy;
-        abort_q <= ctrl_we && s_axil_wdata[1] && busy;
+        start_q <= !rst && do_write && (wr_addr == A_CTRL) && s_axil_wdata[0] && !busy;
+        abort_q <= !rst && do_write && (wr_addr == A_CTRL) && s_axil_wdata[1] && busy;
     end
 
     integer i;
