@@ -39,6 +39,7 @@ from compiler import regs as R
 from compiler.config import ArrayConfig
 
 from tb.env.fault import Fault
+from tb.env.fcov import process_coverage
 from tb.env.runner import CLK_NS, STREAM_MEM_AW, TRANSPORTS
 from tb.env.stall import Stall, as_stall
 
@@ -290,6 +291,7 @@ class SpsEnv:
         self.axil = LiteMaster(dut) if transport == "mem" else _ExtLite(dut)
         self.streams = MemStreams(dut, cfg) if transport == "mem" else AxiStreams(dut, cfg)
         self.written: dict[int, int] = {}           # register -> value last written since reset
+        self.fcov = process_coverage()              # functional coverage bins (tb.env.fcov)
         self.was_reset = False
         self.reseed(seed, stall)
 
@@ -327,6 +329,13 @@ class SpsEnv:
         self.was_reset = True
 
     async def write_reg(self, addr: int, value: int) -> None:
+        busy = bool(self.dut.busy.value)
+        if addr == R.CTRL and value & R.CTRL_START and busy:
+            self.fcov.hit("regs/start_while_busy")
+        elif addr == R.CTRL and value & R.CTRL_ABORT and not busy:
+            self.fcov.hit("regs/abort_while_idle")
+        elif addr != R.CTRL and busy:
+            self.fcov.hit("regs/write_while_busy")
         await self.axil.write(addr, int(value))
 
     async def read_reg(self, addr: int) -> int:
@@ -377,6 +386,8 @@ class SpsEnv:
         assert status == R.ST_DONE, f"STATUS={status:#x} after the last result: expected done only"
         assert data.shape[0] == band.res_beats, f"{data.shape[0]} result beats, expected {band.res_beats}"
         counters = await self.counters()
+        if self.dut.res_fifo_full.value:
+            self.fcov.hit("res_fifo/full")
         self.check_protocol()
         return data, counters
 

@@ -94,6 +94,7 @@ module sps_tb #(
     output wire [RES_AW:0]      res_last_at,
     output wire [7:0]           res_idle,
     output wire                 res_overflow,
+    output reg                  res_fifo_full,  // sps_top's result FIFO was full since the last load
     // protocol checkers (sps_tb_axis_check) on sps_top's ports, whichever transport drives them:
     // channel 0 act, 1 wgt, 2 res, 3 AW, 4 W, 5 B, 6 AR, 7 R; per channel its kind (2 bits) and
     // the cycle since reset of its first violation (32 bits)
@@ -170,6 +171,13 @@ module sps_tb #(
         .busy(busy), .done(done));
 
     // ---- protocol checkers --------------------------------------------------------------------
+    // functional coverage: the result FIFO full (OUT_FIFO_DEPTH beats), since the last load or reset
+    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);
+    localparam [FCW-1:0] FIFO_FULL = OUT_FIFO_DEPTH;
+    always @(posedge clk)
+        if (rst || mem_load) res_fifo_full <= 1'b0;
+        else if (u_top.u_out.u_fifo.count == FIFO_FULL) res_fifo_full <= 1'b1;
+
     // a stream may be withdrawn when its source restarts (a memory load) or when sps_top's soft
     // abort resets its data path (the result stream)
     wire flush = u_top.dp_rst;
