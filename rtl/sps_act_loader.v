@@ -2,7 +2,8 @@
 // activation buffer. Beat order: for cb (channel block): for y: for x: byte l = X[cb*LANES+l][y][x].
 // Address: sub-bank 3*(y mod 3)+(x mod 3), word cb*HW3 + (y div 3)*W3 + (x div 3), all kept with
 // incremental counters (no division). Expects exactly n_cblk*h*w beats after `start`; TLAST must
-// be on the last one and only there, otherwise `err` is set (the beats are still consumed).
+// be on the last one and only there, otherwise `err` is set: a TLAST before the last beat ends the
+// packet (no beat after it is taken), a last beat without TLAST is still the last.
 // Latency: a beat is written in the cycle it is accepted; `busy` falls after the last beat.
 `default_nettype none
 module sps_act_loader #(
@@ -74,6 +75,7 @@ module sps_act_loader #(
             last_x <= w_one; last_y <= h_one; last_c <= c_one;
         end else if (we) begin
             if (s_tlast != last) err <= 1'b1;
+            if (s_tlast) busy <= 1'b0;               // early or not, TLAST ends the packet
             if (last_x) begin
                 x <= 0; x_mod3 <= 0; x_div3 <= 0;
                 last_x <= w_one;

@@ -2,7 +2,8 @@
 // counters (register map: docs/ARCHITECTURE.md section 5.1). 32-bit data, byte addresses.
 // A write takes AW and W together and answers on B the next cycle; a read answers on R 3 cycles
 // after AR.
-// Descriptor writes while the accelerator is busy are ignored (the running layer is not disturbed).
+// Descriptor writes while the accelerator is busy are ignored (the running layer is not disturbed);
+// CTRL.ABORT is the one write that acts only while busy.
 // Latency: writes 1 cycle (START reaches CTRL a cycle later), reads 3 cycles.
 `default_nettype none
 module sps_axil_regs #(
@@ -19,7 +20,7 @@ module sps_axil_regs #(
     s_axil_wstrb, s_axil_wvalid, s_axil_wready, s_axil_bresp, s_axil_bvalid, s_axil_bready,
     s_axil_araddr, s_axil_arprot, s_axil_arvalid, s_axil_arready, s_axil_rdata, s_axil_rresp,
     s_axil_rvalid, s_axil_rready, c, h, w, hout, wout, stride, pad_top, pad_left, mode, npat, pat,
-    fg, start, busy, done, err_stream, err_config, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act,
+    fg, start, abort, busy, done, err_stream, err_config, aborted, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act,
     cnt_stall_wgt, cnt_stall_res, cnt_passes
 );
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
@@ -62,11 +63,13 @@ module sps_axil_regs #(
     output wire [9*PMAX-1:0]       pat;
     output wire [CH_BITS*PMAX-1:0] fg;
     output wire                    start;
+    output wire                    abort;
     // status and counters
     input  wire                    busy;
     input  wire                    done;
     input  wire                    err_stream;
     input  wire                    err_config;
+    input  wire                    aborted;
     input  wire [31:0]             cnt_cycles;
     input  wire [31:0]             cnt_busy;
     input  wire [63:0]             cnt_macs;
@@ -103,9 +106,13 @@ module sps_axil_regs #(
     assign s_axil_bresp   = 2'b00;
     wire [11:0] wr_addr = {s_axil_awaddr[11:2], 2'b00};
     wire        cfg_we = do_write && !busy && (&s_axil_wstrb);
-    reg start_q;                                        // START, registered: CTRL sees it a cycle
-    assign start = start_q;                             // after the write
-    always @(posedge clk) start_q <= !rst && do_write && (wr_addr == A_CTRL) && s_axil_wdata[0] && !busy;
+    reg start_q, abort_q;                               // START and ABORT, registered: CTRL sees
+    assign start = start_q;                             // them a cycle after the write
+    assign abort = abort_q;
+    always @(posedge clk) begin
+        start_q <= !rst && do_write && (wr_addr == A_CTRL) && s_axil_wdata[0] && !busy;
+        abort_q <= !rst && do_write && (wr_addr == A_CTRL) && s_axil_wdata[1] && busy;
+    end
 
     integer i;
     always @(posedge clk) begin
@@ -157,7 +164,7 @@ module sps_axil_regs #(
     always @(posedge clk) begin
         rd_regs <= 32'd0;
         case (ri)
-            A_STATUS[7:2]: rd_regs <= {28'd0, err_config, err_stream, done, busy};
+            A_STATUS[7:2]: rd_regs <= {27'd0, aborted, err_config, err_stream, done, busy};
             A_C[7:2]:      rd_regs[CH_BITS-1:0]  <= c;
             A_H[7:2]:      rd_regs[DIM_BITS-1:0] <= h;
             A_W[7:2]:      rd_regs[DIM_BITS-1:0] <= w;

@@ -18,12 +18,12 @@ module sps_ctrl #(
     parameter CH_BITS   = 12,
     parameter MW        = 32     // MAC-count field width
 ) (
-    clk, rst, start, c, h, w, hout, wout, stride, pad_top, pad_left, npat, pat, fg, w3, hw3, n_cblk,
+    clk, rst, start, abort, stream_err, c, h, w, hout, wout, stride, pad_top, pad_left, npat, pat, fg, w3, hw3, n_cblk,
     npix, go, act_busy, act_stall, wgt_stall, slot_full, slot_first_rt, slot_last_rt, slot_bank,
     slot_last_pass, slot_base_chaddr, slot_macs, slot_free_valid, slot_free_tag,
     wg_can_start, wg_issue, wg_start, wg_base_chaddr, wg_tag, wg_pass_sb, bank_claim,
     bank_claim_id, bank_free_valid, bank_free_id, bank_busy, res_valid, res_ready, res_last, busy,
-    done, err_config, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act, cnt_stall_wgt, cnt_stall_res,
+    done, err_config, err_stream, aborted, dp_rst, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act, cnt_stall_wgt, cnt_stall_res,
     cnt_passes
 );
     localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
@@ -34,6 +34,8 @@ module sps_ctrl #(
     input  wire                    clk;
     input  wire                    rst;
     input  wire                    start;
+    input  wire                    abort;          // host ABORT (ignored while idle)
+    input  wire                    stream_err;     // a loader saw a framing error (a level)
     // descriptor
     input  wire [CH_BITS-1:0]      c;
     input  wire [DIM_BITS-1:0]     h;
@@ -87,6 +89,9 @@ module sps_ctrl #(
     output wire                    busy;
     output reg                     done;
     output reg                     err_config;
+    output reg                     err_stream;     // the layer ended on a stream framing error
+    output reg                     aborted;        // the layer ended on the host's ABORT
+    output reg                     dp_rst;         // the data path's reset: rst, or an abort's flush
     output reg  [31:0]             cnt_cycles;
     output reg  [31:0]             cnt_busy;
     output wire [63:0]             cnt_macs;
@@ -95,10 +100,15 @@ module sps_ctrl #(
     output reg  [31:0]             cnt_stall_res;
     output reg  [31:0]             cnt_passes;
 
-    localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_GO = 3'd3, S_LOAD = 3'd4, S_RUN = 3'd5;
+    localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_GO = 3'd3, S_LOAD = 3'd4, S_RUN = 3'd5,
+               S_FLUSH = 3'd6;
     reg [2:0] state;
     reg       running;                           // state == S_RUN, as its own flip-flop
+    reg       flushing;                          // state == S_FLUSH, as its own flip-flop
     assign busy = (state != S_IDLE);
+    // a layer is killed in any busy state but the flush: by the host, or by a framing error
+    wire      kill = busy && !flushing && (abort || stream_err);
+    always @(posedge clk) dp_rst <= rst || kill;
 
     // ---- geometry, bit-serially ----------------------------------------------------------------
     // Phase D (ND cycles): restoring division, one quotient bit per cycle, MSB first, of W+2 and
@@ -262,7 +272,8 @@ module sps_ctrl #(
 
     always @(posedge clk) begin
         if (rst) begin
-            state <= S_IDLE; running <= 1'b0; done <= 1'b0; err_config <= 1'b0;
+            state <= S_IDLE; running <= 1'b0; flushing <= 1'b0; done <= 1'b0; err_config <= 1'b0;
+            err_stream <= 1'b0; aborted <= 1'b0;
             next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; pass_macs <= 0; bank_busy <= 2'b00;
             res_done <= 1'b0; wgt_stall_q <= 1'b0;
             cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0; cnt_stall_wgt <= 0;
@@ -270,7 +281,7 @@ module sps_ctrl #(
         end else begin
             case (state)
                 S_IDLE: if (start) begin
-                    state <= S_GEOM; done <= 1'b0; err_config <= 1'b0;
+                    state <= S_GEOM; done <= 1'b0; err_config <= 1'b0; err_stream <= 1'b0; aborted <= 1'b0;
                     next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; bank_busy <= 2'b00;
                     cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0;
                     cnt_stall_wgt <= 0; cnt_stall_res <= 0; cnt_passes <= 0;
@@ -289,8 +300,15 @@ module sps_ctrl #(
                 S_RUN: if (res_done) begin
                     state <= S_IDLE; running <= 1'b0; done <= 1'b1;
                 end
+                S_FLUSH: begin                       // the data path is in reset in this cycle
+                    state <= S_IDLE; flushing <= 1'b0; done <= 1'b1;
+                end
                 default: state <= S_IDLE;
             endcase
+            if (kill) begin                          // overrides the case above
+                state <= S_FLUSH; running <= 1'b0; flushing <= 1'b1;
+                err_stream <= stream_err; aborted <= abort && !stream_err;
+            end
 
             // the last result beat, registered (the FSM's enable stays off the result FIFO's read
             // path); the cycle after it is not counted, so CYCLES ends with the last beat
@@ -326,6 +344,11 @@ module sps_ctrl #(
 
             if (bank_claim) bank_busy[bank_claim_id] <= 1'b1;
             if (bank_free_valid) bank_busy[bank_free_id] <= 1'b0;
+
+            if (flushing) begin                      // the feeder's state, as a start leaves it
+                next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; bank_busy <= 2'b00;
+                res_done <= 1'b0;
+            end
         end
     end
 endmodule

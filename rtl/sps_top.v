@@ -78,7 +78,8 @@ module sps_top #(
     wire [PW:0]             r_npat;
     wire [9*PMAX-1:0]       r_pat;
     wire [CH_BITS*PMAX-1:0] r_fg;
-    wire                    start, err_config, wl_err, act_err;
+    wire                    start, abort, err_config, err_stream, aborted, wl_err, act_err;
+    wire                    dp_rst;    // the data path's reset: rst, or a soft abort's flush (sps_ctrl)
     wire [31:0]             cnt_cycles, cnt_busy, cnt_stall_act, cnt_stall_wgt, cnt_stall_res, cnt_passes;
     wire [63:0]             cnt_macs;
 
@@ -94,7 +95,8 @@ module sps_top #(
         .s_axil_rready(s_axil_rready),
         .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
         .pad_top(r_padt), .pad_left(r_padl), .mode(r_mode), .npat(r_npat), .pat(r_pat), .fg(r_fg),
-        .start(start), .busy(busy), .done(done), .err_stream(wl_err || act_err), .err_config(err_config),
+        .start(start), .abort(abort), .busy(busy), .done(done), .err_stream(err_stream),
+        .err_config(err_config), .aborted(aborted),
         .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs),
         .cnt_stall_act(cnt_stall_act), .cnt_stall_wgt(cnt_stall_wgt), .cnt_stall_res(cnt_stall_res),
         .cnt_passes(cnt_passes));
@@ -115,7 +117,7 @@ module sps_top #(
 
     sps_ctrl #(.LANES(LANES), .PMAX(PMAX), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
                .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .MW(MW)) u_ctrl (
-        .clk(clk), .rst(rst), .start(start),
+        .clk(clk), .rst(rst), .start(start), .abort(abort), .stream_err(wl_err || act_err),
         .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
         .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg),
         .w3(w3), .hw3(hw3), .n_cblk(n_cblk), .npix(npix),
@@ -130,8 +132,8 @@ module sps_top #(
         .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
         .bank_free_valid(bank_free_valid), .bank_free_id(bank_free_id), .bank_busy(bank_busy),
         .res_valid(m_axis_res_tvalid), .res_ready(m_axis_res_tready), .res_last(m_axis_res_tlast),
-        .busy(busy), .done(done), .err_config(err_config),
-        .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs),
+        .busy(busy), .done(done), .err_config(err_config), .err_stream(err_stream), .aborted(aborted),
+        .dp_rst(dp_rst), .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs),
         .cnt_stall_act(cnt_stall_act), .cnt_stall_wgt(cnt_stall_wgt), .cnt_stall_res(cnt_stall_res),
         .cnt_passes(cnt_passes));
 
@@ -145,7 +147,7 @@ module sps_top #(
     wire [9*LANES*8-1:0]  ab_rdata;
 
     sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS)) u_actld (
-        .clk(clk), .rst(rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
+        .clk(clk), .rst(dp_rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
         .s_tdata(s_axis_act_tdata), .s_tvalid(s_axis_act_tvalid), .s_tlast(s_axis_act_tlast),
         .s_tready(s_axis_act_tready),
         .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
@@ -167,7 +169,7 @@ module sps_top #(
 
     sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS),
                      .SBW(SB_PASS_W), .RD_LAT(ACT_RD_LAT)) u_wgen (
-        .clk(clk), .rst(rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
+        .clk(clk), .rst(dp_rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3),
         .start(wg_start), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
         .sb(wg_pass_sb), .can_start(wg_can_start), .issue(wg_issue), .issue_tag(wg_issue_tag),
@@ -187,7 +189,7 @@ module sps_top #(
 
     sps_weight_loader #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS),
                         .ACT_DEPTH(ACT_DEPTH), .MW(MW)) u_wload (
-        .clk(clk), .rst(rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3(hw3),
+        .clk(clk), .rst(dp_rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3(hw3),
         .s_tdata(s_axis_wgt_tdata), .s_tvalid(s_axis_wgt_tvalid), .s_tlast(s_axis_wgt_tlast),
         .s_tready(s_axis_wgt_tready),
         .bank_busy(bank_busy), .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
@@ -217,10 +219,10 @@ module sps_top #(
     wire [RW-1:0]      i_wr_row;
     wire [3:0]         i_wr_pos;
     sps_delay #(.WIDTH(3 + RW + 4), .DEPTH(1)) u_idx_wr_delay (
-        .clk(clk), .rst(rst), .d({w_wr_en, w_wr_slot, w_wr_row, idx_rowen, idx_pos}),
+        .clk(clk), .rst(dp_rst), .d({w_wr_en, w_wr_slot, w_wr_row, idx_rowen, idx_pos}),
         .q({i_wr_en, i_wr_slot, i_wr_row, i_wr_rowen, i_wr_pos}));
     sps_index_select #(.ROWS(ROWS), .LANES(LANES), .SBW(SB_PIX_W), .RD_LAT(ACT_RD_LAT)) u_isel (
-        .clk(clk), .rst(rst),
+        .clk(clk), .rst(dp_rst),
         .idx_wr_en(i_wr_en), .idx_wr_slot(i_wr_slot), .idx_wr_row(i_wr_row), .idx_wr_rowen(i_wr_rowen),
         .idx_wr_pos(i_wr_pos), .issue(wg_issue), .issue_tag(wg_issue_tag),
         .f1_y0m(f1_y0m), .f1_x0m(f1_x0m), .f1_row_in(f1_row_in), .f1_col_in(f1_col_in),
@@ -246,13 +248,13 @@ module sps_top #(
     wire [RW-1:0]      a_wr_row;
     wire [COLS*8-1:0]  a_wr_data;
     sps_delay #(.WIDTH(2 + RW + COLS*8), .DEPTH(WGT_WR_DELAY)) u_wgt_wr_delay (
-        .clk(clk), .rst(rst), .d({w_wr_en, w_wr_slot, w_wr_row, w_wr_data}),
+        .clk(clk), .rst(dp_rst), .d({w_wr_en, w_wr_slot, w_wr_row, w_wr_data}),
         .q({a_wr_en, a_wr_slot, a_wr_row, a_wr_data}));
 
     wire                acc_sb_valid;
     wire [SB_PIX_W-1:0] acc_sb;
     sps_array #(.ROWS(ROWS), .COLS(COLS), .SBW(SB_PIX_W + 1)) u_array (
-        .clk(clk), .rst(rst), .wr_en(a_wr_en), .wr_slot(a_wr_slot), .wr_row(a_wr_row), .wr_data(a_wr_data),
+        .clk(clk), .rst(dp_rst), .wr_en(a_wr_en), .wr_slot(a_wr_slot), .wr_row(a_wr_row), .wr_data(a_wr_data),
         .sb_in({pix_sb_valid, pix_sb}), .sb_out({acc_sb_valid, acc_sb}),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),
         .valid_out(col_valid), .tag_out(col_tag), .psum_out(psum));
@@ -265,13 +267,13 @@ module sps_top #(
     wire [COLS*32-1:0] drain_data;
 
     sps_accumulator #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_acc (
-        .clk(clk), .rst(rst), .psum_in(psum),
+        .clk(clk), .rst(dp_rst), .psum_in(psum),
         .sb_valid(acc_sb_valid), .sb(acc_sb),
         .drain_active(drain_active), .drain_bank(drain_bank), .drain_addr(drain_addr), .drain_data(drain_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 
     sps_output_stage #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)) u_out (
-        .clk(clk), .rst(rst), .start(go), .npix(npix), .requant(r_mode[0]), .relu(r_mode[1]),
+        .clk(clk), .rst(dp_rst), .start(go), .npix(npix), .requant(r_mode[0]), .relu(r_mode[1]),
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last),
         .drain_re(drain_re), .drain_active(drain_active), .drain_bank(drain_bank), .drain_addr(drain_addr),

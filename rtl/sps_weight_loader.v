@@ -8,7 +8,8 @@
 // generator releases it right after the pass's last pixel (its rows are then rewritten behind
 // the pass's wavefront: the array skews weight writes like activations). Row tiles of a group end
 // when the walker has covered L_g; the walker restarts for every column tile. TLAST must mark
-// exactly the program's last beat.
+// exactly the program's last beat, otherwise `err` is set: a TLAST before it ends the packet (the
+// loader goes idle and takes no beat after it), a last beat without TLAST is still the last.
 // Latency: a tile takes ROWS beats; its finalise cycle (TEND: slot marked full) accepts the next
 // tile's first beat when the next slot is free and the group goes on, so tiles stream at one
 // beat per cycle; otherwise the slot wait costs a cycle after TEND.
@@ -102,7 +103,7 @@ module sps_weight_loader #(
     // TEND takes the next tile's first beat when the group goes on and the other slot is free
     wire          group_end;
     wire          other_full = slot ? slot_full[0] : slot_full[1];
-    wire          tend_next  = state[I_TEND] && !group_end && !other_full;
+    wire          tend_next  = state[I_TEND] && !group_end && !other_full && !tlast_row;
     assign s_tready = state[I_HDR] || state[I_TILE] || tend_next;
     assign stall    = s_tready && !s_tvalid;
     wire          hdr_acc    = state[I_HDR] && s_tvalid;             // the enables, each from state
@@ -192,8 +193,9 @@ module sps_weight_loader #(
                     state <= S_HDR; hbeat <= 0; hdr_last <= 1'b0;
                 end
                 state[I_HDR]: if (s_tvalid) begin
-                    if (s_tlast) err <= 1'b1;
-                    if (hdr_last) begin
+                    if (s_tlast) begin                   // early TLAST: the packet ends here
+                        err <= 1'b1; state <= S_IDLE;
+                    end else if (hdr_last) begin
                         state <= S_TILEW; first_rt <= 1'b1;
                     end else begin
                         hbeat <= hbeat + 1'b1;
@@ -208,8 +210,9 @@ module sps_weight_loader #(
                     if (row_last) begin
                         tlast_row <= s_tlast;
                         state <= S_TEND;
+                    end else if (s_tlast) begin          // early TLAST: the packet ends here
+                        err <= 1'b1; state <= S_IDLE;
                     end else begin
-                        if (s_tlast) err <= 1'b1;
                         beat <= beat + 1'b1;
                         row_last <= (beat == ROW_LAST - 1'b1);
                     end
@@ -225,15 +228,18 @@ module sps_weight_loader #(
                     if (tlast_row != last_pass) err <= 1'b1;
                     slot <= ~slot;
                     first_rt <= 1'b0;
-                    if (tend_next) begin
+                    if (tlast_row && !last_pass) begin   // early TLAST on a tile's last row
+                        state <= S_IDLE;
+                    end else if (tend_next) begin
                         state <= S_TILE; beat <= 0; row_last <= (ROWS == 1);
                         if (s_tvalid) begin              // the next tile's first beat
                             tile_macs <= macs_row;
                             if (ROWS == 1) begin
                                 tlast_row <= s_tlast;
                                 state <= S_TEND;
+                            end else if (s_tlast) begin  // early TLAST: the packet ends here
+                                err <= 1'b1; state <= S_IDLE;
                             end else begin
-                                if (s_tlast) err <= 1'b1;
                                 beat <= 1;
                                 row_last <= (ROWS == 2);
                             end

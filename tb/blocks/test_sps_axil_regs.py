@@ -6,9 +6,10 @@ Model (the 5.1 table and the module header): every RW register reads back what w
 masked to its field width (C: CH_BITS, H..WOUT: DIM_BITS, STRIDE/PAD/MODE: 2 bits, NPAT: PW+1,
 PAT[i]: 9, FG[g]: CH_BITS), and reset values C..MODE 0, STRIDE 1, NPAT 1, PAT 0x1FF, FG 0; a write
 with any byte strobe low, or while busy, changes nothing (but is answered, OKAY); STATUS =
-{err_config, err_stream, done, busy}; the counters and CFG0..2 read their inputs and parameters;
-every other address reads 0; a write of CTRL bit 0 while idle pulses `start` for one cycle, the
-cycle after the write is taken, never while busy.
+{aborted, err_config, err_stream, done, busy}; the counters and CFG0..2 read their inputs and
+parameters; every other address reads 0; a write of CTRL bit 0 while idle pulses `start` for one
+cycle, the cycle after the write is taken, never while busy; a write of CTRL bit 1 (ABORT) while
+busy pulses `abort` the same way, never while idle.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class Env:
     def __init__(self, dut, stall: float):
         self.dut = dut
         self.tb = BlockTb(dut)
-        for name in ("busy", "done", "err_stream", "err_config", "cnt_macs", *COUNTERS):
+        for name in ("busy", "done", "err_stream", "err_config", "aborted", "cnt_macs", *COUNTERS):
             getattr(dut, name).value = 0
         self.m = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.m.write_if.log.setLevel("WARNING")
@@ -58,13 +59,14 @@ class Env:
             for ch in (self.m.write_if.aw_channel, self.m.write_if.w_channel, self.m.write_if.b_channel,
                        self.m.read_if.ar_channel, self.m.read_if.r_channel):
                 ch.set_pause_generator(_pauses(random.Random(self.rng.random()), stall))
-        self.starts = 0
-        cocotb.start_soon(self._count_starts())
+        self.starts = self.aborts = 0
+        cocotb.start_soon(self._count_pulses())
 
-    async def _count_starts(self):
+    async def _count_pulses(self):
         while True:
             await FallingEdge(self.dut.clk)
             self.starts += int(self.dut.start.value)
+            self.aborts += int(self.dut.abort.value)
 
     async def write(self, addr: int, value: int, nbytes: int = 4) -> None:
         """A write of `nbytes` bytes at byte address `addr` (fewer than 4: some WSTRB bits low)."""
@@ -108,13 +110,14 @@ async def registers_read_back(dut, stall):
             assert t.result() == want, f"{a:#05x}: read {t.result():#x}, wrote {values[a]:#x} -> expected {want:#x}"
     for a in _unmapped(p):
         assert await env.read(a) == 0, f"unmapped {a:#05x} does not read 0"
-    assert env.starts == 0, "start pulsed without a CTRL write"
+    assert env.starts == 0 and env.aborts == 0, "start or abort pulsed without a CTRL write"
 
 
 @cocotb.test(timeout_time=2000, timeout_unit="us")
 async def strobes_busy_and_start(dut):
     """Partial strobes and writes while busy change nothing; CTRL.start pulses once per idle
-    write of bit 0, in the cycle after the write, never while busy or for bit 0 = 0."""
+    write of bit 0, in the cycle after the write, never while busy or for bit 0 = 0; CTRL.abort
+    likewise for bit 1 while busy, never while idle."""
     p = dut_params(dut, ("PMAX", "DIM_BITS", "CH_BITS", "PW"))
     env = Env(dut, 0.0)
     await env.tb.reset()
@@ -132,16 +135,29 @@ async def strobes_busy_and_start(dut):
     await env.write(R.CTRL, 0)
     await ClockCycles(dut.clk, 3)
     assert env.starts == 0, "start for CTRL bit 0 = 0"
-    # timing: the pulse, one cycle wide, in the cycle after AW/W are taken
-    taken = cocotb.start_soon(_taken_edge(dut))
-    await env.write(R.CTRL, 1)
+    await env.write(R.CTRL, R.CTRL_ABORT)
     await ClockCycles(dut.clk, 3)
-    assert env.starts == 1, f"{env.starts} start pulses for one CTRL write"
+    assert env.aborts == 0, "abort while idle"
+    # timing: the pulse, one cycle wide, in the cycle after AW/W are taken
+    taken = cocotb.start_soon(_taken_edge(dut, "start"))
+    await env.write(R.CTRL, R.CTRL_START | R.CTRL_ABORT)     # idle: the start, not the abort
+    await ClockCycles(dut.clk, 3)
+    assert env.starts == 1 and env.aborts == 0, f"{env.starts} start, {env.aborts} abort pulses for one CTRL write"
     assert taken.result() is not None
+    dut.busy.value = 1
+    taken = cocotb.start_soon(_taken_edge(dut, "abort"))
+    await env.write(R.CTRL, R.CTRL_START | R.CTRL_ABORT)     # busy: the abort, not the start
+    await ClockCycles(dut.clk, 3)
+    assert env.starts == 1 and env.aborts == 1, f"{env.starts} start, {env.aborts} abort pulses while busy"
+    assert taken.result() is not None
+    await env.write(R.CTRL, R.CTRL_START)
+    await ClockCycles(dut.clk, 3)
+    assert env.aborts == 1, "abort for CTRL bit 1 = 0"
+    dut.busy.value = 0
 
 
-async def _taken_edge(dut):
-    """Wait for the rising edge that takes a write, then check `start` over the next edges."""
+async def _taken_edge(dut, pulse: str):
+    """Wait for the rising edge that takes a write, then check `pulse` over the next edges."""
     while True:
         await FallingEdge(dut.clk)
         if dut.s_axil_awvalid.value and dut.s_axil_awready.value:
@@ -149,19 +165,19 @@ async def _taken_edge(dut):
     seen = []
     for _ in range(3):
         await FallingEdge(dut.clk)
-        seen.append(int(dut.start.value))
-    assert seen == [1, 0, 0], f"start after the write's edge: {seen} (expected one cycle, right after it)"
+        seen.append(int(getattr(dut, pulse).value))
+    assert seen == [1, 0, 0], f"{pulse} after the write's edge: {seen} (expected one cycle, right after it)"
     return seen
 
 
 @cocotb.test(timeout_time=2000, timeout_unit="us")
 async def status_counters_config(dut):
-    """STATUS from busy/done/err inputs; every counter and CFG0..2 read their inputs/parameters."""
+    """STATUS from busy/done/err/aborted inputs; every counter and CFG0..2 read their inputs/parameters."""
     p = dut_params(dut, ("ROWS", "COLS", "LANES", "PMAX", "ACT_DEPTH", "ACC_DEPTH"))
     env = Env(dut, 0.3)
     await env.tb.reset()
-    for bits in range(16):
-        for i, name in enumerate(("busy", "done", "err_stream", "err_config")):
+    for bits in range(32):
+        for i, name in enumerate(("busy", "done", "err_stream", "err_config", "aborted")):
             getattr(dut, name).value = bits >> i & 1
         await RisingEdge(dut.clk)
         assert await env.read(R.STATUS) == bits, f"STATUS for inputs {bits:#06b}"

@@ -48,7 +48,11 @@ def make_case(case: dict):
     w = rng.integers(lo, hi + 1, size=(F, C, 3, 3)).astype(np.int8)
     w = np.where(pps.kernel_mask(F, C), w, 0).astype(np.int8)
     x = rng.integers(lo, hi + 1, size=(C, H, W)).astype(np.int8)
-    bias = rng.integers(-2**20, 2**20, size=F).astype(np.int32)
+    if case.get("bias") == "extreme":          # near both ends of int32: acc + bias wraps around
+        bias = np.where(rng.random(F) < 0.5, 2**31 - 1 - rng.integers(0, 2**12, size=F),
+                        -2**31 + rng.integers(0, 2**12, size=F)).astype(np.int32)
+    else:
+        bias = rng.integers(-2**20, 2**20, size=F).astype(np.int32)
     rq = None
     if case.get("requant"):
         rq = Requant(M=rng.integers(2**15, 2**16, size=F).astype(np.uint16),

@@ -3,7 +3,9 @@ cocotb_tools.runner, and running a cocotb module (a test, or a tb/env module the
 on it. Used by every RTL test and by tb.env.host.
 
 Environment: SIM=icarus|verilator restricts the simulators; WAVES=1 dumps an FST per test (the path
-is printed); SPS_BUILD_DIR overrides the build root (default build/sim).
+is printed); SPS_BUILD_DIR overrides the build root (default build/sim); SPS_COVERAGE=1 builds the
+Verilator models with code coverage (builds of their own, named *-cov) and has every simulation
+write its coverage.dat to a file of its own in build/coverage/dat (sps.coverage merges them).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from compiler.config import ArrayConfig, load_config
@@ -71,6 +74,17 @@ def waves_enabled() -> bool:
     return os.environ.get("WAVES", "0") not in ("", "0")
 
 
+def coverage_enabled() -> bool:
+    return os.environ.get("SPS_COVERAGE", "0") not in ("", "0")
+
+
+COVERAGE_DAT = ROOT / "build" / "coverage" / "dat"
+# line (with its branches: every if/else arm and case item is a point), toggle and expression
+# coverage; tb/hdl (testbench wrappers) is switched off by the control file
+COVERAGE_ARGS = ["--coverage-line", "--coverage-toggle", "--coverage-expr"]
+COVERAGE_VLT = ROOT / "tb" / "hdl" / "coverage.vlt"
+
+
 def rtl_sources() -> list[Path]:
     return sorted(RTL.glob("*.v"))
 
@@ -111,8 +125,9 @@ def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None, lean
     if extra:                       # testbench-only HDL (wrappers); absent for RTL-only builds
         ident.append([str(p) for p in extra])
     h = hashlib.sha1(json.dumps(ident).encode()).hexdigest()[:10]
-    # a build without tracing cannot dump waves, so WAVES=1 gets a build of its own
-    return f"{sim}-{top}-{h}" + ("-waves" if waves_enabled() else "")
+    # a build without tracing cannot dump waves, so WAVES=1 gets a build of its own; likewise coverage
+    return (f"{sim}-{top}-{h}" + ("-waves" if waves_enabled() else "")
+            + ("-cov" if sim == "verilator" and coverage_enabled() else ""))
 
 
 def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None,
@@ -144,6 +159,9 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
             build_args += ["--timing", "-CFLAGS", "-fcoroutines"]
         if waves_enabled():
             build_args += ["--trace-fst", "--trace-structs"]
+        if coverage_enabled():
+            build_args += COVERAGE_ARGS
+            extra = [COVERAGE_VLT] + extra
     makeflags = os.environ.get("MAKEFLAGS", "")
     if sim == "verilator" and not lean:
         os.environ["MAKEFLAGS"] = f"{makeflags} OPT_FAST={BLOCK_OPT} OPT_SLOW={BLOCK_OPT}".strip()
@@ -198,6 +216,11 @@ def run(sim: str, top: str, module: str, params: dict | None = None, env: dict |
 
 def _run_in(runner, sim, top, module, testcase, extra_env, test_dir: Path, name: str) -> Path:
     plusargs = [f"+dumpfile_path={test_dir / (name + '.fst')}"] if (waves_enabled() and sim == "icarus") else []
+    if sim == "verilator" and coverage_enabled():
+        # one file per simulation, never overwritten: build, run name, process, time
+        COVERAGE_DAT.mkdir(parents=True, exist_ok=True)
+        dat = COVERAGE_DAT / f"{test_dir.parent.parent.name}-{name}-{os.getpid()}-{time.time_ns()}.dat"
+        plusargs.append(f"+verilator+coverage+file+{dat}")
     results = runner.test(
         plusargs=plusargs,
         test_module=module,

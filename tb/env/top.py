@@ -38,6 +38,8 @@ from cocotb.utils import get_sim_time
 from compiler import regs as R
 from compiler.config import ArrayConfig
 
+from tb.env.fault import Fault
+from tb.env.fcov import process_coverage
 from tb.env.runner import CLK_NS, STREAM_MEM_AW, TRANSPORTS
 from tb.env.stall import Stall, as_stall
 
@@ -217,9 +219,15 @@ class MemStreams:
             getattr(self.dut, f"{s}_enter").value = round(enter * 65536)
             getattr(self.dut, f"{s}_leave").value = round(leave * 65536)
 
-    async def load(self, band) -> None:
+    async def load(self, band, fault: Fault | None = None) -> None:
+        """Load the band's two input streams (TLAST on each one's last beat), or with `fault`
+        injected into one of them (tb.env.fault)."""
         d = self.dut
-        for name, beats, cap in (("act", band.act, self.cap["ACT_AW"]), ("wgt", band.wgt, self.cap["WGT_AW"])):
+        streams = {"act": band.act, "wgt": band.wgt}
+        last_at = {k: v.shape[0] - 1 for k, v in streams.items()}
+        if fault is not None:
+            streams[fault.stream], last_at[fault.stream] = fault.apply(streams[fault.stream])
+        for name, beats, cap in (("act", streams["act"], self.cap["ACT_AW"]), ("wgt", streams["wgt"], self.cap["WGT_AW"])):
             if beats.shape[0] > cap:
                 raise ValueError(f"band {band.index}: {beats.shape[0]:,} {name} beats, the testbench memory "
                                  f"holds {cap:,} (tb.env.runner.STREAM_MEM_AW); use the axi transport")
@@ -229,7 +237,8 @@ class MemStreams:
             raise ValueError(f"band {band.index}: {band.res_beats:,} result beats, the testbench memory "
                              f"holds 1 to {self.cap['RES_AW']:,} (tb.env.runner.STREAM_MEM_AW); use the axi transport")
         await FallingEdge(d.clk)
-        d.act_beats.value, d.wgt_beats.value = band.act.shape[0], band.wgt.shape[0]
+        d.act_beats.value, d.wgt_beats.value = streams["act"].shape[0], streams["wgt"].shape[0]
+        d.act_last_at.value, d.wgt_last_at.value = last_at["act"], last_at["wgt"]
         for s in ("act", "wgt", "res"):
             getattr(d, f"{s}_seed").value = self.rng.getrandbits(32)
         d.mem_load.value = 1
@@ -282,6 +291,7 @@ class SpsEnv:
         self.axil = LiteMaster(dut) if transport == "mem" else _ExtLite(dut)
         self.streams = MemStreams(dut, cfg) if transport == "mem" else AxiStreams(dut, cfg)
         self.written: dict[int, int] = {}           # register -> value last written since reset
+        self.fcov = process_coverage()              # functional coverage bins (tb.env.fcov)
         self.was_reset = False
         self.reseed(seed, stall)
 
@@ -319,6 +329,13 @@ class SpsEnv:
         self.was_reset = True
 
     async def write_reg(self, addr: int, value: int) -> None:
+        busy = bool(self.dut.busy.value)
+        if addr == R.CTRL and value & R.CTRL_START and busy:
+            self.fcov.hit("regs/start_while_busy")
+        elif addr == R.CTRL and value & R.CTRL_ABORT and not busy:
+            self.fcov.hit("regs/abort_while_idle")
+        elif addr != R.CTRL and busy:
+            self.fcov.hit("regs/write_while_busy")
         await self.axil.write(addr, int(value))
 
     async def read_reg(self, addr: int) -> int:
@@ -366,12 +383,58 @@ class SpsEnv:
         await self.write_reg(R.CTRL, 1)
         data = await with_timeout(self.streams.collect(band, done), timeout_cycles * CLK_NS, "ns")
         status = await self.read_reg(R.STATUS)
-        assert status & 0b0011 == 0b10, f"STATUS={status:#x} after the last result: expected done, not busy"
-        assert status & 0b1100 == 0, f"STATUS={status:#x}: error bit set (stream framing or config)"
+        assert status == R.ST_DONE, f"STATUS={status:#x} after the last result: expected done only"
         assert data.shape[0] == band.res_beats, f"{data.shape[0]} result beats, expected {band.res_beats}"
         counters = await self.counters()
+        if self.dut.res_fifo_full.value:
+            self.fcov.hit("res_fifo/full")
         self.check_protocol()
         return data, counters
+
+    async def run_faulty_band(self, band, fault: Fault, hang_cycles: int = 2000) -> int:
+        """One band with `fault` injected into an input stream ("mem" transport). A framing error
+        (TLAST early or missing) must end the layer by itself; a stream that stops without TLAST
+        must leave it busy for `hang_cycles`, after which the host's ABORT ends it. Returns STATUS
+        after done; checks that done came with busy low, that the faulty stream gave no beat after
+        its TLAST, and the protocol (the result stream may be withdrawn by the abort's flush)."""
+        if self.transport != "mem":
+            raise ValueError("fault injection needs the mem transport")
+        d = self.dut
+        await self.streams.load(band, fault)
+        await self.program_registers(band.regs)
+        work = band.act.shape[0] + band.wgt.shape[0] + band.res_beats + band.passes * (band.res_beats + 64)
+        done = cocotb.start_soon(self._done_at())
+        await self.write_reg(R.CTRL, R.CTRL_START)
+        if fault.kind == "stops":
+            await ClockCycles(d.clk, hang_cycles)
+            assert not done.done() and d.busy.value, f"{fault}: the layer ended without its stream's end"
+            await self.write_reg(R.CTRL, R.CTRL_ABORT)
+        await with_timeout(done, (20 * work + 20000) * CLK_NS, "ns")
+        await FallingEdge(d.clk)
+        assert not d.busy.value, f"{fault}: done with busy high"
+        if fault.kind == "tlast_early":             # the packet ended at TLAST: the rest is left
+            after = getattr(band, fault.stream).shape[0] - 1 - fault.at
+            left = int(getattr(d, f"{fault.stream}_left").value)
+            assert left == after, f"{fault}: {after - left} beats taken after TLAST"
+        status = await self.read_reg(R.STATUS)
+        self.check_protocol()
+        return status
+
+    async def abort_at(self, band, cycle: int) -> int:
+        """Start `band` and write ABORT `cycle` cycles after the start; returns STATUS after done
+        (ABORTED set, or the band finished first: done only)."""
+        d = self.dut
+        await self.streams.load(band)
+        await self.program_registers(band.regs)
+        done = cocotb.start_soon(self._done_at())
+        await self.write_reg(R.CTRL, R.CTRL_START)
+        await ClockCycles(d.clk, cycle)
+        await self.write_reg(R.CTRL, R.CTRL_ABORT)
+        await with_timeout(done, 100000 * CLK_NS, "ns")
+        await FallingEdge(d.clk)
+        status = await self.read_reg(R.STATUS)
+        self.check_protocol()
+        return status
 
     async def _done_at(self) -> float:
         await RisingEdge(self.dut.done)

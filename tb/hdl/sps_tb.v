@@ -74,6 +74,8 @@ module sps_tb #(
     input  wire                 mem_dump,       // high for a cycle: write the results to sps_tb_res.hex
     input  wire [ACT_AW:0]      act_beats,
     input  wire [WGT_AW:0]      wgt_beats,
+    input  wire [ACT_AW:0]      act_last_at,    // the beat with TLAST: beats - 1, or (fault
+    input  wire [WGT_AW:0]      wgt_last_at,    // injection) earlier, or >= beats for none
     input  wire [31:0]          act_seed,
     input  wire [16:0]          act_enter,
     input  wire [16:0]          act_leave,
@@ -92,6 +94,7 @@ module sps_tb #(
     output wire [RES_AW:0]      res_last_at,
     output wire [7:0]           res_idle,
     output wire                 res_overflow,
+    output reg                  res_fifo_full,  // sps_top's result FIFO was full since the last load
     // protocol checkers (sps_tb_axis_check) on sps_top's ports, whichever transport drives them:
     // channel 0 act, 1 wgt, 2 res, 3 AW, 4 W, 5 B, 6 AR, 7 R; per channel its kind (2 bits) and
     // the cycle since reset of its first violation (32 bits)
@@ -129,11 +132,11 @@ module sps_tb #(
     wire                top_res_tready = mem_mode ? ms_tready : m_axis_res_tready;
 
     sps_tb_source #(.W(LANES * 8), .AW(ACT_AW), .FILE("sps_tb_act.bin")) u_act_src (
-        .clk(clk), .rst(rst), .load(mem_load), .beats(act_beats), .pause(act_pause),
+        .clk(clk), .rst(rst), .load(mem_load), .beats(act_beats), .pause(act_pause), .last_at(act_last_at),
         .tdata(ma_tdata), .tvalid(ma_tvalid), .tlast(ma_tlast), .tready(act_tready && mem_mode),
         .left(act_left), .load_err(act_load_err));
     sps_tb_source #(.W(COLS * 8), .AW(WGT_AW), .FILE("sps_tb_wgt.bin")) u_wgt_src (
-        .clk(clk), .rst(rst), .load(mem_load), .beats(wgt_beats), .pause(wgt_pause),
+        .clk(clk), .rst(rst), .load(mem_load), .beats(wgt_beats), .pause(wgt_pause), .last_at(wgt_last_at),
         .tdata(mw_tdata), .tvalid(mw_tvalid), .tlast(mw_tlast), .tready(wgt_tready && mem_mode),
         .left(wgt_left), .load_err(wgt_load_err));
     sps_tb_sink #(.W(COLS * 32), .AW(RES_AW), .FILE("sps_tb_res.hex")) u_res_sink (
@@ -168,31 +171,41 @@ module sps_tb #(
         .busy(busy), .done(done));
 
     // ---- protocol checkers --------------------------------------------------------------------
+    // functional coverage: the result FIFO full (OUT_FIFO_DEPTH beats), since the last load or reset
+    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);
+    localparam [FCW-1:0] FIFO_FULL = OUT_FIFO_DEPTH;
+    always @(posedge clk)
+        if (rst || mem_load) res_fifo_full <= 1'b0;
+        else if (u_top.u_out.u_fifo.count == FIFO_FULL) res_fifo_full <= 1'b1;
+
+    // a stream may be withdrawn when its source restarts (a memory load) or when sps_top's soft
+    // abort resets its data path (the result stream)
+    wire flush = u_top.dp_rst;
     reg [31:0] cycle;
     always @(posedge clk) cycle <= rst ? 32'd0 : cycle + 32'd1;
 
-    sps_tb_axis_check #(.W(LANES * 8 + 1)) u_chk_act (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(LANES * 8 + 1)) u_chk_act (.clk(clk), .rst(rst), .restart(mem_load), .cycle(cycle),
         .valid(top_act_tvalid), .ready(act_tready), .payload({top_act_tlast, top_act_tdata}),
         .err(proto_err[0]), .err_kind(proto_kind[1:0]), .err_cycle(proto_cycle[31:0]));
-    sps_tb_axis_check #(.W(COLS * 8 + 1)) u_chk_wgt (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(COLS * 8 + 1)) u_chk_wgt (.clk(clk), .rst(rst), .restart(mem_load), .cycle(cycle),
         .valid(top_wgt_tvalid), .ready(wgt_tready), .payload({top_wgt_tlast, top_wgt_tdata}),
         .err(proto_err[1]), .err_kind(proto_kind[3:2]), .err_cycle(proto_cycle[63:32]));
-    sps_tb_axis_check #(.W(COLS * 32 + 1)) u_chk_res (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(COLS * 32 + 1)) u_chk_res (.clk(clk), .rst(rst), .restart(flush), .cycle(cycle),
         .valid(res_tvalid), .ready(top_res_tready), .payload({res_tlast, res_tdata}),
         .err(proto_err[2]), .err_kind(proto_kind[5:4]), .err_cycle(proto_cycle[95:64]));
-    sps_tb_axis_check #(.W(15)) u_chk_aw (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(15)) u_chk_aw (.clk(clk), .rst(rst), .restart(1'b0), .cycle(cycle),
         .valid(s_axil_awvalid), .ready(s_axil_awready), .payload({s_axil_awprot, s_axil_awaddr}),
         .err(proto_err[3]), .err_kind(proto_kind[7:6]), .err_cycle(proto_cycle[127:96]));
-    sps_tb_axis_check #(.W(36)) u_chk_w (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(36)) u_chk_w (.clk(clk), .rst(rst), .restart(1'b0), .cycle(cycle),
         .valid(s_axil_wvalid), .ready(s_axil_wready), .payload({s_axil_wstrb, s_axil_wdata}),
         .err(proto_err[4]), .err_kind(proto_kind[9:8]), .err_cycle(proto_cycle[159:128]));
-    sps_tb_axis_check #(.W(2)) u_chk_b (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(2)) u_chk_b (.clk(clk), .rst(rst), .restart(1'b0), .cycle(cycle),
         .valid(s_axil_bvalid), .ready(s_axil_bready), .payload(s_axil_bresp),
         .err(proto_err[5]), .err_kind(proto_kind[11:10]), .err_cycle(proto_cycle[191:160]));
-    sps_tb_axis_check #(.W(15)) u_chk_ar (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(15)) u_chk_ar (.clk(clk), .rst(rst), .restart(1'b0), .cycle(cycle),
         .valid(s_axil_arvalid), .ready(s_axil_arready), .payload({s_axil_arprot, s_axil_araddr}),
         .err(proto_err[6]), .err_kind(proto_kind[13:12]), .err_cycle(proto_cycle[223:192]));
-    sps_tb_axis_check #(.W(34)) u_chk_r (.clk(clk), .rst(rst), .cycle(cycle),
+    sps_tb_axis_check #(.W(34)) u_chk_r (.clk(clk), .rst(rst), .restart(1'b0), .cycle(cycle),
         .valid(s_axil_rvalid), .ready(s_axil_rready), .payload({s_axil_rresp, s_axil_rdata}),
         .err(proto_err[7]), .err_kind(proto_kind[15:14]), .err_cycle(proto_cycle[255:224]));
 endmodule

@@ -5,12 +5,16 @@
 //   kind 2: the payload (data and last) changed while a transfer was offered and not taken,
 //   kind 3: VALID or READY was X or Z (4-state simulators only; Verilator has no X here).
 // `err` stays set with `err_kind` and `err_cycle` (cycles since reset) of the first violation.
+// `restart` high in the cycle before an edge allows a transfer on offer to be withdrawn after it:
+// a stream restarted by its source (a testbench memory load) or reset by the design (sps_top's
+// soft abort resets the data path, as its reset does).
 `default_nettype none
 module sps_tb_axis_check #(
     parameter W = 8
 ) (
     input  wire          clk,
     input  wire          rst,
+    input  wire          restart,
     input  wire [31:0]   cycle,
     input  wire          valid,
     input  wire          ready,
@@ -35,7 +39,7 @@ module sps_tb_axis_check #(
                     err <= 1'b1; err_kind <= 2'd2; err_cycle <= cycle;
                 end
             end
-            held <= (valid === 1'b1) && (ready !== 1'b1);
+            held <= !restart && (valid === 1'b1) && (ready !== 1'b1);
             held_payload <= payload;
         end
     end

@@ -1,9 +1,11 @@
 // sps_tb_source.v -- testbench only: an AXI4-Stream source replaying a memory. While `load` is high
 // at a clock edge, the first `beats` words of the binary file FILE (each word W/8 bytes, most
 // significant byte first) are read into the memory ($fread) and the stream restarts at word 0. The
-// source then offers the words in order, TLAST on the last one, pausing (never while a beat is
+// source then offers the words in order, pausing (never while a beat is
 // offered: TVALID stays high until TREADY) when `pause` is high. Output registered.
 // `left` counts the words not yet accepted; `load_err` is set if the file held fewer words.
+// TLAST is on word `last_at` (beats - 1 for a well-formed stream; fault injection: an earlier
+// word, or >= beats for none).
 // Pulse `load` only while the stream is idle (it withdraws a word on offer).
 `default_nettype none
 module sps_tb_source #(
@@ -16,6 +18,7 @@ module sps_tb_source #(
     input  wire          load,
     input  wire [AW:0]   beats,
     input  wire          pause,
+    input  wire [AW:0]   last_at,
     output reg  [W-1:0]  tdata,
     output reg           tvalid,
     output reg           tlast,
@@ -53,7 +56,7 @@ module sps_tb_source #(
             if (!tvalid || tready) begin
                 if (next != count && !pause) begin
                     tdata  <= mem[next[AW-1:0]];
-                    tlast  <= (next + 1'b1 == count);
+                    tlast  <= (next == last_at);
                     tvalid <= 1'b1;
                     next   <= next + 1'b1;
                 end else begin

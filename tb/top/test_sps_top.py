@@ -20,6 +20,7 @@ from compiler.compile import compile_layer
 from compiler.config import load_config
 from tb.env import runner
 from tb.env.cases import make_case, reference_output
+from tb.env.stall import as_stall
 from tb.env.top import SpsEnv, env_config, sum_counters
 
 MODULE = "tb.top.test_sps_top"
@@ -53,6 +54,7 @@ async def check_case(env: SpsEnv, case: dict) -> None:
     bad = np.argwhere(y != want)
     assert bad.size == 0, (f"{name}: {len(bad)} of {want.size} outputs differ; first at (f, oy, ox)={tuple(bad[0])}: "
                            f"got {y[tuple(bad[0])]}, expected {want[tuple(bad[0])]}")
+    env.fcov.sample_layer(layer, x, prog, as_stall(case.get("stall", 0.0)), stats)
     tot = sum_counters(stats)
     dut._log.info(f"{name}: {prog.pps.describe()} bands={len(prog.bands)} "
                   f"passes={prog.bands[0].passes} cycles={tot['cycles']} predicted={prog.cycles['total']} "
@@ -89,6 +91,10 @@ CASES = [
     dict(name="requant", C=4, F=5, H=5, W=4, stride=2, padding=1, pps="rand", n=4, P=4, requant=True, seed=8),
     dict(name="extremes_max", C=9, F=8, H=5, W=5, stride=1, padding=1, pps="dense", range=(127, 127), seed=9),
     dict(name="extremes_min", C=9, F=8, H=5, W=5, stride=1, padding=1, pps="ps4", range=(-128, -128), seed=10),
+    # int32 wrap-around of acc + bias, raw and requantised (bias near both ends of int32)
+    dict(name="int32_wrap", C=9, F=10, H=5, W=5, stride=1, padding=1, pps="ps4", bias="extreme", seed=16),
+    dict(name="int32_wrap_requant", C=9, F=10, H=5, W=5, stride=2, padding=0, pps="dense", bias="extreme",
+         requant=True, seed=17),
     dict(name="one_pixel", C=3, F=3, H=3, W=3, stride=1, padding=0, pps="ps4", seed=11),
     dict(name="stalls", C=10, F=12, H=6, W=7, stride=1, padding=1, pps="ps4", stall=0.3, seed=12),
     dict(name="stalls_heavy", C=6, F=20, H=5, W=5, stride=2, padding=1, pps="rand", n=2, P=4, stall=0.7, seed=13),
