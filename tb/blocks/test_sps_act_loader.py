@@ -13,7 +13,8 @@ Testbench pieces:
     accepted, beat (cb, y, x) to sub-bank 3*(y mod 3) + (x mod 3), word cb*HW3 + (y div 3)*W3 +
     (x div 3), data = the beat; busy falls after the last beat (low from the next cycle); a beat
     whose TLAST differs from "is the last beat" sets `err` from the next cycle, `start` and `rst`
-    clear it; `rst` makes the loader idle from the next cycle.
+    clear it; a beat with TLAST ends the packet (busy low from the next cycle: an early TLAST
+    leaves the rest of the stream untaken); `rst` makes the loader idle from the next cycle.
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ class LoaderModel:
                 self.err = 1
             self.next += 1
             self.written += 1
-            if last:
+            if last or t["s_tlast"]:
                 self.busy = 0
 
 
@@ -122,9 +123,11 @@ class Env:
         data = [rng.getrandbits(8 * self.p["LANES"]) for _ in range(n)]
         return list(zip(data, [int(x) for x in last])), fault
 
-    async def load(self, c: int, h: int, w: int, beats: list, stop_after: int | None = None) -> None:
+    async def load(self, c: int, h: int, w: int, beats: list, stop_after: int | None = None,
+                   taken: int | None = None) -> None:
         """Descriptor, start, the beats; returns after the load (busy low), or, with stop_after,
-        once that many beats are taken."""
+        once that many beats are taken. `taken`: the beats the load must take (an early TLAST ends
+        it there; the rest is flushed from the source)."""
         self.drv.apply(dict(n_cblk=c, h=h, w=w, w3=ceil3(w), hw3=ceil3(h) * ceil3(w)))
         await self.tb.cycles(2)
         base = self.src.accepted
@@ -133,8 +136,15 @@ class Env:
         if stop_after is not None:
             await wait_until(self.tb, lambda: self.src.accepted - base >= stop_after, 40 * len(beats) + 100)
             return
-        await wait_until(self.tb, lambda: self.src.empty and not val(self.dut.busy), 40 * len(beats) + 100)
-        assert self.src.accepted - base == len(beats)
+        if taken is None or taken == len(beats):
+            await wait_until(self.tb, lambda: self.src.empty and not val(self.dut.busy), 40 * len(beats) + 100)
+            assert self.src.accepted - base == len(beats)
+            return
+        await wait_until(self.tb, lambda: self.src.accepted - base >= taken and not val(self.dut.busy),
+                         40 * len(beats) + 100)
+        await self.tb.cycles(5)                     # nothing more is taken
+        assert self.src.accepted - base == taken, f"{self.src.accepted - base} beats taken, expected {taken}"
+        self.src.flush()
 
     async def reset_pulse(self, cycles: int) -> None:
         self.src.flush()
@@ -168,8 +178,9 @@ async def act_loads(dut, stall):
 @cocotb.test(timeout_time=5000, timeout_unit="us")
 async def act_tlast_errors(dut):
     """TLAST early (on a non-last beat as well), moved (on an earlier beat only) and missing each
-    set err from the cycle after the offending beat, until the next start clears it; a correct
-    stream, after a faulty one, leaves it 0."""
+    set err from the cycle after the offending beat, until the next start clears it; an early or
+    moved TLAST ends the load there (no beat after it is taken); a correct stream, after a faulty
+    one, leaves it 0."""
     env = Env(dut, "act_tlast_errors", "random")
     await env.tb.reset()
     cases = ["early", "none", "missing", "none", "moved", "early", "missing", "none"]
@@ -177,7 +188,7 @@ async def act_tlast_errors(dut):
         if bad in ("early", "moved") and c * h * w == 1:
             c, h, w = 1, 2, 1
         beats, fault = env.beats(c, h, w, bad)
-        await env.load(c, h, w, beats)
+        await env.load(c, h, w, beats, taken=fault + 1 if bad in ("early", "moved") else None)
         await env.tb.cycles(2)
         want = int(fault is not None)
         assert val(dut.err) == want, f"{bad} TLAST on a {c}x{h}x{w} load: err={val(dut.err)}, expected {want}"
@@ -195,8 +206,9 @@ async def act_reset_mid_load(dut):
     for i, (c, h, w) in enumerate(env.shapes(8)):
         if c * h * w < 3:
             c, h, w = 1, 3, 1
-        beats, _ = env.beats(c, h, w, "early" if i % 2 else "none")
-        await env.load(c, h, w, beats, stop_after=env.rng.randrange(1, c * h * w - 1))
+        beats, fault = env.beats(c, h, w, "early" if i % 2 else "none")
+        end = c * h * w - 1 if fault is None else fault + 1        # an early TLAST ends the load
+        await env.load(c, h, w, beats, stop_after=env.rng.randrange(1, max(end, 2)))
         await env.reset_pulse(env.rng.randint(1, 3))
         env.src.send(env.beats(1, 1, 3)[0])                  # beats offered to the idle loader
         await env.tb.cycles(6)

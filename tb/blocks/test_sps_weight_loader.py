@@ -31,7 +31,9 @@ rtl/sps_weight_loader.v header):
     stall = s_tready and not s_tvalid;
   * err: a beat whose TLAST differs from "is the program's last beat" sets err (within 2 cycles:
     the last row of a tile is checked in its finalise cycle); start and rst clear it; rst makes the
-    loader idle (slots empty, nothing ready or written) from the next cycle.
+    loader idle (slots empty, nothing ready or written) from the next cycle; an early TLAST ends
+    the packet: the loader goes idle after that beat (after the finalise cycle, which takes no
+    beat, for a tile's last row) and takes nothing more.
 Testbench drivers: the stream source with a pause generator; a consumer that frees the full slots
 in the order they filled, at once or after a random pass length, and after the pauses of a pause
 generator (the window generator); bank_busy set the cycle after a claim and cleared 2-40 cycles
@@ -172,6 +174,7 @@ class LoaderModel:
         self.full_due: dict[int, dict] = {}       # cycle -> tile whose slot must turn full then
         self.held = [None, None]                  # metadata of each full slot
         self.fault: int | None = None             # cycle a faulty beat was taken
+        self.end_at_tend = False                  # an early TLAST on a tile's last row: TEND, then idle
         self.last_free = (0, 0)                   # slot_free_valid, slot_free_tag of the last cycle
         self.filled: collections.deque = collections.deque()     # slots filled, not yet given to the consumer
         self.written = self.fills = 0
@@ -193,7 +196,8 @@ class LoaderModel:
         if self.phase in ("hdr", "tile"):
             exp_ready = 1
         elif self.phase == "tend":
-            exp_ready = int(item is not None and item["kind"] == "row" and not full[item["slot"]])
+            exp_ready = int(item is not None and item["kind"] == "row" and not full[item["slot"]]
+                            and not self.end_at_tend)
         else:
             exp_ready = 0
         got = dict(s_tready=t["s_tready"], bank_claim=t["bank_claim"], stall=t["stall"],
@@ -273,34 +277,39 @@ class LoaderModel:
 
     def _reset(self) -> None:
         self.phase, self.run, self.hdr_due, self.fault = "idle", None, None, None
+        self.end_at_tend = False
         self.full_due.clear()
         self.filled.clear()
         self.held = [None, None]
 
     def _start(self, n: int) -> None:
-        self.run, self.i, self.fault = self.prog, 0, None
+        self.run, self.i, self.fault, self.end_at_tend = self.prog, 0, None, False
         self.phase, self.w = "claim", n + 2 + self.run.groups[0]
 
     def _take(self, n: int, t: dict, item: dict) -> None:
         if t["s_tlast"] != int(self.i == len(self.run.items) - 1) and self.fault is None:
             self.fault = n
+        early = t["s_tlast"] and self.i != len(self.run.items) - 1      # the packet ends here
         self.i += 1
         if item["kind"] == "hdr":
             self.hdr_due = item
-            if item["beat"] == HDR_BEATS - 1:
+            if early:
+                self.phase = "idle"
+            elif item["beat"] == HDR_BEATS - 1:
                 self.phase, self.w = "slot", n + 1
             return
         self.written += 1
         if item["last_row"]:
             tile = self.run.tiles[item["tile"]]
             self.full_due[n + 2] = dict(tile, tile=item["tile"])
-            self.phase = "tend"
+            self.phase, self.end_at_tend = "tend", early
         else:
-            self.phase = "tile"
+            self.phase = "idle" if early else "tile"
 
     def _tend_no_beat(self, n: int, nxt: dict | None, full: list) -> None:
         """The finalise cycle without the next tile's first beat: where the loader goes next."""
-        if nxt is None:
+        if nxt is None or self.end_at_tend:
+            self.end_at_tend = False
             self.phase = "idle"
         elif nxt["kind"] == "row":
             self.phase, self.w = ("tile", n + 1) if not full[nxt["slot"]] else ("slot", n + 1)
@@ -398,11 +407,17 @@ class Env:
         dut.start.value = 0
         limit = 60 * len(beats) + 400
         if stop_after is not None:
+            if fault not in ("none", "missing") and self.fault_at is not None:
+                stop_after = min(stop_after, self.fault_at + 1)              # an early TLAST ends it
             await wait_until(self.tb, lambda: self.src.accepted - base >= stop_after, limit)
             return
         await wait_until(self.tb, lambda: self.model.finished and not self.model.filled and val(dut.slot_full) == 0,
                          limit)
-        assert self.src.accepted - base == len(beats)
+        early = fault not in ("none", "missing") and self.fault_at is not None
+        taken = self.fault_at + 1 if early else len(beats)          # an early TLAST ends the packet
+        await self.tb.cycles(3)
+        assert self.src.accepted - base == taken, f"{self.src.accepted - base} beats taken, expected {taken}"
+        self.src.flush()
 
     async def reset_pulse(self, cycles: int) -> None:
         self.src.flush()
@@ -443,7 +458,8 @@ async def weight_programs(dut, stall):
 async def weight_tlast_errors(dut):
     """TLAST early on a header beat, early on a non-last row of a tile, on the last row of a tile
     that is not the program's last, and missing at the end: each sets err (from at most 2 cycles
-    after the beat) until the next start; correct programs leave it 0."""
+    after the beat) until the next start, an early one ends the packet (no beat after it is
+    taken); correct programs leave it 0."""
     env = Env(dut, "weight_tlast_errors", "random")
     await env.tb.reset()
     for fault in ("hdr", "none", "tile", "tile_end", "none", "missing", "none"):
