@@ -108,6 +108,7 @@ module sps_ctrl #(
     assign busy = (state != S_IDLE);
     // a layer is killed in any busy state but the flush: by the host, or by a framing error
     wire      kill = busy && !flushing && (abort || stream_err);
+    initial dp_rst = 1'b1;                       // the data path starts in reset (FPGA: FF init value)
     always @(posedge clk) dp_rst <= rst || kill;
 
     // ---- geometry, bit-serially ----------------------------------------------------------------
