@@ -35,8 +35,9 @@ help:
 	@echo "                     sps fpga: ECP5 synthesis + place and route, Fmax, resources (build/fpga)"
 	@echo "make demo [IMAGES=N] [SIM=..] [CONFIG=C.json] [DEMO_ARGS='--waves' ...]"
 	@echo "                     sps demo: the shipped PPS digits CNN on the RTL, bit-exact check, cycles"
-	@echo "make report [MODEL=vgg16|resnet18|digits] [CONFIG=C.json]"
-	@echo "                     sps report: whole-network report (Markdown + PNG plots) in build/report/MODEL"
+	@echo "make report [MODEL=vgg16|resnet18|digits] [CONFIG=C.json] [ENERGY_TABLE=F.json]"
+	@echo "                     sps report: whole-network report: cycles, storage, energy (Markdown, JSON,"
+	@echo "                     PNG plots) in build/report/MODEL; ENERGY_TABLE: your energies per action"
 	@echo "make bench [CONFIG=C.json]"
 	@echo "                     sps bench: VGG-16 CIFAR layers, PS-4 vs dense, on Verilator"
 	@echo "make train-digits    sps train: retrain the shipped digits models (dense twin and PPS)"
@@ -89,7 +90,7 @@ demo: $(STAMP) config
 	$(SPS) demo $(if $(IMAGES),--images $(IMAGES)) $(if $(SIM),--sim $(SIM)) $(if $(CONFIG),--config $(CONFIG)) $(DEMO_ARGS)
 
 report: $(STAMP) config
-	$(SPS) report --model $(MODEL) $(if $(SIM),--sim $(SIM)) $(if $(CONFIG),--config $(CONFIG)) --out build/report/$(MODEL)
+	$(SPS) report --model $(MODEL) $(if $(SIM),--sim $(SIM)) $(if $(CONFIG),--config $(CONFIG)) $(if $(ENERGY_TABLE),--energy-table $(ENERGY_TABLE)) --out build/report/$(MODEL)
 
 train-digits: $(STAMP)
 	$(SPS) train --model digits --mode dense --out models/weights/digits_dense.pt

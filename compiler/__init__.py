@@ -17,6 +17,8 @@ Modules, in dependency order (docs/ARCHITECTURE.md is the hardware/compiler cont
   progfile  save_program, load_program          the program file (5.6)
   funcmodel run_program, run_layer_model        functional model of the dataflow
   storage   storage_report, format_storage_table  SPS against dense, CSR, CSC, COO, bitmap, RLE
+  energy    load_energy_table, layer_counts,    energy per action x action counts (counters or the
+            network_energy                      cycle model): PPS vs dense mode, weight fetch by format
   show      weight_segments, act_beat, res_beat a program in words
   network   NetProgram                          whole networks: array stages and host stages
 No module imports torch. The command line is `sps` (package sps/): sps compile, sps show, ...

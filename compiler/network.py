@@ -153,9 +153,17 @@ class NetProgram:
     # ---- reports -----------------------------------------------------------------------------
     def storage(self, b: int = 8) -> tuple[list[tuple[str, dict]], dict]:
         """Per array layer storage reports and their sum."""
-        per = [(s.name, storage_report(s.prog.F, s.prog.C, s.prog.pps, b=b, pmax=self.cfg.PMAX))
+        per = [(s.name, storage_report(s.prog.F, *_stored_shape(s.prog), b=b, pmax=self.cfg.PMAX))
                for s in self.array_stages]
         return per, sum_reports(r for _, r in per)
+
+
+def _stored_shape(prog: LayerProgram) -> tuple[int, PPS]:
+    """(C, PPS) of a layer's weights as stored: an unfolded program's are the original layer's
+    (C channels, one pattern of its positions), not the C*n channels the array runs."""
+    if prog.unfold:
+        return prog.unfold["C"], PPS.from_masks([sum(1 << p for p in prog.unfold["positions"])])
+    return prog.C, prog.pps
 
 
 def functional_array(stage: Stage, prog: LayerProgram) -> np.ndarray:

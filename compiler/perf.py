@@ -40,7 +40,9 @@ pass's end in which no pixel entered the array (weight slots not ready: short pa
 waits); `drain`: from the last pixel to the last result beat -- the array pipeline (`fill` =
 ROWS + COLS + DONE_LAT, the latency of a pixel through the skewed array, which is also the array's
 fill time; counted here, once per band), the last column tile's accumulator drain and OUT_LAT.
-Layer: the sum over bands. `dense_equivalent` is the same layer run dense (P = 1, every filter in
+Stream lengths (no stalls or not): `act_load`, `wgt_beats` and `res_beats` are the beats each stream
+carries (the energy model, compiler/energy.py, counts its actions from them). Layer: the sum over
+bands. `dense_equivalent` is the same layer run dense (P = 1, every filter in
 one group) on the same array; `ideal` = ceil(non-zero MACs / (ROWS*COLS)) with non-zero MACs =
 kept weights (PPS mask) * Hout * Wout.
 """
@@ -138,8 +140,10 @@ def _band_cycles(cfg, plan, act: int, npix: int, requant: bool) -> dict:
     end = drains_end + (OUT_LAT_REQUANT if requant else OUT_LAT)
     total = end + 1                     # cycles 0 .. end
     passes = sum(1 for p in plan if p[0] == "t")
+    col_tiles = sum(1 for p in plan if p[0] == "h")
     last_end = prev_start + npix
-    return {"act_load": act, "passes": passes, "pass_cycles": passes * npix,
+    return {"act_load": act, "wgt_beats": col_tiles * R.HEADER_BEATS + passes * rows,
+            "res_beats": col_tiles * npix, "passes": passes, "pass_cycles": passes * npix,
             "bubbles": (last_end - first_start) - passes * npix, "start": first_start + 1,
             "fill": rows + cols_n + DONE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
 
@@ -149,7 +153,7 @@ def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS, requa
     plan = _plan(cfg, C, F, pps)
     out_bands = [_band_cycles(cfg, plan, ceil_div(C, cfg.LANES) * hb * W, hob * Wout, requant) for hb, hob in bands]
     res = {k: sum(b[k] for b in out_bands) for k in
-           ("act_load", "passes", "start", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
+           ("act_load", "wgt_beats", "res_beats", "passes", "start", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
     Hout = sum(hob for _, hob in bands)
     res["macs"] = pps.nonzeros(F, C) * Hout * Wout
     res["ideal"] = ceil_div(res["macs"], cfg.ROWS * cfg.COLS)

@@ -66,6 +66,12 @@ def add_config_argument(ap: argparse.ArgumentParser) -> None:
                     help="array configuration JSON (like config/sps.json; keys left out take its values)")
 
 
+def add_energy_argument(ap: argparse.ArgumentParser) -> None:
+    """--energy-table for the commands that report energy (sps report, sps demo)."""
+    ap.add_argument("--energy-table", metavar="FILE",
+                    help="energy per action, JSON like config/energy_45nm.json (the default: Horowitz, 45 nm)")
+
+
 def add_sim_argument(ap: argparse.ArgumentParser, default: str | None = None) -> None:
     ap.add_argument("--sim", default=default, choices=("icarus", "verilator"),
                     help=f"simulator (default: {default or 'verilator if found, else icarus'})")

@@ -1,5 +1,5 @@
-"""Per-layer tables, storage tables and plots of a whole network on the SPS array, shared by
-`sps demo` and `sps report`.
+"""Per-layer tables, storage tables, the energy section (sps/energy_tables.py) and plots of a whole
+network on the SPS array, shared by `sps demo` and `sps report`.
 
 Cycles come from the hardware counters of an RTL run (`source="rtl"`) or from the compiler's
 cycle model (`source="model"`, which the RTL tests show to be exact when no stream stalls); every
@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from compiler.energy import network_energy
 from compiler.network import NetProgram
 from compiler.storage import FORMATS, format_network_table
+from sps.energy_tables import energy_lines, energy_plot
 
 TITLES = {"digits": "Digits CNN (8x8)", "vgg16": "VGG-16 (CIFAR, 32x32)", "resnet18": "ResNet-18 (CIFAR, 32x32)"}
 HOST_NOTE = {"conv1x1": "host: 1x1 projection shortcut", "maxpool": "host: 2x2 max pool",
@@ -90,21 +92,24 @@ def storage_table(per: list, tot: dict) -> str:
 
 
 def performance_sections(net: NetProgram, source: str, counters: dict | None, dense_counters: dict | None,
-                         title: str, out_dir: Path) -> tuple[list[str], list[dict], dict, list[Path]]:
-    """The per-layer table, the whole-network line, the storage table and the plots (written to
-    out_dir), as Markdown lines; also returns (rows, totals, plot paths)."""
+                         title: str, out_dir: Path, energy_table: dict
+                         ) -> tuple[list[str], list[dict], dict, list[Path], dict]:
+    """The per-layer table, the whole-network line, the storage table, the energy section and the
+    plots (written to out_dir), as Markdown lines; also returns (rows, totals, plot paths, energy:
+    compiler.energy.network_energy)."""
     pes = net.cfg.ROWS * net.cfg.COLS
     rows = layer_rows(net, source, counters, dense_counters)
     tot = totals(rows, pes)
     per, storage = net.storage()
-    plots = plot(rows, storage, title, out_dir, source)
+    energy = network_energy(net, energy_table, counters, dense_counters)
+    plots = plot(rows, storage, title, out_dir, source) + [energy_plot(energy, title, out_dir)]
     lines = [layer_table(rows, source, tot), "",
              f"Whole network, 3x3 layers on the array: {tot['cycles']:,} cycles per image in PPS mode, "
              f"{tot['dense_cycles']:,} in dense mode: **{tot['speedup']:.2f}x** speedup, "
              f"{tot['utilization']:.1%} utilisation. Host layers: {tot['host_macs']:,} MACs.", "",
-             storage_table(per, storage), "",
+             storage_table(per, storage), "", *energy_lines(energy, source), "",
              *[f"![{p.stem}]({p.name})" for p in plots]]
-    return lines, rows, tot, plots
+    return lines, rows, tot, plots, energy
 
 
 def plot(rows: list[dict], storage: dict, title: str, out_dir: Path, source: str) -> list[Path]:

@@ -49,6 +49,8 @@ def test_bubbles_and_bands():
         npix = band.Hout * prog.Wout
         assert npix < 8 and b["bubbles"] > 0          # passes shorter than a tile load
         assert b["passes"] == band.passes
+        # the stream lengths the energy model counts from are the program's
+        assert (b["act_load"], b["wgt_beats"], b["res_beats"]) == (band.act_beats, band.wgt_beats, band.res_beats)
     assert c["macs"] == c["macs_issued"]
 
 

@@ -410,9 +410,16 @@ def test_report_command_model_cycles(tmp_path):
     assert rep["totals"]["cycles"] == sum(r["cycles"] for r in arr)
     assert all(r["speedup"] > 2.0 for r in arr[1:]) and arr[0]["speedup"] == 1.0
     assert rep["storage"]["SPS"]["index_bits"] < rep["storage"]["bitmap"]["index_bits"]
+    # conv1 (1 channel) runs unfolded to 9 channels; its weights are stored as the 16 x 1 x 3 x 3 they are
+    assert rep["storage"]["dense"]["value_bits"] == 9 * 8 * (16 * 1 + 32 * 16 + 32 * 32)
+    e = rep["energy"]
+    assert [r["layer"] for r in e["layers"]] == ["conv1", "conv2", "conv3"]
+    assert e["total_pJ"] == pytest.approx(sum(e["components_pJ"].values()))
+    assert e["macs"] == sum(r["macs"] for r in arr) and e["dense_macs"] > e["macs"]
+    assert e["dense_over_sps"] > 1 and min(e["fetch_over_sps"].values()) == e["fetch_over_sps"]["SPS"] == 1
     md = (tmp_path / "report.md").read_text()
-    assert "compiler cycle model" in md and "| SPS |" in md
-    for p in ("cycles.png", "utilisation.png", "storage.png"):
+    assert "compiler cycle model" in md and "| SPS |" in md and "## Energy per image (model)" in md
+    for p in ("cycles.png", "utilisation.png", "storage.png", "energy.png"):
         assert (tmp_path / p).read_bytes()[:4] == b"\x89PNG"
 
 

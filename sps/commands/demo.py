@@ -15,8 +15,10 @@ training images), compiles every 3x3 layer for the array and then prints:
      the integer reference;
   3. per-layer cycles (hardware counters), utilisation and speedup over dense mode (each 3x3 layer
      is also run once in dense mode, P=1, on the same hardware);
-  4. the storage table.
-It writes the same to OUT/summary.md (with cycles.png, utilisation.png, storage.png) and
+  4. the storage table;
+  5. the energy per image (counters x --energy-table, default config/energy_45nm.json): SPS vs
+     dense mode, and the weight fetch of the same weights in other formats.
+It writes the same to OUT/summary.md (with cycles.png, utilisation.png, storage.png, energy.png) and
 OUT/summary.json. --waves runs a single image and leaves an FST (path printed). vgg16/resnet18 need
 --checkpoint and --data (CIFAR-10 python batches); the accuracies then use the first 200 test
 images (--eval-images) and the RTL 2 (--images): a VGG-16 image takes about 5 minutes on
@@ -32,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from models.shapes import MODELS
-from sps.cli import add_config_argument, add_sim_argument, add_stream_arguments
+from sps.cli import add_config_argument, add_energy_argument, add_sim_argument, add_stream_arguments
 
 HELP = "a whole PPS network on the RTL: accuracies, bit-exact check, cycles vs dense"
 ICARUS_IMAGES = 50       # Icarus simulates the 8x8 array at ~1,500 cycles/s: ~3 s per digits image
@@ -58,12 +60,14 @@ def add_arguments(ap) -> None:
     ap.add_argument("--waves", action="store_true", help="one image, FST waves (path printed)")
     ap.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
     add_stream_arguments(ap)
+    add_energy_argument(ap)
     add_sim_argument(ap)
     add_config_argument(ap)
 
 
 def run(a) -> int:
     from compiler.config import load_config
+    from compiler.energy import load_energy_table
     from compiler.network import NetProgram
     from models import data as D
     from models.nets import build, load_checkpoint
@@ -74,6 +78,7 @@ def run(a) -> int:
     from tb.env.host import run_network_on_rtl, sim_line
 
     cfg = load_config(a.config)
+    table = load_energy_table(a.energy_table)
     if a.model != "digits" and (a.checkpoint is None or a.data is None):
         raise ValueError(f"--model {a.model} needs --checkpoint (a trained PPS model) and --data (CIFAR-10)")
     if a.images is not None and a.images < 1:
@@ -137,11 +142,11 @@ def run(a) -> int:
     lines.append("")
     out = Path(a.out)
     if not a.waves:
-        sections, rows, _, _ = performance_sections(net, "rtl", run.layer_counters[0], run.dense_counters,
-                                                    TITLES[a.model], out)
+        sections, rows, _, _, energy = performance_sections(net, "rtl", run.layer_counters[0], run.dense_counters,
+                                                            TITLES[a.model], out, table)
         lines += sections
     else:
-        rows = []
+        rows, energy = [], None
     text = "\n".join(lines) + "\n"
     print()
     print(text)
@@ -149,7 +154,7 @@ def run(a) -> int:
     (out / "summary.md").write_text(text)
     (out / "summary.json").write_text(json.dumps(
         {"model": a.model, "weights": desc, "simulator": sim, "accuracy": acc, "rtl_images": n_rtl,
-         "bit_exact": exact, "mismatches": run.mismatches, "layers": rows,
+         "bit_exact": exact, "mismatches": run.mismatches, "layers": rows, "energy": energy,
          "rtl_predictions": rtl_pred.tolist(), "float_predictions": float_pred[:n_rtl].tolist(),
          "labels": labels[:n_rtl].tolist(), **run.sim, "wall_seconds": run.wall}, indent=2))
     print(sim_line(run.sim))

@@ -1,6 +1,7 @@
 """Report for a whole network on the SPS array: per-layer cycles PPS vs dense mode, utilisation,
-storage by format, as Markdown (report.md), JSON (report.json) and PNG plots (cycles.png,
-utilisation.png, storage.png).
+storage by format, energy per image (PPS vs dense mode, weight fetch by format), as Markdown
+(report.md), JSON (report.json, the energy under "energy") and PNG plots (cycles.png,
+utilisation.png, storage.png, energy.png).
 
 example:
   sps report --model vgg16                       one image through VGG-16 on the RTL (Verilator)
@@ -14,7 +15,8 @@ integer reference, and every 3x3 layer is run again in dense mode; the cycles ar
 counters. --cycles model: the compiler's cycle model, no simulation. --config: another array.
 Real time: latency, images/s and GOP/s at the post-route Fmax `sps fpga` measured for this array
 (docs/fpga/summary.json) or at --fmax-mhz; for VGG-16 also the cycle model's prediction at
-ImageNet shape (224x224).
+ImageNet shape (224x224). Energy: action counts (hardware counters, else the cycle model) x the
+energy per action of --energy-table (default config/energy_45nm.json, Horowitz 45 nm).
 Exit 1 if the RTL differs from the integer reference, 2 on bad input.
 """
 from __future__ import annotations
@@ -25,13 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from models.shapes import MODELS
-from sps.cli import add_config_argument, add_sim_argument
+from sps.cli import add_config_argument, add_energy_argument, add_sim_argument
 
-HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storage, plots"
+HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storage, energy, plots"
 
 
 def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
-                   cfg, fmax_mhz: float | None = None, fmax_where: str = "") -> dict:
+                   cfg, energy_table: dict, fmax_mhz: float | None = None, fmax_where: str = "") -> dict:
     """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
     and the plots. When the RTL differs from the integer reference nothing is written and
     "mismatches" lists the differences."""
@@ -55,7 +57,7 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
         counters, dense = run.layer_counters[0], run.dense_counters
         check = f"bit-exact on every layer against the integer reference ({sim}, {wall:.0f} s)"
     title = TITLES.get(model_name, model_name)
-    sections, rows, tot, plots = performance_sections(net, source, counters, dense, title, out)
+    sections, rows, tot, plots, energy = performance_sections(net, source, counters, dense, title, out, energy_table)
     rt = imagenet = None
     extra = []
     if fmax_mhz:
@@ -76,7 +78,7 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     (out / "report.md").write_text(text)
     rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,
            "rtl_check": check, **sim_fig, "wall_seconds": wall, "layers": rows, "totals": tot,
-           "storage": net.storage()[1], "realtime": rt, "imagenet_vgg16": imagenet}
+           "storage": net.storage()[1], "energy": energy, "realtime": rt, "imagenet_vgg16": imagenet}
     (out / "report.json").write_text(json.dumps(rep, indent=2))
     return {"markdown": text, "report": rep, "plots": plots, "mismatches": []}
 
@@ -92,6 +94,7 @@ def add_arguments(ap) -> None:
     ap.add_argument("--fmax-mhz", type=float, default=None, metavar="F",
                     help="clock for the real-time figures (default: the post-route Fmax recorded in "
                          "docs/fpga/summary.json when it is for this array; none otherwise)")
+    add_energy_argument(ap)
     add_sim_argument(ap)
     add_config_argument(ap)
 
@@ -100,12 +103,14 @@ def run(a) -> int:
     import sys
 
     from compiler.config import load_config
+    from compiler.energy import load_energy_table
     from models.prepare import load_float, quantized
     from sps.cli import pick_simulator
 
     from sps.realtime import measured_fmax
 
     cfg = load_config(a.config)
+    table = load_energy_table(a.energy_table)
     if a.fmax_mhz is not None and not 1.0 <= a.fmax_mhz <= 2000.0:
         raise ValueError(f"--fmax-mhz {a.fmax_mhz:g} is outside 1..2000")
     fmax, where = (a.fmax_mhz, "as given") if a.fmax_mhz else measured_fmax(cfg)
@@ -113,7 +118,7 @@ def run(a) -> int:
     model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
     qnet = quantized(a.model, model, layer_pps, a.data, a.seed)
     out = Path(a.out or f"build/report/{a.model}")
-    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg, fmax, where)
+    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where)
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)
