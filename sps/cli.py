@@ -26,6 +26,7 @@ COMMANDS = {
     "bench": "bench",
     "train": "train",
     "fpga": "fpga",
+    "formal": "formal",
 }
 
 

