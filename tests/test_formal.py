@@ -39,20 +39,27 @@ def test_proof(name, env, tmp_path):
     assert r.status == "PASS", f"{name}: {r.status} {r.detail} (log {r.log}:\n{r.log.read_text()[-3000:]})"
 
 
+def rtl_copy(tmp_path, proof, fname, edit):
+    """The RTL files of `proof` in tmp_path/rtl, `fname` passed through `edit`."""
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for f in proof.rtl(F.RTL):
+        text = f.read_text()
+        (rtl / f.name).write_text(edit(text) if f.name == fname else text)
+    return rtl
+
+
 @pytest.mark.formal
 @pytest.mark.parametrize("mutant", list(MUTANTS))
 def test_mutant_fails(mutant, env, tmp_path):
     proof, fname, good, bad = MUTANTS[mutant]
     p = dataclasses.replace(BY_NAME[proof], mode="bmc", depth=16)
-    rtl = tmp_path / "rtl"
-    rtl.mkdir()
-    for f in p.rtl(F.RTL):
-        text = f.read_text()
-        if f.name == fname:
-            assert text.count(good) == 1, f"rtl/{fname} no longer has {good!r}: update the mutant"
-            text = text.replace(good, bad)
-        (rtl / f.name).write_text(text)
-    r = F.run(p, tmp_path / "work", rtl_dir=rtl, env=env, timeout=900)
+
+    def edit(text):
+        assert text.count(good) == 1, f"rtl/{fname} no longer has {good!r}: update the mutant"
+        return text.replace(good, bad)
+
+    r = F.run(p, tmp_path / "work", rtl_dir=rtl_copy(tmp_path, p, fname, edit), env=env, timeout=900)
     assert r.status == "FAIL", f"{mutant}: the bug was not found ({r.status}, log {r.log})"
     assert r.detail, "a FAIL names the failed assertion"
 
@@ -78,8 +85,6 @@ def test_list_and_bad_pattern(capsys):
 def test_renamed_internal_is_reported(env, tmp_path):
     """A white-box signal the RTL no longer has would be a free wire: the run says so (ERROR)."""
     p = BY_NAME["fifo_W8_D1"]
-    rtl = tmp_path / "rtl"
-    rtl.mkdir()
-    (rtl / "sps_fifo.v").write_text((F.RTL / "sps_fifo.v").read_text().replace("rd_ptr", "rptr"))
+    rtl = rtl_copy(tmp_path, p, "sps_fifo.v", lambda text: text.replace("rd_ptr", "rptr"))
     r = F.run(p, tmp_path / "work", rtl_dir=rtl, env=env, timeout=900)
     assert r.status == "ERROR" and "dut.rd_ptr" in r.detail, (r.status, r.detail)
