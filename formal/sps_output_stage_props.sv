@@ -7,7 +7,7 @@
 //   * `start` only when no read is outstanding and no drain is active (a program starts after the
 //     previous one's TLAST beat was accepted), or together with rst. (A start during a drain
 //     would clear `reserved` while that cycle's read still goes ahead: the read would be missing
-//     from the count, and the FIFO could later overflow.);
+//     from the count, and the FIFO could later overflow.)
 //   * `requant` changes only when no read is outstanding, or in a reset cycle (it is a layer
 //     register, written while idle).
 // Outstanding reads: f_out = reads issued - beats accepted on m_axis since the last reset, kept
