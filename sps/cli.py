@@ -27,6 +27,7 @@ COMMANDS = {
     "train": "train",
     "fpga": "fpga",
     "coverage": "coverage",
+    "formal": "formal",
 }
 
 
