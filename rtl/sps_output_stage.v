@@ -9,7 +9,8 @@
 // (the last pixel reads its bias 2 cycles after it, its multiplier and shift 3 cycles after; in
 // sps_top the controller clears the bank's busy bit, the weight loader claims it and writes the
 // first header beat through a register: 3 cycles). TLAST marks the last beat of the program.
-// Latency: from a drain read to the FIFO 7 cycles (raw) or 14 (requant), +1 to m_axis.
+// Latency: from a drain read to m_axis 7 cycles (raw) or 14 (requant): pushed into the FIFO a cycle
+// before (proved in formal/sps_output_stage_props.sv).
 `default_nettype none
 module sps_output_stage #(
     parameter COLS           = 8,
