@@ -105,11 +105,20 @@ module sps_ctrl #(
     reg [2:0] state;
     reg       running;                           // state == S_RUN, as its own flip-flop
     reg       flushing;                          // state == S_FLUSH, as its own flip-flop
+    reg       flush_end;                         // the flush's second (last) cycle
+    reg       serr_q;                            // stream_err, registered (from the loaders)
     assign busy = (state != S_IDLE);
     // a layer is killed in any busy state but the flush: by the host, or by a framing error
-    wire      kill = busy && !flushing && (abort || stream_err);
-    initial dp_rst = 1'b1;                       // the data path starts in reset (FPGA: FF init value)
-    always @(posedge clk) dp_rst <= rst || kill;
+    wire      kill = busy && !flushing && (abort || serr_q);
+    reg       dp_rst_q;
+    initial begin                                // the data path starts in reset (FPGA: FF init)
+        dp_rst_q = 1'b1; dp_rst = 1'b1;
+    end
+    always @(posedge clk) begin
+        serr_q   <= stream_err;
+        dp_rst_q <= rst || kill;
+        dp_rst   <= dp_rst_q;
+    end
 
     // ---- geometry, bit-serially ----------------------------------------------------------------
     // Phase D (ND cycles): restoring division, one quotient bit per cycle, MSB first, of W+2 and
@@ -273,7 +282,8 @@ module sps_ctrl #(
 
     always @(posedge clk) begin
         if (rst) begin
-            state <= S_IDLE; running <= 1'b0; flushing <= 1'b0; done <= 1'b0; err_config <= 1'b0;
+            state <= S_IDLE; running <= 1'b0; flushing <= 1'b0; flush_end <= 1'b0; done <= 1'b0;
+            err_config <= 1'b0;
             err_stream <= 1'b0; aborted <= 1'b0;
             next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; pass_macs <= 0; bank_busy <= 2'b00;
             res_done <= 1'b0; wgt_stall_q <= 1'b0;
@@ -301,14 +311,17 @@ module sps_ctrl #(
                 S_RUN: if (res_done) begin
                     state <= S_IDLE; running <= 1'b0; done <= 1'b1;
                 end
-                S_FLUSH: begin                       // the data path is in reset in this cycle
-                    state <= S_IDLE; flushing <= 1'b0; done <= 1'b1;
+                S_FLUSH: begin                       // 2 cycles: dp_rst rises, the data path in reset
+                    flush_end <= 1'b1;
+                    if (flush_end) begin
+                        state <= S_IDLE; flushing <= 1'b0; flush_end <= 1'b0; done <= 1'b1;
+                    end
                 end
                 default: state <= S_IDLE;
             endcase
             if (kill) begin                          // overrides the case above
-                state <= S_FLUSH; running <= 1'b0; flushing <= 1'b1;
-                err_stream <= stream_err; aborted <= abort && !stream_err;
+                state <= S_FLUSH; running <= 1'b0; flushing <= 1'b1; flush_end <= 1'b0;
+                err_stream <= serr_q; aborted <= abort && !serr_q;
             end
 
             // the last result beat, registered (the FSM's enable stays off the result FIFO's read
