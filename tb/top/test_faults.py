@@ -65,6 +65,13 @@ class Goods:
             assert s["macs"] == b["macs_issued"], f"after {after}: MACS {s['macs']}, model {b['macs_issued']}"
 
 
+async def _setup(dut):
+    """The environment (after reset), its good layers, and the program of the faulty layer."""
+    env = SpsEnv(dut, env_config(), transport="mem")
+    await env.reset()
+    return env, Goods(env), _program(env, FAULTY)[2]
+
+
 def _stream_faults(band, rows: int) -> list[Fault]:
     n_act, n_wgt = band.act.shape[0], band.wgt.shape[0]
     hdr = R.HEADER_BEATS
@@ -83,11 +90,8 @@ def _stream_faults(band, rows: int) -> list[Fault]:
 
 @cocotb.test()
 async def stream_faults(dut):
-    env = SpsEnv(dut, env_config(), transport="mem")
-    goods = Goods(env)
-    _, _, prog = _program(env, FAULTY)
+    env, goods, prog = await _setup(dut)
     band = prog.bands[0]
-    await env.reset()
     for i, fault in enumerate(_stream_faults(band, env.cfg.ROWS)):
         env.reseed(i, (0.0, 0.3, {"p": 0.3, "burst": 8})[i % 3])
         status = await env.run_faulty_band(band, fault)
@@ -117,16 +121,13 @@ def _config_faults(cfg) -> list[tuple[str, str, dict]]:
 
 @cocotb.test()
 async def descriptor_faults(dut):
-    env = SpsEnv(dut, env_config(), transport="mem")
-    goods = Goods(env)
-    _, _, prog = _program(env, FAULTY)
+    env, goods, prog = await _setup(dut)
     band = prog.bands[0]
-    await env.reset()
     for key, what, bad in _config_faults(env.cfg):
         await env.streams.load(band)
         await env.program_registers([(a, bad.get(a, v)) for a, v in band.regs])
         await env.write_reg(R.CTRL, R.CTRL_START)
-        await ClockCycles(dut.clk, 100)             # the checks end it GEOM_CYCLES + 4 cycles after start
+        await ClockCycles(dut.clk, 100)             # the checks end it GEOM_CYCLES + 3 cycles after start
         status = await env.read_reg(R.STATUS)
         assert status == R.ST_DONE | R.ST_ERR_CONFIG, f"{what}: STATUS {status:#x}, expected done and ERR_CONFIG"
         left = (int(dut.act_left.value), int(dut.wgt_left.value))
@@ -138,11 +139,8 @@ async def descriptor_faults(dut):
 
 @cocotb.test()
 async def abort_and_reset_mid_layer(dut):
-    env = SpsEnv(dut, env_config(), transport="mem")
-    goods = Goods(env)
-    _, _, prog = _program(env, FAULTY)
+    env, goods, prog = await _setup(dut)
     band = prog.bands[0]
-    await env.reset()
     length = prog.cycles["bands"][0]["total"]
     aborted = 0
     for i, at in enumerate((1, 3, 20, length // 4, length // 2, length - 40, length + 200)):
