@@ -111,13 +111,10 @@ module sps_ctrl #(
     // a layer is killed in any busy state but the flush: by the host, or by a framing error
     wire      kill = busy && !flushing && (abort || serr_q);
     reg       dp_rst_q;
-    initial begin                                // the data path starts in reset (FPGA: FF init)
-        dp_rst_q = 1'b1; dp_rst = 1'b1;
-    end
     always @(posedge clk) begin
         serr_q   <= stream_err && busy;             // a level from the loaders: while busy only
-        dp_rst_q <= rst || kill;
-        dp_rst   <= dp_rst_q;
+        dp_rst_q <= rst || kill;                 // rst reaches the data path 2 cycles late and
+        dp_rst   <= dp_rst_q;                    // holds it 2 cycles longer
     end
 
     // ---- geometry, bit-serially ----------------------------------------------------------------
@@ -334,17 +331,16 @@ module sps_ctrl #(
             if (busy && !res_done) begin
                 cnt_cycles <= cnt_cycles + 1'b1;
             end
+            if (busy && wg_issue) begin
+                cnt_busy <= cnt_busy + 1'b1;
+                macs_lo  <= {1'b0, macs_lo[31:0]} + {{(33-MW){1'b0}}, pass_macs};
+            end else begin
+                macs_lo[32] <= 1'b0;                 // a carry is taken once
+            end
             if (busy) begin
-                if (wg_issue) begin
-                    cnt_busy <= cnt_busy + 1'b1;
-                    macs_lo  <= {1'b0, macs_lo[31:0]} + {{(33-MW){1'b0}}, pass_macs};
-                end else begin
-                    macs_lo[32] <= 1'b0;
-                end
                 if (act_stall) cnt_stall_act <= cnt_stall_act + 1'b1;
                 if (res_valid && !res_ready) cnt_stall_res <= cnt_stall_res + 1'b1;
             end
-            if (!busy) macs_lo[32] <= 1'b0;
 
             // a weight stall is counted a cycle after it (the flag keeps the loader's stream
             // handshake off the counter's carry chain); the last one lands in the IDLE cycle

@@ -252,7 +252,7 @@ class CtrlModel:
     def __init__(self, p: dict, sb_pos: dict):
         self.p, self.sb_pos, self.G = p, sb_pos, geom_cycles(p)
         self.known = False                        # nothing is defined before the first reset
-        self.dp_rst = self.dp_rst_q = 1           # the two registers of dp_rst start high
+        self.dp_rst = self.dp_rst_q = None        # the two registers of dp_rst: set by the first reset
         self.serr_q = 0                           # stream_err, registered
         self.stats = dict(carry=0, flush_carry=0, kills={}, layers=0, config_errors=0, b2b=0, blocked_issued=0)
         self._reset()

@@ -180,8 +180,10 @@ class AxiStreams:
             if gen is None:
                 s.pause = False                     # the old generator may have left it paused
 
-    async def load(self, band) -> None:
+    async def load(self, band, fault: Fault | None = None) -> None:
         from cocotbext.axi import AxiStreamFrame
+        if fault is not None:
+            raise ValueError("fault injection needs the mem transport (its sources put TLAST on any beat)")
         self.act.send_nowait(AxiStreamFrame(band.act.astype(np.int8).tobytes()))
         self.wgt.send_nowait(AxiStreamFrame(band.wgt.astype(np.int8).tobytes()))
 
@@ -372,15 +374,8 @@ class SpsEnv:
         collected and checked, done. Returns (int32 [beats, COLS] result beats, counters)."""
         if band.act is None:
             raise ValueError("band has no activation stream: compile the program with x=")
-        await self.streams.load(band)
-        await self.program_registers(band.regs)
-        if timeout_cycles is None:
-            work = band.act.shape[0] + band.wgt.shape[0] + band.res_beats + band.passes * (band.res_beats + 64)
-            timeout_cycles = 20 * work + 20000
-        # done is high from the previous band until START clears it, or low after reset: either way
-        # it rises exactly once after START, when the band is finished
-        done = cocotb.start_soon(self._done_at())
-        await self.write_reg(R.CTRL, 1)
+        done = await self.start_band(band)
+        timeout_cycles = timeout_cycles or self.timeout_cycles(band)
         data = await with_timeout(self.streams.collect(band, done), timeout_cycles * CLK_NS, "ns")
         status = await self.read_reg(R.STATUS)
         assert status == R.ST_DONE, f"STATUS={status:#x} after the last result: expected done only"
@@ -397,19 +392,13 @@ class SpsEnv:
         must leave it busy for `hang_cycles`, after which the host's ABORT ends it. Returns STATUS
         after done; checks that done came with busy low, that the faulty stream gave no beat after
         its TLAST, and the protocol (the result stream may be withdrawn by the abort's flush)."""
-        if self.transport != "mem":
-            raise ValueError("fault injection needs the mem transport")
         d = self.dut
-        await self.streams.load(band, fault)
-        await self.program_registers(band.regs)
-        work = band.act.shape[0] + band.wgt.shape[0] + band.res_beats + band.passes * (band.res_beats + 64)
-        done = cocotb.start_soon(self._done_at())
-        await self.write_reg(R.CTRL, R.CTRL_START)
+        done = await self.start_band(band, fault)
         if fault.kind == "stops":
             await ClockCycles(d.clk, hang_cycles)
             assert not done.done() and d.busy.value, f"{fault}: the layer ended without its stream's end"
             await self.write_reg(R.CTRL, R.CTRL_ABORT)
-        await with_timeout(done, (20 * work + 20000) * CLK_NS, "ns")
+        await with_timeout(done, self.timeout_cycles(band) * CLK_NS, "ns")
         await FallingEdge(d.clk)
         assert not d.busy.value, f"{fault}: done with busy high"
         if fault.kind == "tlast_early":             # the packet ended at TLAST: the rest is left
@@ -424,17 +413,31 @@ class SpsEnv:
         """Start `band` and write ABORT `cycle` cycles after the start; returns STATUS after done
         (ABORTED set, or the band finished first: done only)."""
         d = self.dut
-        await self.streams.load(band)
-        await self.program_registers(band.regs)
-        done = cocotb.start_soon(self._done_at())
-        await self.write_reg(R.CTRL, R.CTRL_START)
+        done = await self.start_band(band)
         await ClockCycles(d.clk, cycle)
         await self.write_reg(R.CTRL, R.CTRL_ABORT)
-        await with_timeout(done, 100000 * CLK_NS, "ns")
+        await with_timeout(done, self.timeout_cycles(band) * CLK_NS, "ns")
         await FallingEdge(d.clk)
         status = await self.read_reg(R.STATUS)
         self.check_protocol()
         return status
+
+    async def start_band(self, band, fault: Fault | None = None, regs=None):
+        """Load the band's streams (with `fault` injected, tb.env.fault), write the registers
+        that changed (`regs`: instead of the band's), and start it. Returns the task that ends at
+        done: done is high from the previous band until START clears it, or low after reset;
+        either way it rises exactly once after START, when the band ends."""
+        await self.streams.load(band, fault)
+        await self.program_registers(band.regs if regs is None else regs)
+        done = cocotb.start_soon(self._done_at())
+        await self.write_reg(R.CTRL, R.CTRL_START)
+        return done
+
+    @staticmethod
+    def timeout_cycles(band) -> int:
+        """A generous bound on a band's cycles, stalls included (a hang fails, it does not wait)."""
+        work = band.act.shape[0] + band.wgt.shape[0] + band.res_beats + band.passes * (band.res_beats + 64)
+        return 20 * work + 20000
 
     async def _done_at(self) -> float:
         await RisingEdge(self.dut.done)

@@ -124,9 +124,7 @@ async def descriptor_faults(dut):
     env, goods, prog = await _setup(dut)
     band = prog.bands[0]
     for key, what, bad in _config_faults(env.cfg):
-        await env.streams.load(band)
-        await env.program_registers([(a, bad.get(a, v)) for a, v in band.regs])
-        await env.write_reg(R.CTRL, R.CTRL_START)
+        await env.start_band(band, regs=[(a, bad.get(a, v)) for a, v in band.regs])
         await ClockCycles(dut.clk, 100)             # the checks end it GEOM_CYCLES + 3 cycles after start
         status = await env.read_reg(R.STATUS)
         assert status == R.ST_DONE | R.ST_ERR_CONFIG, f"{what}: STATUS {status:#x}, expected done and ERR_CONFIG"
@@ -153,9 +151,7 @@ async def abort_and_reset_mid_layer(dut):
         await goods.check(f"ABORT at cycle {at}")
     assert aborted >= 5, f"only {aborted} of the aborts hit a running layer"
     for at in (10, length // 2):
-        await env.streams.load(band)
-        await env.program_registers(band.regs)
-        await env.write_reg(R.CTRL, R.CTRL_START)
+        await env.start_band(band)
         await ClockCycles(dut.clk, at)
         assert dut.busy.value, "the layer ended before the reset"
         await env.reset()
