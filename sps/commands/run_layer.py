@@ -78,16 +78,10 @@ def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
 
 def demo_layer():
     """A built-in PS-4/P4 layer with random int8 data: C=16, F=32, 16x16, stride 1, padding 1."""
-    from compiler.layer import QLayer
     from models.pps import PPS
+    from tb.env.cases import random_layer
 
-    rng = np.random.default_rng(2026)
-    pps = PPS.ps(4)
-    C, F, H, W = 16, 32, 16, 16
-    w = (rng.integers(-128, 128, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8)
-    x = rng.integers(-128, 128, (C, H, W)).astype(np.int8)
-    b = rng.integers(-5000, 5000, F).astype(np.int32)
-    return QLayer("demo", w, b, stride=1, padding=1), x
+    return random_layer(np.random.default_rng(2026), PPS.ps(4), 16, 32, 16, 16, bias=5000, name="demo")
 
 
 def run(a) -> int:
