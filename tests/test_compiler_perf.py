@@ -8,6 +8,7 @@ from compiler.perf import (DONE_LAT, DRAIN_LAT, OUT_LAT, RUN_LAT, dense_equivale
                            predict_cycles)
 from compiler.compile import compile_layer
 from models.pps import PPS
+from tb.env.cases import random_pps
 
 
 def layer(pps, F, C, **kw):
@@ -58,7 +59,7 @@ def test_issued_macs_match_nonzeros():
     rng = np.random.default_rng(9)
     for _ in range(10):
         P = int(rng.choice([1, 2, 4, 8]))
-        pps = PPS(tuple(tuple(rng.choice(9, int(rng.integers(1, 10)), replace=False)) for _ in range(P)), 1)
+        pps = random_pps(rng, P, offset=1)
         rows = int(rng.integers(1, 10))
         cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 10)),
                           LANES=int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0])))

@@ -5,17 +5,13 @@ import pytest
 from compiler.config import ArrayConfig
 from compiler.walker import reduction_list, tile_arrays, tile_plan
 from models.pps import PPS
+from tb.env.cases import random_pps
 
 
 def L_g(pps, C, g):
     """L_g straight from docs/DESIGN.md, written here independently of compiler.walker."""
     P = pps.period
     return [(c, q) for c in range(C) for q in pps.patterns[(g + c) % P]]
-
-
-def random_pps(rng, P):
-    return PPS(tuple(tuple(rng.choice(9, int(rng.integers(1, 10)), replace=False)) for _ in range(P)),
-               int(rng.integers(0, P)))
 
 
 def rule_tiles(pps, C, rows, lanes, g):

@@ -13,6 +13,7 @@ from models.masks import (MaskSet, apply_masks, assign_pps, best_fit_pps, check_
                           project_model, project_to_pps, register_gradient_masks)
 from models.pps import PPS, PPSError
 from models.train import evaluate, fit, train_epoch
+from tb.env.cases import random_pps
 
 
 class Net(nn.Module):
@@ -70,7 +71,7 @@ def phase_rule_cases(count=50, seed=42):
             pps = PPS.psd(n, P, offset, dense_phase) if psd else PPS.ps(n, P, offset)
             patterns = pps.patterns
         else:                                   # any pattern list of those sizes
-            patterns = [tuple(sorted(int(q) for q in rng.choice(9, n, replace=False))) for _ in range(P)]
+            patterns = list(random_pps(rng, P, n, offset).patterns)
             if psd:
                 patterns[dense_phase] = tuple(range(9))
             pps = PPS(tuple(patterns), offset)
@@ -180,8 +181,7 @@ def weights_from(pps, F, C, rng, noise=0.01):
                                           (4, 2, 5, 3), (4, 1, 4, 4)])
 def test_choose_pps_recovers_generating_patterns(n, period, F, C):
     rng = np.random.default_rng(n * 100 + period)
-    truth = PPS(tuple(tuple(sorted(rng.choice(9, size=n, replace=False))) for _ in range(period)),
-                int(rng.integers(0, period)))
+    truth = random_pps(rng, period, n)
     w = torch.from_numpy(weights_from(truth, F, C, rng)).float()
     got = choose_pps(w, n=n, period=period)
     assert got.offset == 0 and got.pattern_sizes == (n,) * period
