@@ -7,10 +7,11 @@ example:
   sps bench --layers conv1_2,conv2_1 --channel-div 4 --config my16x16.json
 
 Columns: cycles = the hardware CYCLES counter (start to done, activation load and final drain
-included); ideal = non-zero MACs / (ROWS*COLS); utilisation = ideal / cycles; predicted = the
-compiler's cycle model; speedup = dense-mode cycles / PS-4 cycles (both measured); sim rate =
-simulated cycles per wall-clock second. --channel-div N divides every layer's C and F by N (the
-first layer's C=3 is kept) to shorten runs. Writes bench.md, bench.json and bench_cycles.png.
+included); ideal = non-zero MACs / (ROWS*COLS); utilisation = non-zero MACs / (cycles x ROWS x
+COLS); predicted = the compiler's cycle model; speedup = dense-mode cycles / PS-4 cycles (both
+measured); sim rate = simulated cycles per wall-clock second. --channel-div N divides every
+layer's C and F by N (the first layer's C=3 is kept) to shorten runs. Writes bench.md, bench.json
+and bench_cycles.png.
 A run that differs from the reference stops the benchmark with exit 1.
 """
 from __future__ import annotations

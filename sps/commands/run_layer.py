@@ -47,6 +47,7 @@ def add_arguments(ap) -> None:
 
 def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
     """The --stats JSON of one run (also a row of `sps bench`)."""
+    from compiler.perf import utilization
     from compiler.storage import FORMATS, storage_report
 
     cyc = sum(s["cycles"] for s in stats)
@@ -62,7 +63,7 @@ def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
         "macs_issued": sum(s["macs"] for s in stats),
         "nonzero_macs": pred["macs"],
         "ideal_cycles": pred["ideal"],
-        "utilization": pred["macs"] / (cyc * prog.cfg.pes) if cyc else 0.0,
+        "utilization": utilization(pred["macs"], cyc, prog.cfg),
         "predicted_cycles": pred["total"],
         "prediction_error": (pred["total"] - cyc) / cyc if cyc else 0.0,
         "predicted_dense_cycles": pred["dense_equivalent"]["total"],
