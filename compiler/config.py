@@ -12,8 +12,9 @@ import math
 from pathlib import Path
 
 from compiler import regs as R
+from compiler.paths import CONFIG
 
-CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "sps.json"
+CONFIG_PATH = CONFIG / "sps.json"
 
 
 def _read_json(path: Path) -> dict:

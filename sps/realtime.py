@@ -9,8 +9,8 @@ import json
 import numpy as np
 
 from compiler.config import ArrayConfig
+from compiler.paths import ROOT
 from models.shapes import VGG16_CIFAR_CONVS
-from sps.fpga import ROOT
 
 FPGA_SUMMARY = ROOT / "docs" / "fpga" / "summary.json"
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from compiler import regs as R
+from compiler.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DIR = ROOT / "build" / "coverage" / "functional"
 
 KINDS = ("ps1", "ps2", "ps4", "psd", "dense")
