@@ -194,7 +194,8 @@ def predict_cycles(prog, cfg=None) -> dict:
     dense = dense_equivalent(prog, cfg)
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)
-    res["constants"] = {"HEADER_BEATS": R.HEADER_BEATS} | {k: globals()[k] for k in ("START_LAT", "RUN_LAT", "SLOT_FREE_LAT",
-                                                  "DONE_LAT", "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT",
-                                                  "OUT_LAT_REQUANT", "DRAIN_STEP_REQUANT")}
+    res["constants"] = {"HEADER_BEATS": R.HEADER_BEATS, "START_LAT": START_LAT, "RUN_LAT": RUN_LAT,
+                        "SLOT_FREE_LAT": SLOT_FREE_LAT, "DONE_LAT": DONE_LAT, "DRAIN_LAT": DRAIN_LAT,
+                        "DRAIN_GAP": DRAIN_GAP, "BANK_FREE_LAT": BANK_FREE_LAT, "OUT_LAT": OUT_LAT,
+                        "OUT_LAT_REQUANT": OUT_LAT_REQUANT, "DRAIN_STEP_REQUANT": DRAIN_STEP_REQUANT}
     return res
