@@ -5,7 +5,7 @@ import pytest
 from compiler.config import ArrayConfig
 from compiler.walker import tile_arrays, tile_plan
 from models.pps import PPS
-from tb.env.cases import random_pps
+from tb.env.cases import random_lanes, random_pps
 
 
 def L_g(pps, C, g):
@@ -32,17 +32,13 @@ def rule_tiles(pps, C, rows, lanes, g):
     return out
 
 
-def _divisor(rng, rows):
-    return int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0]))
-
-
 CASES = []
 _rng = np.random.default_rng(1234)
 for _ in range(150):
     P = int(_rng.choice([1, 2, 3, 4, 8]))
     _rows = int(_rng.integers(1, 17))
     CASES.append((random_pps(_rng, P), int(_rng.integers(1, 40)),
-                  ArrayConfig(ROWS=_rows, LANES=_divisor(_rng, _rows))))
+                  ArrayConfig(ROWS=_rows, LANES=random_lanes(_rng, _rows))))
 CASES += [(PPS.ps(4), 13, ArrayConfig()), (PPS.ps(1), 11, ArrayConfig(ROWS=12, LANES=6)),
           (PPS.psd(), 7, ArrayConfig(ROWS=6, LANES=2)), (PPS.dense(), 5, ArrayConfig(ROWS=7, LANES=7))]
 

@@ -33,6 +33,12 @@ def random_pps(rng: np.random.Generator, P: int, sizes: int | Sequence[int] | No
     return PPS(pats, int(rng.integers(0, P)) if offset is None else offset)
 
 
+def random_lanes(rng: np.random.Generator, rows: int) -> int:
+    """A random LANES for an array of `rows` rows: one of the divisors of ROWS (the walker rule
+    binds row r to lane r mod LANES)."""
+    return int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0]))
+
+
 def pps_from_case(case: dict, rng: np.random.Generator) -> PPS:
     kind = case.get("pps", "ps4")
     if kind == "dense":
