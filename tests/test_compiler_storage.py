@@ -4,7 +4,6 @@ import pytest
 
 from compiler.config import ArrayConfig
 from compiler.layer import QLayer
-from compiler.paths import ROOT
 from compiler.storage import format_storage_table, layer_storage, lg, rle_entries, storage_ratios, storage_report
 from models.pps import PPS
 
@@ -76,12 +75,14 @@ def test_table():
 
 def test_cli_vgg16_table_is_the_readme_table(capsys):
     """`sps storage` prints the README's VGG-16 table; the options change it."""
+    from pathlib import Path
+
     from sps.cli import main as sps
     main = lambda argv: sps(["storage", *argv])  # noqa: E731
     assert main([]) == 0
     out = capsys.readouterr().out
     table = [l for l in out.splitlines() if l.startswith("|")]
-    readme = (ROOT / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert len(table) == 9 and "\n".join(table) in readme
     assert "| SPS | 52,303,872 | 572 | 52,304,444 | 1x | 1.00x |" in table
     assert main(["--first-dense", "--per-layer", "--pps", "psd", "--bits", "4"]) == 0
