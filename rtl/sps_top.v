@@ -9,16 +9,23 @@
 // accumulator ROWS + COLS + 1 cycles later; the drain adds 6 cycles to m_axis_res.
 `default_nettype none
 `include "sps_config.vh"
+`include "sps_widths.vh"
 module sps_top #(
-    parameter ROWS           = `SPS_ROWS,
-    parameter COLS           = `SPS_COLS,
-    parameter LANES          = `SPS_LANES,
-    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,
-    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,
-    parameter PMAX           = `SPS_PMAX,
-    parameter DIM_BITS       = `SPS_DIM_BITS,
-    parameter CH_BITS        = `SPS_CH_BITS,
-    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH
+    parameter ROWS           = `SPS_ROWS,            // array rows (PEs per column); LANES must divide it
+    parameter COLS           = `SPS_COLS,            // array columns: output channels per tile
+    parameter LANES          = `SPS_LANES,           // activation lanes: int8 activations per buffer word and per beat
+    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,       // words per activation sub-bank
+    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,       // words per accumulator bank: output pixels
+    parameter PMAX           = `SPS_PMAX,            // largest pattern period P the pattern table holds
+    parameter DIM_BITS       = `SPS_DIM_BITS,        // bits of a height or width (H, W, HOUT, WOUT)
+    parameter CH_BITS        = `SPS_CH_BITS,         // bits of a channel count (C, F_g)
+    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH,  // result FIFO entries (beats), >= 8
+    // widths of the wires between the blocks (each block binds the ones it needs to the same macros)
+    localparam RW            = `SPS_RW,              // bits of an array row index
+    localparam PW            = `SPS_PW,              // bits of a phase / pattern index
+    localparam AW            = `SPS_AW,              // activation buffer address bits
+    localparam PXW           = `SPS_PXW,             // bits of a pixel index
+    `include "sps_sideband.vh"
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -61,12 +68,6 @@ module sps_top #(
     output wire                 busy,
     output wire                 done
 );
-    // widths of the wires between the blocks (each block derives the ones it needs the same way)
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
-    `include "sps_sideband.vh"
     // fixed design width: a tile's MAC count per pixel (word addresses are AW bits everywhere:
     // sps_ctrl checks that the layer's activations fit ACT_DEPTH words before anything starts)
     localparam MW  = 32;
