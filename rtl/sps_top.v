@@ -68,6 +68,33 @@ module sps_top #(
     output wire                 busy,
     output wire                 done
 );
+    // ---- parameter rules: those compiler/config.py enforces, so a bad set fails the build --------
+    // A broken rule instantiates a module that does not exist, named after the rule: Verilator,
+    // Icarus and Yosys (hierarchy -check) each stop there and print that name.
+    generate
+        if (ROWS < 1)           begin : g_bad_rows  SPS_CONFIG_ERROR_ROWS_must_be_positive u_bad (); end
+        if (COLS < 1)           begin : g_bad_cols  SPS_CONFIG_ERROR_COLS_must_be_positive u_bad (); end
+        if (LANES < 1)          begin : g_bad_lanes SPS_CONFIG_ERROR_LANES_must_be_positive u_bad (); end
+        if (ACT_DEPTH < 1)      begin : g_bad_actd  SPS_CONFIG_ERROR_ACT_DEPTH_must_be_positive u_bad (); end
+        if (ACC_DEPTH < 1)      begin : g_bad_accd  SPS_CONFIG_ERROR_ACC_DEPTH_must_be_positive u_bad (); end
+        if (PMAX < 1)           begin : g_bad_pmax  SPS_CONFIG_ERROR_PMAX_must_be_positive u_bad (); end
+        if (DIM_BITS < 1)       begin : g_bad_dimb  SPS_CONFIG_ERROR_DIM_BITS_must_be_positive u_bad (); end
+        if (CH_BITS < 1)        begin : g_bad_chb   SPS_CONFIG_ERROR_CH_BITS_must_be_positive u_bad (); end
+        // CFG0 holds ROWS, COLS, LANES and PMAX in 8-bit fields
+        if (ROWS > 255)         begin : g_big_rows  SPS_CONFIG_ERROR_ROWS_must_be_at_most_255 u_bad (); end
+        if (COLS > 255)         begin : g_big_cols  SPS_CONFIG_ERROR_COLS_must_be_at_most_255 u_bad (); end
+        if (LANES > 255)        begin : g_big_lanes SPS_CONFIG_ERROR_LANES_must_be_at_most_255 u_bad (); end
+        if (PMAX > 255)         begin : g_big_pmax  SPS_CONFIG_ERROR_PMAX_must_be_at_most_255 u_bad (); end
+        // the walker binds array row r to activation lane r mod LANES
+        if (LANES >= 1 && ROWS % LANES != 0)
+                                begin : g_lanes_div SPS_CONFIG_ERROR_LANES_must_divide_ROWS u_bad (); end
+        // PAT[i] at 0x030 + 4i and FG[g] at 0x030 + 4 PMAX + 4g end below the counters at 0x100
+        if (8 * PMAX > 'h100 - 'h030)
+                                begin : g_pmax_map  SPS_CONFIG_ERROR_PMAX_must_be_at_most_26_for_the_register_map u_bad (); end
+        // the drain keeps 6 reads in flight and the FIFO holds a beat: fewer entries throttle it
+        if (OUT_FIFO_DEPTH < 8) begin : g_fifo_min  SPS_CONFIG_ERROR_OUT_FIFO_DEPTH_must_be_at_least_8 u_bad (); end
+    endgenerate
+
     // fixed design width: a tile's MAC count per pixel (word addresses are AW bits everywhere:
     // sps_ctrl checks that the layer's activations fit ACT_DEPTH words before anything starts)
     localparam MW  = 32;
