@@ -70,7 +70,8 @@ module sps_weight_loader #(
     output reg                    err,
     output wire                   stall
 );
-    // one-hot states: every state test is one flip-flop
+    // one-hot states: a state test outside the case below is one flip-flop; the case compares
+    // the whole code with distinct constants, so its arms are exclusive without a pragma
     localparam I_IDLE = 0, I_NEXTG = 1, I_HDRW = 2, I_HDR = 3, I_TILEW = 4, I_TILE = 5, I_TEND = 6;
     localparam [6:0] S_IDLE = 7'd1 << I_IDLE, S_NEXTG = 7'd1 << I_NEXTG, S_HDRW = 7'd1 << I_HDRW,
                      S_HDR  = 7'd1 << I_HDR,  S_TILEW = 7'd1 << I_TILEW, S_TILE = 7'd1 << I_TILE,
@@ -172,11 +173,11 @@ module sps_weight_loader #(
             slot_base_chaddr <= 0; slot_macs <= 0;
         end else begin
             if (slot_free_valid) slot_full[slot_free_tag] <= 1'b0;
-            case (1'b1) // synopsys parallel_case
-                state[I_IDLE]: if (start) begin
+            case (state)
+                S_IDLE: if (start) begin
                     state <= S_NEXTG; group <= 0; bank <= 1'b0; slot <= 1'b0; slot_full <= 2'b00; err <= 1'b0;
                 end
-                state[I_NEXTG]: begin
+                S_NEXTG: begin
                     if (group >= npat) state <= S_IDLE;            // no group with filters: nothing to load
                     else if (!grp_nz[group_idx]) group <= group + 1'b1;
                     else begin
@@ -184,10 +185,10 @@ module sps_weight_loader #(
                         state <= S_HDRW;
                     end
                 end
-                state[I_HDRW]: if (!bank_busy[bank]) begin
+                S_HDRW: if (!bank_busy[bank]) begin
                     state <= S_HDR; hbeat <= 0; hdr_last <= 1'b0;
                 end
-                state[I_HDR]: if (s_tvalid) begin
+                S_HDR: if (s_tvalid) begin
                     if (s_tlast) begin                   // early TLAST: the packet ends here
                         err <= 1'b1; state <= S_IDLE;
                     end else if (hdr_last) begin
@@ -197,10 +198,10 @@ module sps_weight_loader #(
                         hdr_last <= (hbeat == 3'd5);
                     end
                 end
-                state[I_TILEW]: if (!slot_full[slot]) begin
+                S_TILEW: if (!slot_full[slot]) begin
                     state <= S_TILE; beat <= 0; row_last <= (ROWS == 1);
                 end
-                state[I_TILE]: if (s_tvalid) begin
+                S_TILE: if (s_tvalid) begin
                     tile_macs <= (beat == 0 ? {TMW{1'b0}} : tile_macs) + macs_row;
                     if (row_last) begin
                         tlast_row <= s_tlast;
@@ -212,7 +213,7 @@ module sps_weight_loader #(
                         row_last <= (beat == ROW_LAST - 1'b1);
                     end
                 end
-                state[I_TEND]: begin                     // the walker has seen the whole tile
+                S_TEND: begin                     // the walker has seen the whole tile
                     slot_full[slot]                 <= 1'b1;
                     slot_first_rt[slot]             <= first_rt;
                     slot_last_rt[slot]              <= group_end;
