@@ -16,9 +16,10 @@
 // inductive; they name the FIFO's internals through hierconn wires (joined when the proof script
 // flattens the design) and fv_taps.vh, which the runner writes for DEPTH (the memory words).
 `default_nettype none
+`include "sps_widths.vh"
 module sps_fifo_props #(
-    parameter WIDTH = 4,
-    parameter DEPTH = 4
+    parameter WIDTH = 4,    // entry bits
+    parameter DEPTH = 4     // entries
 ) (
     input wire             clk,
     input wire             rst,
@@ -27,8 +28,8 @@ module sps_fifo_props #(
     input wire             pop,
     input wire             pick      // follow the word pushed in this cycle
 );
-    localparam CW = $clog2(DEPTH + 1);
-    localparam PTR_W = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+    localparam CW    = `SPS_COUNT_W(DEPTH);     // sps_fifo's count
+    localparam PTR_W = `SPS_INDEX_W(DEPTH);     // sps_fifo's pointers
 
     wire [WIDTH-1:0] dout;
     wire             empty;

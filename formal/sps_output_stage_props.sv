@@ -28,15 +28,17 @@
 // pointers, reached through hierconn wires joined when the proof script flattens the design) make
 // them inductive.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_output_stage_props #(
-    parameter COLS           = 2,
-    parameter ACC_DEPTH      = 16,
-    parameter OUT_FIFO_DEPTH = 4
+    parameter COLS           = 2,          // array columns: int32 words per beat
+    parameter ACC_DEPTH      = 16,         // words per accumulator bank: output pixels
+    parameter OUT_FIFO_DEPTH = 4,          // result FIFO entries
+    localparam PXW           = `SPS_PXW    // bits of a pixel index
 ) (
     input wire               clk,
     input wire               rst,
     input wire               start,
-    input wire [((ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1):0] npix,
+    input wire [PXW:0]       npix,
     input wire               requant,
     input wire               relu,
     input wire               hdr_wr_en,
@@ -50,9 +52,8 @@ module sps_output_stage_props #(
     input wire               m_tready,
     input wire               pick          // follow the read issued in this cycle
 );
-    localparam PXW   = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1;
-    localparam FCW   = $clog2(OUT_FIFO_DEPTH + 1);
-    localparam PTR_W = (OUT_FIFO_DEPTH > 1) ? $clog2(OUT_FIFO_DEPTH) : 1;
+    localparam FCW   = `SPS_COUNT_W(OUT_FIFO_DEPTH);   // the result FIFO's count
+    localparam PTR_W = `SPS_INDEX_W(OUT_FIFO_DEPTH);   // the result FIFO's pointers
     localparam OW    = FCW + 1;                 // f_out, f_ahead
     localparam NST   = 13;                      // pipeline stages before the FIFO (requant mode)
 

@@ -22,31 +22,28 @@
 // is the drain's while a drain of that bank is under way (drain_active, a register), so no path
 // runs from the output stage's read decision to the block RAMs.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_accumulator #(
-    parameter COLS      = 8,
-    parameter ACC_DEPTH = 1024
-) (
-    clk, rst, psum_in, sb_valid, sb, drain_active, drain_bank, drain_addr, drain_data, done_valid,
-    done_bank, done_last
-);
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
+    parameter COLS      = 8,         // array columns: output channels per tile
+    parameter ACC_DEPTH = 1024,      // words per accumulator bank: output pixels
+    localparam PXW      = `SPS_PXW,  // bits of a pixel index
     `include "sps_sideband.vh"
-
-    input  wire                clk;
-    input  wire                rst;
-    input  wire [COLS*32-1:0]  psum_in;
-    input  wire                sb_valid;
-    input  wire [SB_PIX_W-1:0] sb;            // pixel sideband (rtl/sps_sideband.vh)
+) (
+    input  wire                clk,
+    input  wire                rst,
+    input  wire [COLS*32-1:0]  psum_in,
+    input  wire                sb_valid,
+    input  wire [SB_PIX_W-1:0] sb,            // pixel sideband (rtl/sps_sideband.vh)
     // drain read port
-    input  wire                drain_active;
-    input  wire                drain_bank;
-    input  wire [PXW-1:0]      drain_addr;
-    output wire [COLS*32-1:0]  drain_data;
+    input  wire                drain_active,
+    input  wire                drain_bank,
+    input  wire [PXW-1:0]      drain_addr,
+    output wire [COLS*32-1:0]  drain_data,
     // completion
-    output reg                 done_valid;
-    output reg                 done_bank;
-    output reg                 done_last;
-
+    output reg                 done_valid,
+    output reg                 done_bank,
+    output reg                 done_last
+);
     // the sideband and its valid bit move right with the psums: col_sb[j + 1] is column j's,
     // j + 1 cycles after it entered
     localparam COL_SB_W = SB_PIX_W + 1, COL_SB_VALID = SB_PIX_W;

@@ -23,25 +23,23 @@
 // without the output register).
 // Latency: RD_LAT cycles from the read address to the data.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_act_buffer #(
-    parameter LANES     = 8,
-    parameter ACT_DEPTH = 1024,
-    parameter RD_LAT    = 1              // 1 or 3
+    parameter LANES     = 8,         // activation lanes: int8 activations per buffer word and per beat
+    parameter ACT_DEPTH = 1024,      // words per activation sub-bank
+    parameter RD_LAT    = 1,         // read latency: 1 or 3 cycles
+    localparam AW       = `SPS_AW,   // activation buffer address bits
+    localparam DW       = LANES * 8  // word: one int8 per lane
 ) (
-    clk, we, wsub, waddr, wdata, re, raddr, rdata
+    input  wire                  clk,
+    input  wire                  we,
+    input  wire [3:0]            wsub,
+    input  wire [AW-1:0]         waddr,
+    input  wire [DW-1:0]         wdata,
+    input  wire                  re,
+    input  wire [9*AW-1:0]       raddr,
+    output wire [9*DW-1:0]       rdata
 );
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-    localparam DW  = LANES * 8;                              // word: one int8 per lane
-
-    input  wire                  clk;
-    input  wire                  we;
-    input  wire [3:0]            wsub;
-    input  wire [AW-1:0]         waddr;
-    input  wire [DW-1:0]         wdata;
-    input  wire                  re;
-    input  wire [9*AW-1:0]       raddr;
-    output wire [9*DW-1:0]       rdata;
-
     reg [8:0]    we_q;                   // the write, registered: per sub-bank enables,
     reg [AW-1:0] waddr_q;                // address and data
     reg [DW-1:0] wdata_q;

@@ -6,37 +6,34 @@
 // packet (no beat after it is taken), a last beat without TLAST is still the last.
 // Latency: a beat is written in the cycle it is accepted; `busy` falls after the last beat.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_act_loader #(
-    parameter LANES     = 8,
-    parameter ACT_DEPTH = 1024,
-    parameter DIM_BITS  = 10,
-    parameter CH_BITS   = 12
+    parameter LANES     = 8,       // activation lanes: int8 activations per buffer word and per beat
+    parameter ACT_DEPTH = 1024,    // words per activation sub-bank
+    parameter DIM_BITS  = 10,      // bits of a height or width (H, W, HOUT, WOUT)
+    parameter CH_BITS   = 12,      // bits of a channel count (C, F_g)
+    localparam AW       = `SPS_AW  // activation buffer address bits
 ) (
-    clk, rst, start, n_cblk, h, w, w3, hw3, s_tdata, s_tvalid, s_tlast, s_tready, we, wsub, waddr,
-    wdata, busy, err, stall
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire                 start,
+    input  wire [CH_BITS-1:0]   n_cblk,
+    input  wire [DIM_BITS-1:0]  h,
+    input  wire [DIM_BITS-1:0]  w,
+    input  wire [AW-1:0]        w3,          // addresses are < ACT_DEPTH (checked by sps_ctrl)
+    input  wire [AW-1:0]        hw3,
+    input  wire [LANES*8-1:0]   s_tdata,
+    input  wire                 s_tvalid,
+    input  wire                 s_tlast,
+    output wire                 s_tready,
+    output wire                 we,
+    output wire [3:0]           wsub,
+    output wire [AW-1:0]        waddr,
+    output wire [LANES*8-1:0]   wdata,
+    output reg                  busy,
+    output reg                  err,
+    output wire                 stall
 );
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-
-    input  wire                 clk;
-    input  wire                 rst;
-    input  wire                 start;
-    input  wire [CH_BITS-1:0]   n_cblk;
-    input  wire [DIM_BITS-1:0]  h;
-    input  wire [DIM_BITS-1:0]  w;
-    input  wire [AW-1:0]        w3;          // addresses are < ACT_DEPTH (checked by sps_ctrl)
-    input  wire [AW-1:0]        hw3;
-    input  wire [LANES*8-1:0]   s_tdata;
-    input  wire                 s_tvalid;
-    input  wire                 s_tlast;
-    output wire                 s_tready;
-    output wire                 we;
-    output wire [3:0]           wsub;
-    output wire [AW-1:0]        waddr;
-    output wire [LANES*8-1:0]   wdata;
-    output reg                  busy;
-    output reg                  err;
-    output wire                 stall;
-
     reg [DIM_BITS-1:0] x, y;                    // position of the next beat in its channel block
     reg [1:0]          x_mod3, y_mod3;          // its sub-bank
     reg [AW-1:0]       x_div3;                  // word offset within the row

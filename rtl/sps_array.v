@@ -14,34 +14,32 @@
 // (cycle k >= that entry cycle), not only after it has left the last column.
 // Latency: ROWS + j + 2 cycles from row-0 entry to column j's output; j cycles of write skew.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_array #(
-    parameter ROWS = 8,
-    parameter COLS = 8,
-    parameter SBW  = 1                    // pixel sideband carried beside the array
+    parameter ROWS = 8,       // array rows (PEs per column); LANES must divide it
+    parameter COLS = 8,       // array columns: output channels per tile
+    parameter SBW  = 1,       // pixel sideband carried beside the array
+    localparam RW  = `SPS_RW  // bits of an array row index
 ) (
-    clk, rst, wr_en, wr_slot, wr_row, wr_data, row_valid, row_tag, row_a, sb_in, valid_out, tag_out,
-    psum_out, sb_out
-);
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam PSW = 16 + ((ROWS > 1) ? $clog2(ROWS) : 1);   // partial sums inside the array
-    localparam PE_SUM_LAT = 2;     // cycles by which a PE's psum trails its activation (sps_pe)
-
-    input  wire                 clk;
-    input  wire                 rst;
-    input  wire                 wr_en;
-    input  wire                 wr_slot;
-    input  wire [RW-1:0]        wr_row;
-    input  wire [COLS*8-1:0]    wr_data;
-    input  wire [ROWS-1:0]      row_valid;
-    input  wire [ROWS-1:0]      row_tag;
-    input  wire [ROWS*8-1:0]    row_a;
-    output wire [COLS-1:0]      valid_out;
-    output wire [COLS-1:0]      tag_out;
-    output wire [COLS*32-1:0]   psum_out;
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire                 wr_en,
+    input  wire                 wr_slot,
+    input  wire [RW-1:0]        wr_row,
+    input  wire [COLS*8-1:0]    wr_data,
+    input  wire [ROWS-1:0]      row_valid,
+    input  wire [ROWS-1:0]      row_tag,
+    input  wire [ROWS*8-1:0]    row_a,
+    output wire [COLS-1:0]      valid_out,
+    output wire [COLS-1:0]      tag_out,
+    output wire [COLS*32-1:0]   psum_out,
     // a pixel's sideband, given when its activation enters row ROWS-1 (column 0), leaves
     // PE_SUM_LAT cycles later: one cycle before column 0's psum of the pixel
-    input  wire [SBW-1:0]       sb_in;
-    output wire [SBW-1:0]       sb_out;
+    input  wire [SBW-1:0]       sb_in,
+    output wire [SBW-1:0]       sb_out
+);
+    localparam PSW = `SPS_PSW;     // partial sums inside the array
+    localparam PE_SUM_LAT = 2;     // cycles by which a PE's psum trails its activation (sps_pe)
 
     sps_delay #(.WIDTH(SBW), .DEPTH(PE_SUM_LAT)) u_sb_align (.clk(clk), .rst(rst), .d(sb_in), .q(sb_out));
 

@@ -6,78 +6,71 @@
 // CTRL.ABORT is the one write that acts only while busy.
 // Latency: writes 1 cycle (START reaches CTRL a cycle later), reads 3 cycles.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_axil_regs #(
-    parameter ROWS      = 8,
-    parameter COLS      = 8,
-    parameter LANES     = 8,
-    parameter PMAX      = 8,
-    parameter ACT_DEPTH = 1024,
-    parameter ACC_DEPTH = 1024,
-    parameter DIM_BITS  = 10,
-    parameter CH_BITS   = 12
+    parameter ROWS      = 8,       // array rows (PEs per column); LANES must divide it
+    parameter COLS      = 8,       // array columns: output channels per tile
+    parameter LANES     = 8,       // activation lanes: int8 activations per buffer word and per beat
+    parameter PMAX      = 8,       // largest pattern period P the pattern table holds
+    parameter ACT_DEPTH = 1024,    // words per activation sub-bank
+    parameter ACC_DEPTH = 1024,    // words per accumulator bank: output pixels
+    parameter DIM_BITS  = 10,      // bits of a height or width (H, W, HOUT, WOUT)
+    parameter CH_BITS   = 12,      // bits of a channel count (C, F_g)
+    localparam PW       = `SPS_PW  // bits of a phase / pattern index
 ) (
-    clk, rst, s_axil_awaddr, s_axil_awprot, s_axil_awvalid, s_axil_awready, s_axil_wdata,
-    s_axil_wstrb, s_axil_wvalid, s_axil_wready, s_axil_bresp, s_axil_bvalid, s_axil_bready,
-    s_axil_araddr, s_axil_arprot, s_axil_arvalid, s_axil_arready, s_axil_rdata, s_axil_rresp,
-    s_axil_rvalid, s_axil_rready, c, h, w, hout, wout, stride, pad_top, pad_left, mode, npat, pat,
-    fg, start, abort, busy, done, err_stream, err_config, aborted, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act,
-    cnt_stall_wgt, cnt_stall_res, cnt_passes
-);
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
-
-    input  wire                    clk;
-    input  wire                    rst;
+    input  wire                    clk,
+    input  wire                    rst,
     // AXI4-Lite (address bits [1:0], the protection bits and data bits above a register's width are ignored)
     /* verilator lint_off UNUSEDSIGNAL */
-    input  wire [11:0]             s_axil_awaddr;
-    input  wire [2:0]              s_axil_awprot;
-    input  wire                    s_axil_awvalid;
-    output wire                    s_axil_awready;
-    input  wire [31:0]             s_axil_wdata;
-    input  wire [3:0]              s_axil_wstrb;
-    input  wire                    s_axil_wvalid;
-    output wire                    s_axil_wready;
-    output wire [1:0]              s_axil_bresp;
-    output reg                     s_axil_bvalid;
-    input  wire                    s_axil_bready;
-    input  wire [11:0]             s_axil_araddr;
-    input  wire [2:0]              s_axil_arprot;
-    input  wire                    s_axil_arvalid;
-    output wire                    s_axil_arready;
-    output reg  [31:0]             s_axil_rdata;
-    output wire [1:0]              s_axil_rresp;
-    output reg                     s_axil_rvalid;
-    input  wire                    s_axil_rready;
+    input  wire [11:0]             s_axil_awaddr,
+    input  wire [2:0]              s_axil_awprot,
+    input  wire                    s_axil_awvalid,
+    output wire                    s_axil_awready,
+    input  wire [31:0]             s_axil_wdata,
+    input  wire [3:0]              s_axil_wstrb,
+    input  wire                    s_axil_wvalid,
+    output wire                    s_axil_wready,
+    output wire [1:0]              s_axil_bresp,
+    output reg                     s_axil_bvalid,
+    input  wire                    s_axil_bready,
+    input  wire [11:0]             s_axil_araddr,
+    input  wire [2:0]              s_axil_arprot,
+    input  wire                    s_axil_arvalid,
+    output wire                    s_axil_arready,
+    output reg  [31:0]             s_axil_rdata,
+    output wire [1:0]              s_axil_rresp,
+    output reg                     s_axil_rvalid,
+    input  wire                    s_axil_rready,
     /* verilator lint_on UNUSEDSIGNAL */
     // descriptor
-    output reg  [CH_BITS-1:0]      c;
-    output reg  [DIM_BITS-1:0]     h;
-    output reg  [DIM_BITS-1:0]     w;
-    output reg  [DIM_BITS-1:0]     hout;
-    output reg  [DIM_BITS-1:0]     wout;
-    output reg  [1:0]              stride;
-    output reg  [1:0]              pad_top;
-    output reg  [1:0]              pad_left;
-    output reg  [1:0]              mode;
-    output reg  [PW:0]             npat;
-    output wire [9*PMAX-1:0]       pat;
-    output wire [CH_BITS*PMAX-1:0] fg;
-    output wire                    start;
-    output wire                    abort;
+    output reg  [CH_BITS-1:0]      c,
+    output reg  [DIM_BITS-1:0]     h,
+    output reg  [DIM_BITS-1:0]     w,
+    output reg  [DIM_BITS-1:0]     hout,
+    output reg  [DIM_BITS-1:0]     wout,
+    output reg  [1:0]              stride,
+    output reg  [1:0]              pad_top,
+    output reg  [1:0]              pad_left,
+    output reg  [1:0]              mode,
+    output reg  [PW:0]             npat,
+    output wire [9*PMAX-1:0]       pat,
+    output wire [CH_BITS*PMAX-1:0] fg,
+    output wire                    start,
+    output wire                    abort,
     // status and counters
-    input  wire                    busy;
-    input  wire                    done;
-    input  wire                    err_stream;
-    input  wire                    err_config;
-    input  wire                    aborted;
-    input  wire [31:0]             cnt_cycles;
-    input  wire [31:0]             cnt_busy;
-    input  wire [63:0]             cnt_macs;
-    input  wire [31:0]             cnt_stall_act;
-    input  wire [31:0]             cnt_stall_wgt;
-    input  wire [31:0]             cnt_stall_res;
-    input  wire [31:0]             cnt_passes;
-
+    input  wire                    busy,
+    input  wire                    done,
+    input  wire                    err_stream,
+    input  wire                    err_config,
+    input  wire                    aborted,
+    input  wire [31:0]             cnt_cycles,
+    input  wire [31:0]             cnt_busy,
+    input  wire [63:0]             cnt_macs,
+    input  wire [31:0]             cnt_stall_act,
+    input  wire [31:0]             cnt_stall_wgt,
+    input  wire [31:0]             cnt_stall_res,
+    input  wire [31:0]             cnt_passes
+);
     localparam integer A_PAT = 'h030, A_FG = 'h030 + 4*PMAX;
     localparam [11:0] A_CTRL = 12'h000, A_STATUS = 12'h004, A_C = 12'h008, A_H = 12'h00C,
                       A_W = 12'h010, A_HOUT = 12'h014, A_WOUT = 12'h018, A_STRIDE = 12'h01C,

@@ -9,97 +9,89 @@
 // Latency: GEOM_CYCLES + 3 cycles from start to the first stream ready (docs/ARCHITECTURE.md
 // section 7); done 2 cycles after the last result (CYCLES counts up to the last result).
 `default_nettype none
+`include "sps_widths.vh"
 module sps_ctrl #(
-    parameter LANES     = 8,
-    parameter PMAX      = 8,
-    parameter ACT_DEPTH = 1024,
-    parameter ACC_DEPTH = 1024,
-    parameter DIM_BITS  = 10,
-    parameter CH_BITS   = 12,
-    parameter MW        = 32     // MAC-count field width
-) (
-    clk, rst, start, abort, stream_err, c, h, w, hout, wout, stride, pad_top, pad_left, npat, pat, fg, w3, hw3, n_cblk,
-    npix, go, act_busy, act_stall, wgt_stall, slot_full, slot_first_rt, slot_last_rt, slot_bank,
-    slot_last_pass, slot_base_chaddr, slot_macs, slot_free_valid, slot_free_tag,
-    wg_can_start, wg_issue, wg_start, wg_base_chaddr, wg_tag, wg_pass_sb, bank_claim,
-    bank_claim_id, bank_free_valid, bank_free_id, bank_busy, res_valid, res_ready, res_last, busy,
-    done, err_config, err_stream, aborted, dp_rst, cnt_cycles, cnt_busy, cnt_macs, cnt_stall_act, cnt_stall_wgt, cnt_stall_res,
-    cnt_passes
-);
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
+    parameter LANES     = 8,         // activation lanes: int8 activations per buffer word and per beat
+    parameter PMAX      = 8,         // largest pattern period P the pattern table holds
+    parameter ACT_DEPTH = 1024,      // words per activation sub-bank
+    parameter ACC_DEPTH = 1024,      // words per accumulator bank: output pixels
+    parameter DIM_BITS  = 10,        // bits of a height or width (H, W, HOUT, WOUT)
+    parameter CH_BITS   = 12,        // bits of a channel count (C, F_g)
+    parameter MW        = 32,        // MAC-count field width
+    localparam PW       = `SPS_PW,   // bits of a phase / pattern index
+    localparam AW       = `SPS_AW,   // activation buffer address bits
+    localparam PXW      = `SPS_PXW,  // bits of a pixel index
     `include "sps_sideband.vh"
-
-    input  wire                    clk;
-    input  wire                    rst;
-    input  wire                    start;
-    input  wire                    abort;          // host ABORT (ignored while idle)
-    input  wire                    stream_err;     // a loader saw a framing error (a level)
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+    input  wire                    start,
+    input  wire                    abort,          // host ABORT (ignored while idle)
+    input  wire                    stream_err,     // a loader saw a framing error (a level)
     // descriptor
-    input  wire [CH_BITS-1:0]      c;
-    input  wire [DIM_BITS-1:0]     h;
-    input  wire [DIM_BITS-1:0]     w;
-    input  wire [DIM_BITS-1:0]     hout;
-    input  wire [DIM_BITS-1:0]     wout;
-    input  wire [1:0]              stride;
-    input  wire [1:0]              pad_top;
-    input  wire [1:0]              pad_left;
-    input  wire [PW:0]             npat;
-    input  wire [9*PMAX-1:0]       pat;
-    input  wire [CH_BITS*PMAX-1:0] fg;
+    input  wire [CH_BITS-1:0]      c,
+    input  wire [DIM_BITS-1:0]     h,
+    input  wire [DIM_BITS-1:0]     w,
+    input  wire [DIM_BITS-1:0]     hout,
+    input  wire [DIM_BITS-1:0]     wout,
+    input  wire [1:0]              stride,
+    input  wire [1:0]              pad_top,
+    input  wire [1:0]              pad_left,
+    input  wire [PW:0]             npat,
+    input  wire [9*PMAX-1:0]       pat,
+    input  wire [CH_BITS*PMAX-1:0] fg,
     // derived geometry
-    output wire [AW-1:0]           w3;         // ceil(W / 3) (< ACT_DEPTH once checked)
-    output wire [AW-1:0]           hw3;        // ceil(H / 3) * W3, mod 2**AW
-    output reg  [CH_BITS-1:0]      n_cblk;
-    output reg  [PXW:0]            npix;
+    output wire [AW-1:0]           w3,         // ceil(W / 3) (< ACT_DEPTH once checked)
+    output wire [AW-1:0]           hw3,        // ceil(H / 3) * W3, mod 2**AW
+    output reg  [CH_BITS-1:0]      n_cblk,
+    output reg  [PXW:0]            npix,
     // sub-block starts
-    output wire                    go;             // pulse: act loader, weight loader, output stage
-    input  wire                    act_busy;
-    input  wire                    act_stall;
-    input  wire                    wgt_stall;
+    output wire                    go,             // pulse: act loader, weight loader, output stage
+    input  wire                    act_busy,
+    input  wire                    act_stall,
+    input  wire                    wgt_stall,
     // weight slots (from the weight loader): full, the metadata of the tile in each; slot release
-    input  wire [1:0]              slot_full;
-    input  wire [1:0]              slot_first_rt;
-    input  wire [1:0]              slot_last_rt;
-    input  wire [1:0]              slot_bank;
-    input  wire [1:0]              slot_last_pass;
-    input  wire [2*AW-1:0]         slot_base_chaddr;
-    input  wire [2*MW-1:0]         slot_macs;
-    input  wire                    slot_free_valid;
-    input  wire                    slot_free_tag;
+    input  wire [1:0]              slot_full,
+    input  wire [1:0]              slot_first_rt,
+    input  wire [1:0]              slot_last_rt,
+    input  wire [1:0]              slot_bank,
+    input  wire [1:0]              slot_last_pass,
+    input  wire [2*AW-1:0]         slot_base_chaddr,
+    input  wire [2*MW-1:0]         slot_macs,
+    input  wire                    slot_free_valid,
+    input  wire                    slot_free_tag,
     // window generator
-    input  wire                    wg_can_start;
-    input  wire                    wg_issue;
-    output wire                    wg_start;
-    output wire [AW-1:0]           wg_base_chaddr;
-    output wire                    wg_tag;
-    output reg  [SB_PASS_W-1:0]    wg_pass_sb;     // the pass sideband (rtl/sps_sideband.vh)
+    input  wire                    wg_can_start,
+    input  wire                    wg_issue,
+    output wire                    wg_start,
+    output wire [AW-1:0]           wg_base_chaddr,
+    output wire                    wg_tag,
+    output reg  [SB_PASS_W-1:0]    wg_pass_sb,     // the pass sideband (rtl/sps_sideband.vh)
     // accumulator banks
-    input  wire                    bank_claim;
-    input  wire                    bank_claim_id;
-    input  wire                    bank_free_valid;
-    input  wire                    bank_free_id;
-    output reg  [1:0]              bank_busy;
+    input  wire                    bank_claim,
+    input  wire                    bank_claim_id,
+    input  wire                    bank_free_valid,
+    input  wire                    bank_free_id,
+    output reg  [1:0]              bank_busy,
     // results
-    input  wire                    res_valid;
-    input  wire                    res_ready;
-    input  wire                    res_last;
+    input  wire                    res_valid,
+    input  wire                    res_ready,
+    input  wire                    res_last,
     // status and counters
-    output wire                    busy;
-    output reg                     done;
-    output reg                     err_config;
-    output reg                     err_stream;     // the layer ended on a stream framing error
-    output reg                     aborted;        // the layer ended on the host's ABORT
-    output reg                     dp_rst;         // the data path's reset: rst, or an abort's flush
-    output reg  [31:0]             cnt_cycles;
-    output reg  [31:0]             cnt_busy;
-    output wire [63:0]             cnt_macs;
-    output reg  [31:0]             cnt_stall_act;
-    output reg  [31:0]             cnt_stall_wgt;
-    output reg  [31:0]             cnt_stall_res;
-    output reg  [31:0]             cnt_passes;
-
+    output wire                    busy,
+    output reg                     done,
+    output reg                     err_config,
+    output reg                     err_stream,     // the layer ended on a stream framing error
+    output reg                     aborted,        // the layer ended on the host's ABORT
+    output reg                     dp_rst,         // the data path's reset: rst, or an abort's flush
+    output reg  [31:0]             cnt_cycles,
+    output reg  [31:0]             cnt_busy,
+    output wire [63:0]             cnt_macs,
+    output reg  [31:0]             cnt_stall_act,
+    output reg  [31:0]             cnt_stall_wgt,
+    output reg  [31:0]             cnt_stall_res,
+    output reg  [31:0]             cnt_passes
+);
     localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_GO = 3'd3, S_LOAD = 3'd4, S_RUN = 3'd5,
                S_FLUSH = 3'd6;
     reg [2:0] state;
@@ -129,8 +121,8 @@ module sps_ctrl #(
     localparam NM  = DB + 1;
     localparam NA  = CH_BITS;
     localparam GEOM_CYCLES = ND + NM + NA;
-    localparam GCW = $clog2(GEOM_CYCLES + 1);
-    localparam LRW = (LANES > 1) ? $clog2(LANES) + 1 : 2;   // remainder bits of the / LANES step
+    localparam GCW = `SPS_COUNT_W(GEOM_CYCLES);
+    localparam LRW = `SPS_LW + 1;                            // remainder bits of the / LANES step
     localparam HWW = 2*DB + 2;                                // H3 * W3 bits
     localparam AWW = HWW + CH_BITS;                           // ACT_WORDS bits
     localparam [GCW-1:0] END_D = ND - 1, END_M = ND + NM - 1, END_A = GEOM_CYCLES - 1;

@@ -8,8 +8,8 @@
 // Latency: DEPTH cycles.
 `default_nettype none
 module sps_delay #(
-    parameter WIDTH = 1,
-    parameter DEPTH = 1
+    parameter WIDTH = 1,    // bits delayed
+    parameter DEPTH = 1     // cycles of delay (0: a wire)
 ) (
     input  wire             clk,
     input  wire             rst,

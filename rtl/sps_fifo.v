@@ -2,23 +2,22 @@
 // Pushing when full or popping when empty is ignored (callers use `count` to avoid it).
 // Latency: a pushed word is visible on dout the next cycle.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_fifo #(
-    parameter WIDTH = 32,
-    parameter DEPTH = 8
+    parameter WIDTH = 32,                  // entry bits
+    parameter DEPTH = 8,                   // entries
+    localparam CW   = `SPS_COUNT_W(DEPTH)  // bits of `count` (0..DEPTH)
 ) (
-    clk, rst, push, din, pop, dout, empty, count
+    input  wire             clk,
+    input  wire             rst,
+    input  wire             push,
+    input  wire [WIDTH-1:0] din,
+    input  wire             pop,
+    output wire [WIDTH-1:0] dout,
+    output wire             empty,
+    output reg  [CW-1:0]    count
 );
-    localparam CW = $clog2(DEPTH + 1);                  // bits of `count` (0..DEPTH)
-    localparam PTR_W = (DEPTH > 1) ? $clog2(DEPTH) : 1; // pointer bits
-
-    input  wire             clk;
-    input  wire             rst;
-    input  wire             push;
-    input  wire [WIDTH-1:0] din;
-    input  wire             pop;
-    output wire [WIDTH-1:0] dout;
-    output wire             empty;
-    output reg  [CW-1:0]    count;
+    localparam PTR_W = `SPS_INDEX_W(DEPTH);     // pointer bits
 
     reg [WIDTH-1:0] mem [0:DEPTH-1];
     reg [PTR_W-1:0] rd_ptr, wr_ptr;

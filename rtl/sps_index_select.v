@@ -14,46 +14,42 @@
 //   t+L+2+r    r skew stages; row r's activation is on row_a in cycle t+L+3+r.
 // The sideband given with the words (F2) comes out aligned with row ROWS-1 (ROWS+1 cycles later).
 `default_nettype none
+`include "sps_widths.vh"
 module sps_index_select #(
-    parameter ROWS  = 8,
-    parameter LANES = 8,
-    parameter SBW   = 16,                 // sideband bits carried with every window
-    parameter RD_LAT = 1                  // the activation buffer's read latency, >= 1
+    parameter ROWS   = 8,         // array rows (PEs per column); LANES must divide it
+    parameter LANES  = 8,         // activation lanes: int8 activations per buffer word and per beat
+    parameter SBW    = 16,        // sideband bits carried with every window
+    parameter RD_LAT = 1,         // the activation buffer's read latency, >= 1
+    localparam RW    = `SPS_RW,   // bits of an array row index
+    localparam DW    = LANES * 8  // one sub-bank word: a byte per lane
 ) (
-    clk, rst, idx_wr_en, idx_wr_slot, idx_wr_row, idx_wr_rowen, idx_wr_pos, issue, issue_tag,
-    f1_y0m, f1_x0m, f1_row_in, f1_col_in, win, win_valid, win_sb, row_valid, row_tag, row_a,
-    sb_valid, sb_out
-);
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam DW  = LANES * 8;                              // one sub-bank word: a byte per lane
-
-    input  wire                  clk;
-    input  wire                  rst;
+    input  wire                  clk,
+    input  wire                  rst,
     // index write (from the weight loader, one row per beat)
-    input  wire                  idx_wr_en;
-    input  wire                  idx_wr_slot;
-    input  wire [RW-1:0]         idx_wr_row;
-    input  wire                  idx_wr_rowen;
-    input  wire [3:0]            idx_wr_pos;      // kernel position 3*dy + dx
+    input  wire                  idx_wr_en,
+    input  wire                  idx_wr_slot,
+    input  wire [RW-1:0]         idx_wr_row,
+    input  wire                  idx_wr_rowen,
+    input  wire [3:0]            idx_wr_pos,      // kernel position 3*dy + dx
     // F0: a pixel is issued, with its pass's slot
-    input  wire                  issue;
-    input  wire                  issue_tag;
+    input  wire                  issue,
+    input  wire                  issue_tag,
     // F1: its window geometry
-    input  wire [1:0]            f1_y0m;
-    input  wire [1:0]            f1_x0m;
-    input  wire [2:0]            f1_row_in;
-    input  wire [2:0]            f1_col_in;
+    input  wire [1:0]            f1_y0m,
+    input  wire [1:0]            f1_x0m,
+    input  wire [2:0]            f1_row_in,
+    input  wire [2:0]            f1_col_in,
     // F2: the 9 sub-bank words and the pixel's sideband
-    input  wire [9*DW-1:0]       win;
-    input  wire                  win_valid;
-    input  wire [SBW-1:0]        win_sb;
+    input  wire [9*DW-1:0]       win,
+    input  wire                  win_valid,
+    input  wire [SBW-1:0]        win_sb,
     // to the array
-    output reg  [ROWS-1:0]       row_valid;
-    output reg  [ROWS-1:0]       row_tag;
-    output reg  [ROWS*8-1:0]     row_a;
-    output wire                  sb_valid;
-    output wire [SBW-1:0]        sb_out;
-
+    output reg  [ROWS-1:0]       row_valid,
+    output reg  [ROWS-1:0]       row_tag,
+    output reg  [ROWS*8-1:0]     row_a,
+    output wire                  sb_valid,
+    output wire [SBW-1:0]        sb_out
+);
     // the pixel's valid and tag, alongside the data stages (shared by all rows)
     reg s1_valid, s1_tag, s2_valid, s2_tag, s3_valid, s3_tag;
     wire w_valid, w_tag;                               // s1, RD_LAT - 1 cycles later

@@ -18,35 +18,34 @@
 // Latency: outputs describe the row the next `step` emits; they update the cycle after a step.
 // tile_chaddr, group_end describe the last tile emitted (valid once its last row has stepped).
 `default_nettype none
+`include "sps_widths.vh"
 module sps_index_walker #(
-    parameter ROWS    = 8,
-    parameter LANES   = 8,
-    parameter PMAX    = 8,
-    parameter CH_BITS   = 12,
-    parameter ACT_DEPTH = 1024
+    parameter ROWS      = 8,        // array rows (PEs per column); LANES must divide it
+    parameter LANES     = 8,        // activation lanes: int8 activations per buffer word and per beat
+    parameter PMAX      = 8,        // largest pattern period P the pattern table holds
+    parameter CH_BITS   = 12,       // bits of a channel count (C, F_g)
+    parameter ACT_DEPTH = 1024,     // words per activation sub-bank
+    localparam PW       = `SPS_PW,  // bits of a phase / pattern index
+    localparam AW       = `SPS_AW   // activation buffer address bits
 ) (
-    clk, rst, pat, npat, n_ch, hw3, group_start, group, step, row_en, row_pos, tile_chaddr, group_end
-);
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam LW  = (LANES > 1) ? $clog2(LANES) : 1;        // bits of a bank (lane) index
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-    localparam NW  = CH_BITS + 2;                           // signed channel counts (C - block start)
-
-    input  wire                clk;
-    input  wire                rst;
-    input  wire [9*PMAX-1:0]   pat;
-    input  wire [PW:0]         npat;
-    input  wire [CH_BITS-1:0]  n_ch;
-    input  wire [AW-1:0]       hw3;
-    input  wire                group_start;   // restart the walk of group `group`
-    input  wire [PW-1:0]       group;
-    input  wire                step;          // emit one row
-    output wire                row_en;
-    output wire [3:0]          row_pos;
-    output reg  [AW-1:0]       tile_chaddr;   // word address of the last tile's channel block
-    output reg                 group_end;     // the last tile emitted was the group's last (a register:
+    input  wire                clk,
+    input  wire                rst,
+    input  wire [9*PMAX-1:0]   pat,
+    input  wire [PW:0]         npat,
+    input  wire [CH_BITS-1:0]  n_ch,
+    input  wire [AW-1:0]       hw3,
+    input  wire                group_start,   // restart the walk of group `group`
+    input  wire [PW-1:0]       group,
+    input  wire                step,          // emit one row
+    output wire                row_en,
+    output wire [3:0]          row_pos,
+    output reg  [AW-1:0]       tile_chaddr,   // word address of the last tile's channel block
+    output reg                 group_end      // the last tile emitted was the group's last (a register:
                                               // the weight loader's stream handshake depends on it)
+);
+    localparam RW  = `SPS_RW;                  // bits of an array row index
+    localparam LW  = `SPS_LW;                  // bits of a bank (lane) index
+    localparam NW  = CH_BITS + 2;              // signed channel counts (C - block start)
 
     localparam integer  ROW_LAST_I  = ROWS - 1;
     localparam integer  LANE_LAST_I = LANES - 1;

@@ -7,8 +7,8 @@
 // Yosys synth_xilinx) it is the same behaviour in plain Verilog.
 `default_nettype none
 module sps_mul #(
-    parameter AW = 8,                     // operand widths, <= 18 (signed)
-    parameter BW = 8
+    parameter AW = 8,                     // bits of operand a, <= 18 (signed)
+    parameter BW = 8                      // bits of operand b, <= 18 (signed)
 ) (
     input  wire                     clk,
     input  wire                     rst,

@@ -12,46 +12,43 @@
 // Latency: from a drain read to m_axis 7 cycles (raw) or 14 (requant): pushed into the FIFO a cycle
 // before (proved in formal/sps_output_stage_props.sv).
 `default_nettype none
+`include "sps_widths.vh"
 module sps_output_stage #(
-    parameter COLS           = 8,
-    parameter ACC_DEPTH      = 1024,
-    parameter OUT_FIFO_DEPTH = 8
+    parameter COLS           = 8,        // array columns: output channels per tile
+    parameter ACC_DEPTH      = 1024,     // words per accumulator bank: output pixels
+    parameter OUT_FIFO_DEPTH = 8,        // result FIFO entries (beats), >= 8
+    localparam PXW           = `SPS_PXW  // bits of a pixel index
 ) (
-    clk, rst, start, npix, requant, relu, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data,
-    done_valid, done_bank, done_last, drain_re, drain_active, drain_bank, drain_addr, drain_data, bank_free_valid,
-    bank_free_id, m_tdata, m_tvalid, m_tlast, m_tready
-);
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
-    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);           // bits of the result FIFO's count
-
-    input  wire                clk;
-    input  wire                rst;
-    input  wire                start;         // clears state for a new program
-    input  wire [PXW:0]        npix;
-    input  wire                requant;
-    input  wire                relu;
+    input  wire                clk,
+    input  wire                rst,
+    input  wire                start,         // clears state for a new program
+    input  wire [PXW:0]        npix,
+    input  wire                requant,
+    input  wire                relu,
     // header write
-    input  wire                hdr_wr_en;
-    input  wire                hdr_wr_bank;
-    input  wire [2:0]          hdr_wr_beat;
-    input  wire [COLS*8-1:0]   hdr_wr_data;
+    input  wire                hdr_wr_en,
+    input  wire                hdr_wr_bank,
+    input  wire [2:0]          hdr_wr_beat,
+    input  wire [COLS*8-1:0]   hdr_wr_data,
     // bank done (from the accumulator)
-    input  wire                done_valid;
-    input  wire                done_bank;
-    input  wire                done_last;
+    input  wire                done_valid,
+    input  wire                done_bank,
+    input  wire                done_last,
     // accumulator read port
-    output wire                drain_re;      // a read of drain_addr in drain_bank this cycle
-    output wire                drain_active;  // a drain of drain_bank is under way (a register)
-    output wire                drain_bank;
-    output wire [PXW-1:0]      drain_addr;
-    input  wire [COLS*32-1:0]  drain_data;
-    output reg                 bank_free_valid;
-    output reg                 bank_free_id;
+    output wire                drain_re,      // a read of drain_addr in drain_bank this cycle
+    output wire                drain_active,  // a drain of drain_bank is under way (a register)
+    output wire                drain_bank,
+    output wire [PXW-1:0]      drain_addr,
+    input  wire [COLS*32-1:0]  drain_data,
+    output reg                 bank_free_valid,
+    output reg                 bank_free_id,
     // result stream
-    output wire [COLS*32-1:0]  m_tdata;
-    output wire                m_tvalid;
-    output wire                m_tlast;
-    input  wire                m_tready;
+    output wire [COLS*32-1:0]  m_tdata,
+    output wire                m_tvalid,
+    output wire                m_tlast,
+    input  wire                m_tready
+);
+    localparam FCW = `SPS_COUNT_W(OUT_FIFO_DEPTH);   // bits of the result FIFO's count
 
     // ---- headers --------------------------------------------------------------------------
     reg [COLS*8-1:0] hdr0 [0:6];

@@ -8,23 +8,21 @@
 // without the register); elsewhere a register after the inferred RAM, the same behaviour.
 // Latency: read data appears 1 cycle after `re` (OUT_REG = 0) or 2 cycles (OUT_REG = 1).
 `default_nettype none
+`include "sps_widths.vh"
 module sps_ram #(
-    parameter WIDTH   = 8,
-    parameter DEPTH   = 1024,
-    parameter OUT_REG = 0
+    parameter WIDTH   = 8,                   // word bits
+    parameter DEPTH   = 1024,                // words
+    parameter OUT_REG = 0,                   // 1: an output register (read latency 2, else 1)
+    localparam AW     = `SPS_INDEX_W(DEPTH)  // address bits
 ) (
-    clk, we, waddr, wdata, re, raddr, rdata
+    input  wire             clk,
+    input  wire             we,
+    input  wire [AW-1:0]    waddr,
+    input  wire [WIDTH-1:0] wdata,
+    input  wire             re,
+    input  wire [AW-1:0]    raddr,
+    output wire [WIDTH-1:0] rdata
 );
-    localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;     // address bits
-
-    input  wire             clk;
-    input  wire             we;
-    input  wire [AW-1:0]    waddr;
-    input  wire [WIDTH-1:0] wdata;
-    input  wire             re;
-    input  wire [AW-1:0]    raddr;
-    output wire [WIDTH-1:0] rdata;
-
     generate
 `ifdef SPS_ECP5
         if (OUT_REG != 0 && DEPTH <= 1024) begin : g_ebr

@@ -9,16 +9,23 @@
 // accumulator ROWS + COLS + 1 cycles later; the drain adds 6 cycles to m_axis_res.
 `default_nettype none
 `include "sps_config.vh"
+`include "sps_widths.vh"
 module sps_top #(
-    parameter ROWS           = `SPS_ROWS,
-    parameter COLS           = `SPS_COLS,
-    parameter LANES          = `SPS_LANES,
-    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,
-    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,
-    parameter PMAX           = `SPS_PMAX,
-    parameter DIM_BITS       = `SPS_DIM_BITS,
-    parameter CH_BITS        = `SPS_CH_BITS,
-    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH
+    parameter ROWS           = `SPS_ROWS,            // array rows (PEs per column); LANES must divide it
+    parameter COLS           = `SPS_COLS,            // array columns: output channels per tile
+    parameter LANES          = `SPS_LANES,           // activation lanes: int8 activations per buffer word and per beat
+    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,       // words per activation sub-bank
+    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,       // words per accumulator bank: output pixels
+    parameter PMAX           = `SPS_PMAX,            // largest pattern period P the pattern table holds
+    parameter DIM_BITS       = `SPS_DIM_BITS,        // bits of a height or width (H, W, HOUT, WOUT)
+    parameter CH_BITS        = `SPS_CH_BITS,         // bits of a channel count (C, F_g)
+    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH,  // result FIFO entries (beats), >= 8
+    // widths of the wires between the blocks (each block binds the ones it needs to the same macros)
+    localparam RW            = `SPS_RW,              // bits of an array row index
+    localparam PW            = `SPS_PW,              // bits of a phase / pattern index
+    localparam AW            = `SPS_AW,              // activation buffer address bits
+    localparam PXW           = `SPS_PXW,             // bits of a pixel index
+    `include "sps_sideband.vh"
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -61,12 +68,33 @@ module sps_top #(
     output wire                 busy,
     output wire                 done
 );
-    // widths of the wires between the blocks (each block derives the ones it needs the same way)
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
-    `include "sps_sideband.vh"
+    // ---- parameter rules: those compiler/config.py enforces, so a bad set fails the build --------
+    // A broken rule instantiates a module that does not exist, named after the rule: Verilator,
+    // Icarus and Yosys (hierarchy -check) each stop there and print that name.
+    generate
+        if (ROWS < 1)           begin : g_bad_rows  SPS_CONFIG_ERROR_ROWS_must_be_positive u_bad (); end
+        if (COLS < 1)           begin : g_bad_cols  SPS_CONFIG_ERROR_COLS_must_be_positive u_bad (); end
+        if (LANES < 1)          begin : g_bad_lanes SPS_CONFIG_ERROR_LANES_must_be_positive u_bad (); end
+        if (ACT_DEPTH < 1)      begin : g_bad_actd  SPS_CONFIG_ERROR_ACT_DEPTH_must_be_positive u_bad (); end
+        if (ACC_DEPTH < 1)      begin : g_bad_accd  SPS_CONFIG_ERROR_ACC_DEPTH_must_be_positive u_bad (); end
+        if (PMAX < 1)           begin : g_bad_pmax  SPS_CONFIG_ERROR_PMAX_must_be_positive u_bad (); end
+        if (DIM_BITS < 1)       begin : g_bad_dimb  SPS_CONFIG_ERROR_DIM_BITS_must_be_positive u_bad (); end
+        if (CH_BITS < 1)        begin : g_bad_chb   SPS_CONFIG_ERROR_CH_BITS_must_be_positive u_bad (); end
+        // CFG0 holds ROWS, COLS, LANES and PMAX in 8-bit fields
+        if (ROWS > 255)         begin : g_big_rows  SPS_CONFIG_ERROR_ROWS_must_be_at_most_255 u_bad (); end
+        if (COLS > 255)         begin : g_big_cols  SPS_CONFIG_ERROR_COLS_must_be_at_most_255 u_bad (); end
+        if (LANES > 255)        begin : g_big_lanes SPS_CONFIG_ERROR_LANES_must_be_at_most_255 u_bad (); end
+        if (PMAX > 255)         begin : g_big_pmax  SPS_CONFIG_ERROR_PMAX_must_be_at_most_255 u_bad (); end
+        // the walker binds array row r to activation lane r mod LANES
+        if (LANES >= 1 && ROWS % LANES != 0)
+                                begin : g_lanes_div SPS_CONFIG_ERROR_LANES_must_divide_ROWS u_bad (); end
+        // PAT[i] at 0x030 + 4i and FG[g] at 0x030 + 4 PMAX + 4g end below the counters at 0x100
+        if (8 * PMAX > 'h100 - 'h030)
+                                begin : g_pmax_map  SPS_CONFIG_ERROR_PMAX_must_be_at_most_26_for_the_register_map u_bad (); end
+        // the drain keeps 6 reads in flight and the FIFO holds a beat: fewer entries throttle it
+        if (OUT_FIFO_DEPTH < 8) begin : g_fifo_min  SPS_CONFIG_ERROR_OUT_FIFO_DEPTH_must_be_at_least_8 u_bad (); end
+    endgenerate
+
     // fixed design width: a tile's MAC count per pixel (word addresses are AW bits everywhere:
     // sps_ctrl checks that the layer's activations fit ACT_DEPTH words before anything starts)
     localparam MW  = 32;

@@ -14,68 +14,64 @@
 // tile's first beat when the next slot is free and the group goes on, so tiles stream at one
 // beat per cycle; otherwise the slot wait costs a cycle after TEND.
 `default_nettype none
+`include "sps_widths.vh"
 module sps_weight_loader #(
-    parameter ROWS    = 8,
-    parameter COLS    = 8,
-    parameter LANES   = 8,
-    parameter PMAX    = 8,
-    parameter CH_BITS   = 12,
-    parameter ACT_DEPTH = 1024,
-    parameter MW        = 32    // MAC-count field width
+    parameter ROWS      = 8,        // array rows (PEs per column); LANES must divide it
+    parameter COLS      = 8,        // array columns: output channels per tile
+    parameter LANES     = 8,        // activation lanes: int8 activations per buffer word and per beat
+    parameter PMAX      = 8,        // largest pattern period P the pattern table holds
+    parameter CH_BITS   = 12,       // bits of a channel count (C, F_g)
+    parameter ACT_DEPTH = 1024,     // words per activation sub-bank
+    parameter MW        = 32,       // MAC-count field width
+    localparam RW       = `SPS_RW,  // bits of an array row index
+    localparam PW       = `SPS_PW,  // bits of a phase / pattern index
+    localparam AW       = `SPS_AW   // activation buffer address bits
 ) (
-    clk, rst, start, n_ch, pat, npat, fg, hw3, s_tdata, s_tvalid, s_tlast, s_tready, bank_busy,
-    bank_claim, bank_claim_id, hdr_wr_en, hdr_wr_bank, hdr_wr_beat, hdr_wr_data, w_wr_en, w_wr_slot,
-    w_wr_row, w_wr_data, idx_rowen, idx_pos, slot_free_valid, slot_free_tag, slot_full,
-    slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, slot_base_chaddr, slot_macs, err, stall
-);
-    localparam RW  = (ROWS > 1)  ? $clog2(ROWS)  : 1;        // bits of an array row index
-    localparam PW  = (PMAX > 1)  ? $clog2(PMAX)  : 1;        // bits of a phase / pattern index
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-
-    input  wire                   clk;
-    input  wire                   rst;
-    input  wire                   start;
-    input  wire [CH_BITS-1:0]     n_ch;
-    input  wire [9*PMAX-1:0]      pat;
-    input  wire [PW:0]            npat;
-    input  wire [CH_BITS*PMAX-1:0] fg;
-    input  wire [AW-1:0]          hw3;
+    input  wire                   clk,
+    input  wire                   rst,
+    input  wire                   start,
+    input  wire [CH_BITS-1:0]     n_ch,
+    input  wire [9*PMAX-1:0]      pat,
+    input  wire [PW:0]            npat,
+    input  wire [CH_BITS*PMAX-1:0] fg,
+    input  wire [AW-1:0]          hw3,
     // weight stream
-    input  wire [COLS*8-1:0]      s_tdata;
-    input  wire                   s_tvalid;
-    input  wire                   s_tlast;
-    output wire                   s_tready;
+    input  wire [COLS*8-1:0]      s_tdata,
+    input  wire                   s_tvalid,
+    input  wire                   s_tlast,
+    output wire                   s_tready,
     // accumulator banks
-    input  wire [1:0]             bank_busy;
-    output wire                   bank_claim;
-    output wire                   bank_claim_id;
+    input  wire [1:0]             bank_busy,
+    output wire                   bank_claim,
+    output wire                   bank_claim_id,
     // header -> output stage
-    output wire                   hdr_wr_en;
-    output wire                   hdr_wr_bank;
-    output wire [2:0]             hdr_wr_beat;
-    output wire [COLS*8-1:0]      hdr_wr_data;
+    output wire                   hdr_wr_en,
+    output wire                   hdr_wr_bank,
+    output wire [2:0]             hdr_wr_beat,
+    output wire [COLS*8-1:0]      hdr_wr_data,
     // weights -> array, index -> indexing unit
-    output wire                   w_wr_en;
-    output wire                   w_wr_slot;
-    output wire [RW-1:0]          w_wr_row;
-    output wire [COLS*8-1:0]      w_wr_data;
-    output wire                   idx_rowen;
-    output wire [3:0]             idx_pos;
+    output wire                   w_wr_en,
+    output wire                   w_wr_slot,
+    output wire [RW-1:0]          w_wr_row,
+    output wire [COLS*8-1:0]      w_wr_data,
+    output wire                   idx_rowen,
+    output wire [3:0]             idx_pos,
     // weight slots, bit / field s = slot s: released by the window generator; full, and the
     // metadata of the tile a full slot holds (for the pass that will run it)
-    input  wire                   slot_free_valid;
-    input  wire                   slot_free_tag;
-    output reg  [1:0]             slot_full;
-    output reg  [1:0]             slot_first_rt;     // first row tile of its column tile
-    output reg  [1:0]             slot_last_rt;      // last row tile of its column tile
-    output reg  [1:0]             slot_bank;         // accumulator bank of its column tile
-    output reg  [1:0]             slot_last_pass;    // the program's last tile
-    output reg  [2*AW-1:0]        slot_base_chaddr;  // word address of the tile's channel block
-    output reg  [2*MW-1:0]        slot_macs;         // MACs per pixel (enabled rows x active columns)
-    output reg                    err;
-    output wire                   stall;
-
-    // one-hot states: every state test is one flip-flop
+    input  wire                   slot_free_valid,
+    input  wire                   slot_free_tag,
+    output reg  [1:0]             slot_full,
+    output reg  [1:0]             slot_first_rt,     // first row tile of its column tile
+    output reg  [1:0]             slot_last_rt,      // last row tile of its column tile
+    output reg  [1:0]             slot_bank,         // accumulator bank of its column tile
+    output reg  [1:0]             slot_last_pass,    // the program's last tile
+    output reg  [2*AW-1:0]        slot_base_chaddr,  // word address of the tile's channel block
+    output reg  [2*MW-1:0]        slot_macs,         // MACs per pixel (enabled rows x active columns)
+    output reg                    err,
+    output wire                   stall
+);
+    // one-hot states: a state test outside the case below is one flip-flop; the case compares
+    // the whole code with distinct constants, so its arms are exclusive without a pragma
     localparam I_IDLE = 0, I_NEXTG = 1, I_HDRW = 2, I_HDR = 3, I_TILEW = 4, I_TILE = 5, I_TEND = 6;
     localparam [6:0] S_IDLE = 7'd1 << I_IDLE, S_NEXTG = 7'd1 << I_NEXTG, S_HDRW = 7'd1 << I_HDRW,
                      S_HDR  = 7'd1 << I_HDR,  S_TILEW = 7'd1 << I_TILEW, S_TILE = 7'd1 << I_TILE,
@@ -89,13 +85,13 @@ module sps_weight_loader #(
     reg [2:0]          hbeat;           // header beat (S_HDR)
     reg                hdr_last;        // hbeat == 6
     reg                row_last;        // beat == ROWS - 1
-    localparam TMW = $clog2(ROWS * COLS + 1);
+    localparam TMW = `SPS_COUNT_W(ROWS * COLS);
     reg [TMW-1:0]      tile_macs;       // MACs per pixel of the tile being loaded (<= ROWS * COLS)
     // registered from static or slowly changing state; each is read at least 8 cycles after its
     // inputs last changed (a group or column-tile change is followed by S_HDRW and 7 header beats)
     reg                has_later;       // a later group has filters
     reg                last_ct;         // this column tile is the group's last
-    localparam CAW = $clog2(COLS + 1);
+    localparam CAW = `SPS_COUNT_W(COLS);
     localparam integer COLS_I = COLS;
     localparam [CAW-1:0] COLS_C = COLS_I[CAW-1:0];
     reg [CAW-1:0]      cols_act;        // its active columns (<= COLS)
@@ -177,11 +173,11 @@ module sps_weight_loader #(
             slot_base_chaddr <= 0; slot_macs <= 0;
         end else begin
             if (slot_free_valid) slot_full[slot_free_tag] <= 1'b0;
-            case (1'b1) // synopsys parallel_case
-                state[I_IDLE]: if (start) begin
+            case (state)
+                S_IDLE: if (start) begin
                     state <= S_NEXTG; group <= 0; bank <= 1'b0; slot <= 1'b0; slot_full <= 2'b00; err <= 1'b0;
                 end
-                state[I_NEXTG]: begin
+                S_NEXTG: begin
                     if (group >= npat) state <= S_IDLE;            // no group with filters: nothing to load
                     else if (!grp_nz[group_idx]) group <= group + 1'b1;
                     else begin
@@ -189,10 +185,10 @@ module sps_weight_loader #(
                         state <= S_HDRW;
                     end
                 end
-                state[I_HDRW]: if (!bank_busy[bank]) begin
+                S_HDRW: if (!bank_busy[bank]) begin
                     state <= S_HDR; hbeat <= 0; hdr_last <= 1'b0;
                 end
-                state[I_HDR]: if (s_tvalid) begin
+                S_HDR: if (s_tvalid) begin
                     if (s_tlast) begin                   // early TLAST: the packet ends here
                         err <= 1'b1; state <= S_IDLE;
                     end else if (hdr_last) begin
@@ -202,10 +198,10 @@ module sps_weight_loader #(
                         hdr_last <= (hbeat == 3'd5);
                     end
                 end
-                state[I_TILEW]: if (!slot_full[slot]) begin
+                S_TILEW: if (!slot_full[slot]) begin
                     state <= S_TILE; beat <= 0; row_last <= (ROWS == 1);
                 end
-                state[I_TILE]: if (s_tvalid) begin
+                S_TILE: if (s_tvalid) begin
                     tile_macs <= (beat == 0 ? {TMW{1'b0}} : tile_macs) + macs_row;
                     if (row_last) begin
                         tlast_row <= s_tlast;
@@ -217,7 +213,7 @@ module sps_weight_loader #(
                         row_last <= (beat == ROW_LAST - 1'b1);
                     end
                 end
-                state[I_TEND]: begin                     // the walker has seen the whole tile
+                S_TEND: begin                     // the walker has seen the whole tile
                     slot_full[slot]                 <= 1'b1;
                     slot_first_rt[slot]             <= first_rt;
                     slot_last_rt[slot]              <= group_end;

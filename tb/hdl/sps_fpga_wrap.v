@@ -7,15 +7,15 @@
 `default_nettype none
 `include "sps_config.vh"
 module sps_fpga_wrap #(
-    parameter ROWS           = `SPS_ROWS,
-    parameter COLS           = `SPS_COLS,
-    parameter LANES          = `SPS_LANES,
-    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,
-    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,
-    parameter PMAX           = `SPS_PMAX,
-    parameter DIM_BITS       = `SPS_DIM_BITS,
-    parameter CH_BITS        = `SPS_CH_BITS,
-    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH
+    parameter ROWS           = `SPS_ROWS,           // array rows (PEs per column); LANES must divide it
+    parameter COLS           = `SPS_COLS,           // array columns: output channels per tile
+    parameter LANES          = `SPS_LANES,          // activation lanes: int8 activations per buffer word and per beat
+    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,      // words per activation sub-bank
+    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,      // words per accumulator bank: output pixels
+    parameter PMAX           = `SPS_PMAX,           // largest pattern period P the pattern table holds
+    parameter DIM_BITS       = `SPS_DIM_BITS,       // bits of a height or width (H, W, HOUT, WOUT)
+    parameter CH_BITS        = `SPS_CH_BITS,        // bits of a channel count (C, F_g)
+    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH  // result FIFO entries (beats), >= 8
 ) (
     input  wire clk,
     input  wire rst_pin,

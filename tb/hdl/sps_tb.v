@@ -15,20 +15,21 @@
 // before the edge only for a clock changed from outside the design.
 `default_nettype none
 `include "sps_config.vh"
+`include "sps_widths.vh"
 module sps_tb #(
-    parameter ROWS           = `SPS_ROWS,
-    parameter COLS           = `SPS_COLS,
-    parameter LANES          = `SPS_LANES,
-    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,
-    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,
-    parameter PMAX           = `SPS_PMAX,
-    parameter DIM_BITS       = `SPS_DIM_BITS,
-    parameter CH_BITS        = `SPS_CH_BITS,
-    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH,
-    parameter WGT_AW         = 19,
-    parameter ACT_AW         = 15,
-    parameter RES_AW         = 15,
-    parameter CLK_NS         = 10
+    parameter ROWS           = `SPS_ROWS,            // array rows (PEs per column); LANES must divide it
+    parameter COLS           = `SPS_COLS,            // array columns: output channels per tile
+    parameter LANES          = `SPS_LANES,           // activation lanes: int8 activations per buffer word and per beat
+    parameter ACT_DEPTH      = `SPS_ACT_DEPTH,       // words per activation sub-bank
+    parameter ACC_DEPTH      = `SPS_ACC_DEPTH,       // words per accumulator bank: output pixels
+    parameter PMAX           = `SPS_PMAX,            // largest pattern period P the pattern table holds
+    parameter DIM_BITS       = `SPS_DIM_BITS,        // bits of a height or width (H, W, HOUT, WOUT)
+    parameter CH_BITS        = `SPS_CH_BITS,         // bits of a channel count (C, F_g)
+    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH,  // result FIFO entries (beats), >= 8
+    parameter WGT_AW         = 19,                   // weight stream memory: 2^WGT_AW beats
+    parameter ACT_AW         = 15,                   // activation stream memory: 2^ACT_AW beats
+    parameter RES_AW         = 15,                   // result memory: 2^RES_AW beats
+    parameter CLK_NS         = 10                    // period of the clock generated here (ns)
 ) (
     input  wire                 clk_ext,
     input  wire                 clk_in,
@@ -172,7 +173,7 @@ module sps_tb #(
 
     // ---- protocol checkers --------------------------------------------------------------------
     // functional coverage: the result FIFO full (OUT_FIFO_DEPTH beats), since the last load or reset
-    localparam FCW = $clog2(OUT_FIFO_DEPTH + 1);
+    localparam FCW = `SPS_COUNT_W(OUT_FIFO_DEPTH);
     localparam [FCW-1:0] FIFO_FULL = OUT_FIFO_DEPTH;
     always @(posedge clk)
         if (rst || mem_load) res_fifo_full <= 1'b0;

@@ -10,7 +10,7 @@
 // soft abort resets the data path, as its reset does).
 `default_nettype none
 module sps_tb_axis_check #(
-    parameter W = 8
+    parameter W = 8     // payload bits (TDATA and TLAST) held while TVALID waits
 ) (
     input  wire          clk,
     input  wire          rst,

@@ -7,9 +7,9 @@
 // while the stream is idle (TREADY is low during it, so no beat is lost).
 `default_nettype none
 module sps_tb_sink #(
-    parameter W    = 256,
-    parameter AW   = 14,
-    parameter FILE = "sink.hex"
+    parameter W    = 256,          // TDATA bits
+    parameter AW   = 14,           // memory: 2^AW beats
+    parameter FILE = "sink.hex"    // the file `dump` writes
 ) (
     input  wire          clk,
     input  wire          rst,

@@ -9,9 +9,9 @@
 // Pulse `load` only while the stream is idle (it withdraws a word on offer).
 `default_nettype none
 module sps_tb_source #(
-    parameter W    = 64,
-    parameter AW   = 16,
-    parameter FILE = "source.bin"
+    parameter W    = 64,            // TDATA bits
+    parameter AW   = 16,            // memory: 2^AW beats
+    parameter FILE = "source.bin"   // the file `load` reads
 ) (
     input  wire          clk,
     input  wire          rst,
