@@ -18,8 +18,9 @@ from compiler.storage import FORMATS, format_network_table
 from sps.energy_tables import energy_lines, energy_plot
 
 TITLES = {"digits": "Digits CNN (8x8)", "vgg16": "VGG-16 (CIFAR, 32x32)", "resnet18": "ResNet-18 (CIFAR, 32x32)"}
-HOST_NOTE = {"conv1x1": "host: 1x1 projection shortcut", "maxpool": "host: 2x2 max pool",
-             "add": "host: residual add + ReLU", "linear": "host: classifier"}
+HOST_NOTE = {"conv1x1": "host: 1x1 conv", "maxpool": "host: max pool", "avgpool": "host: average pool",
+             "relu": "host: ReLU", "flatten": "host: flatten", "add": "host: residual add",
+             "linear": "host: classifier"}
 
 
 def _short_pps(prog) -> str:
@@ -35,8 +36,8 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
     for st in net.stages:
         r = {"layer": st.name, "where": st.where, "op": st.kind, "in": list(st.in_shape),
              "out": list(st.out_shape), "macs": st.macs}
-        if st.kind == "conv3x3":
-            dense = st.prog.cycles["dense_equivalent"]      # the same layer, same bands, dense mode
+        if st.prog is not None:
+            dense = st.dense_prediction                     # the same layer, same bands, dense mode
             if source == "rtl":
                 cyc, dcyc = counters[st.name]["cycles"], dense_counters[st.name]["cycles"]
             else:
@@ -49,7 +50,7 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
             if source == "rtl":
                 r["stalls"] = {k: counters[st.name][k] for k in ("stall_act", "stall_wgt", "stall_res")}
         else:
-            r["note"] = HOST_NOTE[st.kind]
+            r["note"] = HOST_NOTE[st.kind] + (f" ({st.note})" if st.note else "")
         rows.append(r)
     return rows
 
