@@ -61,7 +61,8 @@ def totals(rows: list[dict], pes: int) -> dict:
     macs = sum(r["macs"] for r in arr)
     return {"cycles": c, "dense_cycles": d, "speedup": d / c if c else 0.0, "macs": macs,
             "utilization": macs / (c * pes) if c else 0.0, "ideal": -(-macs // pes),
-            "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host")}
+            "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host"),
+            "array_mac_fraction": macs / sum(r["macs"] for r in rows) if macs else 0.0}
 
 
 def layer_table(rows: list[dict], source: str, t: dict) -> str:
