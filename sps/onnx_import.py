@@ -35,7 +35,7 @@ from models.quant import quantize_bias, quantize_multiplier, quantize_weights, r
 
 OPSETS = range(13, 22)
 PASS_THROUGH = {"Identity", "Dropout"}
-SUPPORTED = {"Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Add",
+SUPPORTED = {"Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Add",
              "Flatten", "Reshape", "Gemm", "MatMul", "QuantizeLinear", "DequantizeLinear", "Constant"} | PASS_THROUGH
 PPS_CHOICES = ("auto", "dense", "ps1", "ps2", "ps4", "psd")
 
@@ -132,7 +132,7 @@ class _Graph:
             if n.domain not in ("", "ai.onnx") or n.op_type not in SUPPORTED:
                 problems.append(f"{label}: operator {n.domain + '.' if n.domain else ''}{n.op_type} is not supported "
                                 "(the array and host run Conv, BatchNormalization, Relu, MaxPool, AveragePool, "
-                                "GlobalAveragePool, Add, Flatten, Reshape, Gemm, MatMul)")
+                                "GlobalAveragePool, ReduceMean over H and W, Add, Flatten, Reshape, Gemm, MatMul)")
             elif n.op_type == "Constant":
                 self.const[n.output[0]] = numpy_helper.to_array(_attr(n, "value"))
             elif n.op_type in ("QuantizeLinear", "DequantizeLinear"):
@@ -244,6 +244,12 @@ def _parse(g: _Graph) -> list[_Op]:
             elif t in ("MaxPool", "AveragePool"):
                 op = _pool(n, g, label)
             elif t == "GlobalAveragePool":
+                op = _Op("gap", _name(n), [src(n.input[0])], src(n.output[0]))
+            elif t == "ReduceMean":
+                axes = _attr(n, "axes") if len(n.input) < 2 else g.constant(n.input[1])
+                if axes is None or sorted(int(v) % 4 for v in np.ravel(axes)) != [2, 3]:
+                    raise ValueError(f"{label}: a mean over axes {None if axes is None else np.ravel(axes).tolist()}; "
+                                     "only the mean over H and W (global average pooling) is supported")
                 op = _Op("gap", _name(n), [src(n.input[0])], src(n.output[0]))
             elif t == "Add":
                 a, b = (src(i) for i in n.input)
