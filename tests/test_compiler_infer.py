@@ -213,8 +213,8 @@ def test_pps_from_spec(tmp_path):
 
 
 def test_auto_sweep_strays_and_quantisation_zeros():
-    """The README's measurement: random PS-4/PS-2/PS-1/PSD layers with 5-30% of the kept weights
-    zeroed. Every layer with 1-5 stray non-zeros in one kernel is rejected naming that kernel;
+    """The measurement in docs/GUIDE.md (PPS inference): random PS-4/PS-2/PS-1/PSD layers with 5-30%
+    of the kept weights zeroed. Every layer with 1-5 stray non-zeros in one kernel is rejected naming that kernel;
     stray-free layers are accepted (with a PPS that covers them) except a few tiny ones."""
     rng = np.random.default_rng(1)
     rejected, total, tiny = 0, 0, True

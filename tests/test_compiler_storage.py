@@ -73,8 +73,8 @@ def test_table():
     assert [l.split()[0] for l in lines[2:]] == ["dense", "CSR", "CSC", "COO", "bitmap", "RLE", "SPS"]
 
 
-def test_cli_vgg16_table_is_the_readme_table(capsys):
-    """`sps storage` prints the README's VGG-16 table; the options change it."""
+def test_cli_vgg16_table_is_the_documented_table(capsys):
+    """`sps storage` prints the VGG-16 table of docs/RESULTS.md; the options change it."""
     from pathlib import Path
 
     from sps.cli import main as sps
@@ -82,8 +82,8 @@ def test_cli_vgg16_table_is_the_readme_table(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     table = [l for l in out.splitlines() if l.startswith("|")]
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert len(table) == 9 and "\n".join(table) in readme
+    results = (Path(__file__).resolve().parent.parent / "docs" / "RESULTS.md").read_text()
+    assert len(table) == 9 and "\n".join(table) in results
     assert "| SPS | 52,303,872 | 572 | 52,304,444 | 1x | 1.00x |" in table
     assert main(["--first-dense", "--per-layer", "--pps", "psd", "--bits", "4"]) == 0
     out = capsys.readouterr().out

@@ -4,7 +4,8 @@ empty and occupancy right, no overflow, AXI-Stream stability (TVALID held, TDATA
 while stalled), a bounded wait for every beat, all with rst free in any cycle. `prove` proofs are
 k-induction (they hold in every reachable state), `cover` runs show the properties are not
 vacuous. The design's parameters come from the array configuration; small sets add corner cases.
-Properties: formal/*.sv; README "Formal". Prints one table row per proof; exit 1 unless all PASS.
+Properties: formal/*.sv; docs/VERIFICATION.md "Formal proofs". Prints one table row per proof;
+exit 1 unless all PASS.
 
 example:
   sps formal                                   every proof (about 2 minutes)

@@ -1,6 +1,6 @@
 """Weight storage (bits) of VGG-16's 13 CIFAR-shaped 3x3 conv layers for SPS against dense, CSR,
 CSC, COO, bitmap and RLE: non-zero values plus index bits (formulas: compiler/storage.py and the
-README's Storage section). The period of the PPS must fit the array's PMAX (--config).
+Storage section of docs/RESULTS.md). The period of the PPS must fit the array's PMAX (--config).
 
 example:
   sps storage                           all 13 layers PS-4/P4, 8-bit weights

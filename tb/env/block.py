@@ -1,4 +1,4 @@
-"""Shared pieces of the per-block cocotb testbenches (tb/cocotb_<block>.py).
+"""Shared pieces of the per-block cocotb testbenches (tb/blocks/test_<module>.py).
 
 Conventions (the same in every block test):
   * one clock period = one *cycle*; `BlockTb.cycle` counts rising edges since the clock started;

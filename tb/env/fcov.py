@@ -1,6 +1,6 @@
 """Functional coverage of the top-level tests: named bins over what the hardware must handle
-(issue 11 item 2), sampled from what a test ran and what the hardware did, written per simulation
-and merged by `sps coverage`.
+(layer shapes, PPS kinds, modes, bands and tiles, back-pressure, faults and aborts), sampled from
+what a test ran and what the hardware did, written per simulation and merged by `sps coverage`.
 
 Why not cocotb-coverage: the bins here are a flat, named list sampled from whole layers (a layer's
 shape, program, stalls, results and the counters), not from signals per cycle; a dictionary of

@@ -191,7 +191,7 @@ def test_layer_random_wide_sweep(simulator, which):
     _run(simulator, cases, cfg, name=f"wide_{which}")
 
 
-# Array sizes (issue 9): the same RTL and compiler on other arrays, each with a few random layers in
+# Array sizes: the same RTL and compiler on other arrays, each with a few random layers in
 # one Verilator simulation -- one with bands (small buffers), one with stalls, one requantised --
 # results bit-exact and the cycle model exact (stall-free cases).
 ARRAY_CONFIGS = {name: load_config(runner.ROOT / "config" / f"sps_{name}.json") for name in ("4x4", "16x16", "12x10")}
