@@ -74,6 +74,21 @@ def add_energy_argument(ap: argparse.ArgumentParser) -> None:
                     help="energy per action, JSON like config/energy_45nm.json (the default: Horowitz, 45 nm)")
 
 
+def add_network_arguments(ap: argparse.ArgumentParser) -> None:
+    """--energy-table, --sim, --config for the commands that run a whole network (sps report, sps demo)."""
+    add_energy_argument(ap)
+    add_sim_argument(ap)
+    add_config_argument(ap)
+
+
+def array_and_energy(a) -> tuple:
+    """The array configuration (--config) and the energy table (--energy-table) of a network command."""
+    from compiler.config import load_config
+    from compiler.energy import load_energy_table
+
+    return load_config(a.config), load_energy_table(a.energy_table)
+
+
 def add_sim_argument(ap: argparse.ArgumentParser, default: str | None = None) -> None:
     ap.add_argument("--sim", default=default, choices=("icarus", "verilator"),
                     help=f"simulator (default: {default or 'verilator if found, else icarus'})")

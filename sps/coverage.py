@@ -347,9 +347,9 @@ def _toggle_text(comments: list[str]) -> str:
                      for (rng, dirs), insts in same.items())
 
 
-def uncovered_report(items: list[Item], sources: Sources, toggle_bits: bool = True) -> list[str]:
-    """Every point never hit and not waived, `file:line  type  point | source`. Toggle points are
-    grouped per signal: every bit and direction (toggle_bits), or just how many."""
+def uncovered_report(items: list[Item], sources: Sources) -> tuple[list[str], list[str]]:
+    """Every point never hit and not waived, `file:line  type  point | source`, in two versions that
+    differ in the toggle points, grouped per signal: every bit and direction, and just how many."""
     rows = []
     toggles: dict[tuple[str, int, str], list[str]] = {}
     for it in items:
@@ -359,11 +359,15 @@ def uncovered_report(items: list[Item], sources: Sources, toggle_bits: bool = Tr
             toggles.setdefault((it.file, it.line, _toggle_signal(it.comment)[0]), []).append(it.comment)
             continue
         rows.append((it.file, it.line, it.type, it.comment))
-    for (f, n, sig), bits in toggles.items():
-        what = _toggle_text(bits) if toggle_bits else f"{sig}: {len(bits)} bit-direction(s) never toggled"
-        rows.append((f, n, "toggle", what))
-    rows.sort(key=lambda r: (r[0], r[1], TYPES.index(r[2])))
-    return [f"{f}:{n}  {t:<6}  {c + '  ' if c else ''}| {sources.line(f, n).strip()}" for f, n, t, c in rows]
+    every_bit = rows + [(f, n, "toggle", _toggle_text(bits)) for (f, n, _), bits in toggles.items()]
+    per_signal = rows + [(f, n, "toggle", f"{sig}: {len(bits)} bit-direction(s) never toggled")
+                         for (f, n, sig), bits in toggles.items()]
+
+    def text(report_rows: list[tuple]) -> list[str]:
+        report_rows.sort(key=lambda r: (r[0], r[1], TYPES.index(r[2])))
+        return [f"{f}:{n}  {t:<6}  {c + '  ' if c else ''}| {sources.line(f, n).strip()}" for f, n, t, c in report_rows]
+
+    return text(every_bit), text(per_signal)
 
 
 def _cell(t: dict) -> str:
@@ -423,5 +427,6 @@ def report(dat_files: list[Path], out: Path, waivers_path: Path = WAIVERS, funct
     out.mkdir(parents=True, exist_ok=True)
     (out / "coverage.info").write_text(lcov(items, root))
     (out / "summary.json").write_text(json.dumps(s, indent=1) + "\n")
-    (out / "uncovered.txt").write_text("\n".join(uncovered_report(items, sources)) + "\n")
-    return s, uncovered_report(items, sources, toggle_bits=False), table(s)
+    every_bit, per_signal = uncovered_report(items, sources)
+    (out / "uncovered.txt").write_text("\n".join(every_bit) + "\n")
+    return s, per_signal, table(s)

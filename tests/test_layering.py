@@ -1,6 +1,7 @@
-"""The repository's module layering: no import cycle anywhere (module-level and function-level
-imports alike), and the compiler, the integer reference and the RTL simulation side import without
-torch."""
+"""The repository's module layering (docs/ARCHITECTURE.md section 10), over module-level and
+function-level imports alike: which package may import which (`sps` reaches the testbench only
+through the simulation layer tb.env, never a test module), no import cycle anywhere, and the
+compiler, the integer reference and the RTL simulation side import without torch."""
 from __future__ import annotations
 
 import ast
@@ -48,6 +49,31 @@ def import_graph() -> dict[str, set[str]]:
     return graph
 
 
+# (importer, imported, except): no module of package `importer` imports one of `imported`, unless
+# it lies in `except`
+FORBIDDEN = (
+    ("sps", "tb", "tb.env"),            # the command drives the simulation layer, never a test module
+    ("tb.env", "sps", None),            # the simulation layer serves sps; it does not call back
+    ("tb.env", "tb", "tb.env"),         # nor does it import the tests (tb.blocks, tb.top, tb.conftest)
+    ("compiler", "tb", None),
+    ("compiler", "sps", None),
+    ("models", "compiler", None),       # models (the reference among them) shares no code with the compiler
+    ("models", "tb", None),
+    ("models", "sps", None),
+)
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def layering_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import the FORBIDDEN rules rule out, as `importer imports imported`."""
+    return [f"{mod} imports {dep}" for mod, deps in sorted(graph.items()) for dep in sorted(deps)
+            if any(_within(mod, importer) and _within(dep, imported) and not (allowed and _within(dep, allowed))
+                   for importer, imported, allowed in FORBIDDEN)]
+
+
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     state: dict[str, int] = {}
     stack: list[str] = []
@@ -80,6 +106,25 @@ def test_no_import_cycle():
 def test_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_layering():
+    graph = import_graph()
+    assert any(_within(d, "tb.env") for m, deps in graph.items() if _within(m, "sps") for d in deps)
+    bad = layering_violations(graph)
+    assert not bad, "imports across the layers: " + "; ".join(bad)
+
+
+@pytest.mark.parametrize("importer, imported", [
+    ("sps.commands.demo", "tb.top.test_sps_top"), ("sps.cli", "tb.blocks"), ("sps.coverage", "tb.conftest"),
+    ("tb.env.host", "sps.cli"), ("tb.env.runner", "tb.blocks"), ("compiler.network", "tb.env.host"),
+    ("compiler.layer", "sps.tables"), ("models.qnet", "compiler.network"), ("models.reference", "tb.env.cases"),
+    ("models.pps", "sps.cli"),
+])
+def test_layering_catches_a_planted_import(importer, imported):
+    graph = import_graph()
+    graph[importer] = graph[importer] | {imported}
+    assert layering_violations(graph) == [f"{importer} imports {imported}"]
 
 
 @pytest.mark.parametrize("modules", [

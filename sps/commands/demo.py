@@ -29,23 +29,18 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from models.shapes import MODELS
-from sps.cli import add_config_argument, add_energy_argument, add_sim_argument, add_stream_arguments
+from sps.cli import add_network_arguments, add_stream_arguments
 
 HELP = "a whole PPS network on the RTL: accuracies, bit-exact check, cycles vs dense"
 ICARUS_IMAGES = 50       # Icarus simulates the 8x8 array at ~1,500 cycles/s: ~3 s per digits image
 CIFAR_EVAL_IMAGES = 200  # VGG-16 / ResNet-18: the numpy integer reference takes seconds per image
 CIFAR_RTL_IMAGES = 2     # and the RTL (VGG-16) about 5 s per image on Verilator
-
-
-def _float_predictions(model, x) -> np.ndarray:
-    import torch
-    with torch.no_grad():
-        return torch.cat([model(x[i:i + 256]).argmax(1) for i in range(0, len(x), 256)]).numpy()
 
 
 def add_arguments(ap) -> None:
@@ -60,103 +55,189 @@ def add_arguments(ap) -> None:
     ap.add_argument("--waves", action="store_true", help="one image, FST waves (path printed)")
     ap.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
     add_stream_arguments(ap)
-    add_energy_argument(ap)
-    add_sim_argument(ap)
-    add_config_argument(ap)
+    add_network_arguments(ap)
+
 
 
 def run(a) -> int:
-    from compiler.config import load_config
-    from compiler.energy import load_energy_table
     from compiler.network import NetProgram
-    from models import data as D
-    from models.nets import build, load_checkpoint
-    from models.prepare import SHIPPED_DENSE, load_float, quantized
-    from models.qnet import predict
-    from sps.cli import pick_simulator, stall_of
-    from sps.tables import TITLES, performance_sections
-    from tb.env.host import run_network_on_rtl, sim_line
+    from models.prepare import load_float
+    from sps.cli import array_and_energy, pick_simulator, stall_of
+    from sps.tables import TITLES
 
-    cfg = load_config(a.config)
-    table = load_energy_table(a.energy_table)
+    cfg, table = array_and_energy(a)
+    _check_arguments(a)
+    stall = stall_of(a)
+    xte, labels = _test_set(a)
+    sim = pick_simulator(a.sim)
+    n_rtl = _rtl_image_count(a, len(xte), sim)
+    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data)
+    float_pred = _float_predictions(model, xte)
+    dense = _dense_twin(a)
+    dense_pred = None if dense is None else _float_predictions(dense, xte)
+    print(f"{TITLES[a.model]}: {desc}")
+    qnet, xq, int_pred = _integer_reference(a, model, layer_pps, xte)
+    net = NetProgram(qnet, cfg)
+    rtl = _run_on_rtl(a, net, xq[:n_rtl], sim, cfg, stall)
+    pred = Predictions(labels, float_pred, dense_pred, int_pred, np.array(rtl.predictions))
+    acc = pred.accuracy()
+    lines = _summary_lines(TITLES[a.model], desc, sim, pred, acc, rtl)
+    out = Path(a.out)
+    rows, energy = [], None
+    if not a.waves:
+        sections, rows, _, _, energy = _performance(net, rtl, TITLES[a.model], out, table)
+        lines += sections
+    _write_summary(out, "\n".join(lines) + "\n", rtl, {
+        "model": a.model, "weights": desc, "simulator": sim, "accuracy": acc, "rtl_images": n_rtl,
+        "bit_exact": rtl.bit_exact, "mismatches": rtl.mismatches, "layers": rows, "energy": energy,
+        "rtl_predictions": pred.rtl.tolist(), "float_predictions": float_pred[:n_rtl].tolist(),
+        "labels": labels[:n_rtl].tolist(), **rtl.sim, "wall_seconds": rtl.wall})
+    return 0 if rtl.bit_exact else 1
+
+
+# ---- loading: the arguments, the test images, the models ----------------------------------------
+
+def _check_arguments(a) -> None:
     if a.model != "digits" and (a.checkpoint is None or a.data is None):
         raise ValueError(f"--model {a.model} needs --checkpoint (a trained PPS model) and --data (CIFAR-10)")
     if a.images is not None and a.images < 1:
         raise ValueError(f"--images must be >= 1, got {a.images}")
-    stall = stall_of(a)
 
-    ds = "digits" if a.model == "digits" else "cifar10"
-    xte, yte = D.load(ds, "test", a.data)
+
+def _test_set(a) -> tuple:
+    """The test images of the Python accuracies (--eval-images of them) and their labels (numpy)."""
+    from models import data as D
+
+    xte, yte = D.load("digits" if a.model == "digits" else "cifar10", "test", a.data)
     n_eval = a.eval_images if a.eval_images is not None else (None if a.model == "digits" else CIFAR_EVAL_IMAGES)
     if n_eval is not None:
         xte, yte = xte[:n_eval], yte[:n_eval]
     if a.images is not None and a.images > len(xte):
         raise ValueError(f"--images {a.images}: the test set has only {len(xte)} images")
-    sim = pick_simulator(a.sim)
-    default_rtl = len(xte) if a.model == "digits" else CIFAR_RTL_IMAGES
-    n_rtl = 1 if a.waves else (a.images or (default_rtl if sim == "verilator" else min(default_rtl, ICARUS_IMAGES)))
-    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data)
-    dense_ck = a.dense_checkpoint or (SHIPPED_DENSE.get(a.model) if a.checkpoint is None else None)
-    labels = yte.numpy()
-    float_pred = _float_predictions(model, xte)
-    acc = {"float_pps": float((float_pred == labels).mean())}
-    if dense_ck is not None:
-        dense = build(a.model)
-        load_checkpoint(dense, dense_ck)
-        acc["float_dense"] = float((_float_predictions(dense.eval(), xte) == labels).mean())
-    print(f"{TITLES[a.model]}: {desc}")
+    return xte, yte.numpy()
+
+
+def _rtl_image_count(a, n_test: int, sim: str) -> int:
+    """How many test images run on the RTL: --images, else the defaults of --help (one with --waves)."""
+    if a.waves:
+        return 1
+    default = n_test if a.model == "digits" else CIFAR_RTL_IMAGES
+    return a.images or (default if sim == "verilator" else min(default, ICARUS_IMAGES))
+
+
+def _dense_twin(a):
+    """The float dense twin (--dense-checkpoint, else the shipped one of the shipped model), or None."""
+    from models.nets import build, load_checkpoint
+    from models.prepare import SHIPPED_DENSE
+
+    path = a.dense_checkpoint or (SHIPPED_DENSE.get(a.model) if a.checkpoint is None else None)
+    if path is None:
+        return None
+    dense = build(a.model)
+    load_checkpoint(dense, path)
+    return dense.eval()
+
+
+# ---- the runs: float models, the integer reference, the RTL -------------------------------------
+
+def _float_predictions(model, x) -> np.ndarray:
+    import torch
+    with torch.no_grad():
+        return torch.cat([model(x[i:i + 256]).argmax(1) for i in range(0, len(x), 256)]).numpy()
+
+
+def _integer_reference(a, model, layer_pps, xte) -> tuple:
+    """The int8 network (calibrated on training images), the int8 test images and its predictions."""
+    from models.prepare import quantized
+    from models.qnet import predict
+
     t0 = time.time()
     qnet = quantized(a.model, model, layer_pps, a.data)
     xq = qnet.quantize_input(xte.numpy())
-    int_pred = np.array([predict(qnet, x) for x in xq])
-    acc["int8_python"] = float((int_pred == labels).mean())
+    pred = np.array([predict(qnet, x) for x in xq])
     print(f"int8 integer reference on {len(xq)} test images: {time.time() - t0:.1f} s")
+    return qnet, xq, pred
 
-    net = NetProgram(qnet, cfg)
+
+def _run_on_rtl(a, net, images, sim: str, cfg, stall):
+    """The int8 `images` through the network on the RTL (and every array layer once in dense mode,
+    unless --waves): tb.env.host.NetRun."""
+    from tb.env.host import run_network_on_rtl
+
     print("layers: " + ", ".join(f"{s.name} ({'array' if s.where == 'array' else 'host'})" for s in net.stages))
-    print(f"running {n_rtl} test image(s) through the RTL on {sim} ...", flush=True)
-    run = run_network_on_rtl(qnet, xq[:n_rtl], sim, cfg, dense=not a.waves, waves=a.waves, stall=stall,
-                             name="demo_waves" if a.waves else "demo", transport=a.transport)
-    rtl_pred = np.array(run.predictions)
-    acc["rtl"] = float((rtl_pred == labels[:n_rtl]).mean())
-    acc["int8_python_same_images"] = float((int_pred[:n_rtl] == labels[:n_rtl]).mean())
-    rtl_cycles = [sum(c["cycles"] for c in img.values()) for img in run.layer_counters]
+    print(f"running {len(images)} test image(s) through the RTL on {sim} ...", flush=True)
+    return run_network_on_rtl(net.qnet, images, sim, cfg, dense=not a.waves, waves=a.waves, stall=stall,
+                              name="demo_waves" if a.waves else "demo", transport=a.transport)
 
-    lines = [f"# {TITLES[a.model]} on the SPS accelerator (RTL: {sim})", "",
+
+# ---- the figures: accuracies, performance --------------------------------------------------------
+
+@dataclass
+class Predictions:
+    """Top-1 predictions on the test images: the float PPS model, its dense twin (None without one),
+    the int8 integer reference, and the RTL on the first len(rtl) of them."""
+    labels: np.ndarray
+    float_pps: np.ndarray
+    float_dense: np.ndarray | None
+    int8: np.ndarray
+    rtl: np.ndarray
+
+    def accuracy(self) -> dict:
+        n = len(self.rtl)
+        acc = {"float_pps": float((self.float_pps == self.labels).mean())}
+        if self.float_dense is not None:
+            acc["float_dense"] = float((self.float_dense == self.labels).mean())
+        acc["int8_python"] = float((self.int8 == self.labels).mean())
+        acc["rtl"] = float((self.rtl == self.labels[:n]).mean())
+        acc["int8_python_same_images"] = float((self.int8[:n] == self.labels[:n]).mean())
+        return acc
+
+
+def _performance(net, rtl, title: str, out: Path, table: dict) -> tuple:
+    """sps.tables.performance_sections of the first image's hardware counters against dense mode."""
+    from sps.tables import performance_sections
+
+    return performance_sections(net, "rtl", rtl.layer_counters[0], rtl.dense_counters, title, out, table)
+
+
+# ---- the output: summary.md, summary.json ----------------------------------------------------------
+
+def _summary_lines(title: str, desc: str, sim: str, pred: Predictions, acc: dict, rtl) -> list[str]:
+    """The accuracy table (`acc`: pred.accuracy()), the bit-exact check and the simulation line, as
+    Markdown."""
+    from tb.env.host import sim_line
+
+    n_test, n_rtl = len(pred.labels), len(pred.rtl)
+    lines = [f"# {title} on the SPS accelerator (RTL: {sim})", "",
              f"Weights: {desc}.", "",
              "| model | images | top-1 accuracy |", "|---|---|---|"]
     if "float_dense" in acc:
-        lines.append(f"| float, dense twin | {len(xte)} | {acc['float_dense']:.2%} |")
-    lines += [f"| float, PPS | {len(xte)} | {acc['float_pps']:.2%} |",
-              f"| int8 PPS, integer reference (Python) | {len(xte)} | {acc['int8_python']:.2%} |",
+        lines.append(f"| float, dense twin | {n_test} | {acc['float_dense']:.2%} |")
+    lines += [f"| float, PPS | {n_test} | {acc['float_pps']:.2%} |",
+              f"| int8 PPS, integer reference (Python) | {n_test} | {acc['int8_python']:.2%} |",
               f"| int8 PPS, integer reference (Python), same images as the RTL | {n_rtl} | "
               f"{acc['int8_python_same_images']:.2%} |",
               f"| int8 PPS on the RTL | {n_rtl} | {acc['rtl']:.2%} |", ""]
-    exact = run.bit_exact                     # every array layer's output and the logits
+    exact = rtl.bit_exact                     # every array layer's output and the logits
     lines.append(f"Bit-exact check, RTL vs integer reference, every array layer output and the logits of "
                  f"all {n_rtl} image(s): **{'PASS' if exact else 'FAIL'}**"
-                 + ("" if exact else f" ({len(run.mismatches)} mismatches; first: {run.mismatches[0]})") + ".")
-    lines.append(f"RTL predictions equal to the int8 reference's: {int((rtl_pred == int_pred[:n_rtl]).sum())}/{n_rtl}; "
-                 f"to the float PPS model's: {int((rtl_pred == float_pred[:n_rtl]).sum())}/{n_rtl}. "
-                 f"Simulation: {sum(rtl_cycles):,} array cycles; {sim_line(run.sim)}, {run.wall:.0f} s wall with the build.")
+                 + ("" if exact else f" ({len(rtl.mismatches)} mismatches; first: {rtl.mismatches[0]})") + ".")
+    rtl_cycles = sum(c["cycles"] for img in rtl.layer_counters for c in img.values())
+    lines.append(f"RTL predictions equal to the int8 reference's: {int((pred.rtl == pred.int8[:n_rtl]).sum())}/{n_rtl}; "
+                 f"to the float PPS model's: {int((pred.rtl == pred.float_pps[:n_rtl]).sum())}/{n_rtl}. "
+                 f"Simulation: {rtl_cycles:,} array cycles; {sim_line(rtl.sim)}, {rtl.wall:.0f} s wall with the build.")
     lines.append("")
-    out = Path(a.out)
-    if not a.waves:
-        sections, rows, _, _, energy = performance_sections(net, "rtl", run.layer_counters[0], run.dense_counters,
-                                                            TITLES[a.model], out, table)
-        lines += sections
-    else:
-        rows, energy = [], None
-    text = "\n".join(lines) + "\n"
+    return lines
+
+
+def _write_summary(out: Path, text: str, rtl, record: dict) -> None:
+    """Print the summary and write it to out/summary.md, its figures to out/summary.json."""
+    from tb.env.host import sim_line
+
     print()
     print(text)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.md").write_text(text)
-    (out / "summary.json").write_text(json.dumps(
-        {"model": a.model, "weights": desc, "simulator": sim, "accuracy": acc, "rtl_images": n_rtl,
-         "bit_exact": exact, "mismatches": run.mismatches, "layers": rows, "energy": energy,
-         "rtl_predictions": rtl_pred.tolist(), "float_predictions": float_pred[:n_rtl].tolist(),
-         "labels": labels[:n_rtl].tolist(), **run.sim, "wall_seconds": run.wall}, indent=2))
-    print(sim_line(run.sim))
+    (out / "summary.json").write_text(json.dumps(record, indent=2))
+    print(sim_line(rtl.sim))
     print(f"wrote {out / 'summary.md'} and {out / 'summary.json'}")
-    return 0 if exact else 1

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from models.shapes import MODELS
-from sps.cli import add_config_argument, add_energy_argument, add_sim_argument
+from sps.cli import add_network_arguments
 
 HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storage, energy, plots"
 
@@ -113,23 +113,17 @@ def add_arguments(ap) -> None:
     ap.add_argument("--fmax-mhz", type=float, default=None, metavar="F",
                     help="clock for the real-time figures (default: the post-route Fmax recorded in "
                          "docs/fpga/summary.json when it is for this array; none otherwise)")
-    add_energy_argument(ap)
-    add_sim_argument(ap)
-    add_config_argument(ap)
+    add_network_arguments(ap)
 
 
 def run(a) -> int:
     import sys
 
-    from compiler.config import load_config
-    from compiler.energy import load_energy_table
     from models.prepare import load_float, quantized
-    from sps.cli import pick_simulator
-
+    from sps.cli import array_and_energy, pick_simulator
     from sps.realtime import measured_fmax
 
-    cfg = load_config(a.config)
-    table = load_energy_table(a.energy_table)
+    cfg, table = array_and_energy(a)
     if a.fmax_mhz is not None and not 1.0 <= a.fmax_mhz <= 2000.0:
         raise ValueError(f"--fmax-mhz {a.fmax_mhz:g} is outside 1..2000")
     fmax, where = (a.fmax_mhz, "as given") if a.fmax_mhz else measured_fmax(cfg)

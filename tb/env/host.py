@@ -52,7 +52,7 @@ def _stall_json(stall) -> str:
 
 
 def sim_line(sim: dict) -> str:
-    """The line every command that simulates prints (figures from tb.env.top.SimMeter)."""
+    """The line every command that simulates prints (figures from tb.env.meter.SimMeter)."""
     return (f"simulated {sim['sim_cycles']:,} cycles in {sim['sim_seconds']:.1f} s "
             f"({sim['sim_cycles_per_s']:,.0f} cycles/s)")
 
@@ -115,7 +115,7 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
                        dense: bool = True, waves: bool = False, stall=0.0, seed: int = 0,
                        name: str = "net", progress: bool = True, transport: str = "mem") -> NetRun:
     """images: int8 [N, C, H, W] (already quantised with qnet.quantize_input); cfg: the array
-    (default config/sps.json); transport: the streams ("mem" or "axi", tb/env/top.py)."""
+    (default config/sps.json); transport: the streams ("mem" or "axi", tb/env/transports.py)."""
     images = np.asarray(images)
     if images.dtype != np.int8 or images.ndim != 4 or tuple(images.shape[1:]) != tuple(qnet.input_shape):
         raise ValueError(f"images must be int8 [N, {', '.join(map(str, qnet.input_shape))}], "

@@ -20,7 +20,8 @@ import cocotb
 
 from compiler.network import NetProgram
 from models.qnet import QNet
-from tb.env.top import SimMeter, SpsEnv, env_config, sum_counters
+from tb.env.meter import SimMeter
+from tb.env.top import SpsEnv, env_config, sum_counters
 
 
 async def run_layer(env: SpsEnv, prog) -> tuple[np.ndarray, dict]:

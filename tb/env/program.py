@@ -11,7 +11,8 @@ import numpy as np
 import cocotb
 
 from compiler.progfile import load_program
-from tb.env.top import SimMeter, SpsEnv
+from tb.env.meter import SimMeter
+from tb.env.top import SpsEnv
 
 
 @cocotb.test()

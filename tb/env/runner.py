@@ -252,7 +252,7 @@ def _check_results(path: Path) -> None:
 
 
 TB_TOP = "sps_tb"
-TRANSPORTS = ("mem", "axi")                 # tb/env/top.py: testbench memories, or cocotbext-axi
+TRANSPORTS = ("mem", "axi")                 # tb/env/transports.py: testbench memories, or cocotbext-axi
 # address bits of the stream memories of the "mem" transport (tb/hdl/sps_tb.v parameters): the
 # largest VGG-16 / ResNet-18 band (dense 512 -> 512 layer on the 8x8 array) has 295,360 weight
 # beats and 8,192 activation and result beats
@@ -269,7 +269,7 @@ def run_top(sim: str, module: str, cfg: ArrayConfig, env: dict | None = None, na
             testcase: str | list[str] | None = None, transport: str = "mem") -> Path:
     """Run cocotb module `module` on sps_top inside its testbench top (tb/hdl/sps_tb.v), built
     lean, with the configuration `cfg` (passed to the cocotb side in SPS_CFG) and the stream
-    `transport` (SPS_TRANSPORT: "mem" or "axi", see tb/env/top.py)."""
+    `transport` (SPS_TRANSPORT: "mem" or "axi", see tb/env/transports.py)."""
     if transport not in TRANSPORTS:
         raise ValueError(f"transport {transport!r}: expected one of {', '.join(TRANSPORTS)}")
     env = dict(env or {})

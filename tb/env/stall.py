@@ -1,4 +1,4 @@
-"""Back-pressure shapes for the top-level environment's streams (tb/env/top.py): the same two-state
+"""Back-pressure shapes for the top-level environment's streams (tb/env/transports.py): the same two-state
 Markov chain drives the HDL stall generators of the "mem" transport (tb/hdl/sps_tb_pause.v) and the
 cocotbext-axi pause generators of the "axi" one. No cocotb here: the sps commands check a stall
 before they start a simulation."""

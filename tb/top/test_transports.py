@@ -1,4 +1,4 @@
-"""The two stream transports of the top-level environment (tb/env/top.py) give the same results
+"""The two stream transports of the top-level environment (tb/env/transports.py) give the same results
 and the same hardware counters: "mem" (testbench memories and stall generators in tb/hdl/sps_tb.v,
 Python off the per-cycle path) against "axi" (cocotbext-axi on sps_top's ports). Without stalls the
 counters are equal to the cycle; with stalls the results are still equal and each stream's stalls
