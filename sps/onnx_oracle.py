@@ -3,48 +3,71 @@
 The QNet is written out as a QDQ ONNX model that carries OUR scales and integer weights, and
 onnxruntime's results are compared with those of models.qnet.run_reference:
 
-    qnet_to_qdq(qnet) -> ModelProto               the whole network: float "input" [N, C, H, W] ->
-                                                  QuantizeLinear -> int8 ... -> float "logits" [N, K]
-    layer_model(qnet, node) -> ModelProto         one conv node: int8 [N, C, H, W] -> int8 [N, F, Ho, Wo]
-    per_layer_agreement(qnet, tensors_per_image)  each conv layer run on our own int8 inputs, its int8
-                                                  output compared with ours (exact fraction, diff histogram)
-    end_to_end(qnet, qdq_model, images, our_logits, float_model=None, labels=None)
-                                                  top-1 agreement, logits cosine, accuracies
-    optimized_op_types(model)                     the op types onnxruntime actually runs (after fusion)
+    qnet_to_qdq(qnet, int_relu=False) -> ModelProto
+        the whole network: float "input" [N, C, H, W] -> QuantizeLinear -> int8 ... -> float
+        "logits" [N, K] (N symbolic)
+    layer_model(qnet, node, int_relu=False) -> ModelProto
+        one conv node (Node or name): int8 "x" [N, C, H, W] -> int8 "y" [N, F, Ho, Wo]
+    per_layer_agreement(qnet, tensors_per_image, path="float") -> {layer: {...}}
+        each conv run on our own int8 inputs (tensors_per_image[i] = run_reference(...)), its int8
+        output compared with ours: exact_fraction, max_abs_diff, n, diff_counts {ORT - ours: count}
+    end_to_end(qnet, qdq_model, images_float, our_logits, float_model=None, labels=None,
+               qdq_int8=False) -> {top1_agreement_qdq, logits_cosine_qdq, top1_agreement_float,
+               accuracy {ours, qdq, float}}
+    session(model, qdq_int8=False), optimized_op_types(model, qdq_int8=False)
+        the onnxruntime sessions used (CPU, one thread, quiet) and the op types ORT runs after
+        its graph optimisations
+    PATHS: "float" (int_relu=False, qdq_int8=False) and "qlinear" (True, True), see below.
 
 Mapping of the nodes (activation zero points are all int8 0, the scales are the QNet's):
   conv     DQ(x, s_in) -> Conv(DQ(w int8, s_w[f], axis 0), DQ(bias int32, s_in*s_w[f], axis 0))
            -> Relu? -> Q(s_out). s_w[f] is not the float weight scale but an effective one, chosen
            so that onnxruntime's float32 requant ratio  float32(float32(s_in * s_w[f]) / s_out)
-           (QLinearConv's ComputeOutputScale) is EXACTLY our M[f] * 2**-shift[f] (a 16-bit M is
-           exact in float32); a few float32 neighbours of s_in... are tried, see _exact_scale.
+           (QLinearConv's ComputeOutputScale) is our M[f] * 2**-shift[f] (exact in float32: M has
+           16 bits). Exact for most filters (3/4 on digits); where no float32 s_w[f] hits it (a
+           step of s_w can move the ratio by more than one ulp) the nearest, within one ulp.
+           With the float weight scale of the PTQ instead, M's own 16-bit rounding shows up:
+           measured 5.9e-5 (digits) and 8e-5 (resnet18) of the outputs off by 1, vs <= 2e-6 here.
   maxpool, avgpool, relu   DQ -> MaxPool / AveragePool / Relu -> Q at the same scale.
   flatten  Reshape of the int8 tensor to [N, C*H*W, 1, 1].
-  add      DQ(a, s_a) + DQ(b, s_b) -> Relu? -> Q(s_out) with s_a/s_out = Ma * 2**-sha exactly
-           (likewise b).
+  add      DQ(a, s_a) + DQ(b, s_b) -> Relu? -> Q(s_out) with float32(s_a / s_out) = Ma * 2**-sha
+           where a float32 s_a achieves it (likewise b).
   linear   DQ(x, s_x) -> (gap: ReduceSum over H, W) -> Flatten -> Gemm(DQ(w int8, 1/s_x), bias):
            the float logits are our int64 logits up to float32 rounding.
+  int_relu=True moves the ReLU of conv and add after the QuantizeLinear, onto the int8 tensor
+  (Q -> Relu): the same values, since with zero point 0 max(round(t), 0) = round(max(t, 0)).
 
-What onnxruntime 1.32 does (CPU EP, default graph optimisation ORT_ENABLE_ALL, x86-64):
-  * DQ -> Conv -> Q, and DQ -> Conv -> Relu -> Q, are fused into one QLinearConv (the Relu is
-    absorbed: it only clamps the int8 output at the zero point 0). The int8 x int8 sums are exact
-    int32 (on this machine AVX512-VNNI; plain AVX2 uses VPMADDUBSW, whose int16 pair sums can
-    saturate), the int32 bias is added exactly, and the requantisation is float32:
-        y = nearbyint(float32(acc) * float32(scale))     ties to EVEN, then saturate to int8,
-    where float32(acc) already rounds sums above 2**24. Ours is  (acc*M + 2**(shift-1)) >> shift,
-    ties UP, exact. With the exact ratio above the two differ only where acc*M/2**shift is a tie
-    (x.5: ours rounds up, ORT to even) or within float32 rounding of one, so by at most 1; the
-    measured rate is a few outputs in 10**4 (see tests/test_onnx_oracle.py and the report of
-    per_layer_agreement; any difference of 2 or more is a real disagreement).
-  * MaxPool, Relu and Reshape on int8 are exact. AveragePool rounds sum*s/n/s in float32 to
-    even, ours rounds sum/n to even exactly: equal except on a float32 near-tie.
-  * add: ours rounds each input to the output scale then adds (two roundings, ties up), ORT
-    rounds a*ra + b*rb once (float32, ties to even): the two differ by 1 on a few per cent of
-    the outputs, inherently, so add nodes are not compared one by one.
+What onnxruntime 1.32 does (CPU EP, default graph optimisation ORT_ENABLE_ALL, x86-64 with
+AVX512-VNNI), checked with optimized_op_types and tests/test_onnx_oracle.py:
+  * Path "float" (the plain graph, default session options): a DQ -> Conv -> Relu -> Q group is NOT fused
+    into QLinearConv: the Relu is only dropped when Q's zero point is the int8 minimum, and ORT
+    refuses int8-activation QDQ groups on x86 unless session.qdqisint8allowed is set. It runs
+    a float32 FusedConv (Conv + Relu) on the dequantised values, then QuantizeLinear
+    (float32, round half to EVEN, saturate). In the whole model some convs without
+    ReLU are still fused, to a uint8 (zero point 128) QLinearConv, after ORT turns their int8
+    Q -> DQ pairs into uint8.
+  * Path "qlinear" (int_relu=True, session qdq_int8=True): every DQ -> Conv -> Q becomes an
+    NHWC QLinearConv (com.microsoft), with add a QLinearAdd. Its int8 x int8 sums are exact
+    int32 (AVX512-VNNI here; plain AVX2's VPMADDUBSW can saturate int16 pair sums), the int32
+    bias is added exactly, then  y = nearbyint(float32(acc) * float32(ratio)): ties to EVEN,
+    and float32(acc) rounds sums above 2**24.
+  * Ours is (acc*M + 2**(shift-1)) >> shift: exact, ties UP. Exact ties need acc*M to be an odd
+    multiple of 2**(shift-1) and never occurred (0 in 7.4e6 resnet18 outputs), nor did any
+    |acc| > 2**24. The differences seen are all near-ties: acc*M/2**shift within ~1e-5 of x.5,
+    where a float32 rounding (of the product, of the ratio, or of the float32 conv sums) lands
+    on the other side. Measured (tests/test_onnx_oracle.py, and 12 random-input images of the
+    random-weight resnet18): digits 0 differences in 7.2e5 outputs on both paths; resnet18
+    1.2e-6 (float) and 5.4e-7 (qlinear) of the outputs off by exactly 1, none by 2 or more.
+    A difference of 2 or more is a real disagreement: per_layer_agreement reports max_abs_diff.
+  * MaxPool, Relu and Reshape on int8 are exact. AveragePool's mean is computed in float32 and
+    rounded to even, ours rounds sum/n to even exactly: equal but on a float32 near-tie.
+  * add: ours rounds each input to the output scale and then adds (two roundings, ties up),
+    onnxruntime rounds a*ra + b*rb once, so they can differ by 1 (a*ra = b*rb = 0.5: ours
+    1 + 1 = 2, onnxruntime round(1.0) = 1); add nodes are checked end to end only (top-1
+    agreement, logits cosine).
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -55,7 +78,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from models.qnet import Node, QNet
 
-OPSET = 21                       # onnxruntime 1.32 runs opsets up to 23
+OPSET = 21                       # QuantizeLinear/DequantizeLinear-21; onnxruntime 1.32 runs it
 _NEIGHBOURS = 64                 # float32 neighbours tried around an effective scale
 PATHS = {"float": (False, False),    # path -> (int_relu, qdq_int8)
          "qlinear": (True, True)}
