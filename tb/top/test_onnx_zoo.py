@@ -61,3 +61,35 @@ def test_imported_network_on_rtl(simulator, imported, case):
     agree = per_layer_agreement(qnet, [run_reference(qnet, v) for v in xq])
     for layer, a in agree.items():
         assert a["max_abs_diff"] <= 1 and a["exact_fraction"] >= 0.999, (layer, a)
+
+
+@pytest.mark.sim
+def test_import_report_demo_commands(simulator, tmp_path):
+    """What a user types: sps import, sps report --net, sps demo --net on a fresh export."""
+    if simulator != "verilator":
+        pytest.skip("the commands are the same on both simulators; Verilator is the fast one")
+    import json
+
+    from sps.cli import main
+
+    m = build("res_stride2", seed=3)
+    path = export(m, m.shape, tmp_path / "m.onnx")
+    np.save(tmp_path / "calib.npy", images(m.shape, 32, 1))
+    np.save(tmp_path / "x.npy", images(m.shape, 6, 4))
+    np.save(tmp_path / "y.npy", np.arange(6) % 10)
+    net = tmp_path / "net.npz"
+    assert main(["import", str(path), "--calib", str(tmp_path / "calib.npy"), "--out", str(net)]) == 0
+    common = ["--net", str(net), "--images", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"),
+              "--onnx", str(path), "--sim", simulator]
+    assert main(["report", *common, "--out", str(tmp_path / "rep")]) == 0
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert rep["bit_exact"] is True and rep["array_mac_fraction"] >= 0.99
+    assert {r["where"] for r in rep["layers"] if r["op"].startswith("conv")} == {"array"}
+    ort_ = rep["onnxruntime"]
+    assert all(v["max_abs_diff"] <= 1 and v["exact_fraction"] >= 0.999 for v in ort_["per_layer"].values())
+    assert len(ort_["per_layer"]) == 4
+    assert ort_["top1_agreement_qdq"] >= 0.99 and 0 <= ort_["top1_agreement_float"] <= 1
+    assert set(rep["accuracy"]) == {"ours", "qdq", "float"}
+    assert main(["demo", *common, "--out", str(tmp_path / "demo")]) == 0
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary["bit_exact"] is True and summary["rtl_images"] == 6
