@@ -1,6 +1,7 @@
 """SPS compiler: PPS conv layers -> layer programs (registers, weight/activation streams).
 
 Modules, in dependency order (docs/ARCHITECTURE.md is the hardware/compiler contract):
+  paths     ROOT, CONFIG, RTL                   where the repository and its config/ and rtl/ are
   config    ArrayConfig, load_config            the parameter source config/sps.json
   regs      register addresses (5.1), HEADER_BEATS (5.3)
   layer     QLayer, Requant, check_input        a quantised 3x3 conv layer, validated

@@ -12,8 +12,9 @@ import math
 from pathlib import Path
 
 from compiler import regs as R
+from compiler.paths import CONFIG
 
-CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "sps.json"
+CONFIG_PATH = CONFIG / "sps.json"
 
 
 def _read_json(path: Path) -> dict:
@@ -27,7 +28,7 @@ def _read_json(path: Path) -> dict:
     if unknown:
         raise ValueError(f"array config {path}: unknown key(s) {unknown}")
     null = sorted(k for k in _FIELDS if k in raw and raw[k] is None)
-    if null:                         # None would silently mean "the default"
+    if null:                         # said here, where the file is known
         raise ValueError(f"array config {path}: {null} must be positive integers, got null")
     return {k: v for k, v in raw.items() if k in _FIELDS}
 
@@ -42,26 +43,29 @@ def _defaults() -> dict:
     return raw
 
 
+def _from_defaults(name: str):
+    """A field whose default is config/sps.json's value, read when an ArrayConfig is made."""
+    return dataclasses.field(default_factory=lambda: _defaults()[name])
+
+
 @dataclasses.dataclass(frozen=True)
 class ArrayConfig:
-    """The array parameters. A field left out (None) takes its value from config/sps.json, so
-    ArrayConfig() is the project's configuration and ArrayConfig(ROWS=4) differs in ROWS only."""
-    ROWS: int = None
-    COLS: int = None
-    LANES: int = None
-    ACT_DEPTH: int = None
-    ACC_DEPTH: int = None
-    PMAX: int = None
-    DIM_BITS: int = None
-    CH_BITS: int = None
-    OUT_FIFO_DEPTH: int = None
+    """The array parameters. A field left out takes its value from config/sps.json, so
+    ArrayConfig() is the project's configuration and ArrayConfig(ROWS=4) differs in ROWS only.
+    Derived figures (pes) are properties, computed from these."""
+    ROWS: int = _from_defaults("ROWS")
+    COLS: int = _from_defaults("COLS")
+    LANES: int = _from_defaults("LANES")
+    ACT_DEPTH: int = _from_defaults("ACT_DEPTH")
+    ACC_DEPTH: int = _from_defaults("ACC_DEPTH")
+    PMAX: int = _from_defaults("PMAX")
+    DIM_BITS: int = _from_defaults("DIM_BITS")
+    CH_BITS: int = _from_defaults("CH_BITS")
+    OUT_FIFO_DEPTH: int = _from_defaults("OUT_FIFO_DEPTH")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if v is None:
-                v = _defaults()[f.name]
-                object.__setattr__(self, f.name, v)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"array config: {f.name} must be a positive integer, got {v!r}")
         if self.ROWS > 255 or self.COLS > 255 or self.LANES > 255 or self.PMAX > 255:

@@ -49,9 +49,10 @@ import json
 import math
 from pathlib import Path
 
+from compiler.paths import CONFIG
 from compiler.storage import FORMATS, storage_report
 
-TABLE_PATH = Path(__file__).resolve().parent.parent / "config" / "energy_45nm.json"
+TABLE_PATH = CONFIG / "energy_45nm.json"
 ACTIONS = ("int8_mult", "int8_add", "int32_add", "int32_mult", "reg_write_8b")
 COMPONENTS = ("MACs", "PE weight registers", "indexing (walker)", "activation buffer", "accumulator",
               "output stage", "result FIFO", "DRAM weights+index", "DRAM activations", "DRAM results")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compiler.config import ArrayConfig
 from models.pps import KERNEL_POSITIONS, PPS, PPSError, is_int
 
 _POPCOUNT9 = np.array([bin(m).count("1") for m in range(1 << KERNEL_POSITIONS)], dtype=np.int64)
@@ -70,6 +71,9 @@ def _cover_masks(sup: np.ndarray, P: int) -> tuple[list[int], int]:
 
 
 def _check_pmax(pmax) -> int:
+    """pmax as given, or the array's PMAX (config/sps.json) for None."""
+    if pmax is None:
+        return ArrayConfig().PMAX
     if not is_int(pmax) or pmax < 1:
         raise ValueError(f"pmax must be a positive integer, got {pmax!r}")
     return int(pmax)
@@ -83,9 +87,9 @@ def _cheapest_cover(sup: np.ndarray, pmax: int) -> list[int]:
     return [m or EMPTY_PHASE_MASK for m in masks]
 
 
-def cover_pps(weight, pmax: int = 8) -> PPS:
-    """The cheapest PPS (offset 0, period <= pmax) that covers every non-zero weight, pattern
-    sizes as they come (pps="any")."""
+def cover_pps(weight, pmax: int | None = None) -> PPS:
+    """The cheapest PPS (offset 0, period <= pmax; None: the array's PMAX) that covers every
+    non-zero weight, pattern sizes as they come (pps="any")."""
     pmax = _check_pmax(pmax)
     sup = support_masks(weight)
     return PPS.dense() if (sup == FULL_MASK).all() else PPS.from_masks(_cheapest_cover(sup, pmax), 0)
@@ -134,10 +138,10 @@ def _nearest_regular(sup: np.ndarray, P: int) -> list[int]:
     return _reduce_period([first_n if m is None else m for m in out])
 
 
-def infer_pps(weight, pmax: int = 8, layer_name: str = "layer") -> PPS:
-    """The regular PPS (PS-n, PSD or dense; offset 0, period <= pmax) of the weights; PPSError
-    naming the layer, filter and channel when a kernel has non-zeros outside it, or when the
-    weights follow a pattern list of mixed sizes (module docstring)."""
+def infer_pps(weight, pmax: int | None = None, layer_name: str = "layer") -> PPS:
+    """The regular PPS (PS-n, PSD or dense; offset 0, period <= pmax; None: the array's PMAX) of
+    the weights; PPSError naming the layer, filter and channel when a kernel has non-zeros outside
+    it, or when the weights follow a pattern list of mixed sizes (module docstring)."""
     pmax = _check_pmax(pmax)
     sup = support_masks(weight)
     if (sup == FULL_MASK).all():
@@ -180,9 +184,12 @@ def check_pps(weight, pps: PPS, layer_name: str = "layer") -> None:
                    f"{list(pps.patterns[ph])} ({int(kern.sum())} kernel(s) violate the PPS)")
 
 
-def resolve_pps(weight, pps: PPS | str | None = "auto", pmax: int = 8, layer_name: str = "layer") -> PPS:
+def resolve_pps(weight, pps: PPS | str | None = "auto", pmax: int | None = None,
+                layer_name: str = "layer") -> PPS:
     """pps: a PPS (checked: period <= pmax, weights inside its mask), "auto" or None (infer_pps:
-    a regular PPS or PPSError), or "any" (cover_pps: the cheapest cover, mixed sizes allowed)."""
+    a regular PPS or PPSError), or "any" (cover_pps: the cheapest cover, mixed sizes allowed).
+    pmax None: the array's PMAX."""
+    pmax = _check_pmax(pmax)
     if pps is None or (isinstance(pps, str) and pps == "auto"):
         return infer_pps(weight, pmax, layer_name)
     if isinstance(pps, str) and pps == "any":

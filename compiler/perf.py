@@ -44,7 +44,8 @@ Stream lengths (no stalls or not): `act_load`, `wgt_beats` and `res_beats` are t
 carries (the energy model, compiler/energy.py, counts its actions from them). Layer: the sum over
 bands. `dense_equivalent` is the same layer run dense (P = 1, every filter in
 one group) on the same array; `ideal` = ceil(non-zero MACs / (ROWS*COLS)) with non-zero MACs =
-kept weights (PPS mask) * Hout * Wout.
+kept weights (PPS mask) * Hout * Wout; `utilization` = non-zero MACs / (total x ROWS x COLS)
+(utilization(), also applied to measured cycles by the sps commands).
 """
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT
 OUT_LAT = 7            # last result beat = last drain read + OUT_LAT (raw mode)
 OUT_LAT_REQUANT = 14   # the same in requant mode (sps_requant: 9 cycles instead of 2)
 DRAIN_STEP_REQUANT = 2  # requant mode: one drain read every 2 cycles (one multiplier per lane, used twice)
+
+
+def ideal_cycles(macs: int, cfg) -> int:
+    """Cycles of `macs` MACs with every PE busy in every cycle: ceil(macs / (ROWS x COLS))."""
+    return ceil_div(macs, cfg.pes)
+
+
+def utilization(macs: int, cycles: int, cfg) -> float:
+    """The share of PE-cycles doing a non-zero MAC: macs / (cycles x ROWS x COLS); 0.0 for 0 cycles."""
+    return macs / (cycles * cfg.pes) if cycles else 0.0
 
 
 def geom_cycles(cfg) -> int:
@@ -156,8 +167,8 @@ def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS, requa
            ("act_load", "wgt_beats", "res_beats", "passes", "start", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
     Hout = sum(hob for _, hob in bands)
     res["macs"] = pps.nonzeros(F, C) * Hout * Wout
-    res["ideal"] = ceil_div(res["macs"], cfg.ROWS * cfg.COLS)
-    res["utilization"] = round(res["ideal"] / res["total"], 4) if res["total"] else 0.0
+    res["ideal"] = ideal_cycles(res["macs"], cfg)
+    res["utilization"] = utilization(res["macs"], res["total"], cfg)
     res["bands"] = out_bands
     return res
 
@@ -183,7 +194,8 @@ def predict_cycles(prog, cfg=None) -> dict:
     dense = dense_equivalent(prog, cfg)
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)
-    res["constants"] = {"HEADER_BEATS": R.HEADER_BEATS} | {k: globals()[k] for k in ("START_LAT", "RUN_LAT", "SLOT_FREE_LAT",
-                                                  "DONE_LAT", "DRAIN_LAT", "DRAIN_GAP", "BANK_FREE_LAT", "OUT_LAT",
-                                                  "OUT_LAT_REQUANT", "DRAIN_STEP_REQUANT")}
+    res["constants"] = {"HEADER_BEATS": R.HEADER_BEATS, "START_LAT": START_LAT, "RUN_LAT": RUN_LAT,
+                        "SLOT_FREE_LAT": SLOT_FREE_LAT, "DONE_LAT": DONE_LAT, "DRAIN_LAT": DRAIN_LAT,
+                        "DRAIN_GAP": DRAIN_GAP, "BANK_FREE_LAT": BANK_FREE_LAT, "OUT_LAT": OUT_LAT,
+                        "OUT_LAT_REQUANT": OUT_LAT_REQUANT, "DRAIN_STEP_REQUANT": DRAIN_STEP_REQUANT}
     return res

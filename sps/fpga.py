@@ -19,7 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from compiler.paths import ROOT, RTL
+
 DEVICE, PACKAGE = "LFE5UM-85F", "CABGA381"
 CAPACITY = {"lut4": 83640, "ff": 83640, "dsp": 156, "ebr": 208}
 WRAPPER = ROOT / "tb" / "hdl" / "sps_fpga_wrap.v"
@@ -38,7 +39,7 @@ def rel(p: Path) -> str:
 
 
 def rtl_sources() -> list[Path]:
-    return sorted((ROOT / "rtl").glob("*.v"))
+    return sorted(RTL.glob("*.v"))
 
 
 def run_tool(argv: list[str], log: Path, what: str, progress=print, every: float = 60.0) -> float:

@@ -9,8 +9,8 @@ import json
 import numpy as np
 
 from compiler.config import ArrayConfig
+from compiler.paths import ROOT
 from models.shapes import VGG16_CIFAR_CONVS
-from sps.fpga import ROOT
 
 FPGA_SUMMARY = ROOT / "docs" / "fpga" / "summary.json"
 
@@ -61,16 +61,16 @@ def vgg16_imagenet(cfg: ArrayConfig, seed: int = 0) -> dict:
     """Cycle-model totals of VGG-16's 13 conv layers at 224x224 (first layer dense, the others
     PS-4/P4 with random weights, like the CIFAR report), PPS and dense mode."""
     from compiler.compile import compile_layer
-    from compiler.layer import QLayer
     from models.pps import PPS
+    from tb.env.cases import random_layer
 
     rng = np.random.default_rng(seed)
     layers = []
     for name, C, F, H in VGG16_CIFAR_CONVS:
         H *= 7                                          # 32 -> 224
         pps = PPS.dense() if C == 3 else PPS.ps(4, 4, 1)
-        w = (rng.integers(-128, 128, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8)
-        prog = compile_layer(QLayer(name, w, None, 1, 1), cfg, pps, H=H, W=H)
+        layer, _ = random_layer(rng, pps, C, F, H, H, name=name)
+        prog = compile_layer(layer, cfg, pps, H=H, W=H)
         layers.append({"layer": name, "in": [C, H, H], "out": [F, H, H], "where": "array",
                        "cycles": prog.cycles["total"], "dense_cycles": prog.cycles["dense_equivalent"]["total"],
                        "macs": prog.cycles["macs"], "bands": len(prog.bands)})

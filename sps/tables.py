@@ -3,8 +3,8 @@ network on the SPS array, shared by `sps demo` and `sps report`.
 
 Cycles come from the hardware counters of an RTL run (`source="rtl"`) or from the compiler's
 cycle model (`source="model"`, which the RTL tests show to be exact when no stream stalls); every
-table says which. Utilisation = non-zero MACs / (cycles x ROWS x COLS); ideal = non-zero MACs /
-(ROWS x COLS); speedup = dense-mode cycles / PPS-mode cycles of the same layer.
+table says which. Utilisation and ideal cycles as compiler.perf defines them (utilization,
+ideal_cycles); speedup = dense-mode cycles / PPS-mode cycles of the same layer.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 
 from compiler.energy import network_energy
 from compiler.network import NetProgram
+from compiler.perf import ideal_cycles, utilization
 from compiler.storage import FORMATS, format_network_table
 from sps.energy_tables import energy_lines, energy_plot
 
@@ -31,7 +32,6 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
                dense_counters: dict | None = None) -> list[dict]:
     """One row per stage. counters / dense_counters: layer -> hardware counters (source="rtl")."""
     cfg = net.cfg
-    pes = cfg.ROWS * cfg.COLS
     rows = []
     for st in net.stages:
         r = {"layer": st.name, "where": st.where, "op": st.kind, "in": list(st.in_shape),
@@ -45,7 +45,7 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
             r.update(pps=_short_pps(st.prog), cycles=int(cyc), dense_cycles=int(dcyc),
                      predicted=int(st.prog.cycles["total"]), predicted_dense=int(dense["total"]),
                      ideal=st.prog.cycles["ideal"], dense_ideal=dense["ideal"],
-                     utilization=st.macs / (cyc * pes), dense_utilization=dense["macs"] / (dcyc * pes),
+                     utilization=utilization(st.macs, cyc, cfg), dense_utilization=utilization(dense["macs"], dcyc, cfg),
                      speedup=dcyc / cyc, bands=len(st.prog.bands), passes=st.prog.bands[0].passes)
             if source == "rtl":
                 r["stalls"] = {k: counters[st.name][k] for k in ("stall_act", "stall_wgt", "stall_res")}
@@ -55,18 +55,18 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
     return rows
 
 
-def totals(rows: list[dict], pes: int) -> dict:
+def totals(rows: list[dict], cfg) -> dict:
     arr = [r for r in rows if r["where"] == "array"]
     c, d = sum(r["cycles"] for r in arr), sum(r["dense_cycles"] for r in arr)
     macs = sum(r["macs"] for r in arr)
     return {"cycles": c, "dense_cycles": d, "speedup": d / c if c else 0.0, "macs": macs,
-            "utilization": macs / (c * pes) if c else 0.0, "ideal": -(-macs // pes),
+            "utilization": utilization(macs, c, cfg), "ideal": ideal_cycles(macs, cfg),
             "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host"),
             "array_mac_fraction": macs / sum(r["macs"] for r in rows) if macs else 0.0}
 
 
 def layer_table(rows: list[dict], source: str, t: dict) -> str:
-    """The per-layer Markdown table; t = totals(rows, pes) for its last line."""
+    """The per-layer Markdown table; t = totals(rows, cfg) for its last line."""
     src = "hardware counters (RTL)" if source == "rtl" else "compiler cycle model"
     lines = [f"Cycles per image from the {src}.", "",
              "| layer | runs on | in -> out | PPS | non-zero MACs | cycles | dense-mode cycles | speedup | "
@@ -99,9 +99,8 @@ def performance_sections(net: NetProgram, source: str, counters: dict | None, de
     """The per-layer table, the whole-network line, the storage table, the energy section and the
     plots (written to out_dir), as Markdown lines; also returns (rows, totals, plot paths, energy:
     compiler.energy.network_energy)."""
-    pes = net.cfg.ROWS * net.cfg.COLS
     rows = layer_rows(net, source, counters, dense_counters)
-    tot = totals(rows, pes)
+    tot = totals(rows, net.cfg)
     per, storage = net.storage()
     energy = network_energy(net, energy_table, counters, dense_counters)
     plots = plot(rows, storage, title, out_dir, source) + [energy_plot(energy, title, out_dir)]

@@ -13,10 +13,9 @@ import pytest
 
 from sps.cli import COMMANDS
 from sps.cli import main as sps
+from compiler.paths import ROOT
 from compiler.progfile import load_program
 from models.pps import PPS
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv):

@@ -12,12 +12,7 @@ from compiler.walker import tile_plan
 from models.pps import PPS
 from models.quant import requantize
 from models.reference import conv2d_int
-from tb.env.cases import random_pps
-
-
-def lanes_dividing(rng, rows):
-    """A random LANES that divides ROWS (the walker rule needs it)."""
-    return int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0]))
+from tb.env.cases import random_lanes, random_pps
 
 
 def make_case(seed):
@@ -41,12 +36,12 @@ def make_case(seed):
     elif cfgk == 2:   # small buffers: several bands
         rows = int(rng.integers(2, 9))
         cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 9)),
-                          LANES=lanes_dividing(rng, rows), ACT_DEPTH=int(rng.integers(12, 40)),
+                          LANES=random_lanes(rng, rows), ACT_DEPTH=int(rng.integers(12, 40)),
                           ACC_DEPTH=int(rng.integers(13, 60)))
     else:
         rows = int(rng.integers(1, 12))
         cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 12)),
-                          LANES=lanes_dividing(rng, rows), ACC_DEPTH=int(rng.integers(40, 200)))
+                          LANES=random_lanes(rng, rows), ACC_DEPTH=int(rng.integers(40, 200)))
     C, F = int(rng.integers(1, 24)), int(rng.integers(1, 24))
     s, p = int(rng.integers(1, 3)), int(rng.integers(0, 2))
     H, W = (int(rng.integers(3 - 2 * p, 14)) | 1 if seed % 3 else int(rng.integers(3 - 2 * p, 14)),

@@ -57,7 +57,7 @@ def regular_case(rng):
         return PPS.ps(n, P, int(rng.integers(0, P)))
     if kind == 1 and P > 1:
         return PPS.psd(n, P, int(rng.integers(0, P)), int(rng.integers(0, P)))
-    return PPS(tuple(tuple(rng.choice(9, n, replace=False)) for _ in range(P)), int(rng.integers(0, P)))
+    return random_pps(rng, P, n)
 
 
 @pytest.mark.parametrize("seed", range(40))

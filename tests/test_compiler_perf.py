@@ -8,6 +8,7 @@ from compiler.perf import (DONE_LAT, DRAIN_LAT, OUT_LAT, RUN_LAT, dense_equivale
                            predict_cycles)
 from compiler.compile import compile_layer
 from models.pps import PPS
+from tb.env.cases import random_lanes, random_pps
 
 
 def layer(pps, F, C, **kw):
@@ -58,10 +59,10 @@ def test_issued_macs_match_nonzeros():
     rng = np.random.default_rng(9)
     for _ in range(10):
         P = int(rng.choice([1, 2, 4, 8]))
-        pps = PPS(tuple(tuple(rng.choice(9, int(rng.integers(1, 10)), replace=False)) for _ in range(P)), 1)
+        pps = random_pps(rng, P, offset=1)
         rows = int(rng.integers(1, 10))
         cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 10)),
-                          LANES=int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0])))
+                          LANES=random_lanes(rng, rows))
         prog = compile_layer(layer(pps, int(rng.integers(1, 20)), int(rng.integers(1, 20))), cfg, pps, H=5, W=6)
         c = prog.cycles
         assert c["macs_issued"] == c["macs"] and c["dense_equivalent"]["macs"] >= c["macs"]

@@ -13,6 +13,7 @@ from compiler.progfile import load_program, save_program
 from compiler.streams import activation_stream, header_beats
 from models.pps import PPS, PPSError
 from models.reference import conv2d_int
+from tb.env.cases import random_pps
 
 
 def ceil_div(a, b):
@@ -90,8 +91,7 @@ def independent_stream(layer, pps, cfg):
 def test_weight_stream_layout(seed):
     rng = np.random.default_rng(100 + seed)
     P = int(rng.choice([1, 2, 4, 8]))
-    pps = PPS(tuple(tuple(rng.choice(9, int(rng.integers(1, 10)), replace=False)) for _ in range(P)),
-              int(rng.integers(0, P)))
+    pps = random_pps(rng, P)
     rows = int(rng.integers(1, 10))
     cfg = ArrayConfig(ROWS=rows, COLS=int(rng.integers(1, 10)), LANES=rows)
     L = pps_layer(rng, pps, int(rng.integers(1, 20)), int(rng.integers(1, 20)), requant=bool(seed % 2))

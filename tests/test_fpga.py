@@ -7,6 +7,7 @@ import json
 import pytest
 
 from compiler.config import load_config
+from compiler.paths import CONFIG, ROOT
 from sps import fpga
 from sps.cli import main as sps
 
@@ -75,9 +76,9 @@ def test_cli_errors(args, word, capsys):
 def test_synthesis_within_ceilings():
     """ECP5 synthesis of the default array (the same code path as `sps fpga --synth-only`) within
     config/fpga_ceilings.json: an area regression fails CI."""
-    ceil = {k: v for k, v in json.loads((fpga.ROOT / "config" / "fpga_ceilings.json").read_text()).items()
+    ceil = {k: v for k, v in json.loads((CONFIG / "fpga_ceilings.json").read_text()).items()
             if not k.startswith("_")}
-    out = fpga.ROOT / "build" / "test_fpga"          # inside the repository: the tools see only it
+    out = ROOT / "build" / "test_fpga"          # inside the repository: the tools see only it
     res = fpga.synth(load_config(), out, progress=lambda m: None)["_total"]
     print("ECP5 synthesis:", res)
     over = {k: (res[k], v) for k, v in ceil.items() if res[k] > v}

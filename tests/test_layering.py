@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from compiler.paths import ROOT
+
 PACKAGES = ("compiler", "models", "sps", "tb", "tests")
 
 

@@ -6,15 +6,11 @@ import numpy as np
 import pytest
 
 from models.pps import CORNERS_2X2, PPS, PPSError
+from tb.env.cases import random_pps
 
 
 def positions(mask3x3):
     return tuple(int(q) for q in np.flatnonzero(mask3x3.reshape(9)))
-
-
-def random_pps(rng, period, sizes):
-    pats = [tuple(sorted(rng.choice(9, size=s, replace=False))) for s in sizes]
-    return PPS(tuple(pats), int(rng.integers(0, period)))
 
 
 def phase_rule_case(seed):
@@ -30,7 +26,7 @@ def phase_rule_case(seed):
     elif kind == 2:
         pps = random_pps(rng, P, rng.integers(1, 10, size=P)) if seed % 8 else PPS.dense()
     else:
-        pps = random_pps(rng, P, [int(rng.choice([1, 2, 4]))] * P)
+        pps = random_pps(rng, P, int(rng.choice([1, 2, 4])))
     return pps, int(rng.integers(1, 20)), int(rng.integers(1, 20))
 
 

@@ -7,10 +7,11 @@ example:
   sps bench --layers conv1_2,conv2_1 --channel-div 4 --config my16x16.json
 
 Columns: cycles = the hardware CYCLES counter (start to done, activation load and final drain
-included); ideal = non-zero MACs / (ROWS*COLS); utilisation = ideal / cycles; predicted = the
-compiler's cycle model; speedup = dense-mode cycles / PS-4 cycles (both measured); sim rate =
-simulated cycles per wall-clock second. --channel-div N divides every layer's C and F by N (the
-first layer's C=3 is kept) to shorten runs. Writes bench.md, bench.json and bench_cycles.png.
+included); ideal = non-zero MACs / (ROWS*COLS); utilisation = non-zero MACs / (cycles x ROWS x
+COLS); predicted = the compiler's cycle model; speedup = dense-mode cycles / PS-4 cycles (both
+measured); sim rate = simulated cycles per wall-clock second. --channel-div N divides every
+layer's C and F by N (the first layer's C=3 is kept) to shorten runs. Writes bench.md, bench.json
+and bench_cycles.png.
 A run that differs from the reference stops the benchmark with exit 1.
 """
 from __future__ import annotations
@@ -27,24 +28,14 @@ from sps.cli import add_config_argument, add_sim_argument
 HELP = "VGG-16 CIFAR layers PS-4 vs dense on the RTL: cycles, utilisation, speedup"
 
 
-def make_layer(name, C, F, H, pps, seed):
-    from compiler.layer import QLayer
-
-    rng = np.random.default_rng(seed)
-    w = (rng.integers(-128, 128, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8)
-    x = rng.integers(-128, 128, (C, H, H)).astype(np.int8)
-    b = rng.integers(-1000, 1000, F).astype(np.int32)
-    return QLayer(name, w, b, stride=1, padding=1), x
-
-
 def run_one(name, C, F, H, pps, sim, seed, cfg):
     """One layer on the RTL: its stats (sps run-layer's), or None if it differs from the reference."""
     from compiler.compile import compile_layer
     from sps.commands.run_layer import layer_stats
-    from tb.env.cases import reference_output
+    from tb.env.cases import random_layer, reference_output
     from tb.env.host import run_program_on_rtl
 
-    layer, x = make_layer(name, C, F, H, pps, seed)
+    layer, x = random_layer(np.random.default_rng(seed), pps, C, F, H, H, bias=1000, name=name)
     prog = compile_layer(layer, cfg, pps, x=x)
     res, stats, sim_fig = run_program_on_rtl(prog, sim, name=f"bench_{name}_{'dense' if pps.is_dense else 'pps'}")
     if not np.array_equal(prog.unpack_results(res), reference_output(layer, x)):

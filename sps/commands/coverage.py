@@ -48,6 +48,7 @@ def run(a) -> int:
     import json
 
     from compiler.config import load_config
+    from compiler.paths import ROOT
     from sps import coverage
     from tb.env import fcov, runner
 
@@ -72,7 +73,7 @@ def run(a) -> int:
                *a.tests, *(["-k", a.k] if a.k else []), *(["-m", a.m] if a.m else [])]
         print(f"coverage run: SPS_COVERAGE=1 SIM=verilator {' '.join(cmd[1:])}", flush=True)
         t0 = time.monotonic()
-        rc = subprocess.call(cmd, cwd=runner.ROOT, env=dict(os.environ, SPS_COVERAGE="1", SIM="verilator"))
+        rc = subprocess.call(cmd, cwd=ROOT, env=dict(os.environ, SPS_COVERAGE="1", SIM="verilator"))
         run_info = {"pytest": " ".join(cmd[3:]), "pytest_exit": rc, "seconds": round(time.monotonic() - t0, 1)}
     dats = sorted(dat_dir.glob("*.dat"))
     functional = None

@@ -75,14 +75,15 @@ def summary_markdown(s: dict) -> str:
 
 def run(a) -> int:
     from compiler.config import load_config
+    from compiler.paths import ROOT
     from sps import fpga
 
     if not 1.0 <= a.target_mhz <= 1000.0:
         raise InputError(f"--target-mhz {a.target_mhz:g} is outside 1..1000")
     cfg = load_config(a.config)
     out = Path(a.out)
-    if not out.resolve().is_relative_to(fpga.ROOT):
-        raise InputError(f"--out {out}: must be inside the repository ({fpga.ROOT}): the WebAssembly "
+    if not out.resolve().is_relative_to(ROOT):
+        raise InputError(f"--out {out}: must be inside the repository ({ROOT}): the WebAssembly "
                          "Yosys and nextpnr see only it")
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,9 @@ example:
   sps report --model digits --config my16x16.json --out build/report/digits16
 
 Weights: --checkpoint, else the shipped model (digits) or random weights pruned to PS-4/P4
-(vgg16, resnet18; see models/prepare.py). --cycles rtl (the default): one
-image runs through the whole network on the RTL, every layer checked bit-exactly against the
-integer reference, and every 3x3 layer is run again in dense mode; the cycles are the hardware
+(vgg16, resnet18; see models/prepare.py). --cycles rtl (the default): one random image (--seed)
+runs through the whole network on the RTL, every layer checked bit-exactly against the integer
+reference, and every 3x3 layer is run again in dense mode; the cycles are the hardware
 counters. --cycles model: the compiler's cycle model, no simulation. --config: another array.
 Real time: latency, images/s and GOP/s at the post-route Fmax `sps fpga` measured for this array
 (docs/fpga/summary.json) or at --fmax-mhz; for VGG-16 also the cycle model's prediction at
@@ -41,11 +41,18 @@ HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storag
 
 def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
                    cfg, energy_table: dict, fmax_mhz: float | None = None, fmax_where: str = "",
+<<<<<<< HEAD
                    images=None, oracle=None) -> dict:
     """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
     and the plots. images: int8 [N, C, H, W] to run (default one random image); oracle(run) ->
     (markdown lines, report.json entries) adds the checks of a user's network. When the RTL differs
     from the integer reference nothing is written and "mismatches" lists the differences."""
+=======
+                   seed: int = 0) -> dict:
+    """Measure (or model) the per-layer cycles of `qnet` on the array `cfg` (on the RTL: one random
+    int8 image drawn with `seed`), write report.md/json and the plots. When the RTL differs from
+    the integer reference nothing is written and "mismatches" lists the differences."""
+>>>>>>> main
     from compiler.network import NetProgram
     from sps.tables import TITLES, performance_sections
     from tb.env.host import run_network_on_rtl, sim_line
@@ -56,11 +63,17 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     wall = 0.0
     sim_fig = {"sim_cycles": 0, "sim_seconds": 0.0, "sim_cycles_per_s": 0.0}
     if source == "rtl":
+<<<<<<< HEAD
         if images is None:
             images = np.random.default_rng(0).integers(-128, 128, qnet.input_shape).astype(np.int8)[None]
         print(f"running {len(images)} image(s) through {len(net.stages)} layers on {sim} "
               "(then every array layer in dense mode) ...")
         run = run_network_on_rtl(qnet, images, sim, cfg, dense=True, name=f"report_{model_name}")
+=======
+        image = np.random.default_rng(seed).integers(-128, 128, qnet.input_shape).astype(np.int8)
+        print(f"running one image through {len(net.stages)} layers on {sim} (then every 3x3 layer in dense mode) ...")
+        run = run_network_on_rtl(qnet, image[None], sim, cfg, dense=True, name=f"report_{model_name}")
+>>>>>>> main
         wall, sim_fig = run.wall, run.sim
         print(sim_line(sim_fig))
         if not run.bit_exact:
@@ -108,7 +121,9 @@ def add_arguments(ap) -> None:
     ap.add_argument("--data", help="CIFAR-10 python batches directory (calibration images)")
     ap.add_argument("--cycles", choices=("rtl", "model"), default="rtl",
                     help="rtl (default: one image on the RTL, hardware counters) or model (cycle model)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the random weights and image")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of the random weights (vgg16, resnet18 without --checkpoint), the calibration "
+                         "noise (without --data) and the image run on the RTL (default 0)")
     ap.add_argument("--out", default=None, help="output directory (default build/report/MODEL)")
     ap.add_argument("--fmax-mhz", type=float, default=None, metavar="F",
                     help="clock for the real-time figures (default: the post-route Fmax recorded in "
@@ -128,6 +143,7 @@ def run(a) -> int:
         raise ValueError(f"--fmax-mhz {a.fmax_mhz:g} is outside 1..2000")
     fmax, where = (a.fmax_mhz, "as given") if a.fmax_mhz else measured_fmax(cfg)
     sim = pick_simulator(a.sim) if a.cycles == "rtl" else None
+<<<<<<< HEAD
     if a.net:
         from sps.netcheck import load_user_net
 
@@ -141,6 +157,12 @@ def run(a) -> int:
         qnet, images, oracle, name = quantized(a.model, model, layer_pps, a.data, a.seed), None, None, a.model
     out = Path(a.out or f"build/report/{name}")
     res = network_report(name, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, images, oracle)
+=======
+    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
+    qnet = quantized(a.model, model, layer_pps, a.data, a.seed)
+    out = Path(a.out or f"build/report/{a.model}")
+    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, a.seed)
+>>>>>>> main
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)

@@ -47,6 +47,7 @@ def add_arguments(ap) -> None:
 
 def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
     """The --stats JSON of one run (also a row of `sps bench`)."""
+    from compiler.perf import utilization
     from compiler.storage import FORMATS, storage_report
 
     cyc = sum(s["cycles"] for s in stats)
@@ -62,7 +63,7 @@ def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
         "macs_issued": sum(s["macs"] for s in stats),
         "nonzero_macs": pred["macs"],
         "ideal_cycles": pred["ideal"],
-        "utilization": pred["macs"] / (cyc * prog.cfg.pes) if cyc else 0.0,
+        "utilization": utilization(pred["macs"], cyc, prog.cfg),
         "predicted_cycles": pred["total"],
         "prediction_error": (pred["total"] - cyc) / cyc if cyc else 0.0,
         "predicted_dense_cycles": pred["dense_equivalent"]["total"],
@@ -78,16 +79,10 @@ def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
 
 def demo_layer():
     """A built-in PS-4/P4 layer with random int8 data: C=16, F=32, 16x16, stride 1, padding 1."""
-    from compiler.layer import QLayer
     from models.pps import PPS
+    from tb.env.cases import random_layer
 
-    rng = np.random.default_rng(2026)
-    pps = PPS.ps(4)
-    C, F, H, W = 16, 32, 16, 16
-    w = (rng.integers(-128, 128, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8)
-    x = rng.integers(-128, 128, (C, H, W)).astype(np.int8)
-    b = rng.integers(-5000, 5000, F).astype(np.int32)
-    return QLayer("demo", w, b, stride=1, padding=1), x
+    return random_layer(np.random.default_rng(2026), PPS.ps(4), 16, 32, 16, 16, bias=5000, name="demo")
 
 
 def run(a) -> int:

@@ -10,10 +10,11 @@ import os
 import pytest
 
 from compiler.config import load_config
+from compiler.paths import ROOT
 from tb.env import runner
 
 CFG = load_config()                       # the defaults of config/sps.json: one parameter set each
-HDL = runner.ROOT / "tb" / "hdl"          # testbench HDL (wrappers)
+HDL = ROOT / "tb" / "hdl"          # testbench HDL (wrappers)
 
 
 def unique(sets: list[dict]) -> list[dict]:

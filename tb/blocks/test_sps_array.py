@@ -24,8 +24,8 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from tb.env.block import (BlockTb, CycleDriver, History, Monitor, Scoreboard, dut_params, pack,
-                          rand_int, seeded_rng, sext, unpack, val)
+from tb.env.block import (History, Monitor, Scoreboard, dut_params, pack, rand_int, seeded_rng, sext,
+                          start_block, unpack, val)
 from tb.blocks import CFG, run_block, unique
 
 MODULE = "tb.blocks.test_sps_array"
@@ -139,35 +139,20 @@ async def array_tiles(dut, style):
     R, C = p["ROWS"], p["COLS"]
     name = f"array_tiles[{style}] {R}x{C}"
     rng = seeded_rng(dut, name)
-    tb = BlockTb(dut)
-    idle = dict(wr_en=0, wr_slot=0, wr_row=0, wr_data=0, row_valid=0, row_tag=0, row_a=0, sb_in=0)
-    drv = CycleDriver(tb, INPUTS, idle=idle)
-    drv.apply(idle)
-    await tb.reset()
+    tb, drv = await start_block(dut, INPUTS)
     model = ArrayModel(R, C)
     sb = Scoreboard(dut._log, name)
     n_valid = [0]
-
-    def sample_in():
-        return {n: val(getattr(dut, n)) for n in INPUTS}
 
     def sample_out():
         return dict(valid=val(dut.valid_out), tag=val(dut.tag_out), psum=val(dut.psum_out), sb=val(dut.sb_out))
 
     def on_output(u, o):
-        vs, ts = unpack(o["valid"], C, 1), unpack(o["tag"], C, 1)
-        ps = unpack(o["psum"], C, 32, signed=True) if o["psum"] is not None else [None] * C
-        for j in range(C):
-            exp = model.expected(u, j)
-            if exp is None:
-                continue
-            got = dict(valid=vs[j], tag=ts[j], psum=ps[j]) if exp["valid"] else dict(valid=vs[j])
-            sb.check(u, got, exp, f"column {j}")
-            n_valid[0] += exp["valid"]
+        n_valid[0] += sum(e["valid"] for e in sb.check_lanes(u, o, C, "psum", 32, model.expected, "column"))
         if u - 2 in model.sb:
             sb.check(u, dict(sb=o["sb"]), dict(sb=model.sb[u - 2]), "sideband")
 
-    Monitor(tb, sample_in, "in").add_callback(model.on_input)
+    Monitor(tb, drv.sample, "in").add_callback(model.on_input)
     Monitor(tb, sample_out, "out").add_callback(on_output)
     # Icarus evaluates the whole array every cycle: keep big arrays to fewer tiles
     ntiles = max(8, min(24, 400 // (R * C)))

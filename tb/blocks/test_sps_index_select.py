@@ -19,8 +19,8 @@ import cocotb
 import pytest
 
 from compiler.config import clog2
-from tb.env.block import (BlockTb, CycleDriver, History, Monitor, Scoreboard, dut_params, pack,
-                          rand_int, seeded_rng, unpack, val)
+from tb.env.block import (History, Monitor, Scoreboard, dut_params, pack, rand_int, seeded_rng, start_block,
+                          unpack, val)
 from tb.blocks import CFG, run_block, unique
 
 MODULE = "tb.blocks.test_sps_index_select"
@@ -96,37 +96,25 @@ async def select_random(dut):
     R, L, SBW = p["ROWS"], p["LANES"], p["SBW"]
     name = f"select_random ROWS={R} LANES={L}"
     rng = seeded_rng(dut, name)
-    tb = BlockTb(dut)
-    drv = CycleDriver(tb, INPUTS, idle={n: 0 for n in INPUTS})
-    drv.apply({n: 0 for n in INPUTS})
-    await tb.reset()
+    tb, drv = await start_block(dut, INPUTS)
     model = SelectModel(R, L)
     sb = Scoreboard(dut._log, name)
     counts = dict(nonzero=0, zero=0)
-
-    def sample_in():
-        return {n: val(getattr(dut, n)) for n in INPUTS}
 
     def sample_out():
         return dict(valid=val(dut.row_valid), tag=val(dut.row_tag), a=val(dut.row_a),
                     sb_valid=val(dut.sb_valid), sb=val(dut.sb_out))
 
     def on_output(u, o):
-        vs, ts = unpack(o["valid"], R, 1), unpack(o["tag"], R, 1)
-        a = unpack(o["a"], R, 8, signed=True) if o["a"] is not None else [None] * R
-        for r in range(R):
-            exp = model.row(u, r)
-            if exp is None:
-                continue
-            got = dict(valid=vs[r], tag=ts[r], a=a[r]) if exp["valid"] else dict(valid=vs[r])
-            if sb.check(u, got, exp, f"row {r}") and exp["valid"]:
+        for exp in sb.check_lanes(u, o, R, "a", 8, model.row, "row"):
+            if exp["valid"]:
                 counts["nonzero" if exp["a"] else "zero"] += 1
         exp = model.sideband(u)
         if exp is not None:
             got = dict(sb_valid=o["sb_valid"], sb=o["sb"]) if exp["sb_valid"] else dict(sb_valid=o["sb_valid"])
             sb.check(u, got, exp, "sideband")
 
-    Monitor(tb, sample_in, "in").add_callback(model.on_input)
+    Monitor(tb, drv.sample, "in").add_callback(model.on_input)
     Monitor(tb, sample_out, "out").add_callback(on_output)
     await drv.drive(stimulus(rng, R, L, SBW, 800))
     await tb.cycles(R + 5)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from tb.env.block import (BlockTb, CycleDriver, History, Monitor, Scoreboard, dut_params, rand_int,
-                          seeded_rng, sext, val)
+from tb.env.block import (History, Monitor, Scoreboard, dut_params, rand_int, seeded_rng, sext, start_block,
+                          val)
 from tb.blocks import run_block
 
 MODULE = "tb.blocks.test_sps_pe"
@@ -56,10 +56,7 @@ def sample_outputs(dut, psw):
 
 async def setup(dut, name):
     psw = dut_params(dut, ("PSW",))["PSW"]
-    tb = BlockTb(dut)
-    drv = CycleDriver(tb, INPUTS, idle=IDLE)
-    drv.apply(IDLE)
-    await tb.reset()
+    tb, drv = await start_block(dut, INPUTS)
     model = PeModel(psw)
     sb = Scoreboard(dut._log, name)
     Monitor(tb, lambda: sample_inputs(dut, psw), "in").add_callback(model.on_input)

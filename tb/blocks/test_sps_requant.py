@@ -14,8 +14,7 @@ import os
 import cocotb
 import pytest
 
-from tb.env.block import (BlockTb, CycleDriver, Monitor, Scoreboard, mask, rand_int, seeded_rng,
-                          sext, val)
+from tb.env.block import (Monitor, Scoreboard, mask, rand_int, seeded_rng, sext, start_block, val)
 from tb.blocks import run_block
 
 MODULE = "tb.blocks.test_sps_requant"
@@ -104,10 +103,7 @@ async def requant_random(dut, stimulus):
     set must stay raw), gaps at random."""
     name = f"requant_random[{stimulus}]"
     rng = seeded_rng(dut, name)
-    tb = BlockTb(dut)
-    drv = CycleDriver(tb, INPUTS, idle={n: 0 for n in INPUTS})
-    drv.apply({n: 0 for n in INPUTS})
-    await tb.reset()
+    tb, drv = await start_block(dut, INPUTS)
     model = RequantModel()
     sb = Scoreboard(dut._log, name)
     modes = dict()
@@ -117,7 +113,7 @@ async def requant_random(dut, stimulus):
         if exp is not None:
             sb.check(u, o if exp["valid"] else dict(valid=o["valid"]), exp, "lane output")
 
-    Monitor(tb, lambda: {n: val(getattr(dut, n)) for n in INPUTS}, "in").add_callback(model.on_input)
+    Monitor(tb, drv.sample, "in").add_callback(model.on_input)
     Monitor(tb, lambda: dict(valid=val(dut.out_valid), out=val(dut.out)), "out").add_callback(on_output)
     values = []
     for _ in range(1000):
@@ -143,13 +139,10 @@ async def requant_random(dut, stimulus):
 async def requant_every_shift(dut):
     """Every shift 0..63 with the extreme products (v = INT32_MIN/MAX, M = 65535) and a tie."""
     name = "requant_every_shift"
-    tb = BlockTb(dut)
-    drv = CycleDriver(tb, INPUTS, idle={n: 0 for n in INPUTS})
-    drv.apply({n: 0 for n in INPUTS})
-    await tb.reset()
+    tb, drv = await start_block(dut, INPUTS)
     model = RequantModel()
     sb = Scoreboard(dut._log, name)
-    Monitor(tb, lambda: {n: val(getattr(dut, n)) for n in INPUTS}, "in").add_callback(model.on_input)
+    Monitor(tb, drv.sample, "in").add_callback(model.on_input)
 
     def on_output(u, o):
         exp = model.expected(u)

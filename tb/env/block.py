@@ -188,6 +188,22 @@ class CycleDriver:
         if self.idle:
             self.apply(self.idle)
 
+    def sample(self) -> dict:
+        """The driven inputs as the DUT sees them ({name: value, None while unknown}): the sample of
+        an input monitor."""
+        return {n: val(h) for n, h in self.sig.items()}
+
+
+async def start_block(dut, inputs) -> tuple[BlockTb, CycleDriver]:
+    """The start of a block test whose inputs idle at 0: the clock, a driver of `inputs` that
+    returns them to 0 after each drive, and the reset, with every input at 0 through it."""
+    tb = BlockTb(dut)
+    idle = {n: 0 for n in inputs}
+    drv = CycleDriver(tb, inputs, idle=idle)
+    drv.apply(idle)
+    await tb.reset()
+    return tb, drv
+
 
 class Monitor:
     """Calls `sample()` at every falling edge; a result other than None goes, with the cycle
@@ -250,6 +266,22 @@ class Scoreboard:
             self.error(f"cycle {cycle} {what}: {desc}")
             return False
         return True
+
+    def check_lanes(self, cycle: int, o: dict, n: int, data: str, width: int, expected, what: str) -> list[dict]:
+        """Check an n-lane vector output: o["valid"] and o["tag"] (1 bit a lane) and o[data] (`width`
+        signed bits a lane) against expected(cycle, lane), a dict or None (lane not checked); tag and
+        data are compared only where the lane is expected valid. Returns the expectations met."""
+        vs, ts = unpack(o["valid"], n, 1), unpack(o["tag"], n, 1)
+        ds = unpack(o[data], n, width, signed=True) if o[data] is not None else [None] * n
+        met = []
+        for j in range(n):
+            exp = expected(cycle, j)
+            if exp is None:
+                continue
+            got = {"valid": vs[j], "tag": ts[j], data: ds[j]} if exp["valid"] else {"valid": vs[j]}
+            if self.check(cycle, got, exp, f"{what} {j}"):
+                met.append(exp)
+        return met
 
     def expect(self, item: dict) -> None:
         self.queue.append(item)

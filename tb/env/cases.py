@@ -2,10 +2,12 @@
 sweep it and the cocotb process can rebuild exactly the same layer from it."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from compiler.layer import QLayer, Requant
-from models.pps import PPS
+from models.pps import KERNEL_POSITIONS, PPS, is_int
 from models.quant import requantize
 from models.reference import conv2d_int
 
@@ -19,10 +21,22 @@ def reference_output(layer: QLayer, x: np.ndarray) -> np.ndarray:
     return requantize(acc, layer.bias, layer.requant.M, layer.requant.shift, layer.relu).astype(np.int32)
 
 
-def random_pps(rng: np.random.Generator, P: int, n: int | None = None) -> PPS:
-    """P random patterns of n positions each (n=None: a random size 1..9 per pattern), random offset."""
-    sizes = [n or int(rng.integers(1, 10)) for _ in range(P)]
-    return PPS(tuple(tuple(rng.choice(9, s, replace=False)) for s in sizes), int(rng.integers(0, P)))
+def random_pps(rng: np.random.Generator, P: int, sizes: int | Sequence[int] | None = None,
+               offset: int | None = None) -> PPS:
+    """P random patterns. sizes: one size for every pattern, one size per pattern, or None (a random
+    size 1..9 per pattern); offset: None draws one in 0..P-1. Draw order: sizes, patterns, offset."""
+    if sizes is None:
+        sizes = [int(rng.integers(1, 10)) for _ in range(P)]
+    elif is_int(sizes):
+        sizes = [sizes] * P
+    pats = tuple(tuple(rng.choice(KERNEL_POSITIONS, int(s), replace=False)) for s in sizes)
+    return PPS(pats, int(rng.integers(0, P)) if offset is None else offset)
+
+
+def random_lanes(rng: np.random.Generator, rows: int) -> int:
+    """A random LANES for an array of `rows` rows: one of the divisors of ROWS (the walker rule
+    binds row r to lane r mod LANES)."""
+    return int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0]))
 
 
 def pps_from_case(case: dict, rng: np.random.Generator) -> PPS:
@@ -33,30 +47,40 @@ def pps_from_case(case: dict, rng: np.random.Generator) -> PPS:
         return PPS.psd(n=case.get("n", 4), period=case.get("P", 4), offset=case.get("o", 1))
     if kind == "ps4" and "P" not in case:
         return PPS.ps(4)
-    # random patterns of size n and period P
-    n, P = case.get("n", 4), case.get("P", 4)
-    pats = tuple(tuple(sorted(rng.choice(9, size=n, replace=False).tolist())) for _ in range(P))
-    return PPS(pats, int(case.get("o", rng.integers(0, P))))
+    return random_pps(rng, case.get("P", 4), case.get("n", 4), case.get("o"))
+
+
+def random_layer(rng: np.random.Generator, pps: PPS, C: int, F: int, H: int, W: int, *,
+                 values: tuple[int, int] = (-128, 127), bias: int | str = 2**20, requant: bool = False,
+                 relu: bool = False, stride: int = 1, padding: int = 1,
+                 name: str = "case") -> tuple[QLayer, np.ndarray]:
+    """A random layer that follows `pps`, and its input: (QLayer, x int8 [C, H, W]). Drawn from rng
+    in this order: weights [F, C, 3, 3] in `values` (then zero where pps prunes them), the input in
+    `values`, the bias (uniform in -bias..bias-1, or "extreme": near both ends of int32, so that
+    acc + bias wraps around), with `requant` multipliers M in 2^15..2^16-1 and shifts in 16..29."""
+    lo, hi = values
+    w = rng.integers(lo, hi + 1, size=(F, C, 3, 3))
+    w = np.where(pps.kernel_mask(F, C), w, 0).astype(np.int8)
+    x = rng.integers(lo, hi + 1, size=(C, H, W)).astype(np.int8)
+    if bias == "extreme":
+        b = np.where(rng.random(F) < 0.5, 2**31 - 1 - rng.integers(0, 2**12, size=F),
+                     -2**31 + rng.integers(0, 2**12, size=F)).astype(np.int32)
+    else:
+        b = rng.integers(-bias, bias, size=F).astype(np.int32)
+    rq = None
+    if requant:
+        rq = Requant(M=rng.integers(2**15, 2**16, size=F).astype(np.uint16),
+                     shift=rng.integers(16, 30, size=F).astype(np.uint8), relu=relu)
+    return QLayer(name=name, weight=w, bias=b, stride=stride, padding=padding, requant=rq), x
 
 
 def make_case(case: dict):
     """-> (QLayer, x int8 [C,H,W], PPS)"""
     rng = np.random.default_rng(case.get("seed", 0))
-    C, F, H, W = case["C"], case["F"], case["H"], case["W"]
     pps = pps_from_case(case, rng)
-    lo, hi = case.get("range", (-128, 127))
-    w = rng.integers(lo, hi + 1, size=(F, C, 3, 3)).astype(np.int8)
-    w = np.where(pps.kernel_mask(F, C), w, 0).astype(np.int8)
-    x = rng.integers(lo, hi + 1, size=(C, H, W)).astype(np.int8)
-    if case.get("bias") == "extreme":          # near both ends of int32: acc + bias wraps around
-        bias = np.where(rng.random(F) < 0.5, 2**31 - 1 - rng.integers(0, 2**12, size=F),
-                        -2**31 + rng.integers(0, 2**12, size=F)).astype(np.int32)
-    else:
-        bias = rng.integers(-2**20, 2**20, size=F).astype(np.int32)
-    rq = None
-    if case.get("requant"):
-        rq = Requant(M=rng.integers(2**15, 2**16, size=F).astype(np.uint16),
-                     shift=rng.integers(16, 30, size=F).astype(np.uint8), relu=bool(case.get("relu")))
-    layer = QLayer(name=case.get("name", "case"), weight=w, bias=bias, stride=case.get("stride", 1),
-                   padding=case.get("padding", 1), requant=rq)
+    layer, x = random_layer(rng, pps, case["C"], case["F"], case["H"], case["W"],
+                            values=case.get("range", (-128, 127)), bias=case.get("bias", 2**20),
+                            requant=bool(case.get("requant")), relu=bool(case.get("relu")),
+                            stride=case.get("stride", 1), padding=case.get("padding", 1),
+                            name=case.get("name", "case"))
     return layer, x, pps

@@ -5,7 +5,7 @@ what a test ran and what the hardware did, written per simulation and merged by 
 Why not cocotb-coverage: the bins here are a flat, named list sampled from whole layers (a layer's
 shape, program, stalls, results and the counters), not from signals per cycle; a dictionary of
 counters says that in a few lines, costs nothing per cycle, and needs no dependency. The full list
-of bins is `bins(cfg)`: a bin never sampled counts as missed, so the total is fixed in advance.
+of bins is `bins(pmax)`: a bin never sampled counts as missed, so the total is fixed in advance.
 
 Sampled in: tb/top/test_sps_top.py (every layer case), tb/top/test_faults.py (errors, aborts,
 resets, writes while busy), tb/env/top.py (register writes while busy, the result FIFO full).
@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from compiler import regs as R
+from compiler.config import ArrayConfig
+from compiler.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DIR = ROOT / "build" / "coverage" / "functional"
 
 KINDS = ("ps1", "ps2", "ps4", "psd", "dense")
@@ -40,8 +41,9 @@ def _p_values(pmax: int) -> tuple[int, ...]:
     return tuple(sorted({1, 2, 4, pmax}))
 
 
-def bins(pmax: int = 8) -> list[str]:
-    """Every bin, in a fixed order."""
+def bins(pmax: int | None = None) -> list[str]:
+    """Every bin, in a fixed order, for an array of this PMAX (None: config/sps.json's)."""
+    pmax = ArrayConfig().PMAX if pmax is None else pmax
     out = [f"shape/stride{s}/pad{p}/{k}" for s, p, k in product((1, 2), (0, 1), KINDS)]
     out += [f"pps/{k}/P{P}" for k in ("ps1", "ps2", "ps4") for P in _p_values(pmax)]
     out += [f"pps/psd/P{P}" for P in _p_values(pmax) if P > 1] + ["pps/dense/P1"]
@@ -169,7 +171,7 @@ def process_coverage() -> FunctionalCoverage:
     return _PROCESS
 
 
-def merge(directory: Path = DIR, pmax: int = 8) -> dict:
+def merge(directory: Path = DIR, pmax: int | None = None) -> dict:
     """Sum every file in `directory` -> {"bins": {name: hits}} over the full bin list (0 where
     never hit), "hit", "total", "missed" and "unknown" (names sampled that are not bins)."""
     total: Counter = Counter()

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 from compiler.config import ArrayConfig, load_config
+from compiler.paths import ROOT, RTL
 
-ROOT = Path(__file__).resolve().parents[2]
-RTL = ROOT / "rtl"
 GEN = ROOT / "build" / "gen"
 SIMULATORS = ("icarus", "verilator")
 CLK_NS = 10                 # the clock period of every simulation (ns; the runner's timescale is 1ns/1ps)

@@ -45,16 +45,10 @@ def reference(x, w, b, stride, padding, rq=None):
 @pytest.fixture
 def layer_files(tmp_path):
     from models.pps import PPS
+    from tb.env.cases import random_layer
 
-    rng = np.random.default_rng(11)
-    C, F, H, W = 5, 6, 7, 9
-    pps = PPS.ps(4)
-    w = (rng.integers(-128, 128, (F, C, 3, 3)) * pps.kernel_mask(F, C)).astype(np.int8)
-    x = rng.integers(-128, 128, (C, H, W)).astype(np.int8)
-    b = rng.integers(-5000, 5000, F).astype(np.int32)
-    M = rng.integers(1 << 14, 1 << 16, F).astype(np.uint16)
-    sh = rng.integers(14, 22, F).astype(np.uint8)
-    arrays = {"x": x, "w": w, "b": b, "M": M, "sh": sh}
+    layer, x = random_layer(np.random.default_rng(11), PPS.ps(4), 5, 6, 7, 9, bias=5000, requant=True)
+    arrays = {"x": x, "w": layer.weight, "b": layer.bias, "M": layer.requant.M, "sh": layer.requant.shift}
     paths = {}
     for k, v in arrays.items():
         paths[k] = tmp_path / f"{k}.npy"

@@ -18,6 +18,7 @@ import pytest
 
 from compiler.compile import compile_layer
 from compiler.config import load_config
+from compiler.paths import CONFIG
 from tb.env import runner
 from tb.env.cases import make_case, reference_output
 from tb.env.stall import as_stall
@@ -194,7 +195,7 @@ def test_layer_random_wide_sweep(simulator, which):
 # Array sizes: the same RTL and compiler on other arrays, each with a few random layers in
 # one Verilator simulation -- one with bands (small buffers), one with stalls, one requantised --
 # results bit-exact and the cycle model exact (stall-free cases).
-ARRAY_CONFIGS = {name: load_config(runner.ROOT / "config" / f"sps_{name}.json") for name in ("4x4", "16x16", "12x10")}
+ARRAY_CONFIGS = {name: load_config(CONFIG / f"sps_{name}.json") for name in ("4x4", "16x16", "12x10")}
 ARRAY_CASES = [dict(c, name=f"size{i}", seed=500 + i, H=c["H"] + 4 * (i == 0), stall=0.3 if i == 1 else 0.0,
                     requant=i == 2) for i, c in enumerate(_random_cases(4, seed=9))]
 
