@@ -41,18 +41,12 @@ HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storag
 
 def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
                    cfg, energy_table: dict, fmax_mhz: float | None = None, fmax_where: str = "",
-<<<<<<< HEAD
-                   images=None, oracle=None) -> dict:
+                   images=None, oracle=None, seed: int = 0) -> dict:
     """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
-    and the plots. images: int8 [N, C, H, W] to run (default one random image); oracle(run) ->
-    (markdown lines, report.json entries) adds the checks of a user's network. When the RTL differs
-    from the integer reference nothing is written and "mismatches" lists the differences."""
-=======
-                   seed: int = 0) -> dict:
-    """Measure (or model) the per-layer cycles of `qnet` on the array `cfg` (on the RTL: one random
-    int8 image drawn with `seed`), write report.md/json and the plots. When the RTL differs from
-    the integer reference nothing is written and "mismatches" lists the differences."""
->>>>>>> main
+    and the plots. images: int8 [N, C, H, W] to run (default one random image drawn with `seed`);
+    oracle(run, net) -> (markdown lines, report.json entries) adds the checks of a user's network.
+    When the RTL differs from the integer reference nothing is written and "mismatches" lists the
+    differences."""
     from compiler.network import NetProgram
     from sps.tables import TITLES, performance_sections
     from tb.env.host import run_network_on_rtl, sim_line
@@ -63,17 +57,11 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     wall = 0.0
     sim_fig = {"sim_cycles": 0, "sim_seconds": 0.0, "sim_cycles_per_s": 0.0}
     if source == "rtl":
-<<<<<<< HEAD
         if images is None:
-            images = np.random.default_rng(0).integers(-128, 128, qnet.input_shape).astype(np.int8)[None]
+            images = np.random.default_rng(seed).integers(-128, 128, qnet.input_shape).astype(np.int8)[None]
         print(f"running {len(images)} image(s) through {len(net.stages)} layers on {sim} "
               "(then every array layer in dense mode) ...")
         run = run_network_on_rtl(qnet, images, sim, cfg, dense=True, name=f"report_{model_name}")
-=======
-        image = np.random.default_rng(seed).integers(-128, 128, qnet.input_shape).astype(np.int8)
-        print(f"running one image through {len(net.stages)} layers on {sim} (then every 3x3 layer in dense mode) ...")
-        run = run_network_on_rtl(qnet, image[None], sim, cfg, dense=True, name=f"report_{model_name}")
->>>>>>> main
         wall, sim_fig = run.wall, run.sim
         print(sim_line(sim_fig))
         if not run.bit_exact:
@@ -143,7 +131,6 @@ def run(a) -> int:
         raise ValueError(f"--fmax-mhz {a.fmax_mhz:g} is outside 1..2000")
     fmax, where = (a.fmax_mhz, "as given") if a.fmax_mhz else measured_fmax(cfg)
     sim = pick_simulator(a.sim) if a.cycles == "rtl" else None
-<<<<<<< HEAD
     if a.net:
         from sps.netcheck import load_user_net
 
@@ -156,13 +143,7 @@ def run(a) -> int:
         model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
         qnet, images, oracle, name = quantized(a.model, model, layer_pps, a.data, a.seed), None, None, a.model
     out = Path(a.out or f"build/report/{name}")
-    res = network_report(name, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, images, oracle)
-=======
-    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
-    qnet = quantized(a.model, model, layer_pps, a.data, a.seed)
-    out = Path(a.out or f"build/report/{a.model}")
-    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, a.seed)
->>>>>>> main
+    res = network_report(name, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, images, oracle, a.seed)
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)
