@@ -35,6 +35,7 @@ from models.quant import quantize_bias, quantize_multiplier, quantize_weights, r
 
 OPSETS = range(13, 22)
 PASS_THROUGH = {"Identity", "Dropout"}
+SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice"}   # folded when constant
 SUPPORTED = {"Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Add",
              "Flatten", "Reshape", "Gemm", "MatMul", "QuantizeLinear", "DequantizeLinear", "Constant"} | PASS_THROUGH
 PPS_CHOICES = ("auto", "dense", "ps1", "ps2", "ps4", "psd")
@@ -129,6 +130,8 @@ class _Graph:
         problems = []
         for n in g.node:
             label = f"node {n.name or n.output[0]!r} ({n.op_type})"
+            if n.domain in ("", "ai.onnx") and n.op_type in SHAPE_OPS and self._fold(n):
+                continue                                   # shape arithmetic, e.g. x.view(x.size(0), -1)
             if n.domain not in ("", "ai.onnx") or n.op_type not in SUPPORTED:
                 problems.append(f"{label}: operator {n.domain + '.' if n.domain else ''}{n.op_type} is not supported "
                                 "(the array and host run Conv, BatchNormalization, Relu, MaxPool, AveragePool, "
@@ -143,6 +146,48 @@ class _Graph:
                 self.nodes.append(n)
         if problems:
             raise UnsupportedModel(problems)
+
+    def _fold(self, n) -> bool:
+        """Evaluate a shape-arithmetic node whose inputs are all known (constants, or the shape of
+        a tensor, batch taken as 1); False when it computes on activations."""
+        t = n.op_type
+        if t == "Shape":
+            shp = self.shapes.get(self.resolve(n.input[0]))
+            if shp is None or None in shp[1:]:
+                return False
+            v = np.array([1 if d is None else d for d in shp], np.int64)
+            start, end = _attr(n, "start", 0), _attr(n, "end", None)
+            self.const[n.output[0]] = v[start:end]
+            return True
+        ins = [self.constant(i) if i else None for i in n.input]
+        if any(v is None for i, v in zip(n.input, ins) if i):
+            return False
+        if t == "Gather":
+            out = np.take(ins[0], ins[1], axis=_attr(n, "axis", 0))
+        elif t in ("Unsqueeze", "Squeeze"):
+            axes = _attr(n, "axes") if len(ins) < 2 or ins[1] is None else ins[1]
+            if t == "Unsqueeze":
+                out = ins[0]
+                for ax in sorted(int(a) % (ins[0].ndim + len(np.ravel(axes))) for a in np.ravel(axes)):
+                    out = np.expand_dims(out, ax)
+            else:
+                out = np.squeeze(ins[0], None if axes is None else tuple(int(a) for a in np.ravel(axes)))
+        elif t == "Concat":
+            out = np.concatenate([np.atleast_1d(v) for v in ins], axis=_attr(n, "axis", 0))
+        elif t == "Cast":
+            from onnx import helper
+
+            out = ins[0].astype(helper.tensor_dtype_to_np_dtype(_attr(n, "to")))
+        else:                                              # Slice (opset >= 10: inputs)
+            starts, ends = ins[1], ins[2]
+            axes = ins[3] if len(ins) > 3 and ins[3] is not None else range(len(starts))
+            steps = ins[4] if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+            sl = [slice(None)] * ins[0].ndim
+            for a, b, e, st in zip(axes, starts, ends, steps):
+                sl[int(a)] = slice(int(b), int(e), int(st))
+            out = ins[0][tuple(sl)]
+        self.const[n.output[0]] = np.asarray(out)
+        return True
 
     def _qdq(self, n, label) -> list[str]:
         x = n.input[0]
@@ -342,6 +387,12 @@ def _flatten(n, g: _Graph, label: str) -> _Op:
     out = g.shapes.get(g.resolve(n.output[0])) or g.shapes.get(n.output[0])
     if n.op_type == "Flatten" and int(_attr(n, "axis", 1)) != 1:
         raise ValueError(f"{label}: axis {_attr(n, 'axis')}; only Flatten(axis=1) in front of the classifier")
+    target = g.constant(n.input[1]) if n.op_type == "Reshape" else None
+    if target is not None and shp and None not in shp[1:] and target.size == 2:
+        feats = int(np.prod(shp[1:]))
+        a, b = (int(v) for v in target)
+        if b in (-1, feats) and a in (-1, 0, 1, shp[0]) and (a, b) != (-1, -1):
+            out = [shp[0], feats]                          # [N, -1], [N, C*H*W], [-1, C*H*W]
     if not shp or not out or len(out) != 2 or None in shp[1:] or out[1] != int(np.prod(shp[1:])):
         raise ValueError(f"{label}: reshapes {shp} to {out}; only [N, C, H, W] -> [N, C*H*W] is supported")
     return _Op("flatten", _name(n), [x], g.resolve(n.output[0]))

@@ -80,6 +80,23 @@ class OneByOne(nn.Module):
         return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
 
 
+class AllConvView(nn.Module):
+    """No pooling but a 3x3 average pool at stride 1; stride-2 convs with pads 1 and 0, a 1x1 conv,
+    `x.reshape(x.shape[0], -1)` (a Shape / Gather / Concat / Reshape chain in the export) and a
+    bias-free classifier (MatMul) (2x13x17)."""
+    shape = (2, 13, 17)
+
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(nn.Conv2d(2, 9, 3, 1, 1), nn.BatchNorm2d(9), nn.ReLU(),
+                               nn.Conv2d(9, 11, 3, 2, 1), nn.ReLU(), nn.Conv2d(11, 6, 1), nn.ReLU(),
+                               nn.AvgPool2d(3, 1, 1), nn.Conv2d(6, 12, 3, 2, 0), nn.ReLU())
+        self.head = nn.Linear(12 * 3 * 4, 5, bias=False)
+
+    def forward(self, x):
+        return self.head(self.f(x).reshape(x.shape[0], -1))
+
+
 class PPSTrained(ResStride2):
     """ResStride2 with its 3x3 convs (but the stem) masked to PS-4/P4, as masked training leaves
     them: `--pps auto` must find the PPS in the weights."""
@@ -93,7 +110,7 @@ class PPSTrained(ResStride2):
 
 
 ZOO = {"res_stride2": ResStride2, "nonsquare": NonSquare, "odd_pad0": OddPad0, "one_by_one": OneByOne,
-       "pps_trained": PPSTrained}
+       "allconv_view": AllConvView, "pps_trained": PPSTrained}
 
 
 def build(name: str, seed: int = 0) -> nn.Module:
