@@ -190,7 +190,8 @@ class NetProgram:
     # ---- reports -----------------------------------------------------------------------------
     def storage(self, b: int = 8) -> tuple[list[tuple[str, dict]], dict]:
         """Per array layer storage reports and their sum."""
-        per = [(s.name, storage_report(s.prog.F, *_stored_shape(s.prog), b=b, pmax=self.cfg.PMAX))
+        per = [(s.name, storage_report(s.prog.F, *_stored_shape(s.prog), b=b, pmax=self.cfg.PMAX,
+                                       kernel=1 if s.kind == "conv1x1" else 3))
                for s in self.array_stages]
         return per, sum_reports(r for _, r in per)
 

@@ -498,7 +498,7 @@ def _choose(op: _Op, pps: str, period: int, dense: bool, qdq: bool) -> str | dic
 
 
 def _project(w: np.ndarray, pps_attr) -> np.ndarray:
-    if pps_attr == "dense":
+    if pps_attr == "dense" or w.shape[2:] != (3, 3):
         return w
     mask = PPS.from_json(pps_attr).kernel_mask(*w.shape[:2])
     return np.where(mask, w, np.zeros((), w.dtype))
@@ -555,6 +555,21 @@ def import_onnx(path, calib: np.ndarray | None = None, pps: str = "auto", period
                     how)
 
 
+def _conv_arrays(op: _Op, qdq: bool, pps_attr, s_in: float, s_out: float) -> dict:
+    """int8 weights (projected onto the layer's PPS), int32 bias and (M, shift) of a conv or inner
+    dense layer: a QDQ model's own integers, or the float weights quantised per output channel."""
+    if qdq and op.wq is not None:
+        wq, s_w = _project(op.wq[0].astype(np.int8), pps_attr), op.wq[1]
+    else:
+        wq, s_w = quantize_weights(_project(op.w, pps_attr))
+    if qdq and op.bq is not None and np.allclose(op.bq[1], s_in * s_w, rtol=1e-4):
+        bias = op.bq[0].astype(np.int32)                   # stored in units of s_in * s_w, as the array adds it
+    else:
+        bias = quantize_bias(op.b, s_in, s_w)
+    M, sh = requant_params(s_in, s_w, s_out)
+    return {"weight": wq, "bias": bias, "M": M, "shift": sh}
+
+
 def _build(g: _Graph, ops: list[_Op], scales: dict, qdq: bool, pps: str, period: int, first_dense: bool,
            name: str, in_shape) -> QNet:
     tname = {g.input: "input"}
@@ -583,28 +598,11 @@ def _build(g: _Graph, ops: list[_Op], scales: dict, qdq: bool, pps: str, period:
         if op.kind == "conv":
             k = op.w.shape[2]
             s_out = scales[op.out]
-            node_pps = "dense"
-            if qdq:
-                wq, s_w = op.wq
-                wq = wq.astype(np.int8)
-            else:
-                w = op.w
-                if k == 3:
-                    node_pps = _choose(op, pps, period, first_dense and first_conv, qdq)
-                    w = _project(w, node_pps)
-                wq, s_w = quantize_weights(w)
-            if qdq and k == 3:
-                node_pps = _choose(op, pps, period, first_dense and first_conv, qdq)
-                wq = _project(wq, node_pps)
-            if qdq and op.bq is not None and np.allclose(op.bq[1], s_in * s_w, rtol=1e-4):
-                bias = op.bq[0].astype(np.int32)           # stored in units of s_in * s_w, as the array adds it
-            else:
-                bias = quantize_bias(op.b, s_in, s_w)
-            M, sh = requant_params(s_in, s_w, s_out)
+            node_pps = _choose(op, pps, period, first_dense and first_conv, qdq) if k == 3 else "dense"
             nodes.append(Node("conv", op.name, [x], out,
                               {"stride": op.attrs["stride"], "padding": op.attrs["padding"],
                                "relu": bool(op.attrs.get("relu")), "pps": node_pps},
-                              {"weight": wq, "bias": bias, "M": M, "shift": sh}))
+                              _conv_arrays(op, qdq, node_pps, s_in, s_out)))
             first_conv = False
             Ho = (shp[1] + 2 * op.attrs["padding"] - k) // op.attrs["stride"] + 1
             Wo = (shp[2] + 2 * op.attrs["padding"] - k) // op.attrs["stride"] + 1
@@ -650,16 +648,11 @@ def _build(g: _Graph, ops: list[_Op], scales: dict, qdq: bool, pps: str, period:
                 tshape[flat], tscale[flat] = (int(np.prod(shp)), 1, 1), s_in
                 x, out = flat, f"t{len(nodes)}"
             s_out = scales[op.out]
-            if qdq and op.wq is not None:
-                wq, s_w = op.wq[0].astype(np.int8), op.wq[1]
-            else:
-                wq, s_w = quantize_weights(op.w)
-            M, sh = requant_params(s_in, s_w, s_out)
-            nodes.append(Node("conv", op.name, [x], out, {"stride": 1, "padding": 0, "relu": bool(op.attrs.get("relu")),
-                                                         "pps": "dense"},
-                              {"weight": wq.reshape(wq.shape[0], -1, 1, 1), "bias": quantize_bias(op.b, s_in, s_w),
-                               "M": M, "shift": sh}))
-            tshape[out], tscale[out] = (wq.shape[0], 1, 1), s_out
+            arrays = _conv_arrays(op, qdq, "dense", s_in, s_out)
+            arrays["weight"] = arrays["weight"].reshape(op.w.shape[0], -1, 1, 1)
+            nodes.append(Node("conv", op.name, [x], out, {"stride": 1, "padding": 0,
+                                                         "relu": bool(op.attrs.get("relu")), "pps": "dense"}, arrays))
+            tshape[out], tscale[out] = (op.w.shape[0], 1, 1), s_out
         tname[op.out] = out
     return QNet(name, tuple(in_shape), float(scales[g.input]), nodes,
                 {t: float(s) for t, s in tscale.items()})
