@@ -1,13 +1,18 @@
 """Compile a whole quantised network (models.qnet.QNet) into stages, and run it.
 
-Every 3x3 conv becomes an *array* stage: a LayerProgram (bias, requantisation and ReLU in the
-output stage, int8 out) compiled once; per image only its activation streams change. What the
-array does not do runs on the host, in this module's own integer code (not the reference's):
+Every convolution becomes an *array* stage: a LayerProgram (bias, requantisation and ReLU in the
+output stage, int8 out) compiled once; per image only its activation streams change. A 3x3 conv
+(padding 0 or 1) runs as it is; a 1x1 conv (stride 1 or 2, padding 0) runs as a 3x3 layer whose
+only non-zero position is the centre, with padding 1 (the same outputs: for stride s, output
+(y, x) reads input (s*y, s*x)). A 1x1 layer the array cannot hold (more channels than CH_BITS
+counts) stays on the host. What the array does not do runs on the host, in this module's own
+integer code (not the reference's):
 
-  conv 1x1   ResNet's projection shortcut (int64 dot products + the section 6 output stage)
-  maxpool    2x2 max of int8 values
-  add        residual add: both int8 inputs through their fixed-point multipliers, added, ReLU
-  linear     the classifier (flattened int8, or int32 sums for global average pooling) -> int64
+  maxpool / avgpool  k x k window, stride, padding (mean rounded half to even)
+  relu               int8 max(x, 0)
+  flatten            [C, H, W] -> [C*H*W, 1, 1]
+  add                residual add: both int8 inputs through their fixed-point multipliers, added, ReLU
+  linear             the classifier (flattened int8, or int32 sums for global average pooling) -> int64
 
 `NetProgram.schedule(x)` is a generator: it yields (stage, program with x's activations attached)
 for every array stage and expects the int8 [F, Hout, Wout] result sent back; the host stages run
@@ -26,36 +31,54 @@ from compiler.layer import QLayer
 from compiler.compile import compile_layer
 from compiler.program import LayerProgram
 from compiler.storage import storage_report, sum_reports
+from compiler.unfold import CENTRE, UNFOLDED_PPS
 from models.pps import PPS
-
-WHERE = {"conv3x3": "array", "conv1x1": "host", "maxpool": "host", "add": "host", "linear": "host"}
 
 
 @dataclasses.dataclass
 class Stage:
-    kind: str                 # conv3x3 | conv1x1 | maxpool | add | linear
+    kind: str                 # conv3x3 | conv1x1 | maxpool | avgpool | relu | flatten | add | linear
     name: str
     inputs: list[str]
     out: str
     in_shape: tuple           # shape of the first input [C, H, W]
     out_shape: tuple
     node: object              # the models.qnet.Node it comes from
-    prog: LayerProgram | None = None
+    prog: LayerProgram | None = None      # array stages only
+    note: str = ""                        # why a conv stays on the host
 
     @property
     def where(self) -> str:
-        return WHERE[self.kind]
+        return "array" if self.prog is not None else "host"
+
+    @property
+    def dense_prediction(self) -> dict:
+        """The cycle model of the layer in dense mode (a 1x1 layer: itself)."""
+        return self.prog.cycles if self.kind == "conv1x1" else self.prog.cycles["dense_equivalent"]
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates the layer needs (structural non-zeros for 3x3 array layers)."""
-        if self.kind == "conv3x3":
+        """Multiply-accumulates the layer needs (structural non-zeros for array layers)."""
+        if self.prog is not None:
             return self.prog.cycles["macs"]
         if self.kind == "conv1x1":
             return int(np.prod(self.out_shape)) * self.in_shape[0]
         if self.kind == "linear":
             return int(self.node.arrays["weight"].size)
         return 0
+
+
+def centre_layer(node, name: str | None = None) -> QLayer:
+    """A 1x1 conv node as the 3x3 layer the array runs: the weight at the centre, padding 1."""
+    w1 = node.arrays["weight"]
+    w = np.zeros(w1.shape[:2] + (3, 3), np.int8)
+    w[:, :, CENTRE // 3, CENTRE % 3] = w1[:, :, 0, 0]
+    return QLayer(name or node.name, w, node.arrays["bias"], node.attrs["stride"], 1,
+                  (node.arrays["M"], node.arrays["shift"], bool(node.attrs["relu"])))
+
+
+def pool_out(n: int, k: int, s: int, p: int) -> int:
+    return (n + 2 * p - k) // s + 1
 
 
 def _layer_pps(node) -> PPS | str:
@@ -77,24 +100,15 @@ class NetProgram:
             shp = shapes[node.inputs[0]]
             a = node.attrs
             if node.op == "conv":
-                w = node.arrays["weight"]
-                k = w.shape[2]
-                if k == 3:
-                    layer = QLayer(node.name, w, node.arrays["bias"], a["stride"], a["padding"],
-                                   (node.arrays["M"], node.arrays["shift"], bool(a["relu"])))
-                    pps = _layer_pps(node)
-                    prog = compile_layer(layer, self.cfg, pps, H=shp[1], W=shp[2])
-                    st = Stage("conv3x3", node.name, node.inputs, node.out, shp, (prog.F, prog.Hout, prog.Wout),
-                               node, prog)
-                elif k == 1 and a["padding"] == 0:
-                    s = a["stride"]
-                    st = Stage("conv1x1", node.name, node.inputs, node.out, shp,
-                               (w.shape[0], (shp[1] - 1) // s + 1, (shp[2] - 1) // s + 1), node)
-                else:
-                    raise ValueError(f"layer {node.name!r}: {k}x{k} conv with padding {a['padding']} "
-                                     "is neither an array (3x3) nor a host (1x1, padding 0) layer")
-            elif node.op == "maxpool":
-                st = Stage("maxpool", node.name, node.inputs, node.out, shp, (shp[0], shp[1] // 2, shp[2] // 2), node)
+                st = self._conv_stage(node, shp)
+            elif node.op in ("maxpool", "avgpool"):
+                k, s, p = a.get("k", 2), a.get("stride", 2), a.get("padding", 0)
+                st = Stage(node.op, node.name, node.inputs, node.out, shp,
+                           (shp[0], pool_out(shp[1], k, s, p), pool_out(shp[2], k, s, p)), node)
+            elif node.op == "relu":
+                st = Stage("relu", node.name, node.inputs, node.out, shp, shp, node)
+            elif node.op == "flatten":
+                st = Stage("flatten", node.name, node.inputs, node.out, shp, (int(np.prod(shp)), 1, 1), node)
             elif node.op == "add":
                 if shapes[node.inputs[1]] != shp:
                     raise ValueError(f"layer {node.name!r}: adds shapes {list(shp)} and {list(shapes[node.inputs[1]])}")
@@ -106,13 +120,36 @@ class NetProgram:
             shapes[node.out] = st.out_shape
             self.stages.append(st)
 
+    def _conv_stage(self, node, shp) -> Stage:
+        a, w = node.attrs, node.arrays["weight"]
+        k = w.shape[2]
+        if k == 3:
+            layer = QLayer(node.name, w, node.arrays["bias"], a["stride"], a["padding"],
+                           (node.arrays["M"], node.arrays["shift"], bool(a["relu"])))
+            prog = compile_layer(layer, self.cfg, _layer_pps(node), H=shp[1], W=shp[2])
+            return Stage("conv3x3", node.name, node.inputs, node.out, shp, (prog.F, prog.Hout, prog.Wout), node, prog)
+        if k == 1 and a["padding"] == 0:
+            s = a["stride"]
+            out = (w.shape[0], (shp[1] - 1) // s + 1, (shp[2] - 1) // s + 1)
+            try:
+                prog = compile_layer(centre_layer(node), self.cfg, UNFOLDED_PPS, H=shp[1], W=shp[2])
+            except ValueError as e:             # e.g. more channels than the CH_BITS registers count
+                return Stage("conv1x1", node.name, node.inputs, node.out, shp, out, node, note=str(e))
+            return Stage("conv1x1", node.name, node.inputs, node.out, shp, out, node, prog)
+        raise ValueError(f"layer {node.name!r}: a {k}x{k} conv with padding {a['padding']} is neither a 3x3 "
+                         "(padding 0 or 1) nor a 1x1 (padding 0) layer")
+
     @property
     def array_stages(self) -> list[Stage]:
-        return [s for s in self.stages if s.kind == "conv3x3"]
+        return [s for s in self.stages if s.prog is not None]
 
     def dense_program(self, stage: Stage) -> LayerProgram:
-        """The same layer forced to dense mode (P=1): the baseline for speedups."""
+        """The same layer forced to dense mode (P=1): the baseline for speedups. A 1x1 layer's
+        dense form is itself (its one position is all there is)."""
         n = stage.node
+        if stage.kind == "conv1x1":
+            return compile_layer(centre_layer(n, n.name + "_dense"), self.cfg, UNFOLDED_PPS,
+                                 H=stage.in_shape[1], W=stage.in_shape[2])
         layer = QLayer(n.name + "_dense", n.arrays["weight"], n.arrays["bias"], n.attrs["stride"],
                        n.attrs["padding"], (n.arrays["M"], n.arrays["shift"], bool(n.attrs["relu"])))
         return compile_layer(layer, self.cfg, PPS.dense(), H=stage.in_shape[1], W=stage.in_shape[2])
@@ -128,7 +165,7 @@ class NetProgram:
         t = {"input": x}
         for st in self.stages:
             ins = [t[i] for i in st.inputs]
-            if st.kind == "conv3x3":
+            if st.prog is not None:
                 y = yield st, st.prog.set_input(ins[0])
                 y = np.asarray(y)
                 if y.shape != st.out_shape:
@@ -153,7 +190,8 @@ class NetProgram:
     # ---- reports -----------------------------------------------------------------------------
     def storage(self, b: int = 8) -> tuple[list[tuple[str, dict]], dict]:
         """Per array layer storage reports and their sum."""
-        per = [(s.name, storage_report(s.prog.F, *_stored_shape(s.prog), b=b, pmax=self.cfg.PMAX))
+        per = [(s.name, storage_report(s.prog.F, *_stored_shape(s.prog), b=b, pmax=self.cfg.PMAX,
+                                       kernel=1 if s.kind == "conv1x1" else 3))
                for s in self.array_stages]
         return per, sum_reports(r for _, r in per)
 
@@ -171,6 +209,26 @@ def functional_array(stage: Stage, prog: LayerProgram) -> np.ndarray:
     return prog.unpack_results([run_band(prog, b) for b in prog.bands])
 
 
+def _host_pool(is_max: bool, x: np.ndarray, k: int, s: int, p: int, include_pad: bool) -> np.ndarray:
+    """k x k max or mean pool over a padded copy: the k*k window offsets as strided views."""
+    C, H, W = x.shape
+    Ho, Wo = pool_out(H, k, s, p), pool_out(W, k, s, p)
+    fill = -128 if is_max else 0
+    xp = np.full((C, H + 2 * p + k, W + 2 * p + k), fill, np.int64)
+    xp[:, p:p + H, p:p + W] = x
+    inb = np.zeros(xp.shape[1:], np.int64)
+    inb[p:p + H, p:p + W] = 1
+    views = [(xp[:, dy:dy + (Ho - 1) * s + 1:s, dx:dx + (Wo - 1) * s + 1:s],
+              inb[dy:dy + (Ho - 1) * s + 1:s, dx:dx + (Wo - 1) * s + 1:s]) for dy in range(k) for dx in range(k)]
+    if is_max:
+        return np.max([v for v, _ in views], axis=0).astype(np.int8)
+    total = np.sum([v for v, _ in views], axis=0)
+    n = np.full((Ho, Wo), k * k, np.int64) if include_pad else np.sum([m for _, m in views], axis=0)
+    q = total // n
+    twice_r = 2 * (total - q * n)
+    return (q + ((twice_r > n) | ((twice_r == n) & (q & 1 == 1)))).astype(np.int8)
+
+
 def host_op(st: Stage, ins: list[np.ndarray]) -> np.ndarray:
     n, a = st.node, st.node.attrs
     if st.kind == "conv1x1":
@@ -182,10 +240,13 @@ def host_op(st: Stage, ins: list[np.ndarray]) -> np.ndarray:
         col = (-1, 1, 1)
         return output_stage(acc, n.arrays["bias"].reshape(col), n.arrays["M"].reshape(col),
                             n.arrays["shift"].reshape(col), R.mode_bits(True, a["relu"])).astype(np.int8)
-    if st.kind == "maxpool":
-        C, H, W = ins[0].shape
-        v = ins[0][:, :H // 2 * 2, :W // 2 * 2].reshape(C, H // 2, 2, W // 2, 2)
-        return v.max(axis=(2, 4))
+    if st.kind in ("maxpool", "avgpool"):
+        return _host_pool(st.kind == "maxpool", ins[0], a.get("k", 2), a.get("stride", 2), a.get("padding", 0),
+                          bool(a.get("count_include_pad", False)))
+    if st.kind == "relu":
+        return np.where(ins[0] > 0, ins[0], 0).astype(np.int8)
+    if st.kind == "flatten":
+        return np.ascontiguousarray(ins[0]).reshape(-1, 1, 1)
     if st.kind == "add":
         def scaled(v, M, sh):
             t = v.astype(np.int64) * M

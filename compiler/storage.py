@@ -19,6 +19,8 @@ The layer is viewed as an F x (9C) matrix (row f, column 9c + pos). NNZ is the n
 |         |                   | fields) -- per layer, independent of F and C                    |
 
 total = value bits + index bits. Ratios are other / SPS (how many times SPS is smaller).
+A 1x1 layer (kernel=1) is the F x C matrix of its weights: 9 becomes 1 in every formula above
+(its PPS, the centre position, keeps every weight); the SPS index is the same pattern table.
 """
 from __future__ import annotations
 
@@ -48,20 +50,25 @@ def rle_entries(mask_fx9c: np.ndarray, run_bits: int = RLE_RUN_BITS) -> int:
     return int(idx.size + (runs // (max_run + 1)).sum())
 
 
-def storage_report(F: int, C: int, pps: PPS, b: int = 8, pmax: int | None = None) -> dict:
-    """{format: {'value_bits', 'index_bits', 'total_bits'}} for the PPS mask of an F x C layer;
-    pmax (the width of the period and offset fields) None: the array's PMAX."""
+def storage_report(F: int, C: int, pps: PPS, b: int = 8, pmax: int | None = None, kernel: int = 3) -> dict:
+    """{format: {'value_bits', 'index_bits', 'total_bits'}} for the PPS mask of an F x C layer of
+    kernel x kernel kernels (3, or 1: the centre position of `pps`); pmax (the width of the period
+    and offset fields) None: the array's PMAX."""
     pmax = ArrayConfig().PMAX if pmax is None else pmax
-    mask = pps.kernel_mask(F, C).reshape(F, 9 * C)
+    if kernel not in (1, 3):
+        raise ValueError(f"storage_report: kernel must be 1 or 3, got {kernel!r}")
+    k2 = kernel * kernel
+    full = pps.kernel_mask(F, C).reshape(F, C, 9)
+    mask = (full if kernel == 3 else full[:, :, 4:5]).reshape(F, k2 * C)
     nnz = int(mask.sum())
-    K = 9 * C
+    K = k2 * C
     vb = nnz * b
     rows = {
-        "dense": (9 * F * C * b, 0),
+        "dense": (k2 * F * C * b, 0),
         "CSR": (vb, nnz * lg(K) + (F + 1) * lg(nnz + 1)),
         "CSC": (vb, nnz * lg(F) + (K + 1) * lg(nnz + 1)),
-        "COO": (vb, nnz * (lg(F) + lg(C) + lg(9))),
-        "bitmap": (vb, 9 * F * C),
+        "COO": (vb, nnz * (lg(F) + lg(C) + (lg(k2) if k2 > 1 else 0))),
+        "bitmap": (vb, k2 * F * C),
     }
     e = rle_entries(mask)
     rows["RLE"] = (e * b, RLE_RUN_BITS * e)

@@ -8,7 +8,14 @@ A QNet is a list of nodes over named int8 tensors ("input" is the quantised imag
           scale), int32 bias; requantised to int8 by (M, shift) per filter with optional ReLU
           (docs/ARCHITECTURE.md section 6). `pps`: the layer's PPS (JSON), "dense", "any" or "auto"
           (compiler.infer.resolve_pps).
-  maxpool 2x2, stride 2 (int8 max: exact, scale unchanged).
+  maxpool k x k window (k, stride, padding attributes; default 2, 2, 0), padding never wins (int8
+          max: exact, scale unchanged). Output floor((H + 2p - k) / s) + 1 (ONNX ceil_mode 0).
+  avgpool k x k window (k, stride, padding, count_include_pad): the int8 mean of the window,
+          round(sum / n) with ties to even (n = k*k, or the in-bounds count when count_include_pad
+          is false), scale unchanged.
+  relu    max(x, 0), scale unchanged (a ReLU that could not be fused into the node before it).
+  flatten [C, H, W] -> [C*H*W, 1, 1] (C-order), so that a dense layer in the middle of a network is a
+          1x1 conv; scale unchanged.
   add     ResNet's residual: out = clamp(relu?(rnd(a * Ma, sha) + rnd(b * Mb, shb))), where
           rnd(t, s) = (t + 2**(s-1)) >> s (floor; ties up; no rounding for s = 0): both inputs are
           brought to the output scale by their own fixed-point multipliers, then added exactly.
@@ -78,16 +85,38 @@ def _rnd(t: np.ndarray, s: int) -> np.ndarray:
     return (t + (1 << (s - 1))) >> s if s > 0 else t
 
 
+def _pool(op: str, x: np.ndarray, k: int, s: int, p: int, include_pad: bool) -> np.ndarray:
+    """k x k max or mean pool, one output pixel at a time (the reference favours plainness)."""
+    C, H, W = x.shape
+    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    out = np.zeros((C, Ho, Wo), np.int8)
+    for oy in range(Ho):
+        for ox in range(Wo):
+            y0, x0 = oy * s - p, ox * s - p
+            win = x[:, max(y0, 0):min(y0 + k, H), max(x0, 0):min(x0 + k, W)].astype(np.int64)
+            if op == "maxpool":
+                out[:, oy, ox] = win.max(axis=(1, 2))
+                continue
+            n = k * k if include_pad else win.shape[1] * win.shape[2]
+            q, r = np.divmod(win.sum(axis=(1, 2)), n)          # floor division: 0 <= r < n
+            up = (2 * r > n) | ((2 * r == n) & (q % 2 == 1))   # round half to even
+            out[:, oy, ox] = q + up
+    return out
+
+
 def run_node(node: Node, inputs: list[np.ndarray]) -> np.ndarray:
     """One node of the reference on one image (int8 [C, H, W] tensors)."""
     a = node.attrs
     if node.op == "conv":
         acc = conv2d_int(inputs[0], node.arrays["weight"], None, a["stride"], a["padding"], name=node.name)
         return requantize(acc, node.arrays["bias"], node.arrays["M"], node.arrays["shift"], a["relu"])
-    if node.op == "maxpool":
-        x = inputs[0]
-        C, H, W = x.shape
-        return np.max(np.stack([x[:, i:H - H % 2:2, j:W - W % 2:2] for i in (0, 1) for j in (0, 1)]), axis=0)
+    if node.op in ("maxpool", "avgpool"):
+        return _pool(node.op, inputs[0], int(a.get("k", 2)), int(a.get("stride", 2)), int(a.get("padding", 0)),
+                     bool(a.get("count_include_pad", False)))
+    if node.op == "relu":
+        return np.maximum(inputs[0], 0).astype(np.int8)
+    if node.op == "flatten":
+        return inputs[0].reshape(-1, 1, 1)
     if node.op == "add":
         t = (_rnd(inputs[0].astype(np.int64) * a["Ma"], a["sha"]) +
              _rnd(inputs[1].astype(np.int64) * a["Mb"], a["shb"]))

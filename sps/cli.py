@@ -16,6 +16,7 @@ import sys
 
 # subcommand -> module in sps.commands, in the order `sps --help` lists them
 COMMANDS = {
+    "import": "import_net",
     "compile": "compile",
     "show": "show",
     "storage": "storage",

@@ -28,8 +28,9 @@ def measured_fmax(cfg: ArrayConfig) -> tuple[float | None, str]:
 
 
 def dense_macs(rows: list[dict]) -> int:
-    """MACs of the array layers run dense (9 C F Hout Wout each)."""
-    return sum(9 * r["in"][0] * r["out"][0] * r["out"][1] * r["out"][2] for r in rows if r["where"] == "array")
+    """MACs of the array layers run dense (k*k C F Hout Wout each: k = 3, or 1 for a 1x1 conv)."""
+    return sum((1 if r.get("op") == "conv1x1" else 9) * r["in"][0] * r["out"][0] * r["out"][1] * r["out"][2]
+               for r in rows if r["where"] == "array")
 
 
 def realtime(cycles: int, dense_cycles: int, macs: int, dense_total: int, fmax_mhz: float) -> dict:
@@ -53,7 +54,7 @@ def realtime_lines(rt: dict, what: str, where: str) -> list[str]:
             f"{p['useful_gops']} |",
             f"| dense mode | {d['cycles']:,} | {d['latency_ms']:.2f} ms | {d['images_per_s']:,} | "
             f"{d['effective_gops']} | {d['useful_gops']} |", "",
-            "Effective GOP/s counts the dense network's operations (2 per MAC of every 3x3 array layer run "
+            "Effective GOP/s counts the dense network's operations (2 per MAC of every array layer run "
             "dense) per second of PPS-mode latency; the last column counts only the MACs actually issued.", ""]
 
 

@@ -19,8 +19,16 @@ from compiler.storage import FORMATS, format_network_table
 from sps.energy_tables import energy_lines, energy_plot
 
 TITLES = {"digits": "Digits CNN (8x8)", "vgg16": "VGG-16 (CIFAR, 32x32)", "resnet18": "ResNet-18 (CIFAR, 32x32)"}
-HOST_NOTE = {"conv1x1": "host: 1x1 projection shortcut", "maxpool": "host: 2x2 max pool",
-             "add": "host: residual add + ReLU", "linear": "host: classifier"}
+HOST_NOTE = {"conv1x1": "host: 1x1 conv", "relu": "host: ReLU", "flatten": "host: flatten", "add": "host: residual add",
+             "linear": "host: classifier"}
+
+
+def _host_note(st) -> str:
+    """What a host stage does, e.g. "host: 2x2 max pool"; a conv kept on the host says why."""
+    if st.kind in ("maxpool", "avgpool"):
+        k = st.node.attrs.get("k", 2)
+        return f"host: {k}x{k} {'max' if st.kind == 'maxpool' else 'average'} pool"
+    return HOST_NOTE[st.kind] + (f" ({st.note})" if st.note else "")
 
 
 def _short_pps(prog) -> str:
@@ -35,8 +43,8 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
     for st in net.stages:
         r = {"layer": st.name, "where": st.where, "op": st.kind, "in": list(st.in_shape),
              "out": list(st.out_shape), "macs": st.macs}
-        if st.kind == "conv3x3":
-            dense = st.prog.cycles["dense_equivalent"]      # the same layer, same bands, dense mode
+        if st.prog is not None:
+            dense = st.dense_prediction                     # the same layer, same bands, dense mode
             if source == "rtl":
                 cyc, dcyc = counters[st.name]["cycles"], dense_counters[st.name]["cycles"]
             else:
@@ -49,7 +57,7 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
             if source == "rtl":
                 r["stalls"] = {k: counters[st.name][k] for k in ("stall_act", "stall_wgt", "stall_res")}
         else:
-            r["note"] = HOST_NOTE[st.kind]
+            r["note"] = _host_note(st)
         rows.append(r)
     return rows
 
@@ -60,7 +68,8 @@ def totals(rows: list[dict], cfg) -> dict:
     macs = sum(r["macs"] for r in arr)
     return {"cycles": c, "dense_cycles": d, "speedup": d / c if c else 0.0, "macs": macs,
             "utilization": utilization(macs, c, cfg), "ideal": ideal_cycles(macs, cfg),
-            "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host")}
+            "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host"),
+            "array_mac_fraction": macs / sum(r["macs"] for r in rows) if macs else 0.0}
 
 
 def layer_table(rows: list[dict], source: str, t: dict) -> str:
@@ -86,8 +95,8 @@ def layer_table(rows: list[dict], source: str, t: dict) -> str:
 
 def storage_table(per: list, tot: dict) -> str:
     """Markdown storage table of a network; (per, tot) = NetProgram.storage()."""
-    head = (f"Weight storage of the {len(per)} array (3x3) layers, 8-bit weights, in bits "
-            "(formulas in the README); ratios are format / SPS.\n\n")
+    head = (f"Weight storage of the {len(per)} array layers, 8-bit weights, in bits "
+            "(formulas in compiler/storage.py); ratios are format / SPS.\n\n")
     return head + format_network_table(tot)
 
 

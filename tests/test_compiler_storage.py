@@ -100,3 +100,21 @@ def test_cli_errors(capsys, args, match):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("sps storage: error: ") and match in err and err.count("\n") == 1
+
+
+def test_storage_of_a_1x1_layer_is_its_f_by_c_matrix():
+    """A 1x1 layer (run on the array as a centre-only 3x3 layer) is stored as the F x C matrix it
+    is: every weight kept, 9 -> 1 in every format's formula."""
+    from compiler.unfold import UNFOLDED_PPS
+    from compiler.storage import lg
+
+    F, C, b = 6, 5, 8
+    r = storage_report(F, C, UNFOLDED_PPS, b=b, pmax=8, kernel=1)
+    nnz = F * C
+    assert r["dense"]["total_bits"] == F * C * b
+    assert r["bitmap"]["index_bits"] == F * C and r["bitmap"]["value_bits"] == nnz * b
+    assert r["CSR"]["index_bits"] == nnz * lg(C) + (F + 1) * lg(nnz + 1)
+    assert r["COO"]["index_bits"] == nnz * (lg(F) + lg(C))
+    assert r["SPS"]["total_bits"] == nnz * b + 9 + 2 * (lg(8) + 1)
+    with pytest.raises(ValueError, match="kernel must be 1 or 3"):
+        storage_report(F, C, UNFOLDED_PPS, kernel=5)

@@ -200,12 +200,13 @@ def _random_qnet(name, seed=0):
 
 
 def test_resnet18_functional_model_bit_exact():
-    """Random PS-4 ResNet-18: 1x1 shortcuts and residual adds on the host, 17 3x3 layers on the
-    array (functional model), the whole network equal to the integer reference."""
+    """Random PS-4 ResNet-18: 17 3x3 layers and the three 1x1 shortcuts on the array (functional
+    model), residual adds on the host, the whole network equal to the integer reference."""
     q = _random_qnet("resnet18")
     net = NetProgram(q)
     kinds = [s.kind for s in net.stages]
     assert kinds.count("conv3x3") == 17 and kinds.count("conv1x1") == 3 and kinds.count("add") == 8
+    assert all(s.where == "array" for s in net.stages if s.kind.startswith("conv"))
     x = np.random.default_rng(1).integers(-128, 128, (3, 32, 32)).astype(np.int8)
     got, ref = net.run(x), run_reference(q, x)
     for k in ref:
@@ -235,6 +236,23 @@ def test_host_ops_match_reference_on_extremes():
         assert np.array_equal(host_op(st, [a]), run_node(conv, [a]))
         st = Stage("maxpool", "p", ["a"], "o", a.shape, (4, 2, 3), Node("maxpool", "p", ["a"], "o"))
         assert np.array_equal(host_op(st, [a]), run_node(st.node, [a]))
+        for op, attrs in (("maxpool", {"k": 3, "stride": 2, "padding": 1}), ("avgpool", {}),
+                          ("avgpool", {"k": 3, "stride": 1, "padding": 1}),
+                          ("avgpool", {"k": 3, "stride": 2, "padding": 1, "count_include_pad": True}),
+                          ("relu", {}), ("flatten", {})):
+            st = Stage(op, "p", ["a"], "o", a.shape, None, Node(op, "p", ["a"], "o", attrs))
+            assert np.array_equal(host_op(st, [a]), run_node(st.node, [a])), (op, attrs)
+
+
+def test_pools_by_hand():
+    """Pooling rules on values worked out by hand: max ignores padding, the mean rounds half to even."""
+    x = np.array([[[1, 2, -3], [4, 5, 6], [7, -8, 9]]], np.int8)
+    mp = run_node(Node("maxpool", "p", ["a"], "o", {"k": 3, "stride": 2, "padding": 1}), [x])
+    assert mp.tolist() == [[[5, 6], [7, 9]]]
+    ap = run_node(Node("avgpool", "p", ["a"], "o", {"k": 2, "stride": 1}), [x])
+    assert ap.tolist() == [[[3, 2], [2, 3]]]      # 12/4 = 3, 10/4 = 2.5 -> 2, 8/4 = 2, 12/4 = 3
+    ap = run_node(Node("avgpool", "p", ["a"], "o", {"k": 2, "stride": 2, "padding": 1}), [x])
+    assert ap.tolist() == [[[1, 0], [6, 3]]]      # 1/1, (2-3)/2 = -0.5 -> 0, (4+7)/2 = 5.5 -> 6, 12/4
 
 
 def test_quantize_net_rejects_other_modules():
@@ -289,8 +307,8 @@ def test_tiny_network_stages_match_reference():
 
 @pytest.mark.parametrize("change, match", [
     ({0: _conv_node("c5", "input", "t0", 4, 2, k=5, padding=2)},
-     r"layer 'c5': 5x5 conv with padding 2 is neither an array \(3x3\) nor a host \(1x1, padding 0\)"),
-    ({1: _conv_node("sc", "t0", "t1", 4, 4, k=1, padding=1)}, "layer 'sc': 1x1 conv with padding 1 is neither"),
+     r"layer 'c5': a 5x5 conv with padding 2 is neither a 3x3 \(padding 0 or 1\) nor a 1x1 \(padding 0\)"),
+    ({1: _conv_node("sc", "t0", "t1", 4, 4, k=1, padding=1)}, "layer 'sc': a 1x1 conv with padding 1 is neither"),
     ({2: Node("add", "add", ["t0", "input"], "t2", {})}, r"layer 'add': adds shapes \[4, 6, 6\] and \[2, 6, 6\]"),
     ({3: Node("softmax", "sm", ["t2"], "t3")}, "layer 'sm': unknown op 'softmax'"),
 ])

@@ -4,6 +4,7 @@ example:
   sps demo                                   the shipped digits CNN, 540 test images, Verilator
   sps demo --sim icarus --images 5 --stall 0.3
   sps demo --model vgg16 --checkpoint vgg16_pps.pt --data ~/cifar-10-batches-py --images 1
+  sps demo --net net.npz --images X.npy --labels Y.npy --onnx model.onnx     your network (sps import)
 
 Trains nothing. With the defaults it takes the shipped PPS digits model
 (models/weights/digits_pps.pt) and its dense twin, quantises the PPS model to int8 (calibration on
@@ -22,8 +23,10 @@ It writes the same to OUT/summary.md (with cycles.png, utilisation.png, storage.
 OUT/summary.json. --waves runs a single image and leaves an FST (path printed). vgg16/resnet18 need
 --checkpoint and --data (CIFAR-10 python batches); the accuracies then use the first 200 test
 images (--eval-images) and the RTL 2 (--images): a VGG-16 image takes about 5 minutes on
-Verilator. --config runs it on another array. Exit 1 if the RTL differs from the reference, 2 on
-bad input.
+Verilator. --config runs it on another array. --net (a QNet file from `sps import`) runs your
+network instead: every image of --images X.npy (float32 [N, C, H, W]) on the RTL, checked
+bit-exactly, with onnxruntime as the second oracle (sps report --net's checks) and, with --labels,
+the accuracies. Exit 1 if the RTL differs from the reference, 2 on bad input.
 """
 from __future__ import annotations
 
@@ -48,9 +51,12 @@ def add_arguments(ap) -> None:
     ap.add_argument("--checkpoint", help="PPS model checkpoint (default: the shipped digits model)")
     ap.add_argument("--dense-checkpoint", help="its dense twin, for the float dense accuracy")
     ap.add_argument("--data", help="CIFAR-10 python batches directory (vgg16, resnet18)")
-    ap.add_argument("--images", type=int, default=None,
+    ap.add_argument("--images", default=None,
                     help=f"test images through the RTL (default digits: all on Verilator, {ICARUS_IMAGES} on Icarus; "
-                         f"CIFAR: {CIFAR_RTL_IMAGES})")
+                         f"CIFAR: {CIFAR_RTL_IMAGES}); with --net: the images, X.npy")
+    ap.add_argument("--net", metavar="NET.npz", help="your network (QNet file from sps import) instead of --model")
+    ap.add_argument("--labels", metavar="Y.npy", help="with --net: integer labels [N]")
+    ap.add_argument("--onnx", metavar="MODEL.onnx", help="with --net: the original float model (top-1 agreement)")
     ap.add_argument("--eval-images", type=int, default=None, help=f"test images for the Python accuracies (default: all for digits, {CIFAR_EVAL_IMAGES} for CIFAR)")
     ap.add_argument("--waves", action="store_true", help="one image, FST waves (path printed)")
     ap.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
@@ -68,6 +74,8 @@ def run(a) -> int:
     cfg, table = array_and_energy(a)
     _check_arguments(a)
     stall = stall_of(a)
+    if a.net:
+        return _user_network(a, cfg, table, stall)
     xte, labels = _test_set(a)
     sim = pick_simulator(a.sim)
     n_rtl = _rtl_image_count(a, len(xte), sim)
@@ -98,6 +106,18 @@ def run(a) -> int:
 # ---- loading: the arguments, the test images, the models ----------------------------------------
 
 def _check_arguments(a) -> None:
+    if a.net:
+        if not a.images:
+            raise ValueError("--net needs --images X.npy (float32 [N, C, H, W])")
+        return
+    for opt in ("labels", "onnx"):
+        if getattr(a, opt):
+            raise ValueError(f"--{opt} goes with --net")
+    if a.images is not None:
+        try:
+            a.images = int(a.images)
+        except ValueError:
+            raise ValueError(f"--images {a.images!r}: a number of test images (a .npy file goes with --net)") from None
     if a.model != "digits" and (a.checkpoint is None or a.data is None):
         raise ValueError(f"--model {a.model} needs --checkpoint (a trained PPS model) and --data (CIFAR-10)")
     if a.images is not None and a.images < 1:
@@ -136,6 +156,41 @@ def _dense_twin(a):
     dense = build(a.model)
     load_checkpoint(dense, path)
     return dense.eval()
+
+
+def _user_network(a, cfg, table, stall) -> int:
+    """--net: every image of --images on the RTL, bit-exact, onnxruntime beside it, the tables."""
+    from compiler.network import NetProgram
+    from sps.cli import pick_simulator
+    from sps.netcheck import load_images, load_qnet, oracle_checks
+
+    qnet = load_qnet(a.net)
+    x, y = load_images(a.images, qnet, a.labels)
+    if a.onnx and not Path(a.onnx).is_file():
+        raise ValueError(f"--onnx {a.onnx}: not found")
+    sim = pick_simulator(a.sim)
+    net = NetProgram(qnet, cfg)
+    rtl = _run_on_rtl(a, net, qnet.quantize_input(x), sim, cfg, stall)
+    checks, entries = oracle_checks(qnet, x, y, a.onnx)(rtl, net)
+    exact = rtl.bit_exact
+    lines = [f"# {qnet.name} on the SPS accelerator (RTL: {sim})", "", f"Network: {a.net} (sps import).", "",
+             f"Bit-exact check, RTL vs integer reference, every array layer output and the logits of all "
+             f"{len(x)} image(s): **{'PASS' if exact else 'FAIL'}**"
+             + ("" if exact else f" ({len(rtl.mismatches)} mismatches; first: {rtl.mismatches[0]})") + ".", ""]
+    if y is not None:
+        lines.append(f"Accuracy on the RTL: {float((np.array(rtl.predictions) == y).mean()):.2%} of {len(x)} images.")
+        lines.append("")
+    lines += checks
+    out = Path(a.out)
+    rows, energy = [], None
+    if not a.waves:
+        sections, rows, _, _, energy = _performance(net, rtl, qnet.name, out, table)
+        lines += sections
+    _write_summary(out, "\n".join(lines) + "\n", rtl, {
+        "model": qnet.name, "weights": a.net, "simulator": sim, "rtl_images": len(x), "bit_exact": exact,
+        "mismatches": rtl.mismatches, "layers": rows, "energy": energy, "rtl_predictions": rtl.predictions,
+        "labels": None if y is None else y.tolist(), **entries, **rtl.sim, "wall_seconds": rtl.wall})
+    return 0 if exact else 1
 
 
 # ---- the runs: float models, the integer reference, the RTL -------------------------------------

@@ -5,6 +5,8 @@ utilisation.png, storage.png, energy.png).
 
 example:
   sps report --model vgg16                       one image through VGG-16 on the RTL (Verilator)
+  sps report --net net.npz --images X.npy --labels Y.npy --onnx model.onnx
+                                                 your network (sps import) on every image of X
   sps report --model resnet18 --cycles model     the compiler's cycle model, no simulation
   sps report --model digits --config my16x16.json --out build/report/digits16
 
@@ -17,6 +19,11 @@ Real time: latency, images/s and GOP/s at the post-route Fmax `sps fpga` measure
 (docs/fpga/summary.json) or at --fmax-mhz; for VGG-16 also the cycle model's prediction at
 ImageNet shape (224x224). Energy: action counts (hardware counters, else the cycle model) x the
 energy per action of --energy-table (default config/energy_45nm.json, Horowitz 45 nm).
+--net (a QNet file from `sps import`): every image of --images (float32 [N, C, H, W], as the
+model expects them) runs on the RTL, every array layer and the logits checked bit-exactly against
+the integer reference; onnxruntime is the second oracle: each array layer alone as QDQ on the same
+int8 input, and the whole network as QDQ (NET.qdq.onnx) and, with --onnx, the original float
+model, end to end; --labels adds the accuracy of each.
 Exit 1 if the RTL differs from the integer reference, 2 on bad input.
 """
 from __future__ import annotations
@@ -34,10 +41,12 @@ HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storag
 
 def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
                    cfg, energy_table: dict, fmax_mhz: float | None = None, fmax_where: str = "",
-                   seed: int = 0) -> dict:
-    """Measure (or model) the per-layer cycles of `qnet` on the array `cfg` (on the RTL: one random
-    int8 image drawn with `seed`), write report.md/json and the plots. When the RTL differs from
-    the integer reference nothing is written and "mismatches" lists the differences."""
+                   images=None, oracle=None, seed: int = 0) -> dict:
+    """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
+    and the plots. images: int8 [N, C, H, W] to run (default one random image drawn with `seed`);
+    oracle(run, net) -> (markdown lines, report.json entries) adds the checks of a user's network.
+    When the RTL differs from the integer reference nothing is written and "mismatches" lists the
+    differences."""
     from compiler.network import NetProgram
     from sps.tables import TITLES, performance_sections
     from tb.env.host import run_network_on_rtl, sim_line
@@ -48,15 +57,18 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     wall = 0.0
     sim_fig = {"sim_cycles": 0, "sim_seconds": 0.0, "sim_cycles_per_s": 0.0}
     if source == "rtl":
-        image = np.random.default_rng(seed).integers(-128, 128, qnet.input_shape).astype(np.int8)
-        print(f"running one image through {len(net.stages)} layers on {sim} (then every 3x3 layer in dense mode) ...")
-        run = run_network_on_rtl(qnet, image[None], sim, cfg, dense=True, name=f"report_{model_name}")
+        if images is None:
+            images = np.random.default_rng(seed).integers(-128, 128, qnet.input_shape).astype(np.int8)[None]
+        print(f"running {len(images)} image(s) through {len(net.stages)} layers on {sim} "
+              "(then every array layer in dense mode) ...")
+        run = run_network_on_rtl(qnet, images, sim, cfg, dense=True, name=f"report_{model_name}")
         wall, sim_fig = run.wall, run.sim
         print(sim_line(sim_fig))
         if not run.bit_exact:
             return {"mismatches": run.mismatches}
         counters, dense = run.layer_counters[0], run.dense_counters
-        check = f"bit-exact on every layer against the integer reference ({sim}, {wall:.0f} s)"
+        check = (f"bit-exact on every layer against the integer reference ({sim}, {len(images)} image(s), "
+                 f"{wall:.0f} s)")
     title = TITLES.get(model_name, model_name)
     sections, rows, tot, plots, energy = performance_sections(net, source, counters, dense, title, out, energy_table)
     rt = imagenet = None
@@ -72,6 +84,8 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
                                             imagenet["dense_macs"], fmax_mhz)
             extra += realtime_lines(imagenet["realtime"], "VGG-16's 13 conv layers at ImageNet shape, "
                                     "3x224x224, cycle model (too large to simulate here)", fmax_where)
+    checks, entries = oracle(run if source == "rtl" else None, net) if oracle else ([], {})
+    extra += checks
     md = [f"# {title} on the SPS array", "",
           f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}. "
           f"Weights: {weights_desc}. RTL check: {check}.", "", *extra, *sections]
@@ -79,13 +93,18 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     (out / "report.md").write_text(text)
     rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,
            "rtl_check": check, **sim_fig, "wall_seconds": wall, "layers": rows, "totals": tot,
-           "storage": net.storage()[1], "energy": energy, "realtime": rt, "imagenet_vgg16": imagenet}
+           "storage": net.storage()[1], "energy": energy, "realtime": rt, "imagenet_vgg16": imagenet,
+           "bit_exact": source == "rtl", "array_mac_fraction": tot["array_mac_fraction"], **entries}
     (out / "report.json").write_text(json.dumps(rep, indent=2))
     return {"markdown": text, "report": rep, "plots": plots, "mismatches": []}
 
 
 def add_arguments(ap) -> None:
     ap.add_argument("--model", default="vgg16", choices=MODELS)
+    ap.add_argument("--net", metavar="NET.npz", help="a network of your own (QNet file from sps import) instead of --model")
+    ap.add_argument("--images", metavar="X.npy", help="with --net: float32 images [N, C, H, W] to run")
+    ap.add_argument("--labels", metavar="Y.npy", help="with --net: integer labels [N] (accuracy)")
+    ap.add_argument("--onnx", metavar="MODEL.onnx", help="with --net: the original float model (top-1 agreement)")
     ap.add_argument("--checkpoint", help="trained PPS checkpoint (default: shipped digits model, or random PS-4 weights)")
     ap.add_argument("--data", help="CIFAR-10 python batches directory (calibration images)")
     ap.add_argument("--cycles", choices=("rtl", "model"), default="rtl",
@@ -112,10 +131,19 @@ def run(a) -> int:
         raise ValueError(f"--fmax-mhz {a.fmax_mhz:g} is outside 1..2000")
     fmax, where = (a.fmax_mhz, "as given") if a.fmax_mhz else measured_fmax(cfg)
     sim = pick_simulator(a.sim) if a.cycles == "rtl" else None
-    model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
-    qnet = quantized(a.model, model, layer_pps, a.data, a.seed)
-    out = Path(a.out or f"build/report/{a.model}")
-    res = network_report(a.model, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, a.seed)
+    if a.net:
+        from sps.netcheck import load_user_net
+
+        qnet, images, oracle = load_user_net(a, a.cycles == "rtl")
+        name, desc = qnet.name, f"{a.net} (sps import)"
+    else:
+        for opt in ("images", "labels", "onnx"):
+            if getattr(a, opt):
+                raise ValueError(f"--{opt} goes with --net")
+        model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
+        qnet, images, oracle, name = quantized(a.model, model, layer_pps, a.data, a.seed), None, None, a.model
+    out = Path(a.out or f"build/report/{name}")
+    res = network_report(name, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, images, oracle, a.seed)
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from compiler.config import ArrayConfig, load_config
 from compiler.progfile import save_program
+from compiler.network import NetProgram
 from models.qnet import QNet, run_reference
 from tb.env import runner
 
@@ -126,7 +127,7 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
         np.savez(td / "images.npz", x=images)
         prog_file = td / "progress"
         stop = threading.Event()
-        n_array = sum(1 for n in qnet.nodes if n.op == "conv" and n.arrays["weight"].shape[2] == 3)
+        n_array = len(NetProgram(qnet, cfg).array_stages)
         runs = n_array * (len(images) + (1 if dense else 0))
         watcher = threading.Thread(target=_watch, args=(prog_file, runs, stop,
                                                          f"{sim}: {len(images)} image(s) x {n_array} array layers"
