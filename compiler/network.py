@@ -4,8 +4,9 @@ Every convolution becomes an *array* stage: a LayerProgram (bias, requantisation
 output stage, int8 out) compiled once; per image only its activation streams change. A 3x3 conv
 (padding 0 or 1) runs as it is; a 1x1 conv (stride 1 or 2, padding 0) runs as a 3x3 layer whose
 only non-zero position is the centre, with padding 1 (the same outputs: for stride s, output
-(y, x) reads input (s*y, s*x)). A 1x1 layer the array cannot hold (more channels than CH_BITS
-counts) stays on the host. What the array does not do runs on the host, in this module's own
+(y, x) reads input (s*y, s*x)). A 1x1 layer with more input channels or filters than the CH_BITS
+registers count (an inner dense layer over a large flattened input) stays on the host, and its
+stage says so. What the array does not do runs on the host, in this module's own
 integer code (not the reference's):
 
   maxpool / avgpool  k x k window, stride, padding (mean rounded half to even)
@@ -131,10 +132,12 @@ class NetProgram:
         if k == 1 and a["padding"] == 0:
             s = a["stride"]
             out = (w.shape[0], (shp[1] - 1) // s + 1, (shp[2] - 1) // s + 1)
-            try:
-                prog = compile_layer(centre_layer(node), self.cfg, UNFOLDED_PPS, H=shp[1], W=shp[2])
-            except ValueError as e:             # e.g. more channels than the CH_BITS registers count
-                return Stage("conv1x1", node.name, node.inputs, node.out, shp, out, node, note=str(e))
+            ch_max = (1 << self.cfg.CH_BITS) - 1
+            if max(w.shape[:2]) > ch_max:
+                return Stage("conv1x1", node.name, node.inputs, node.out, shp, out, node,
+                             note=f"{w.shape[1]} channels x {w.shape[0]} filters: more than the "
+                                  f"{self.cfg.CH_BITS}-bit channel registers count ({ch_max})")
+            prog = compile_layer(centre_layer(node), self.cfg, UNFOLDED_PPS, H=shp[1], W=shp[2])
             return Stage("conv1x1", node.name, node.inputs, node.out, shp, out, node, prog)
         raise ValueError(f"layer {node.name!r}: a {k}x{k} conv with padding {a['padding']} is neither a 3x3 "
                          "(padding 0 or 1) nor a 1x1 (padding 0) layer")
@@ -148,8 +151,7 @@ class NetProgram:
         dense form is itself (its one position is all there is)."""
         n = stage.node
         if stage.kind == "conv1x1":
-            return compile_layer(centre_layer(n, n.name + "_dense"), self.cfg, UNFOLDED_PPS,
-                                 H=stage.in_shape[1], W=stage.in_shape[2])
+            return stage.prog
         layer = QLayer(n.name + "_dense", n.arrays["weight"], n.arrays["bias"], n.attrs["stride"],
                        n.attrs["padding"], (n.arrays["M"], n.arrays["shift"], bool(n.attrs["relu"])))
         return compile_layer(layer, self.cfg, PPS.dense(), H=stage.in_shape[1], W=stage.in_shape[2])

@@ -49,7 +49,7 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
                 cyc, dcyc = counters[st.name]["cycles"], dense_counters[st.name]["cycles"]
             else:
                 cyc, dcyc = st.prog.cycles["total"], dense["total"]
-            r.update(pps=_short_pps(st.prog), cycles=int(cyc), dense_cycles=int(dcyc),
+            r.update(pps="1x1" if st.kind == "conv1x1" else _short_pps(st.prog), cycles=int(cyc), dense_cycles=int(dcyc),
                      predicted=int(st.prog.cycles["total"]), predicted_dense=int(dense["total"]),
                      ideal=st.prog.cycles["ideal"], dense_ideal=dense["ideal"],
                      utilization=utilization(st.macs, cyc, cfg), dense_utilization=utilization(dense["macs"], dcyc, cfg),
@@ -112,7 +112,7 @@ def performance_sections(net: NetProgram, source: str, counters: dict | None, de
     energy = network_energy(net, energy_table, counters, dense_counters)
     plots = plot(rows, storage, title, out_dir, source) + [energy_plot(energy, title, out_dir)]
     lines = [layer_table(rows, source, tot), "",
-             f"Whole network, 3x3 layers on the array: {tot['cycles']:,} cycles per image in PPS mode, "
+             f"Whole network, its array layers: {tot['cycles']:,} cycles per image in PPS mode, "
              f"{tot['dense_cycles']:,} in dense mode: **{tot['speedup']:.2f}x** speedup, "
              f"{tot['utilization']:.1%} utilisation. Host layers: {tot['host_macs']:,} MACs.", "",
              storage_table(per, storage), "", *energy_lines(energy, source), "",
@@ -169,6 +169,6 @@ def plot(rows: list[dict], storage: dict, title: str, out_dir: Path, source: str
     ax.set_ylabel("bits (log scale)")
     ax.set_xticks(fx, FORMATS)
     ax.set_ylim(top=50 * max(storage[f]["total_bits"] for f in FORMATS))
-    paths.append(save(fig, ax, "storage.png", f"{title}: weight storage of the 3x3 layers by format",
+    paths.append(save(fig, ax, "storage.png", f"{title}: weight storage of the array layers by format",
                       "upper left", 2))
     return paths

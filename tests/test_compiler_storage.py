@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from compiler.config import ArrayConfig
+from compiler.paths import ROOT
 from compiler.layer import QLayer
 from compiler.storage import format_storage_table, layer_storage, lg, rle_entries, storage_ratios, storage_report
 from models.pps import PPS
@@ -82,7 +83,7 @@ def test_cli_vgg16_table_is_the_documented_table(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     table = [l for l in out.splitlines() if l.startswith("|")]
-    results = (Path(__file__).resolve().parent.parent / "docs" / "RESULTS.md").read_text()
+    results = (ROOT / "docs" / "RESULTS.md").read_text()
     assert len(table) == 9 and "\n".join(table) in results
     assert "| SPS | 52,303,872 | 572 | 52,304,444 | 1x | 1.00x |" in table
     assert main(["--first-dense", "--per-layer", "--pps", "psd", "--bits", "4"]) == 0

@@ -61,6 +61,10 @@ FORBIDDEN = (
     ("models", "compiler", None),       # models (the reference among them) shares no code with the compiler
     ("models", "tb", None),
     ("models", "sps", None),
+    ("sps", "tests", None),             # the product never imports the test suite
+    ("tb.env", "tests", None),
+    ("compiler", "tests", None),
+    ("models", "tests", None),
 )
 
 

@@ -461,3 +461,27 @@ def test_demo_bad_input(capsys):
     assert "needs --checkpoint" in capsys.readouterr().err
     assert main(["--images", "541"]) == 2
     assert "only 540 images" in capsys.readouterr().err
+
+
+def test_1x1_layer_beyond_the_channel_registers_stays_on_the_host():
+    """An inner dense layer over a flattened input with more features than the CH_BITS registers
+    count runs on the host, its stage says why, and the network still equals the reference."""
+    from compiler.config import load_config
+
+    cfg = load_config()
+    C = (1 << cfg.CH_BITS) + 3
+    rng = np.random.default_rng(5)
+    nodes = [Node("flatten", "flat", ["input"], "t0"),
+             Node("conv", "fc1", ["t0"], "t1", {"stride": 1, "padding": 0, "relu": True, "pps": "dense"},
+                  {"weight": rng.integers(-127, 128, (4, C, 1, 1)).astype(np.int8),
+                   "bias": rng.integers(-99, 99, 4).astype(np.int32), "M": np.full(4, 40000, np.uint16),
+                   "shift": np.full(4, 24, np.uint8)}),
+             Node("linear", "fc2", ["t1"], "logits", {"gap": False},
+                  {"weight": rng.integers(-127, 128, (3, 4)).astype(np.int8), "bias": np.zeros(3, np.int64)})]
+    q = QNet("wide", (C, 1, 1), 0.1, nodes, {"input": 0.1})
+    net = NetProgram(q, cfg)
+    st = net.stages[1]
+    assert st.kind == "conv1x1" and st.where == "host" and f"{cfg.CH_BITS}-bit channel registers" in st.note
+    x = rng.integers(-128, 128, (C, 1, 1)).astype(np.int8)
+    got, ref = net.run(x), run_reference(q, x)
+    assert all(np.array_equal(got[k], ref[k]) for k in ref)

@@ -23,6 +23,8 @@ BAD = {
     "fifo_depth": (dict(OUT_FIFO_DEPTH=4), "SPS_CONFIG_ERROR_OUT_FIFO_DEPTH_must_be_at_least_8"),
     "pmax_register_map": (dict(PMAX=27), "SPS_CONFIG_ERROR_PMAX_must_be_at_most_26_for_the_register_map"),
     "cfg0_field": (dict(COLS=256), "SPS_CONFIG_ERROR_COLS_must_be_at_most_255"),
+    "cfg0_rows": (dict(ROWS=256), "SPS_CONFIG_ERROR_ROWS_must_be_at_most_255"),
+    "positive": (dict(CH_BITS=0), "SPS_CONFIG_ERROR_CH_BITS_must_be_positive"),
 }
 GOOD = sorted((ROOT / "config").glob("sps*.json"))
 

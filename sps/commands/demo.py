@@ -8,13 +8,13 @@ example:
 
 Trains nothing. With the defaults it takes the shipped PPS digits model
 (models/weights/digits_pps.pt) and its dense twin, quantises the PPS model to int8 (calibration on
-training images), compiles every 3x3 layer for the array and then prints:
+training images), compiles every conv for the array and then prints:
   1. accuracy on the test set of the float dense twin, the float PPS model and the int8 PPS
      network in Python (the integer reference), and of the RTL on the first N test images
      (default: the whole test set, 540 images, about 2 minutes on Verilator; 50 on Icarus);
   2. the bit-exact check: every array layer's output and the logits of every RTL image against
      the integer reference;
-  3. per-layer cycles (hardware counters), utilisation and speedup over dense mode (each 3x3 layer
+  3. per-layer cycles (hardware counters), utilisation and speedup over dense mode (each array layer
      is also run once in dense mode, P=1, on the same hardware);
   4. the storage table;
   5. the energy per image (counters x --energy-table, default config/energy_45nm.json): SPS vs
@@ -166,6 +166,8 @@ def _user_network(a, cfg, table, stall) -> int:
 
     qnet = load_qnet(a.net)
     x, y = load_images(a.images, qnet, a.labels)
+    if a.waves:                                    # one image, as without --net
+        x, y = x[:1], None if y is None else y[:1]
     if a.onnx and not Path(a.onnx).is_file():
         raise ValueError(f"--onnx {a.onnx}: not found")
     sim = pick_simulator(a.sim)

@@ -13,7 +13,7 @@ example:
 Weights: --checkpoint, else the shipped model (digits) or random weights pruned to PS-4/P4
 (vgg16, resnet18; see models/prepare.py). --cycles rtl (the default): one random image (--seed)
 runs through the whole network on the RTL, every layer checked bit-exactly against the integer
-reference, and every 3x3 layer is run again in dense mode; the cycles are the hardware
+reference, and every array layer is run again in dense mode; the cycles are the hardware
 counters. --cycles model: the compiler's cycle model, no simulation. --config: another array.
 Real time: latency, images/s and GOP/s at the post-route Fmax `sps fpga` measured for this array
 (docs/fpga/summary.json) or at --fmax-mhz; for VGG-16 also the cycle model's prediction at
@@ -41,12 +41,13 @@ HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storag
 
 def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
                    cfg, energy_table: dict, fmax_mhz: float | None = None, fmax_where: str = "",
-                   images=None, oracle=None, seed: int = 0) -> dict:
+                   images=None, oracle=None, seed: int = 0, builtin: bool = True) -> dict:
     """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
     and the plots. images: int8 [N, C, H, W] to run (default one random image drawn with `seed`);
     oracle(run, net) -> (markdown lines, report.json entries) adds the checks of a user's network.
     When the RTL differs from the integer reference nothing is written and "mismatches" lists the
-    differences."""
+    differences. builtin: `model_name` is one of the project's networks (its title, and for vgg16
+    the ImageNet-shape figures); a user's network is reported under its own name."""
     from compiler.network import NetProgram
     from sps.tables import TITLES, performance_sections
     from tb.env.host import run_network_on_rtl, sim_line
@@ -69,7 +70,7 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
         counters, dense = run.layer_counters[0], run.dense_counters
         check = (f"bit-exact on every layer against the integer reference ({sim}, {len(images)} image(s), "
                  f"{wall:.0f} s)")
-    title = TITLES.get(model_name, model_name)
+    title = TITLES[model_name] if builtin else model_name
     sections, rows, tot, plots, energy = performance_sections(net, source, counters, dense, title, out, energy_table)
     rt = imagenet = None
     extra = []
@@ -77,7 +78,7 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
         from sps.realtime import dense_macs, realtime, realtime_lines, vgg16_imagenet
         rt = realtime(tot["cycles"], tot["dense_cycles"], tot["macs"], dense_macs(rows), fmax_mhz)
         extra += realtime_lines(rt, f"{title}, input {'x'.join(map(str, qnet.input_shape))}", fmax_where)
-        if model_name == "vgg16":
+        if builtin and model_name == "vgg16":
             print("ImageNet-shape VGG-16 (224x224) with the cycle model ...")
             imagenet = vgg16_imagenet(cfg)
             imagenet["realtime"] = realtime(imagenet["cycles"], imagenet["dense_cycles"], imagenet["macs"],
@@ -143,7 +144,8 @@ def run(a) -> int:
         model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
         qnet, images, oracle, name = quantized(a.model, model, layer_pps, a.data, a.seed), None, None, a.model
     out = Path(a.out or f"build/report/{name}")
-    res = network_report(name, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, images, oracle, a.seed)
+    res = network_report(name, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, images, oracle, a.seed,
+                         builtin=not a.net)
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)

@@ -127,8 +127,9 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
         np.savez(td / "images.npz", x=images)
         prog_file = td / "progress"
         stop = threading.Event()
-        n_array = len(NetProgram(qnet, cfg).array_stages)
-        runs = n_array * (len(images) + (1 if dense else 0))
+        stages = NetProgram(qnet, cfg).array_stages
+        n_array = len(stages)                      # a 1x1 layer is its own dense baseline: not rerun
+        runs = n_array * len(images) + (sum(st.kind != "conv1x1" for st in stages) if dense else 0)
         watcher = threading.Thread(target=_watch, args=(prog_file, runs, stop,
                                                          f"{sim}: {len(images)} image(s) x {n_array} array layers"
                                                          + (" + dense mode" if dense else "")),
