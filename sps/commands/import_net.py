@@ -2,7 +2,8 @@
 compile every convolution for the array and write the network as a QNet file for `sps report
 --net` and `sps demo --net`, beside it NET.qdq.onnx (the quantised network as a QDQ model with
 our scales and integer weights, for onnxruntime). Prints a table: node, where it runs (array or
-host), shapes, MACs, PPS, and the share of the network's MACs on the array.
+host), shapes, MACs, the PPS of an array layer or what a host stage does, and the share of the
+network's MACs on the array.
 
 example:
   sps import model.onnx --calib calib.npy --out net.npz           float model, PPS kept as found
