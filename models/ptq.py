@@ -3,14 +3,14 @@ BatchNorm folded into the convs, per-filter int8 weights, one symmetric scale pe
 calibrated on images, int32 biases and the (M, shift) requantisation of every conv."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from .fold import fold_bn
 from .nets import BasicBlock, ConvBN, Net
 from .qnet import Node, QNet
-from .quant import quantize_bias, quantize_multiplier, quantize_weights, requant_params
+from .quant import (activation_scale, quantize_bias, quantize_classifier, quantize_multiplier, quantize_weights,
+                    requant_params)
 
 
 def _calibrate(model: Net, images: torch.Tensor) -> dict[nn.Module, float]:
@@ -32,10 +32,6 @@ def _calibrate(model: Net, images: torch.Tensor) -> dict[nn.Module, float]:
     return amax
 
 
-def _scale(amax: float) -> float:
-    return amax / 127.0 if amax > 0 else 1.0
-
-
 def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
                  pps: dict[str, dict] | None = None) -> QNet:
     """Post-training static quantisation of a models.nets.Net (eval mode, BN folded).
@@ -51,7 +47,7 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
     model = model.eval()
     amax = _calibrate(model, calib_images)
     mod_name = {m: n for n, m in model.named_modules()}
-    s_in = _scale(float(calib_images.abs().max()))
+    s_in = activation_scale(float(calib_images.abs().max()))
     nodes: list[Node] = []
     scales = {"input": s_in}
 
@@ -75,7 +71,7 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
     for m in model.features:
         if isinstance(m, ConvBN):
             n_conv += 1
-            s_o = _scale(amax[m])
+            s_o = activation_scale(amax[m])
             cur, s_cur = conv(m, cur, s_cur, s_o, f"conv{n_conv}"), s_o
         elif isinstance(m, nn.MaxPool2d):
             n_pool += 1
@@ -86,15 +82,15 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
         elif isinstance(m, BasicBlock):
             n_block += 1
             blk = f"block{n_block}"
-            s_a, s_b = _scale(amax[m.a]), _scale(amax[m.b])
+            s_a, s_b = activation_scale(amax[m.a]), activation_scale(amax[m.b])
             a = conv(m.a, cur, s_cur, s_a, f"{blk}.a")
             b = conv(m.b, a, s_a, s_b, f"{blk}.b")
             if m.short is None:
                 sc, s_sc = cur, s_cur
             else:
-                s_sc = _scale(amax[m.short])
+                s_sc = activation_scale(amax[m.short])
                 sc = conv(m.short, cur, s_cur, s_sc, f"{blk}.short")
-            s_o = _scale(amax[m])
+            s_o = activation_scale(amax[m])
             Ma, sha = quantize_multiplier(s_b / s_o)
             Mb, shb = quantize_multiplier(s_sc / s_o)
             out = f"t{len(nodes)}"
@@ -104,12 +100,9 @@ def quantize_net(model: Net, calib_images: torch.Tensor, name: str = "net",
             cur, s_cur = out, s_o
         else:
             raise ValueError(f"quantize_net: cannot quantise a {type(m).__name__} in features")
-    w = model.fc.weight.detach().double().numpy()
-    s_w = float(np.abs(w).max()) / 127.0 or 1.0
-    wq = np.clip(np.rint(w / s_w), -127, 127).astype(np.int8)
     _, H, W = _shape_after(model, calib_images)
-    hw = H * W if model.gap else 1
-    bias = np.rint(model.fc.bias.detach().double().numpy() * hw / (s_cur * s_w)).astype(np.int64)
+    wq, bias = quantize_classifier(model.fc.weight.detach().double().numpy(),
+                                   model.fc.bias.detach().double().numpy(), s_cur, H * W if model.gap else 1)
     nodes.append(Node("linear", "fc", [cur], "logits", {"gap": bool(model.gap)}, {"weight": wq, "bias": bias}))
     return QNet(name, tuple(int(v) for v in calib_images.shape[1:]), s_in, nodes, scales)
 

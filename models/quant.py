@@ -49,19 +49,42 @@ def _to_float64(a, what: str) -> np.ndarray:
 
 # ---- quantisation of weights, activations, bias ------------------------------------------------
 
-def quantize_weights(w) -> tuple[np.ndarray, np.ndarray]:
+def quantize_weights(w, min_scale=None) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric per-output-channel int8 quantisation of w [F, ...] (tensor or array).
 
-    scale[f] = max|w[f]| / 127 (1.0 for an all-zero filter); q = clamp(rint(w / scale), -127, 127)
-    with round-half-to-even. Returns (q int8 [F, ...], scale float64 [F]). Zeros stay zero.
+    scale[f] = max|w[f]| / 127 (1.0 for an all-zero filter), raised to min_scale[f] when given
+    ([F] or a scalar); q = clamp(rint(w / scale), -127, 127) with round-half-to-even.
+    Returns (q int8 [F, ...], scale float64 [F]). Zeros stay zero.
     """
     a = _to_float64(w, "weights")
     if a.ndim < 1 or a.shape[0] < 1:
         raise ValueError(f"weights must have a leading output-channel axis, got shape {a.shape}")
     amax = np.abs(a.reshape(a.shape[0], -1)).max(axis=1) if a.size else np.zeros(a.shape[0])
     scale = np.where(amax > 0, amax / 127.0, 1.0)
+    if min_scale is not None:
+        scale = np.maximum(scale, _to_float64(min_scale, "min_scale"))
     q = np.clip(np.rint(a / scale.reshape(-1, *([1] * (a.ndim - 1)))), -127, 127)
     return q.astype(np.int8), scale.astype(np.float64)
+
+
+def activation_scale(amax: float) -> float:
+    """The symmetric activation scale of a tensor whose largest |value| is amax: amax / 127
+    (1.0 when amax is 0)."""
+    return amax / 127.0 if amax > 0 else 1.0
+
+
+def quantize_classifier(w, b, s_in: float, hw: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The classifier (models.qnet `linear`) of float weights w [K, F] and bias b [K] on an input of
+    scale s_in: ONE weight scale s_w = max|w| / 127 for the whole matrix (so the int64 logits of all
+    classes share a scale and their argmax is that of the float logits), int8 weights
+    clip(rint(w / s_w), -127, 127) and int64 biases rint(b * hw / (s_in * s_w)), where hw is the
+    number of pixels summed in front of it (global average pooling as a sum; 1 without).
+    Returns (weight int8 [K, F], bias int64 [K])."""
+    w = _to_float64(w, "classifier weights")
+    b = _to_float64(b, "classifier bias")
+    s_w = float(np.abs(w).max()) / 127.0 or 1.0
+    wq = np.clip(np.rint(w / s_w), -127, 127).astype(np.int8)
+    return wq, np.rint(b * hw / (s_in * s_w)).astype(np.int64)
 
 
 def calibrate_activation_scale(tensors_or_iterable, percentile: float | None = None) -> float:
@@ -98,7 +121,7 @@ def calibrate_activation_scale(tensors_or_iterable, percentile: float | None = N
         raise ValueError("no calibration tensors given")
     if percentile is not None and kept:
         amax = float(np.percentile(np.concatenate(kept), percentile))
-    return amax / 127.0 if amax > 0 else 1.0
+    return activation_scale(amax)
 
 
 def quantize_activation(x, scale: float) -> np.ndarray:

@@ -2,6 +2,8 @@
 second oracle, onnxruntime (sps.onnx_oracle), run beside the integer reference."""
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +13,17 @@ from sps.npyio import load_npy
 
 
 def load_qnet(path: str) -> QNet:
+    """The QNet in `path` (an .npz archive written by `sps import`); ValueError with one line
+    otherwise (not found, a .npy array, a truncated or foreign archive)."""
     try:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError(f"a .npy array {z.dtype} {list(z.shape)}, not an .npz archive")
+        z.close()
         return QNet.load(path)
     except FileNotFoundError:
         raise ValueError(f"--net {path}: not found") from None
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ValueError(f"--net {path}: not a QNet file from sps import ({first})") from None
 
@@ -79,7 +87,23 @@ def load_user_net(a, need_images: bool):
         if a.labels or a.onnx:
             raise ValueError("--labels and --onnx need --images")
         return qnet, None, None
-    if a.onnx and not Path(a.onnx).is_file():
-        raise ValueError(f"--onnx {a.onnx}: not found")
     x, y = load_images(a.images, qnet, a.labels)
+    if a.onnx:
+        check_float_model(a.onnx, qnet, x)
     return qnet, qnet.quantize_input(x), oracle_checks(qnet, x, y, a.onnx)
+
+
+def check_float_model(path: str, qnet: QNet, images: np.ndarray) -> None:
+    """--onnx: the float model opens in onnxruntime, takes the network's input and gives one logit
+    per class on the first image; ValueError with one line otherwise. Run before anything is
+    simulated."""
+    from sps.onnx_oracle import float_model_session, run_batched
+
+    what = f"--onnx {path}"
+    if not Path(path).is_file():
+        raise ValueError(f"{what}: not found")
+    sess = float_model_session(path, qnet.input_shape, what)
+    out = next(run_batched(sess, images[:1], what=what))[0]
+    K = qnet.nodes[-1].arrays["weight"].shape[0]
+    if out.size != K:
+        raise ValueError(f"{what}: gives {out.size} values per image; the network has {K} classes")

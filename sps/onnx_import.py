@@ -14,7 +14,8 @@ A model is read in three steps:
    over the calibration images (`--calib`), read by running the float graph in onnxruntime (no
    torch), int8 weights per output channel, int32 biases and the (M, shift) requantisation of
    models.quant, as models.ptq does for the project's own networks. A QDQ model keeps its own
-   scales and integer weights; zero points must be 0 (symmetric int8).
+   scales and integer weights; every QuantizeLinear must give int8 with zero point 0 (symmetric
+   int8; without a zero point ONNX gives uint8, unless opset 21's output_dtype is INT8).
 
 PPS (`pps`): "auto" keeps a PPS already in a 3x3 layer's weights (their exact zeros, as masked
 training leaves them) and runs the rest dense; "psN" (and "psd", "dense") projects every 3x3
@@ -31,7 +32,8 @@ import numpy as np
 from compiler.infer import infer_pps
 from models.pps import PPS, PPSError
 from models.qnet import Node, QNet
-from models.quant import quantize_bias, quantize_multiplier, quantize_weights, requant_params
+from models.quant import (activation_scale, quantize_bias, quantize_classifier, quantize_multiplier,
+                          quantize_weights, requant_params)
 
 OPSETS = range(13, 22)
 PASS_THROUGH = {"Identity", "Dropout"}
@@ -39,6 +41,7 @@ SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice
 SUPPORTED = {"Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Add",
              "Flatten", "Reshape", "Gemm", "MatMul", "QuantizeLinear", "DequantizeLinear", "Constant"} | PASS_THROUGH
 PPS_CHOICES = ("auto", "dense", "ps1", "ps2", "ps4", "psd")
+BIAS_BITS = 30                   # a float filter's bias quantises to at most 2**30: int32 accumulators keep room
 
 
 class UnsupportedModel(ValueError):
@@ -70,6 +73,21 @@ def _attr(node, name, default=None):
         if a.name == name:
             return onnx.helper.get_attribute_value(a)
     return default
+
+
+def _constant_value(n) -> np.ndarray | None:
+    """The tensor of a Constant node, from whichever of value, value_float(s), value_int(s) it has;
+    None for the others (sparse, strings)."""
+    from onnx import numpy_helper
+
+    for a in n.attribute:
+        if a.name == "value":
+            return numpy_helper.to_array(a.t)
+        if a.name in ("value_float", "value_floats"):
+            return np.array(a.f if a.name == "value_float" else list(a.floats), np.float32)
+        if a.name in ("value_int", "value_ints"):
+            return np.array(a.i if a.name == "value_int" else list(a.ints), np.int64)
+    return None
 
 
 def load_model(path):
@@ -121,7 +139,6 @@ class _Graph:
         if inputs[0].type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
             raise UnsupportedModel([f"{source}: input {self.input!r} is not float32 (quantise it inside the "
                                     "model with QuantizeLinear)"])
-        self.batch = shp[0]
         self.outputs = [o.name for o in g.output]
         self.alias: dict[str, str] = {}
         self.scale: dict[str, float] = {}
@@ -137,7 +154,12 @@ class _Graph:
                                 "(the array and host run Conv, BatchNormalization, Relu, MaxPool, AveragePool, "
                                 "GlobalAveragePool, ReduceMean over H and W, Add, Flatten, Reshape, Gemm, MatMul)")
             elif n.op_type == "Constant":
-                self.const[n.output[0]] = numpy_helper.to_array(_attr(n, "value"))
+                value = _constant_value(n)
+                if value is None:
+                    problems.append(f"{label}: a Constant of {', '.join(a.name for a in n.attribute) or 'nothing'}; "
+                                    "the importer reads value, value_float(s) and value_int(s)")
+                else:
+                    self.const[n.output[0]] = value
             elif n.op_type in ("QuantizeLinear", "DequantizeLinear"):
                 problems += self._qdq(n, label)
             elif n.op_type in PASS_THROUGH:
@@ -190,16 +212,28 @@ class _Graph:
         return True
 
     def _qdq(self, n, label) -> list[str]:
+        import onnx
+
         x = n.input[0]
         scale = self.const.get(n.input[1])
-        zp = self.const.get(n.input[2]) if len(n.input) > 2 and n.input[2] else None
+        has_zp = len(n.input) > 2 and bool(n.input[2])
+        zp = self.const.get(n.input[2]) if has_zp else None
         if scale is None:
             return [f"{label}: the scale is not a constant"]
-        if zp is not None and (np.any(zp != 0) or zp.dtype not in (np.int8, np.int32)):
-            return [f"{label}: zero point {zp.dtype} {np.unique(zp)[:4].tolist()}: the array computes symmetric int8 "
-                    "(zero points 0); export with quantize_static(..., activation_type=QuantType.QInt8, "
-                    "weight_type=QuantType.QInt8, extra_options={'ActivationSymmetric': True, "
-                    "'WeightSymmetric': True}), or import the float model with --calib"]
+        if has_zp and zp is None:
+            return [f"{label}: the zero point is not a constant"]
+        ints = (np.int8,) if n.op_type == "QuantizeLinear" else (np.int8, np.int32)
+        if zp is not None and (np.any(zp != 0) or zp.dtype not in ints):
+            why = f"zero point {zp.dtype} {np.unique(zp)[:4].tolist()}"
+        elif zp is None and n.op_type == "QuantizeLinear" and _attr(n, "output_dtype", 0) != onnx.TensorProto.INT8:
+            why = "no zero point, so a uint8 output"     # unless output_dtype (opset 21) says int8
+        else:
+            why = None
+        if why:
+            return [f"{label}: {why}: the array computes symmetric int8 (int8 zero points 0); export with "
+                    "quantize_static(..., activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, "
+                    "extra_options={'ActivationSymmetric': True, 'WeightSymmetric': True}), or import the float "
+                    "model with --calib"]
         if n.op_type == "QuantizeLinear":
             if scale.size != 1:
                 return [f"{label}: per-channel activation scales; the array takes one scale per tensor"]
@@ -301,6 +335,10 @@ def _parse(g: _Graph) -> list[_Op]:
                 if g.constant(b) is not None or g.constant(a) is not None:
                     raise ValueError(f"{label}: adds a constant (only a MatMul's bias or a residual of two "
                                      "activations is supported)")
+                sa, sb = g.shapes.get(a), g.shapes.get(b)
+                if sa is None or sb is None or sa[1:] != sb[1:] or None in sa[1:]:
+                    raise ValueError(f"{label}: adds {sa} and {sb}; only two tensors of one known shape "
+                                     "(no broadcasting)")
                 op = _Op("add", _name(n), [a, b], src(n.output[0]), {"relu": False})
                 fuse_relu(op)
             elif t in ("Flatten", "Reshape"):
@@ -399,30 +437,31 @@ def _flatten(n, g: _Graph, label: str) -> _Op:
 
 
 def _gemm(n, g: _Graph, label: str, consumed: set) -> _Op:
-    if n.op_type == "Gemm":
-        a, wname = n.input[0], n.input[1]
-        if int(_attr(n, "transA", 0)):
-            raise ValueError(f"{label}: transA=1 is not supported")
-        w = g.constant(wname)
-        if w is None:
-            raise ValueError(f"{label}: the weight is not a constant")
-        w = w.astype(np.float64)
-        w = w if int(_attr(n, "transB", 0)) else w.T                         # -> [K, F_in]
-        w = w * float(_attr(n, "alpha", 1.0))
-        c = g.constant(n.input[2]) if len(n.input) > 2 and n.input[2] else None
-        if len(n.input) > 2 and n.input[2] and c is None:
+    """A Gemm, or a MatMul (+ the Add of a constant bias), on a 2-D input [N, F_in]: weight
+    [K, F_in] (float, alpha applied), bias [K] (beta applied), and a QDQ model's int8 weight with
+    its scales [K] (alpha folded into them)."""
+    a, wname = n.input[0], n.input[1]
+    shp = g.shapes.get(g.resolve(a))
+    if shp is None or len(shp) != 2:
+        raise ValueError(f"{label}: input of shape {shp}; a dense layer takes [N, F] (after Flatten, Reshape "
+                         "or global average pooling)")
+    gemm = n.op_type == "Gemm"
+    if gemm and int(_attr(n, "transA", 0)):
+        raise ValueError(f"{label}: transA=1 is not supported")
+    w = g.constant(wname)
+    if w is None or w.ndim != 2:
+        raise ValueError(f"{label}: the weight is not a constant matrix")
+    trans_b = gemm and bool(int(_attr(n, "transB", 0)))     # stored [K, F_in]; else [F_in, K]
+    w = w.astype(np.float64) if trans_b else w.astype(np.float64).T
+    alpha = float(_attr(n, "alpha", 1.0)) if gemm else 1.0
+    w = w * alpha
+    bias, out = np.zeros(w.shape[0]), n.output[0]
+    if gemm and len(n.input) > 2 and n.input[2]:
+        c = g.constant(n.input[2])
+        if c is None:
             raise ValueError(f"{label}: the bias is not a constant")
-        bias = np.zeros(w.shape[0]) if c is None else np.broadcast_to(c.astype(np.float64).reshape(-1),
-                                                                       (w.shape[0],)) * float(_attr(n, "beta", 1.0))
-        out = n.output[0]
-        q = g.quantised(wname)
-    else:                                                                    # MatMul (+ Add of a constant)
-        a, wname = n.input[0], n.input[1]
-        w = g.constant(wname)
-        if w is None or w.ndim != 2:
-            raise ValueError(f"{label}: the second operand is not a constant [F_in, K] matrix")
-        w = w.astype(np.float64).T
-        bias, out = np.zeros(w.shape[0]), n.output[0]
+        bias = np.broadcast_to(c.astype(np.float64).reshape(-1), (w.shape[0],)) * float(_attr(n, "beta", 1.0))
+    elif not gemm:                                                           # MatMul + Add of a constant
         rd = g.readers(out)
         if len(rd) == 1 and rd[0] is not None and rd[0].op_type == "Add":
             other = [i for i in rd[0].input if g.resolve(i) != g.resolve(out)]
@@ -430,31 +469,30 @@ def _gemm(n, g: _Graph, label: str, consumed: set) -> _Op:
                 bias = np.broadcast_to(g.constant(other[0]).astype(np.float64).reshape(-1), (w.shape[0],))
                 consumed.add(id(rd[0]))
                 out = rd[0].output[0]
-        q = g.quantised(wname)
-        if q is not None:
-            q = (q[0].T, q[1], 1 - q[2] % 2)
     op = _Op("gemm", _name(n), [g.resolve(a)], g.resolve(out), {"relu": False}, w, np.array(bias, np.float64))
-    if q is not None and int(_attr(n, "transB", 1 if n.op_type == "MatMul" else 0)) == 0 and n.op_type == "Gemm":
-        q = (q[0].T, q[1], 1 - q[2] % 2)
+    q = g.quantised(wname)
     if q is not None:
         qw, s, axis = q
-        if s.size > 1 and axis != 0:
+        if not trans_b:
+            qw, axis = qw.T, 1 - axis % 2
+        if s.size > 1 and axis % 2 != 0:
             raise ValueError(f"{label}: weight scales along the input axis")
-        op.wq = (qw, np.broadcast_to(s.reshape(-1), (w.shape[0],)).astype(np.float64))
+        if alpha <= 0:
+            raise ValueError(f"{label}: alpha {alpha:g} on quantised weights; alpha must be > 0 (it is folded "
+                             "into the weight scale)")
+        op.wq = (qw, np.broadcast_to(s.reshape(-1) * alpha, (w.shape[0],)).astype(np.float64))
     return op
 
 
 # ---- quantisation -------------------------------------------------------------------------------
 
-def _scale_of(amax: float) -> float:
-    return amax / 127.0 if amax > 0 else 1.0
-
-
-def calibrate(model, tensors: list[str], calib: np.ndarray, input_name: str, batch) -> dict[str, float]:
+def calibrate(model, tensors: list[str], calib: np.ndarray, input_name: str, source: str) -> dict[str, float]:
     """max |x| / 127 of each tensor over the calibration images, from the float graph run in
-    onnxruntime with those tensors as extra outputs."""
+    onnxruntime (sps.onnx_oracle: session, run_batched) with those tensors as extra outputs;
+    onnxruntime's errors as a one-line ValueError naming `source`."""
     import onnx
-    import onnxruntime as ort
+
+    from sps.onnx_oracle import run_batched, session
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -462,21 +500,16 @@ def calibrate(model, tensors: list[str], calib: np.ndarray, input_name: str, bat
     for t in tensors:
         if t not in have and t != input_name:
             m.graph.output.append(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None))
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
+    what = f"{source} (calibration in onnxruntime)"
+    sess = session(m, what=what)
+    names = [t for t in tensors if t != input_name]
     amax = dict.fromkeys(tensors, 0.0)
-    step = 1 if batch == 1 else 64
-    for i in range(0, len(calib), step):
-        x = calib[i:i + step]
-        for name, v in zip(names, sess.run(names, {input_name: x})):
-            if name in amax:
-                amax[name] = max(amax[name], float(np.abs(v).max()))
-        if input_name in amax:
-            amax[input_name] = max(amax[input_name], float(np.abs(x).max()))
-    return {t: _scale_of(a) for t, a in amax.items()}
+    for outs in run_batched(sess, calib, names, what):
+        for name, v in zip(names, outs):
+            amax[name] = max(amax[name], float(np.abs(v).max()))
+    if input_name in amax:
+        amax[input_name] = float(np.abs(calib).max())
+    return {t: activation_scale(a) for t, a in amax.items()}
 
 
 def _choose(op: _Op, pps: str, period: int, dense: bool, qdq: bool) -> str | dict:
@@ -532,6 +565,9 @@ def import_onnx(path, calib: np.ndarray | None = None, pps: str = "auto", period
     if last.kind != "gemm" or last.out not in outs:
         raise UnsupportedModel([f"node {last.name!r}: the network must end in its classifier (Gemm, or MatMul + "
                                 "Add) whose output is the graph output"])
+    if last.attrs.get("relu"):
+        raise UnsupportedModel([f"node {last.name!r}: a Relu after the classifier; the logits are the classifier's "
+                                "own output (remove the Relu)"])
     C, H, W = (int(v) for v in g.shapes[g.input][1:])
     # which tensors carry their own scale
     own = [g.input] + [o.out for o in ops if o.kind in ("conv", "add") or (o.kind == "gemm" and o is not last)]
@@ -549,7 +585,7 @@ def import_onnx(path, calib: np.ndarray | None = None, pps: str = "auto", period
         calib = np.asarray(calib)
         if calib.dtype.kind != "f" or calib.ndim != 4 or tuple(calib.shape[1:]) != (C, H, W) or not len(calib):
             raise ValueError(f"--calib: expected float images [N, {C}, {H}, {W}], got {calib.dtype} {list(calib.shape)}")
-        scales = calibrate(g.model, own, calib.astype(np.float32), g.input, g.batch)
+        scales = calibrate(g.model, own, calib.astype(np.float32), g.input, src)
         how = f"calibration ({len(calib)} images, max |x| / 127 per tensor)"
     return Imported(_build(g, ops, scales, qdq, pps, period, first_dense, name or Path(src).stem, (C, H, W)),
                     how)
@@ -557,15 +593,22 @@ def import_onnx(path, calib: np.ndarray | None = None, pps: str = "auto", period
 
 def _conv_arrays(op: _Op, qdq: bool, pps_attr, s_in: float, s_out: float) -> dict:
     """int8 weights (projected onto the layer's PPS), int32 bias and (M, shift) of a conv or inner
-    dense layer: a QDQ model's own integers, or the float weights quantised per output channel."""
+    dense layer: a QDQ model's own integers, or the float weights quantised per output channel.
+    A float filter whose weights are tiny beside its bias (e.g. a BatchNorm gamma near 0) gets its
+    weight scale raised until the bias fits in BIAS_BITS bits: the output stays the bias, the
+    weights lose only what is below that scale. A QDQ model's weight scale is its own: a bias
+    that does not fit int32 at it is refused."""
     if qdq and op.wq is not None:
         wq, s_w = _project(op.wq[0].astype(np.int8), pps_attr), op.wq[1]
     else:
-        wq, s_w = quantize_weights(_project(op.w, pps_attr))
+        wq, s_w = quantize_weights(_project(op.w, pps_attr), np.abs(op.b) / (s_in * 2.0 ** BIAS_BITS))
     if qdq and op.bq is not None and np.allclose(op.bq[1], s_in * s_w, rtol=1e-4):
         bias = op.bq[0].astype(np.int32)                   # stored in units of s_in * s_w, as the array adds it
     else:
-        bias = quantize_bias(op.b, s_in, s_w)
+        try:
+            bias = quantize_bias(op.b, s_in, s_w)
+        except OverflowError as e:
+            raise ValueError(f"node {op.name!r}: {e} at the model's weight scale (input scale {s_in:.3g})") from None
     M, sh = requant_params(s_in, s_w, s_out)
     return {"weight": wq, "bias": bias, "M": M, "shift": sh}
 
@@ -583,7 +626,7 @@ def _build(g: _Graph, ops: list[_Op], scales: dict, qdq: bool, pps: str, period:
         if op.kind == "gap" or (op.kind == "flatten" and op.inputs[0] in gap_of):
             gap_of[op.out] = gap_of.get(op.inputs[0], op.inputs[0])
             continue
-        if op.inputs[0] in gap_of and op is not last:
+        if any(t in gap_of for t in op.inputs) and op is not last:
             raise UnsupportedModel([f"node {op.name!r}: GlobalAveragePool must feed the classifier directly "
                                     "(through Flatten / Reshape)"])
         x = tname.get(op.inputs[0])
@@ -615,12 +658,18 @@ def _build(g: _Graph, ops: list[_Op], scales: dict, qdq: bool, pps: str, period:
                 a = op.attrs
                 po = lambda n: (n + 2 * a["padding"] - a["k"]) // a["stride"] + 1
                 tshape[out] = (shp[0], po(shp[1]), po(shp[2]))
+                if min(tshape[out][1:]) < 1:
+                    raise UnsupportedModel([f"node {op.name!r}: a {a['k']}x{a['k']} window larger than its padded "
+                                            f"input {shp[1]}x{shp[2]}"])
             tscale[out] = s_in
         elif op.kind == "flatten":
             nodes.append(Node("flatten", op.name, [x], out))
             tshape[out], tscale[out] = (int(np.prod(shp)), 1, 1), s_in
         elif op.kind == "add":
-            y = tname[op.inputs[1]]
+            y = tname.get(op.inputs[1])
+            if y is None:
+                raise UnsupportedModel([f"node {op.name!r}: its input {op.inputs[1]!r} is not produced by a "
+                                        "supported node"])
             s_out = scales[op.out]
             Ma, sha = quantize_multiplier(s_in / s_out)
             Mb, shb = quantize_multiplier(tscale[y] / s_out)
@@ -635,11 +684,7 @@ def _build(g: _Graph, ops: list[_Op], scales: dict, qdq: bool, pps: str, period:
             feats = shp[0] if gap else int(np.prod(shp))
             if op.w.shape[1] != feats:
                 raise UnsupportedModel([f"node {op.name!r}: classifier of {op.w.shape[1]} inputs on {feats} features"])
-            w = op.w if not qdq or op.wq is None else op.wq[0].astype(np.float64) * op.wq[1].reshape(-1, 1)
-            s_w = float(np.abs(w).max()) / 127.0 or 1.0
-            wq = np.clip(np.rint(w / s_w), -127, 127).astype(np.int8)
-            hw = shp[1] * shp[2] if gap else 1
-            bias = np.rint(op.b * hw / (s_in * s_w)).astype(np.int64)
+            wq, bias = quantize_classifier(op.w, op.b, s_in, shp[1] * shp[2] if gap else 1)
             nodes.append(Node("linear", op.name, [x], "logits", {"gap": bool(gap)}, {"weight": wq, "bias": bias}))
         elif op.kind == "gemm":                            # an inner dense layer: a 1x1 conv
             if len(shp) == 3 and shp[1:] != (1, 1):

@@ -14,9 +14,13 @@ onnxruntime's results are compared with those of models.qnet.run_reference:
     end_to_end(qnet, qdq_model, images_float, our_logits, float_model=None, labels=None,
                qdq_int8=False) -> {top1_agreement_qdq, logits_cosine_qdq, top1_agreement_float,
                accuracy {ours, qdq, float}}
-    session(model, qdq_int8=False), optimized_op_types(model, qdq_int8=False)
+    session(model, qdq_int8=False, what=None), optimized_op_types(model, qdq_int8=False)
         the onnxruntime sessions used (CPU, one thread, quiet) and the op types ORT runs after
         its graph optimisations
+    run_batched(sess, images, names=None, what=None)
+        a one-input model run over images in chunks of its fixed batch (64 when free)
+    float_model_session(path, input_shape, what)
+        a session on a user's float model, its input checked against the network's
     PATHS: "float" (int_relu=False, qdq_int8=False) and "qlinear" (True, True), see below.
 
 Mapping of the nodes (activation zero points are all int8 0, the scales are the QNet's):
@@ -75,6 +79,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
 from models.qnet import Node, QNet
 
@@ -82,6 +87,15 @@ OPSET = 21                       # QuantizeLinear/DequantizeLinear-21; onnxrunti
 _NEIGHBOURS = 64                 # float32 neighbours tried around an effective scale
 PATHS = {"float": (False, False),    # path -> (int_relu, qdq_int8)
          "qlinear": (True, True)}
+FREE_BATCH = 64                  # images per run when the model's batch dimension is free
+# what onnxruntime raises on a model it cannot load or run (subclasses of Exception, not ValueError)
+ORT_ERRORS = tuple(c for c in vars(_ort_state).values() if isinstance(c, type) and issubclass(c, Exception))
+
+
+def _ort_error(what: str, doing: str, e: Exception) -> ValueError:
+    """onnxruntime's error `e` on the user's model `what` as a one-line ValueError."""
+    text = " ".join(str(e).split())
+    return ValueError(f"{what}: {doing} ({text[:300] + '...' if len(text) > 300 else text})")
 
 
 # ---- scales ---------------------------------------------------------------------------------------
@@ -351,20 +365,42 @@ def layer_model(qnet: QNet, node, int_relu: bool = False) -> onnx.ModelProto:
 
 # ---- running --------------------------------------------------------------------------------------
 
-def session(model, qdq_int8: bool = False, optimized_path=None) -> ort.InferenceSession:
+def session(model, qdq_int8: bool = False, optimized_path=None, what: str | None = None) -> ort.InferenceSession:
     """A CPU session (default optimisation level ORT_ENABLE_ALL) with one intra-op thread and quiet
     logging. qdq_int8: allow the fusion of int8-activation QDQ groups (session.qdqisint8allowed,
-    off by default on x86). model: a ModelProto or a path."""
+    off by default on x86). model: a ModelProto or a path. what: the model is the user's (e.g.
+    "--onnx m.onnx"); onnxruntime's refusal becomes a one-line ValueError naming it."""
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
-    so.log_severity_level = 3
+    so.log_severity_level = 4              # fatal only: a failure is the exception, not a log line too
     if qdq_int8:
         so.add_session_config_entry("session.qdqisint8allowed", "1")
     if optimized_path is not None:
         so.optimized_model_filepath = str(optimized_path)
     src = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
-    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    except ORT_ERRORS as e:
+        if what is None:
+            raise
+        raise _ort_error(what, "onnxruntime cannot load it", e) from None
+
+
+def float_model_session(path, input_shape, what: str) -> ort.InferenceSession:
+    """A session on the user's float model at `path`, checked to take one float32 input
+    [N, C, H, W] with (C, H, W) = input_shape (a symbolic dimension passes); ValueError with one
+    line naming `what` otherwise."""
+    sess = session(path, what=what)
+    ins = sess.get_inputs()
+    if len(ins) != 1:
+        raise ValueError(f"{what}: {len(ins)} inputs; expected one image input")
+    inp, want = ins[0], [int(v) for v in input_shape]
+    if inp.type != "tensor(float)" or len(inp.shape) != 4 or \
+            any(isinstance(d, int) and d != w for d, w in zip(inp.shape[1:], want)):
+        raise ValueError(f"{what}: input {inp.name!r} is {inp.type} {list(inp.shape)}; the network takes "
+                         f"tensor(float) [N, {', '.join(map(str, want))}]")
+    return sess
 
 
 def optimized_op_types(model, qdq_int8: bool = False) -> list[str]:
@@ -413,15 +449,33 @@ def per_layer_agreement(qnet: QNet, tensors_per_image: list[dict], path: str = "
     return result
 
 
-def _run_batched(sess: ort.InferenceSession, images: np.ndarray) -> np.ndarray:
-    """Run a one-input model on images [N, C, H, W], in one batch unless its batch dim is fixed."""
+def run_batched(sess: ort.InferenceSession, images: np.ndarray, names: list[str] | None = None,
+                what: str | None = None):
+    """Run a one-input model on images [N, C, H, W] in chunks: of the model's batch when its input
+    fixes one (the last chunk filled up with copies of its last image, whose outputs are dropped),
+    of FREE_BATCH images when the batch is free. Yields, per chunk, the outputs `names` (all when
+    None) of the chunk's own images. what: the model is the user's; onnxruntime's errors become a
+    one-line ValueError naming it."""
     inp = sess.get_inputs()[0]
     dim = inp.shape[0] if inp.shape else None
-    if isinstance(dim, int) and dim != images.shape[0]:
-        if dim != 1:
-            raise ValueError(f"model input {inp.name!r} has batch {dim}, cannot run {images.shape[0]} images")
-        return np.concatenate([sess.run(None, {inp.name: images[i:i + 1]})[0] for i in range(len(images))])
-    return sess.run(None, {inp.name: images})[0]
+    step = dim if isinstance(dim, int) and dim > 0 else FREE_BATCH
+    for i in range(0, len(images), step):
+        x = images[i:i + step]
+        n = len(x)
+        if n < step and step == dim:
+            x = np.concatenate([x, np.repeat(x[-1:], step - n, axis=0)])
+        try:
+            outs = sess.run(names, {inp.name: x})
+        except ORT_ERRORS as e:
+            if what is None:
+                raise
+            raise _ort_error(what, "onnxruntime cannot run it", e) from None
+        yield [o[:n] if o.ndim and o.shape[0] == len(x) else o for o in outs]
+
+
+def _run_all(sess: ort.InferenceSession, images: np.ndarray, what: str | None = None) -> np.ndarray:
+    """The first output of a one-input model over all images (run_batched)."""
+    return np.concatenate([outs[0] for outs in run_batched(sess, images, what=what)])
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -449,7 +503,7 @@ def end_to_end(qnet: QNet, qdq_model, images_float, our_logits, float_model=None
     qdq_int8: see session (for a model made with int_relu=True: the "qlinear" path)."""
     _check_qnet(qnet)
     images, ours = _check_e2e(qnet, images_float, our_logits, labels)
-    qdq = _run_batched(session(qdq_model, qdq_int8), images).astype(np.float64)
+    qdq = _run_all(session(qdq_model, qdq_int8), images).astype(np.float64)
     if qdq.shape != ours.shape:
         raise ValueError(f"the QDQ model gave logits {list(qdq.shape)}, ours are {list(ours.shape)}")
     top_ours = ours.argmax(axis=1)
@@ -457,7 +511,8 @@ def end_to_end(qnet: QNet, qdq_model, images_float, our_logits, float_model=None
            "logits_cosine_qdq": _cosine(ours, qdq)}
     preds = {"ours": top_ours, "qdq": qdq.argmax(axis=1)}
     if float_model is not None:
-        fl = _run_batched(session(float_model), images).reshape(len(images), -1)
+        what = f"float model {float_model}" if isinstance(float_model, (str, Path)) else "the float model"
+        fl = _run_all(session(float_model, what=what), images, what).reshape(len(images), -1)
         preds["float"] = fl.argmax(axis=1)
         out["top1_agreement_float"] = float(np.mean(preds["float"] == top_ours))
     if labels is not None:

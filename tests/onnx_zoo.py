@@ -129,13 +129,14 @@ def images(shape, n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, *shape)).astype(np.float32)
 
 
-def export(model: nn.Module, shape, path: Path, fold_bn: bool = True, opset: int = 17) -> Path:
-    """torch.onnx.export (TorchScript exporter), batch dimension free; fold_bn=False keeps
-    BatchNormalization as a node."""
+def export(model: nn.Module, shape, path: Path, fold_bn: bool = True, opset: int = 17, batch: int | None = None) -> Path:
+    """torch.onnx.export (TorchScript exporter), batch dimension free (or fixed to `batch`);
+    fold_bn=False keeps BatchNormalization as a node."""
+    dynamic = {"input": {0: "N"}} if batch is None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, torch.zeros(1, *shape), str(path), dynamo=False, opset_version=opset,
-                          input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "N"}},
+        torch.onnx.export(model, torch.zeros(batch or 1, *shape), str(path), dynamo=False, opset_version=opset,
+                          input_names=["input"], output_names=["logits"], dynamic_axes=dynamic,
                           do_constant_folding=fold_bn)
     return path
 

@@ -216,6 +216,36 @@ def test_end_to_end_float_model(digits):
     assert set(r["accuracy"]) == {"ours", "qdq", "float"}
 
 
+def test_fixed_batch_runs_in_chunks(tiny):
+    """A model with a fixed batch of 3 runs 16 images in chunks of 3 (the last filled up with copies
+    of its last image, their outputs dropped): the logits of the batch-free model."""
+    q, images, tensors = tiny
+    fixed = O.qnet_to_qdq(q)
+    fixed.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 3
+    free = np.concatenate([o[0] for o in O.run_batched(O.session(O.qnet_to_qdq(q)), images)])
+    chunks = list(O.run_batched(O.session(fixed), images))
+    assert [len(c[0]) for c in chunks] == [3, 3, 3, 3, 3, 1]
+    assert np.allclose(np.concatenate([c[0] for c in chunks]), free, rtol=1e-5)   # float32 sums of other batches
+    ours = np.stack([t["logits"] for t in tensors])
+    assert O.end_to_end(q, O.qnet_to_qdq(q), images, ours, float_model=fixed)["top1_agreement_float"] == 1.0
+
+
+def test_user_model_errors_are_one_line(tiny, tmp_path):
+    """onnxruntime's own exceptions (not ValueError) on a user's model become one line naming it."""
+    q, images, _ = tiny
+    (tmp_path / "junk.onnx").write_bytes(b"\x00garbage" * 9)
+    with pytest.raises(ValueError, match=r"^--onnx x: onnxruntime cannot load it \(.*\)$"):
+        O.session(tmp_path / "junk.onnx", what="--onnx x")
+    with pytest.raises(O.ORT_ERRORS):                       # our own models: onnxruntime's exception as it is
+        O.session(tmp_path / "junk.onnx")
+    with pytest.raises(ValueError, match=r"^m: onnxruntime cannot run it \(.*\)$"):
+        next(O.run_batched(O.session(O.qnet_to_qdq(q)), images[:, :1], what="m"))
+    with pytest.raises(ValueError, match=r"^m: input 'input' is tensor\(float\) \['N', 2, 9, 9\]; the network takes "
+                                         r"tensor\(float\) \[N, 2, 9, 8\]$"):
+        onnx.save(O.qnet_to_qdq(q), tmp_path / "q.onnx")
+        O.float_model_session(tmp_path / "q.onnx", (2, 9, 8), "m")
+
+
 def test_planted_error_is_detected(digits):
     """Our reference with conv2's M 20 % too large against onnxruntime with the right M."""
     q, images, _, _ = digits

@@ -2,7 +2,8 @@
 compile every convolution for the array and write the network as a QNet file for `sps report
 --net` and `sps demo --net`, beside it NET.qdq.onnx (the quantised network as a QDQ model with
 our scales and integer weights, for onnxruntime). Prints a table: node, where it runs (array or
-host), shapes, MACs, PPS, and the share of the network's MACs on the array.
+host), shapes, MACs, the PPS of an array layer or what a host stage does, and the share of the
+network's MACs on the array.
 
 example:
   sps import model.onnx --calib calib.npy --out net.npz           float model, PPS kept as found
@@ -36,26 +37,20 @@ def add_arguments(ap) -> None:
     add_config_argument(ap)
 
 
-def stage_rows(net) -> tuple[list[dict], float]:
-    """One row per stage of a NetProgram and the fraction of the network's MACs on the array."""
-    rows = []
-    for st in net.stages:
-        pps = st.prog.pps_text.split(" patterns=")[0] if st.prog is not None else ""
-        rows.append({"node": st.name, "op": st.kind, "where": st.where, "in": list(st.in_shape),
-                     "out": list(st.out_shape), "macs": int(st.macs), "pps": pps, "note": st.note})
-    total = sum(r["macs"] for r in rows)
-    return rows, (sum(r["macs"] for r in rows if r["where"] == "array") / total if total else 0.0)
+def stage_table(net) -> str:
+    """One line per stage of a NetProgram (sps.tables.layer_rows from the cycle model) and the share
+    of the network's MACs on the array (sps.tables.totals)."""
+    from sps.tables import layer_rows, totals
 
-
-def stage_table(rows: list[dict], fraction: float) -> str:
+    rows = layer_rows(net, "model")
     shp = lambda s: "x".join(map(str, s))
-    w = max([len(r["node"]) for r in rows] + [4])
-    lines = [f"{'node':<{w}}  {'op':<8} {'stage':<6} {'in -> out':<26} {'MACs':>12}  PPS"]
+    w = max([len(r["layer"]) for r in rows] + [4])
+    lines = [f"{'node':<{w}}  {'op':<8} {'stage':<6} {'in -> out':<26} {'MACs':>12}  PPS (array) or what the host does"]
     for r in rows:
-        note = f"  ({r['note']})" if r["note"] else ""
-        lines.append(f"{r['node']:<{w}}  {r['op']:<8} {r['where']:<6} {shp(r['in']) + ' -> ' + shp(r['out']):<26} "
-                     f"{r['macs']:>12,}  {r['pps']}{note}")
-    lines.append(f"MACs on the array: {fraction:.4%} of {sum(r['macs'] for r in rows):,}")
+        lines.append(f"{r['layer']:<{w}}  {r['op']:<8} {r['where']:<6} {shp(r['in']) + ' -> ' + shp(r['out']):<26} "
+                     f"{r['macs']:>12,}  {r.get('pps') or r.get('note', '')}")
+    lines.append(f"MACs on the array: {totals(rows, net.cfg)['array_mac_fraction']:.4%} of "
+                 f"{sum(r['macs'] for r in rows):,}")
     return "\n".join(lines)
 
 
@@ -78,13 +73,18 @@ def run(a) -> int:
         for line in e.problems:
             print(f"sps import: error: {line}", file=sys.stderr)
         return 2
-    rows, fraction = stage_rows(net)
+    table = stage_table(net)
     qdq = out.with_suffix(".qdq.onnx")
+    qdq_bytes = qnet_to_qdq(imp.qnet).SerializeToString()     # everything built before anything is written
     out.parent.mkdir(parents=True, exist_ok=True)
     imp.qnet.save(out)
-    qdq.write_bytes(qnet_to_qdq(imp.qnet).SerializeToString())
+    try:
+        qdq.write_bytes(qdq_bytes)
+    except OSError:
+        out.unlink(missing_ok=True)                           # both files or neither
+        raise
     print(f"{a.model}: {len(net.stages)} stages, input {'x'.join(map(str, imp.qnet.input_shape))}, "
           f"quantised by {imp.quantised_from}; array {cfg.ROWS}x{cfg.COLS}")
-    print(stage_table(rows, fraction))
+    print(table)
     print(f"wrote {out} and {qdq}")
     return 0
