@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -70,15 +71,24 @@ def oracle_checks(qnet: QNet, images: np.ndarray, labels, float_model: str | Non
         entries = {"onnxruntime": {"per_layer": per_layer, **{k: v for k, v in e2e.items() if k != "accuracy"}}}
         if "accuracy" in e2e:
             entries["accuracy"] = e2e["accuracy"]
-        if run is not None:
-            entries["rtl_predictions_equal_reference"] = [int(np.argmax(v)) for v in run.logits] == \
-                [int(np.argmax(v)) for v in ours]
         return lines, entries
     return oracle
 
 
-def load_user_net(a, need_images: bool):
-    """(QNet, int8 images or None, oracle or None) from --net / --images / --labels / --onnx."""
+@dataclasses.dataclass
+class UserNet:
+    """A user's network and what it runs on: --net, --images (float and int8), --labels, and the
+    onnxruntime checks (an oracle for sps.commands.report.network_report; None without images)."""
+    qnet: QNet
+    images: np.ndarray | None = None
+    images_int8: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    oracle: object = None
+
+
+def load_user_net(a, need_images: bool, max_images: int | None = None) -> UserNet:
+    """--net / --images / --labels / --onnx, every file checked before anything is simulated;
+    max_images keeps the first images only."""
     qnet = load_qnet(a.net)
     if not a.images:
         if need_images:
@@ -86,11 +96,13 @@ def load_user_net(a, need_images: bool):
                              "(or --cycles model)")
         if a.labels or a.onnx:
             raise ValueError("--labels and --onnx need --images")
-        return qnet, None, None
+        return UserNet(qnet)
     x, y = load_images(a.images, qnet, a.labels)
+    if max_images is not None:
+        x, y = x[:max_images], None if y is None else y[:max_images]
     if a.onnx:
         check_float_model(a.onnx, qnet, x)
-    return qnet, qnet.quantize_input(x), oracle_checks(qnet, x, y, a.onnx)
+    return UserNet(qnet, x, qnet.quantize_input(x), y, oracle_checks(qnet, x, y, a.onnx))
 
 
 def check_float_model(path: str, qnet: QNet, images: np.ndarray) -> None:

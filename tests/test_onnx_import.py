@@ -588,7 +588,7 @@ def test_net_file_not_a_qnet_one_line(zoo, tmp_path):
         msg = str(e.value)
         assert "\n" not in msg and msg.startswith(f"--net {tmp_path / name}: not a QNet file from sps import (")
         assert why in msg, msg
-    assert load_user_net(_net_args(net=str(good)), False)[0].name == "nonsquare"
+    assert load_user_net(_net_args(net=str(good)), False).qnet.name == "nonsquare"
 
 
 def test_bad_onnx_refused_before_anything_runs(zoo, tmp_path):
@@ -615,6 +615,7 @@ def test_bad_onnx_refused_before_anything_runs(zoo, tmp_path):
                                     onnx=str(onnx_path)), False)
         assert "\n" not in str(e.value) and str(e.value).startswith(f"--onnx {onnx_path}: ") and why in str(e.value)
     b4 = export(build("nonsquare"), (1, 10, 14), tmp_path / "b4.onnx", batch=4)
-    qnet, xq, oracle = load_user_net(_net_args(net=str(tmp_path / "net.npz"), images=str(tmp_path / "x.npy"),
-                                               onnx=str(b4)), False)
-    assert xq.shape == (5, 1, 10, 14) and oracle is not None
+    user = load_user_net(_net_args(net=str(tmp_path / "net.npz"), images=str(tmp_path / "x.npy"),
+                                   onnx=str(b4)), False, max_images=3)
+    assert user.images_int8.shape == (3, 1, 10, 14) and user.images.dtype == np.float32
+    assert user.oracle is not None and user.labels is None

@@ -162,18 +162,14 @@ def _user_network(a, cfg, table, stall) -> int:
     """--net: every image of --images on the RTL, bit-exact, onnxruntime beside it, the tables."""
     from compiler.network import NetProgram
     from sps.cli import pick_simulator
-    from sps.netcheck import load_images, load_qnet, oracle_checks
+    from sps.netcheck import load_user_net
 
-    qnet = load_qnet(a.net)
-    x, y = load_images(a.images, qnet, a.labels)
-    if a.waves:                                    # one image, as without --net
-        x, y = x[:1], None if y is None else y[:1]
-    if a.onnx and not Path(a.onnx).is_file():
-        raise ValueError(f"--onnx {a.onnx}: not found")
+    user = load_user_net(a, True, max_images=1 if a.waves else None)    # --waves: one image
+    qnet, x, y = user.qnet, user.images, user.labels
     sim = pick_simulator(a.sim)
     net = NetProgram(qnet, cfg)
-    rtl = _run_on_rtl(a, net, qnet.quantize_input(x), sim, cfg, stall)
-    checks, entries = oracle_checks(qnet, x, y, a.onnx)(rtl, net)
+    rtl = _run_on_rtl(a, net, user.images_int8, sim, cfg, stall)
+    checks, entries = user.oracle(rtl, net)
     exact = rtl.bit_exact
     lines = [f"# {qnet.name} on the SPS accelerator (RTL: {sim})", "", f"Network: {a.net} (sps import).", "",
              f"Bit-exact check, RTL vs integer reference, every array layer output and the logits of all "

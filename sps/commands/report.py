@@ -135,7 +135,8 @@ def run(a) -> int:
     if a.net:
         from sps.netcheck import load_user_net
 
-        qnet, images, oracle = load_user_net(a, a.cycles == "rtl")
+        user = load_user_net(a, a.cycles == "rtl")
+        qnet, images, oracle = user.qnet, user.images_int8, user.oracle
         name, desc = qnet.name, f"{a.net} (sps import)"
     else:
         for opt in ("images", "labels", "onnx"):
