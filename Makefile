@@ -15,6 +15,17 @@ TEST      ?=
 WAVES     ?= 0
 CONFIG    ?=
 FPGA_ARGS ?=
+SHARD     ?=
+# make test SHARD=k/N: shard k of N (pytest-split), balanced by the recorded durations in
+# .test_durations (refreshed from a full run's build/junit.xml by scripts/durations_from_junit.py)
+ifneq ($(SHARD),)
+  ifneq ($(findstring ',$(SHARD))$(shell [[ '$(subst ',,$(SHARD))' =~ ^([1-9][0-9]*)/([1-9][0-9]*)$$ ]] \
+           && (( BASH_REMATCH[1] <= BASH_REMATCH[2] )) && echo ok),ok)
+    $(error SHARD=$(SHARD): expected k/N with 1 <= k <= N, e.g. SHARD=2/4)
+  endif
+  SPLIT_ARGS := --splits $(word 2,$(subst /, ,$(SHARD))) --group $(word 1,$(subst /, ,$(SHARD))) \
+                --splitting-algorithm least_duration --durations-path .test_durations
+endif
 
 MODEL     ?= vgg16
 IMAGES    ?=
@@ -24,6 +35,7 @@ DEMO_ARGS ?=
 
 help:
 	@echo "make test            Python tests + cocotb RTL suite on every simulator found (fails if none)"
+	@echo "make test SHARD=k/N  shard k of N of that suite (pytest-split, balanced by .test_durations)"
 	@echo "make sim SIM=icarus|verilator [WAVES=1] [TEST=pattern]"
 	@echo "                     RTL tests on one simulator; WAVES=1 leaves an FST per test and prints where"
 	@echo "make coverage [TEST=pattern]"
@@ -60,7 +72,7 @@ config: $(STAMP)
 	$(SPS) config --vh build/gen/sps_config.vh
 
 test: $(STAMP) config
-	$(PY) -m pytest -n $(JOBS) --durations=15 --junitxml=build/junit.xml tests tb
+	$(PY) -m pytest -n $(JOBS) --durations=15 --junitxml=build/junit.xml $(SPLIT_ARGS) tests tb
 
 test-py: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) tests
