@@ -10,6 +10,7 @@ stage says so. What the array does not do runs on the host, in this module's own
 integer code (not the reference's):
 
   maxpool / avgpool  k x k window, stride, padding (mean rounded half to even)
+  gap                global average pooling to [C, 1, 1], the mean rounded half to even
   relu               int8 max(x, 0)
   flatten            [C, H, W] -> [C*H*W, 1, 1]
   add                residual add: both int8 inputs through their fixed-point multipliers, added, ReLU
@@ -38,7 +39,7 @@ from models.pps import PPS
 
 @dataclasses.dataclass
 class Stage:
-    kind: str                 # conv3x3 | conv1x1 | maxpool | avgpool | relu | flatten | add | linear
+    kind: str                 # conv3x3 | conv1x1 | maxpool | avgpool | gap | relu | flatten | add | linear
     name: str
     inputs: list[str]
     out: str
@@ -108,6 +109,8 @@ class NetProgram:
                            (shp[0], pool_out(shp[1], k, s, p), pool_out(shp[2], k, s, p)), node)
             elif node.op == "relu":
                 st = Stage("relu", node.name, node.inputs, node.out, shp, shp, node)
+            elif node.op == "gap":
+                st = Stage("gap", node.name, node.inputs, node.out, shp, (shp[0], 1, 1), node)
             elif node.op == "flatten":
                 st = Stage("flatten", node.name, node.inputs, node.out, shp, (int(np.prod(shp)), 1, 1), node)
             elif node.op == "add":
@@ -245,6 +248,13 @@ def host_op(st: Stage, ins: list[np.ndarray]) -> np.ndarray:
     if st.kind in ("maxpool", "avgpool"):
         return _host_pool(st.kind == "maxpool", ins[0], a.get("k", 2), a.get("stride", 2), a.get("padding", 0),
                           bool(a.get("count_include_pad", False)))
+    if st.kind == "gap":
+        C, H, W = ins[0].shape
+        total = ins[0].astype(np.int64).reshape(C, -1).sum(axis=1)
+        q = np.floor_divide(total, H * W)
+        twice_r = 2 * (total - q * H * W)
+        up = (twice_r > H * W) | ((twice_r == H * W) & (q & 1 == 1))
+        return (q + up).astype(np.int8).reshape(C, 1, 1)
     if st.kind == "relu":
         return np.where(ins[0] > 0, ins[0], 0).astype(np.int8)
     if st.kind == "flatten":

@@ -13,6 +13,9 @@ A QNet is a list of nodes over named int8 tensors ("input" is the quantised imag
   avgpool k x k window (k, stride, padding, count_include_pad): the int8 mean of the window,
           round(sum / n) with ties to even (n = k*k, or the in-bounds count when count_include_pad
           is false), scale unchanged.
+  gap     global average pooling: [C, H, W] -> [C, 1, 1], round(sum / (H*W)) with ties to even,
+          scale unchanged (a pooled vector that feeds an inner dense layer; in front of the
+          classifier `linear` takes the sums itself, gap=True).
   relu    max(x, 0), scale unchanged (a ReLU that could not be fused into the node before it).
   flatten [C, H, W] -> [C*H*W, 1, 1] (C-order), so that a dense layer in the middle of a network is a
           1x1 conv; scale unchanged.
@@ -104,6 +107,17 @@ def _pool(op: str, x: np.ndarray, k: int, s: int, p: int, include_pad: bool) -> 
     return out
 
 
+def _global_mean(x: np.ndarray) -> np.ndarray:
+    """int8 [C, 1, 1]: each channel's mean, round(sum / (H*W)) with ties to even."""
+    C, H, W = x.shape
+    out = np.zeros((C, 1, 1), np.int8)
+    for c in range(C):
+        total, n = int(x[c].astype(np.int64).sum()), H * W
+        q, r = divmod(total, n)
+        out[c, 0, 0] = q + (1 if 2 * r > n or (2 * r == n and q % 2) else 0)
+    return out
+
+
 def run_node(node: Node, inputs: list[np.ndarray]) -> np.ndarray:
     """One node of the reference on one image (int8 [C, H, W] tensors)."""
     a = node.attrs
@@ -113,6 +127,8 @@ def run_node(node: Node, inputs: list[np.ndarray]) -> np.ndarray:
     if node.op in ("maxpool", "avgpool"):
         return _pool(node.op, inputs[0], int(a.get("k", 2)), int(a.get("stride", 2)), int(a.get("padding", 0)),
                      bool(a.get("count_include_pad", False)))
+    if node.op == "gap":
+        return _global_mean(inputs[0])
     if node.op == "relu":
         return np.maximum(inputs[0], 0).astype(np.int8)
     if node.op == "flatten":

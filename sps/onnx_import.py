@@ -8,7 +8,8 @@ A model is read in three steps:
    are kept), an activation behind a QuantizeLinear gets that scale.
 2. *Fusion*: BatchNormalization is folded into the Conv before it, a Relu into the Conv, Add or
    inner Gemm before it when that is its only reader; Identity and Dropout are dropped;
-   GlobalAveragePool + Flatten + Gemm is the classifier over sums (models.qnet `linear`, gap);
+   GlobalAveragePool + Flatten + Gemm is the classifier over sums (models.qnet `linear`, gap), a
+   pooled vector read by anything else is its int8 mean (`gap`);
    a Gemm (or MatMul + Add) that is not the last is a 1x1 conv over the flattened input.
 3. *Quantisation*: a float model gets one symmetric scale per activation tensor, max |x| / 127
    over the calibration images (`--calib`), read by running the float graph in onnxruntime (no
@@ -626,9 +627,13 @@ def _build(g: _Graph, ops: list[_Op], scales: dict, qdq: bool, pps: str, period:
         if op.kind == "gap" or (op.kind == "flatten" and op.inputs[0] in gap_of):
             gap_of[op.out] = gap_of.get(op.inputs[0], op.inputs[0])
             continue
-        if any(t in gap_of for t in op.inputs) and op is not last:
-            raise UnsupportedModel([f"node {op.name!r}: GlobalAveragePool must feed the classifier directly "
-                                    "(through Flatten / Reshape)"])
+        for t in op.inputs:                            # a pooled vector read by another layer: its int8 mean
+            if t in gap_of and op is not last:
+                src = tname[gap_of.pop(t)]
+                pooled = f"t{len(nodes)}"
+                nodes.append(Node("gap", f"{op.name}.gap", [src], pooled))
+                tshape[pooled], tscale[pooled] = (tshape[src][0], 1, 1), tscale[src]
+                tname[t] = pooled
         x = tname.get(op.inputs[0])
         if x is None and op.inputs[0] not in gap_of:
             raise UnsupportedModel([f"node {op.name!r}: its input {op.inputs[0]!r} is not produced by a supported node"])

@@ -231,6 +231,11 @@ def _pool(g: _Graph, qnet: QNet, node: Node, x: str) -> str:
     return g.q(g.op(op, [g.act(x, s, node.name + "_x")], node.name + "_pool", **attrs), s, node.name + "_out")
 
 
+def _gap(g: _Graph, qnet: QNet, node: Node, x: str) -> str:
+    s = _scale(qnet, node.inputs[0], node)
+    return g.q(g.op("GlobalAveragePool", [g.act(x, s, node.name + "_x")], node.name + "_pool"), s, node.name + "_out")
+
+
 def _relu(g: _Graph, qnet: QNet, node: Node, x: str) -> str:
     s = _scale(qnet, node.inputs[0], node)
     return g.q(g.op("Relu", [g.act(x, s, node.name + "_x")], node.name + "_relu"), s, node.name + "_out")
@@ -268,7 +273,7 @@ def _linear(g: _Graph, qnet: QNet, node: Node, x: str) -> str:
     return g.op("Gemm", [y, wf, b], node.name + "_gemm", transB=1)
 
 
-_BUILDERS = {"conv": _conv, "maxpool": _pool, "avgpool": _pool, "relu": _relu, "flatten": _flatten,
+_BUILDERS = {"conv": _conv, "maxpool": _pool, "avgpool": _pool, "gap": _gap, "relu": _relu, "flatten": _flatten,
              "add": _add, "linear": _linear}
 _ARITY = {"add": 2}
 
@@ -340,6 +345,8 @@ def _out_shape(n: Node, shape) -> tuple[int, int, int]:
     C, H, W = shape
     if n.op == "flatten":
         return (C * H * W, 1, 1)
+    if n.op == "gap":
+        return (C, 1, 1)
     if n.op in ("relu", "add"):
         return (C, H, W)
     if n.op == "conv":

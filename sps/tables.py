@@ -19,7 +19,7 @@ from compiler.storage import FORMATS, format_network_table
 from sps.energy_tables import energy_lines, energy_plot
 
 TITLES = {"digits": "Digits CNN (8x8)", "vgg16": "VGG-16 (CIFAR, 32x32)", "resnet18": "ResNet-18 (CIFAR, 32x32)"}
-HOST_NOTE = {"conv1x1": "host: 1x1 conv", "relu": "host: ReLU", "flatten": "host: flatten", "add": "host: residual add",
+HOST_NOTE = {"conv1x1": "host: 1x1 conv", "gap": "host: global average pool", "relu": "host: ReLU", "flatten": "host: flatten", "add": "host: residual add",
              "linear": "host: classifier"}
 
 

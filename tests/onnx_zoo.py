@@ -97,6 +97,32 @@ class AllConvView(nn.Module):
         return self.head(self.f(x).reshape(x.shape[0], -1))
 
 
+class _Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a, self.bn, self.b = nn.Conv2d(c, c, 3, 1, 1), nn.BatchNorm2d(c), nn.Conv2d(c, c, 3, 1, 1)
+
+    def forward(self, x):
+        return torch.relu(x + self.b(torch.relu(self.bn(self.a(x)))))
+
+
+class ResMLPHead(nn.Module):
+    """A pads-0 stride-2 stem, identity residual blocks, a stride-2 1x1 conv, average pooling, a
+    mean over H and W (ReduceMean) feeding a two-layer classifier: the pooled vector is an int8
+    tensor read by an inner dense layer on the array (3x23x19)."""
+    shape = (3, 23, 19)
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.b1, self.down = nn.Conv2d(3, 10, 3, 2, 0), _Block(10), nn.Conv2d(10, 20, 1, 2)
+        self.b2, self.fc1, self.fc2 = _Block(20), nn.Linear(20, 16), nn.Linear(16, 7)
+
+    def forward(self, x):
+        x = self.b1(torch.relu(self.stem(x)))
+        x = self.b2(nn.functional.avg_pool2d(torch.relu(self.down(x)), 2, 2))
+        return self.fc2(torch.relu(self.fc1(x.mean((2, 3)))))
+
+
 class PPSTrained(ResStride2):
     """ResStride2 with its 3x3 convs (but the stem) masked to PS-4/P4, as masked training leaves
     them: `--pps auto` must find the PPS in the weights."""
@@ -110,7 +136,7 @@ class PPSTrained(ResStride2):
 
 
 ZOO = {"res_stride2": ResStride2, "nonsquare": NonSquare, "odd_pad0": OddPad0, "one_by_one": OneByOne,
-       "allconv_view": AllConvView, "pps_trained": PPSTrained}
+       "allconv_view": AllConvView, "res_mlp_head": ResMLPHead, "pps_trained": PPSTrained}
 
 
 def build(name: str, seed: int = 0) -> nn.Module:

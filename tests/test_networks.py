@@ -239,7 +239,7 @@ def test_host_ops_match_reference_on_extremes():
         for op, attrs in (("maxpool", {"k": 3, "stride": 2, "padding": 1}), ("avgpool", {}),
                           ("avgpool", {"k": 3, "stride": 1, "padding": 1}),
                           ("avgpool", {"k": 3, "stride": 2, "padding": 1, "count_include_pad": True}),
-                          ("relu", {}), ("flatten", {})):
+                          ("relu", {}), ("flatten", {}), ("gap", {})):
             st = Stage(op, "p", ["a"], "o", a.shape, None, Node(op, "p", ["a"], "o", attrs))
             assert np.array_equal(host_op(st, [a]), run_node(st.node, [a])), (op, attrs)
 
@@ -485,3 +485,9 @@ def test_1x1_layer_beyond_the_channel_registers_stays_on_the_host():
     x = rng.integers(-128, 128, (C, 1, 1)).astype(np.int8)
     got, ref = net.run(x), run_reference(q, x)
     assert all(np.array_equal(got[k], ref[k]) for k in ref)
+
+
+def test_global_mean_by_hand():
+    """gap: each channel's mean over H x W, ties to even (-2.5 -> -2, 3.5 -> 4), int8 [C, 1, 1]."""
+    x = np.array([[[-4, -1]], [[3, 4]], [[127, 127]]], np.int8)            # C=3, H=1, W=2
+    assert run_node(Node("gap", "g", ["a"], "o"), [x]).tolist() == [[[-2]], [[4]], [[127]]]

@@ -448,12 +448,14 @@ class _AddGap(nn.Module):
         return self.fc(torch.flatten(y + nn.functional.adaptive_avg_pool2d(y, 1), 1))
 
 
-def test_add_with_a_gap_input_or_broadcasting_refused(tmp_path, capsys):
-    """y + GAP(y): on a 1x1 map the shapes agree and the GAP output, the Add's SECOND input, is
-    refused (it must feed the classifier); on a 4x4 map the Add broadcasts: refused."""
+def test_add_with_a_gap_input_taken_broadcasting_refused(tmp_path, capsys):
+    """y + GAP(y): on a 1x1 map the shapes agree and the GAP output, the Add's SECOND input, is an
+    int8 mean (a `gap` node) added on the host; on a 4x4 map the Add broadcasts: refused."""
     path = export(_AddGap(3).eval(), (2, 3, 3), tmp_path / "one.onnx")
     add = next(n.name for n in onnx.load(path).graph.node if n.op_type == "Add")
-    _expect_one_line(path, tmp_path, capsys, f"node {add!r}: GlobalAveragePool must feed the classifier", (2, 3, 3))
+    q = import_onnx(path, images((2, 3, 3), 8)).qnet
+    assert [n.op for n in q.nodes].count("gap") == 1
+    _check_network(q, images((2, 3, 3), 4, 3))
     path = export(_AddGap(6).eval(), (2, 6, 6), tmp_path / "bc.onnx")
     _expect_one_line(path, tmp_path, capsys, f"node {add!r} (Add): adds [None, 4, 4, 4] and [None, 4, 1, 1]; "
                      "only two tensors of one known shape (no broadcasting)", (2, 6, 6))
