@@ -110,7 +110,11 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(ArrayConfig))     # the param
 def load_config(path: str | Path | None = None) -> ArrayConfig:
     """The configuration in `path` (default config/sps.json); keys it leaves out come from
     config/sps.json."""
-    return ArrayConfig(**_read_json(Path(path) if path else CONFIG_PATH))
+    path = Path(path) if path else CONFIG_PATH
+    try:
+        return ArrayConfig(**_read_json(path))
+    except ValueError as e:              # said with the file: ArrayConfig does not know it
+        raise ValueError(str(e).replace("array config: ", f"array config {path}: ", 1)) from None
 
 
 def ceil_div(a: int, b: int) -> int:

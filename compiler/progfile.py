@@ -9,6 +9,7 @@ import numpy as np
 from compiler.config import ArrayConfig
 from compiler.grouping import group_filters
 from compiler.program import Band, LayerProgram
+from models.fileio import READ_ERRORS, first_line
 from models.pps import PPS, PPSError
 
 FORMAT_NAME = "sps-layer-program"
@@ -52,13 +53,17 @@ def load_program(path) -> LayerProgram:
     """Read a program file; ValueError naming the file and what is wrong if it is malformed."""
     try:
         z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"program file {path}: cannot read: {e}") from None
+    except READ_ERRORS as e:
+        raise ValueError(f"program file {path}: cannot read: {first_line(e)}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"program file {path}: a single .npy array, not a program (.npz from sps compile)")
     with z:
         if "meta" not in z.files:
             raise ValueError(f"program file {path}: no 'meta' entry")
         try:
             m = json.loads(str(z["meta"]))
+            if not isinstance(m, dict):
+                raise ValueError(f"meta is a JSON {type(m).__name__}, not an object")
             if m.get("format") != FORMAT_NAME or m.get("version") != FORMAT_VERSION:
                 raise ValueError(f"format {m.get('format')!r} version {m.get('version')!r}")
             cfg = ArrayConfig(**m["config"])
@@ -87,6 +92,6 @@ def load_program(path) -> LayerProgram:
             if prog.out_filter != group_filters(prog.F, prog.pps):
                 raise ValueError(f"out_filter {prog.out_filter} is not the phase grouping of F={prog.F} "
                                  f"filters under {prog.pps.describe()}")
-        except (KeyError, TypeError, ValueError, PPSError, json.JSONDecodeError) as e:
-            raise ValueError(f"program file {path}: malformed: {e}") from None
+        except (*READ_ERRORS, KeyError, TypeError, AttributeError, IndexError, OverflowError, PPSError) as e:
+            raise ValueError(f"program file {path}: malformed: {first_line(e)}") from None
     return prog

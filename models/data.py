@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from .fileio import first_line
+
 DIGITS_TEST_FRACTION = 0.3
 DIGITS_SPLIT_SEED = 0
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -34,13 +36,27 @@ def digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64))
 
 
+# the only callables a CIFAR-10 python batch names: numpy arrays (numpy 1 and 2 module paths) and
+# Python 2 byte strings; a pickle naming any other is refused before it runs
+_BATCH_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")} | {
+    (f"numpy.{core}.{m}", n) for core in ("core", "_core")
+    for m, n in (("multiarray", "_reconstruct"), ("multiarray", "scalar"), ("numeric", "_frombuffer"))}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in _BATCH_GLOBALS:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}")
+        return super().find_class(module, name)
+
+
 def _unpickle(p: Path) -> dict:
     if not p.is_file():
         raise ValueError(f"CIFAR-10: {p} not found (give the directory holding data_batch_1..5 and "
                          "test_batch, e.g. cifar-10-batches-py)")
     with open(p, "rb") as f:
         try:
-            d = pickle.load(f, encoding="bytes")
+            d = _BatchUnpickler(f, encoding="bytes").load()
         except Exception as e:  # noqa: BLE001 - a corrupt pickle raises many types
             raise ValueError(f"CIFAR-10: {p} is not a python batch ({type(e).__name__})") from None
     if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
@@ -60,11 +76,18 @@ def cifar10(root, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     xs, ys = [], []
     for n in names:
         d = _unpickle(root / n)
-        a = np.asarray(d[b"data"], dtype=np.uint8)
+        try:
+            a = np.asarray(d[b"data"], dtype=np.uint8)
+            y = np.asarray(d[b"labels"], dtype=np.int64)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ValueError(f"CIFAR-10: {root / n}: data must be bytes 0..255 and labels integers "
+                             f"({first_line(e)})") from None
         if a.ndim != 2 or a.shape[1] != 3 * 32 * 32:
             raise ValueError(f"CIFAR-10: {root / n} data has shape {list(a.shape)}, expected [N, 3072]")
+        if y.shape != (len(a),):
+            raise ValueError(f"CIFAR-10: {root / n} labels have shape {list(y.shape)}, expected [{len(a)}]")
         xs.append(a.reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(d[b"labels"], dtype=np.int64))
+        ys.append(y)
     x = np.concatenate(xs).astype(np.float32) / 255.0
     x = (x - np.array(CIFAR_MEAN, np.float32)[:, None, None]) / np.array(CIFAR_STD, np.float32)[:, None, None]
     return torch.from_numpy(x), torch.from_numpy(np.concatenate(ys))

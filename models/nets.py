@@ -18,11 +18,13 @@ one-line error naming the first mismatching tensor.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .fileio import first_line
 from .shapes import INPUT_SHAPE, MODELS  # noqa: F401  (re-exported: the networks' names and shapes)
 
 
@@ -107,9 +109,11 @@ def load_checkpoint(model: nn.Module, path) -> dict:
     if not p.is_file():
         raise ValueError(f"checkpoint {p}: no such file")
     try:
-        ck = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():     # e.g. a pickle protocol warning: the error below says it all
+            warnings.simplefilter("ignore")
+            ck = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
-        raise ValueError(f"checkpoint {p}: cannot read ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        raise ValueError(f"checkpoint {p}: cannot read ({type(e).__name__}: {first_line(e)})") from None
     extra = {}
     if isinstance(ck, dict) and isinstance(ck.get("state_dict", ck.get("model")), dict):
         extra = {k: v for k, v in ck.items() if k not in ("state_dict", "model")}
@@ -124,7 +128,12 @@ def load_checkpoint(model: nn.Module, path) -> dict:
         raise ValueError(f"checkpoint {p}: does not fit {type(model).__name__}: {what} "
                          f"({len(missing)} missing, {len(unexpected)} unexpected)")
     for k, v in own.items():
+        if not isinstance(ck[k], torch.Tensor):
+            raise ValueError(f"checkpoint {p}: {k} is a {type(ck[k]).__name__}, not a tensor")
         if tuple(ck[k].shape) != tuple(v.shape):
             raise ValueError(f"checkpoint {p}: {k} has shape {list(ck[k].shape)}, the model needs {list(v.shape)}")
-    model.load_state_dict(ck)
+    try:
+        model.load_state_dict(ck)
+    except RuntimeError as e:           # e.g. a tensor whose dtype cannot be copied into the model's
+        raise ValueError(f"checkpoint {p}: does not load into {type(model).__name__}: {first_line(e)}") from None
     return extra

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from . import data as D
+from .fileio import first_line
 from .masks import assign_pps, check_masks, masks_for, project_model
 from .nets import INPUT_SHAPE, build, load_checkpoint
 from .pps import PPS
@@ -65,10 +66,14 @@ def load_float(model_name: str, checkpoint=None, data_root=None, seed: int = 0,
         meta = extra.get("meta", {}) if isinstance(extra.get("meta"), dict) else {}
         layer_pps = meta["pps"] if isinstance(meta.get("pps"), dict) else None   # None: infer
         if layer_pps:
-            check_masks(model, masks_for(model, {k: PPS.from_json(v) for k, v in layer_pps.items()}))
+            try:
+                check_masks(model, masks_for(model, {k: PPS.from_json(v) for k, v in layer_pps.items()}))
+            except (ValueError, TypeError, AttributeError) as e:   # PPSError: bad PPS, no such layer, stray weight
+                raise ValueError(f"checkpoint {checkpoint}: meta pps: {first_line(e)}") from None
         desc = f"checkpoint {Path(checkpoint).name}"
-        if "test_accuracy" in meta:
-            desc += f" (trained: {meta.get('mode', '?')}, test accuracy {meta['test_accuracy']:.2%})"
+        acc = meta.get("test_accuracy")
+        if isinstance(acc, (int, float)) and not isinstance(acc, bool):
+            desc += f" (trained: {meta.get('mode', '?')}, test accuracy {acc:.2%})"
     else:
         torch.manual_seed(seed)
         masks = project_model(model, assign_pps(model, pps), choose=False)

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fileio import READ_ERRORS, first_line
 from .quant import quantize_activation, requantize
 from .reference import conv2d_int
 
@@ -74,12 +75,25 @@ class QNet:
 
     @classmethod
     def load(cls, path) -> "QNet":
-        with np.load(Path(path), allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            nodes = [Node(d["op"], d["name"], d["inputs"], d["out"], d["attrs"],
-                          {k: np.asarray(z[f"{i}.{k}"]) for k in d["arrays"]})
-                     for i, d in enumerate(meta["nodes"])]
-        return cls(meta["name"], tuple(meta["input_shape"]), float(meta["input_scale"]), nodes, meta["scales"])
+        """Read a QNet file (.npz from save); ValueError naming the file if it is not one."""
+        try:
+            z = np.load(Path(path), allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except READ_ERRORS as e:
+            raise ValueError(f"QNet file {path}: cannot read: {first_line(e)}") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError(f"QNet file {path}: a single .npy array, not a QNet (.npz)")
+        with z:
+            try:
+                meta = json.loads(str(z["meta"]))
+                nodes = [Node(d["op"], d["name"], d["inputs"], d["out"], d["attrs"],
+                              {k: np.asarray(z[f"{i}.{k}"]) for k in d["arrays"]})
+                         for i, d in enumerate(meta["nodes"])]
+                return cls(meta["name"], tuple(meta["input_shape"]), float(meta["input_scale"]), nodes,
+                           meta["scales"])
+            except (*READ_ERRORS, KeyError, TypeError, AttributeError, IndexError, OverflowError) as e:
+                raise ValueError(f"QNet file {path}: malformed: {first_line(e)}") from None
 
 
 # ---- the integer reference ----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.paths import ROOT
+from models.fileio import first_line
 
 HEADER = "# SystemC::Coverage-3"
 TYPES = ("line", "branch", "toggle", "expr")         # the columns of the report, in this order
@@ -161,8 +162,8 @@ def load_waivers(path: Path) -> list[Waiver]:
         return []
     try:
         data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not JSON: {e}") from None
+    except (OSError, ValueError) as e:       # ValueError: bad JSON or encoding
+        raise ValueError(f"waiver file {path}: cannot read: {first_line(e)}") from None
     items = data.get("waivers") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ValueError(f'{path}: expected {{"waivers": [...]}}')

@@ -1,20 +1,36 @@
-"""Reading the user's .npy files: one-line errors naming the option and what is wrong."""
+"""Reading the user's .npy files: one-line errors naming the option, the file and what is wrong."""
 from __future__ import annotations
 
 import numpy as np
 
+from models.fileio import READ_ERRORS, first_line
 
-def load_npy(path: str, what: str, dtype=None) -> np.ndarray:
-    """The array in `path` (a .npy file), with `dtype` exactly when given; ValueError otherwise."""
+
+def _shape_text(shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def load_npy(path: str, what: str, dtype=None, shape=None) -> np.ndarray:
+    """The array in `path` (a .npy file); ValueError naming `what` and `path` otherwise.
+    dtype: a dtype the array must have exactly, or "integer" (any integer dtype).
+    shape: the shape it must have, one entry per axis: an int (that size) or a name (any size,
+    named in the message), e.g. ("F", "C", 3, 3)."""
+    where = f"{what} {path}"
     try:
         a = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise ValueError(f"{what} {path}: not found") from None
-    except (OSError, ValueError, EOFError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ValueError(f"{what} {path}: not a readable .npy array ({first})") from None
+        raise ValueError(f"{where}: not found") from None
+    except READ_ERRORS as e:
+        raise ValueError(f"{where}: not a readable .npy array ({first_line(e)})") from None
     if not isinstance(a, np.ndarray):
-        raise ValueError(f"{what} {path}: expected a .npy array, got an archive")
-    if dtype is not None and a.dtype != np.dtype(dtype):
-        raise ValueError(f"{what}: dtype {a.dtype}, expected {np.dtype(dtype).name}")
+        a.close()
+        raise ValueError(f"{where}: expected a .npy array, got an archive")
+    if dtype == "integer":
+        if a.dtype.kind not in "iu":
+            raise ValueError(f"{where}: dtype {a.dtype}, expected an integer array")
+    elif dtype is not None and a.dtype != np.dtype(dtype):
+        raise ValueError(f"{where}: dtype {a.dtype}, expected {np.dtype(dtype).name}")
+    if shape is not None and (a.ndim != len(shape) or any(
+            isinstance(want, int) and got != want for got, want in zip(a.shape, shape))):
+        raise ValueError(f"{where}: shape {list(a.shape)}, expected {_shape_text(shape)}")
     return a

@@ -54,15 +54,17 @@ def run(a) -> int:
     if a.relu and not a.requant:
         raise InputError("--relu needs --requant")
     cfg = load_config(a.config)
-    w = load_npy(a.weight, "--weight")
-    bias = load_npy(a.bias, "--bias") if a.bias else None
+    w = load_npy(a.weight, "--weight", "integer", ("F", "C", 3, 3))
+    F, C = w.shape[:2]
+    bias = load_npy(a.bias, "--bias", "integer", (F,)) if a.bias else None
     requant = None
     if a.requant:
-        requant = (load_npy(a.requant[0], "--requant M"), load_npy(a.requant[1], "--requant SH"), bool(a.relu))
+        requant = (load_npy(a.requant[0], "--requant M", "integer", (F,)),
+                   load_npy(a.requant[1], "--requant SH", "integer", (F,)), bool(a.relu))
     layer = QLayer(a.name or Path(a.weight).stem, w, bias, a.stride, a.padding, requant)
     pps = pps_from_spec(a.pps)
     if a.input:
-        prog = compile_layer(layer, cfg, pps, x=load_npy(a.input, "--input"))
+        prog = compile_layer(layer, cfg, pps, x=load_npy(a.input, "--input", "integer", (C, "H", "W")))
     else:
         prog = compile_layer(layer, cfg, pps, H=a.hw[0], W=a.hw[1])
     try:

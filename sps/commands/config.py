@@ -34,7 +34,7 @@ def run(a) -> int:
     text = cfg.verilog_header()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        if not p.exists() or p.read_text() != text:      # unchanged: keep the timestamp for make
+        if not p.exists() or p.read_bytes() != text.encode():   # unchanged: keep the timestamp for make
             p.write_text(text)
     except OSError as e:
         raise OSError(f"--vh {p}: cannot write: {e.strerror or e}") from None

@@ -107,16 +107,14 @@ def run(a) -> int:
         missing = [n for n in ("input", "weight", "stride", "padding", "out") if getattr(a, n) is None]
         if missing:
             raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
-        x = load_npy(a.input, "--input", np.int8)
-        w = load_npy(a.weight, "--weight", np.int8)
-        if x.ndim != 3:
-            raise InputError(f"--input: shape {list(x.shape)}, expected [C, H, W]")
-        if w.ndim != 4 or w.shape[2:] != (3, 3):
-            raise InputError(f"--weight: shape {list(w.shape)}, expected [F, C, 3, 3]")
-        b = load_npy(a.bias, "--bias", np.int32) if a.bias else None
+        w = load_npy(a.weight, "--weight", np.int8, ("F", "C", 3, 3))
+        F, C = w.shape[:2]
+        x = load_npy(a.input, "--input", np.int8, (C, "H", "W"))
+        b = load_npy(a.bias, "--bias", np.int32, (F,)) if a.bias else None
         rq = None
         if a.requant:
-            rq = (load_npy(a.requant[0], "--requant M"), load_npy(a.requant[1], "--requant SH"), a.relu)
+            rq = (load_npy(a.requant[0], "--requant M", "integer", (F,)),
+                  load_npy(a.requant[1], "--requant SH", "integer", (F,)), a.relu)
         layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
         pps = pps_from_spec(a.pps)
     prog = compile_layer(layer, cfg, pps, x=x)

@@ -99,10 +99,10 @@ def test_run_layer_bad_input(layer_files, capsys):
     base = ["--stride", "1", "--padding", "1", "--out", str(tmp / "y.npy")]
     cases = [
         (["--input", p["x"], "--weight", p["w"]], "missing argument(s): --stride, --padding, --out"),
-        (["--input", str(tmp / "xf.npy"), "--weight", p["w"]] + base, "--input: dtype float32, expected int8"),
-        (["--input", p["x"], "--weight", str(tmp / "w2d.npy")] + base, "--weight: shape [6, 5, 3], expected [F, C, 3, 3]"),
+        (["--input", str(tmp / "xf.npy"), "--weight", p["w"]] + base, f"--input {tmp / 'xf.npy'}: dtype float32, expected int8"),
+        (["--input", p["x"], "--weight", str(tmp / "w2d.npy")] + base, f"--weight {tmp / 'w2d.npy'}: shape [6, 5, 3], expected [F, C, 3, 3]"),
         (["--input", p["x"], "--weight", str(tmp / "nope.npy")] + base, "--weight"),
-        (["--input", p["x"], "--weight", p["w"], "--bias", p["M"]] + base, "--bias: dtype uint16, expected int32"),
+        (["--input", p["x"], "--weight", p["w"], "--bias", p["M"]] + base, f"--bias {p['M']}: dtype uint16, expected int32"),
         (["--input", p["x"], "--weight", _stray(arr, tmp)] + base, "filter 3, channel 2 has non-zero"),
         (["--input", p["x"], "--weight", p["w"], "--pps", "ps2"] + base, "do not follow PS-2"),
         (["--input", p["x"], "--weight", p["w"], "--sim", "modelsim"] + base, "invalid choice: 'modelsim'"),
