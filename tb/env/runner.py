@@ -220,34 +220,61 @@ def _run_in(runner, sim, top, module, testcase, extra_env, test_dir: Path, name:
         COVERAGE_DAT.mkdir(parents=True, exist_ok=True)
         dat = COVERAGE_DAT / f"{test_dir.parent.parent.name}-{name}-{os.getpid()}-{time.time_ns()}.dat"
         plusargs.append(f"+verilator+coverage+file+{dat}")
-    results = runner.test(
-        plusargs=plusargs,
-        test_module=module,
-        hdl_toplevel=top,
-        testcase=testcase,
-        extra_env=extra_env,
-        test_dir=test_dir,
-        waves=waves_enabled(),
-        results_xml=str(test_dir / "results.xml"),
-        log_file=test_dir / "sim.log",
-    )
-    if waves_enabled():
-        for f in sorted(test_dir.glob("*.fst")):
-            print(f"waves: {f}")
+    try:
+        results = runner.test(
+            plusargs=plusargs,
+            test_module=module,
+            hdl_toplevel=top,
+            testcase=testcase,
+            extra_env=extra_env,
+            test_dir=test_dir,
+            waves=waves_enabled(),
+            results_xml=str(test_dir / "results.xml"),
+            log_file=test_dir / "sim.log",
+        )
+    except SystemExit as e:                     # cocotb's runner exits under pytest when a test failed
+        raise AssertionError(failure_report(test_dir, f"simulator exit code {e.code}")) from None
+    finally:
+        if waves_enabled():
+            for f in sorted(test_dir.glob("*.fst")):
+                print(f"waves: {f}")
     _check_results(Path(results))
     return Path(results)
+
+
+def failure_report(test_dir: Path, fallback: str = "") -> str:
+    """Why a simulation failed, for the pytest report: per failed cocotb test its exception and
+    message (from results.xml), the seed, and the sim.log path; without results, the end of sim.log."""
+    import xml.etree.ElementTree as ET
+
+    log = test_dir / "sim.log"
+    lines = []
+    try:
+        cases = list(ET.parse(test_dir / "results.xml").iter("testcase"))
+    except (OSError, ET.ParseError):
+        cases = []
+    for c in cases:
+        bad = c.find("failure") if c.find("failure") is not None else c.find("error")
+        if bad is None:
+            continue
+        msg = " / ".join(part for part in (bad.get("message") or "").splitlines() if part.strip()) or "(no message)"
+        seed = next((p.get("value") for p in c.iter("property") if p.get("name") == "random_seed"), None)
+        lines.append(f"{c.get('name')}: {bad.get('type') or 'failed'}: {msg}"
+                     + (f" (COCOTB_RANDOM_SEED={seed})" if seed else ""))
+    if not lines:
+        tail = log.read_text(errors="replace").splitlines()[-12:] if log.exists() else []
+        lines = [f"no cocotb result ({fallback or 'the simulation did not finish'}); the end of sim.log:", *tail]
+    return "\n".join([lines[0] + f" [sim.log: {log}]", *lines[1:]])
 
 
 def _check_results(path: Path) -> None:
     import xml.etree.ElementTree as ET
 
-    tree = ET.parse(path)
-    cases = list(tree.iter("testcase"))
+    cases = list(ET.parse(path).iter("testcase"))
     if not cases:
         raise AssertionError(f"{path}: no cocotb test ran")
-    bad = [c.get("name") for c in cases if c.find("failure") is not None or c.find("error") is not None]
-    if bad:
-        raise AssertionError(f"cocotb test(s) failed: {', '.join(bad)} (see {path.parent}/sim.log)")
+    if any(c.find("failure") is not None or c.find("error") is not None for c in cases):
+        raise AssertionError(failure_report(path.parent))
 
 
 TB_TOP = "sps_tb"
