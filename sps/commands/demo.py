@@ -219,7 +219,7 @@ def _run_on_rtl(a, net, images, sim: str, cfg, stall):
 
     print("layers: " + ", ".join(f"{s.name} ({'array' if s.where == 'array' else 'host'})" for s in net.stages))
     print(f"running {len(images)} test image(s) through the RTL on {sim} ...", flush=True)
-    return run_network_on_rtl(net.qnet, images, sim, cfg, dense=not a.waves, waves=a.waves, stall=stall,
+    return run_network_on_rtl(net.qnet, images, sim, cfg, dense=not a.waves, waves=a.waves, stall=stall, net=net,
                               name="demo_waves" if a.waves else "demo", transport=a.transport)
 
 

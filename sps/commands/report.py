@@ -62,7 +62,7 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
             images = np.random.default_rng(seed).integers(-128, 128, qnet.input_shape).astype(np.int8)[None]
         print(f"running {len(images)} image(s) through {len(net.stages)} layers on {sim} "
               "(then every array layer in dense mode) ...")
-        run = run_network_on_rtl(qnet, images, sim, cfg, dense=True, name=f"report_{model_name}")
+        run = run_network_on_rtl(qnet, images, sim, cfg, dense=True, name=f"report_{model_name}", net=net)
         wall, sim_fig = run.wall, run.sim
         print(sim_line(sim_fig))
         if not run.bit_exact:

@@ -113,9 +113,11 @@ def _watch(progress: Path, total: int, stop: threading.Event, desc: str) -> None
 
 def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfig | None = None,
                        dense: bool = True, waves: bool = False, stall=0.0, seed: int = 0,
-                       name: str = "net", progress: bool = True, transport: str = "mem") -> NetRun:
+                       name: str = "net", progress: bool = True, transport: str = "mem",
+                       net: NetProgram | None = None) -> NetRun:
     """images: int8 [N, C, H, W] (already quantised with qnet.quantize_input); cfg: the array
-    (default config/sps.json); transport: the streams ("mem" or "axi", tb/env/transports.py)."""
+    (default config/sps.json); transport: the streams ("mem" or "axi", tb/env/transports.py);
+    net: the caller's compiled NetProgram of qnet, for the progress bar (compiled here if needed)."""
     images = np.asarray(images)
     if images.dtype != np.int8 or images.ndim != 4 or tuple(images.shape[1:]) != tuple(qnet.input_shape):
         raise ValueError(f"images must be int8 [N, {', '.join(map(str, qnet.input_shape))}], "
@@ -127,13 +129,14 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
         np.savez(td / "images.npz", x=images)
         prog_file = td / "progress"
         stop = threading.Event()
-        stages = NetProgram(qnet, cfg).array_stages
-        n_array = len(stages)                      # a 1x1 layer is its own dense baseline: not rerun
-        runs = n_array * len(images) + (sum(st.kind != "conv1x1" for st in stages) if dense else 0)
-        watcher = threading.Thread(target=_watch, args=(prog_file, runs, stop,
-                                                         f"{sim}: {len(images)} image(s) x {n_array} array layers"
-                                                         + (" + dense mode" if dense else "")),
-                                   daemon=True) if progress else None
+        watcher = None
+        if progress:
+            stages = (net or NetProgram(qnet, cfg)).array_stages
+            n_array = len(stages)                  # a 1x1 layer is its own dense baseline: not rerun
+            runs = n_array * len(images) + (sum(st.kind != "conv1x1" for st in stages) if dense else 0)
+            watcher = threading.Thread(target=_watch, args=(prog_file, runs, stop,
+                                                             f"{sim}: {len(images)} image(s) x {n_array} array layers"
+                                                             + (" + dense mode" if dense else "")), daemon=True)
         if watcher:
             watcher.start()
         t0 = time.time()
