@@ -62,6 +62,7 @@ class ArrayConfig:
     DIM_BITS: int = _from_defaults("DIM_BITS")
     CH_BITS: int = _from_defaults("CH_BITS")
     OUT_FIFO_DEPTH: int = _from_defaults("OUT_FIFO_DEPTH")
+    MACS_PER_DSP: int = _from_defaults("MACS_PER_DSP")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -80,10 +81,24 @@ class ArrayConfig:
             # the drain keeps 6 reads in flight and the FIFO holds 1 beat in steady state; a shallower
             # FIFO throttles the drain below one beat per cycle
             raise ValueError(f"array config: OUT_FIFO_DEPTH must be >= 8 for a full-rate drain, got {self.OUT_FIFO_DEPTH}")
+        if self.MACS_PER_DSP not in (1, 2):
+            # rtl/sps_array.v: sps_pe (one int8 MAC per multiplier) or sps_pe_pair (two columns, one DSP)
+            raise ValueError(f"array config: MACS_PER_DSP must be 1 or 2, got {self.MACS_PER_DSP}")
 
     @property
     def pes(self) -> int:
         return self.ROWS * self.COLS
+
+    @property
+    def pe_sum_lat(self) -> int:
+        """Cycles by which a PE adds its product after the activation arrives (rtl/sps_array.v):
+        2 for sps_pe, 3 for sps_pe_pair (the products are separated in a stage of their own)."""
+        return 3 if self.MACS_PER_DSP == 2 else 2
+
+    @property
+    def array_dsps(self) -> int:
+        """Multipliers (MULT18X18D) of the array: one per PE, or one per pair of columns."""
+        return self.ROWS * (self.COLS if self.MACS_PER_DSP == 1 else -(-self.COLS // 2))
 
     def hdl_parameters(self) -> dict[str, int]:
         """The values passed to the RTL top as Verilog parameters."""

@@ -23,8 +23,9 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
     slot release              the window generator frees the slot SLOT_FREE_LAT cycles after the
                               pass start + npix: the rows are rewritten behind the pass's
                               wavefront (the array skews weight writes like activations)
-    column tile done          last pass start + npix + ROWS + COLS + DONE_LAT (pipeline: issue,
-                              select, skew, array (product and sum stages), accumulate)
+    column tile done          last pass start + npix + ROWS + COLS + DONE_LAT + pe_sum_lat
+                              (pipeline: issue, select, skew, array (product and sum stages:
+                              ArrayConfig.pe_sum_lat, 2, or 3 with two MACs per DSP), accumulate)
     drain of a column tile    starts DRAIN_LAT after it is done, npix reads (one per cycle; one
                               per DRAIN_STEP_REQUANT cycles in requant mode), at least 2 cycles
                               after the previous drain; the bank is free for its next claim 2
@@ -38,7 +39,7 @@ load, activation load); `pass_cycles`: passes * npix (one pixel per cycle, one p
 fold of the reduction, per column tile); `bubbles`: cycles between the first pass and the last
 pass's end in which no pixel entered the array (weight slots not ready: short passes, header
 waits); `drain`: from the last pixel to the last result beat -- the array pipeline (`fill` =
-ROWS + COLS + DONE_LAT, the latency of a pixel through the skewed array, which is also the array's
+ROWS + COLS + DONE_LAT + pe_sum_lat, the latency of a pixel through the skewed array, which is also the array's
 fill time; counted here, once per band), the last column tile's accumulator drain and OUT_LAT.
 Stream lengths (no stalls or not): `act_load`, `wgt_beats` and `res_beats` are the beats each stream
 carries (the energy model, compiler/energy.py, counts its actions from them). Layer: the sum over
@@ -58,7 +59,7 @@ from models.pps import PPS
 START_LAT = 2          # after the geometry: CHECK, GO; loaders start in the cycle after
 RUN_LAT = 3            # first cycle a pass may start = A + RUN_LAT
 SLOT_FREE_LAT = 1      # weight slot free (visible to the loader) = start + npix + SLOT_FREE_LAT
-DONE_LAT = 13          # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT
+DONE_LAT = 11          # column tile done = last pass start + npix + ROWS + COLS + DONE_LAT + cfg.pe_sum_lat
 DRAIN_LAT = 1          # first drain read = done + DRAIN_LAT
 DRAIN_GAP = 2          # between the last read of one drain and the first of the next
 BANK_FREE_LAT = 2      # bank claimable = last drain read + BANK_FREE_LAT
@@ -106,6 +107,7 @@ def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
 
 def _band_cycles(cfg, plan, act: int, npix: int, requant: bool) -> dict:
     rows, cols_n = cfg.ROWS, cfg.COLS
+    done_lat = DONE_LAT + cfg.pe_sum_lat
     geom = geom_cycles(cfg)
     run_start = geom + act + RUN_LAT
     t = geom + START_LAT                # loader's current cycle (state entry)
@@ -142,7 +144,7 @@ def _band_cycles(cfg, plan, act: int, npix: int, requant: bool) -> dict:
             slot_free[slot] = s0 + npix + SLOT_FREE_LAT
             slot ^= 1
             if last_rt:                          # column tile complete: drain its bank
-                d0 = s0 + npix + rows + cols_n + DONE_LAT + DRAIN_LAT
+                d0 = s0 + npix + rows + cols_n + done_lat + DRAIN_LAT
                 if drains_end is not None:
                     d0 = max(d0, drains_end + DRAIN_GAP)
                 drains_end = d0 + (npix - 1) * (DRAIN_STEP_REQUANT if requant else 1)
@@ -156,7 +158,7 @@ def _band_cycles(cfg, plan, act: int, npix: int, requant: bool) -> dict:
     return {"act_load": act, "wgt_beats": col_tiles * R.HEADER_BEATS + passes * rows,
             "res_beats": col_tiles * npix, "passes": passes, "pass_cycles": passes * npix,
             "bubbles": (last_end - first_start) - passes * npix, "start": first_start + 1,
-            "fill": rows + cols_n + DONE_LAT, "drain": end - last_end, "total": total, "macs_issued": macs}
+            "fill": rows + cols_n + done_lat, "drain": end - last_end, "total": total, "macs_issued": macs}
 
 
 def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS, requant: bool) -> dict:
@@ -195,7 +197,7 @@ def predict_cycles(prog, cfg=None) -> dict:
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)
     res["constants"] = {"HEADER_BEATS": R.HEADER_BEATS, "START_LAT": START_LAT, "RUN_LAT": RUN_LAT,
-                        "SLOT_FREE_LAT": SLOT_FREE_LAT, "DONE_LAT": DONE_LAT, "DRAIN_LAT": DRAIN_LAT,
+                        "SLOT_FREE_LAT": SLOT_FREE_LAT, "DONE_LAT": DONE_LAT + cfg.pe_sum_lat, "DRAIN_LAT": DRAIN_LAT,
                         "DRAIN_GAP": DRAIN_GAP, "BANK_FREE_LAT": BANK_FREE_LAT, "OUT_LAT": OUT_LAT,
                         "OUT_LAT_REQUANT": OUT_LAT_REQUANT, "DRAIN_STEP_REQUANT": DRAIN_STEP_REQUANT}
     return res

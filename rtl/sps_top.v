@@ -6,7 +6,7 @@
 // accumulator (ping-pong) -> output stage (bias, requant, ReLU) -> result FIFO.
 // Parameters default to config/sps.json (via build/gen/sps_config.vh); see docs/ARCHITECTURE.md.
 // Latency: a pixel's window reaches array row 0 four cycles after issue; its result reaches the
-// accumulator ROWS + COLS + 1 cycles later; the drain adds 6 cycles to m_axis_res.
+// accumulator ROWS + COLS + 1 cycles later (+ 1 with MACS_PER_DSP = 2); the drain adds 6 cycles to m_axis_res.
 `default_nettype none
 `include "sps_config.vh"
 `include "sps_widths.vh"
@@ -20,6 +20,7 @@ module sps_top #(
     parameter DIM_BITS       = `SPS_DIM_BITS,        // bits of a height or width (H, W, HOUT, WOUT)
     parameter CH_BITS        = `SPS_CH_BITS,         // bits of a channel count (C, F_g)
     parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH,  // result FIFO entries (beats), >= 8
+    parameter MACS_PER_DSP   = `SPS_MACS_PER_DSP,    // int8 MACs per array multiplier: 1, or 2 (two columns share a DSP)
     // widths of the wires between the blocks (each block binds the ones it needs to the same macros)
     localparam RW            = `SPS_RW,              // bits of an array row index
     localparam PW            = `SPS_PW,              // bits of a phase / pattern index
@@ -93,6 +94,9 @@ module sps_top #(
                                 begin : g_pmax_map  SPS_CONFIG_ERROR_PMAX_must_be_at_most_26_for_the_register_map u_bad (); end
         // the drain keeps 6 reads in flight and the FIFO holds a beat: fewer entries throttle it
         if (OUT_FIFO_DEPTH < 8) begin : g_fifo_min  SPS_CONFIG_ERROR_OUT_FIFO_DEPTH_must_be_at_least_8 u_bad (); end
+        // sps_array has a PE for one MAC per multiplier and a PE pair for two
+        if (MACS_PER_DSP != 1 && MACS_PER_DSP != 2)
+                                begin : g_macs      SPS_CONFIG_ERROR_MACS_PER_DSP_must_be_1_or_2 u_bad (); end
     endgenerate
 
     // fixed design width: a tile's MAC count per pixel (word addresses are AW bits everywhere:
@@ -281,7 +285,7 @@ module sps_top #(
 
     wire                acc_sb_valid;
     wire [SB_PIX_W-1:0] acc_sb;
-    sps_array #(.ROWS(ROWS), .COLS(COLS), .SBW(SB_PIX_W + 1)) u_array (
+    sps_array #(.ROWS(ROWS), .COLS(COLS), .SBW(SB_PIX_W + 1), .MACS_PER_DSP(MACS_PER_DSP)) u_array (
         .clk(clk), .rst(dp_rst), .wr_en(a_wr_en), .wr_slot(a_wr_slot), .wr_row(a_wr_row), .wr_data(a_wr_data),
         .sb_in({pix_sb_valid, pix_sb}), .sb_out({acc_sb_valid, acc_sb}),
         .row_valid(row_valid), .row_tag(row_tag), .row_a(row_a),

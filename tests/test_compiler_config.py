@@ -37,6 +37,7 @@ def test_verilog_header_has_every_parameter(tmp_path):
     ({"ROWS": 256}, "<= 255"),
     ({"PMAX": 27}, "PMAX=27 puts FG.. past 0x100.*PMAX must be <= 26"),
     ({"OUT_FIFO_DEPTH": 7}, "OUT_FIFO_DEPTH must be >= 8"),
+    ({"MACS_PER_DSP": 3}, "MACS_PER_DSP must be 1 or 2"),
 ])
 def test_invalid_parameters(kw, match):
     with pytest.raises(ValueError, match=match):

@@ -27,7 +27,10 @@ def test_breakdown_single_band():
     assert geom_cycles(cfg) == 13 + 11 + 12           # / 3, / LANES; H3 x W3; x ceil(C / LANES)
     assert c["start"] == geom_cycles(cfg) + 512 + RUN_LAT + 1   # weights are ready before the activations
     # the last column tile drains after its last pass has left the array (fill: the pipeline)
-    assert c["fill"] == 8 + 8 + DONE_LAT
+    assert c["fill"] == 8 + 8 + DONE_LAT + cfg.pe_sum_lat
+    # two MACs per DSP: the products are separated in a stage of their own, one cycle more
+    packed = predict_cycles(prog, cfg.replace(MACS_PER_DSP=2))
+    assert packed["fill"] == c["fill"] + 1 and packed["total"] == c["total"] + 1
     assert c["drain"] == c["fill"] + DRAIN_LAT + (npix - 1) + OUT_LAT
     assert c["total"] == c["start"] + passes * npix + c["drain"]
     assert c["macs"] == c["macs_issued"] == 4 * 32 * 16 * npix

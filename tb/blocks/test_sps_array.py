@@ -5,12 +5,14 @@ one PE per cycle, partial sums move down one PE per cycle starting from 0; so th
 row r receives in cycle s meets PE (r, j) in cycle s + j, and column j's output in cycle u is
 
     psum_out[j](u) = sum_r  W[tag_r(s_r)][r][j] (as written before cycle s_r) * a_r(s_r),
-                     s_r = u - ROWS - j - 2 + r  (a PE adds its product 2 cycles after the activation),
-    valid_out[j](u), tag_out[j](u) = row_valid/row_tag of row ROWS-1 in cycle u - 3 - j,
-    sb_out(u) = sb_in(u - 2);
+                     s_r = u - ROWS - j - L + r  (a PE adds its product L cycles after the activation:
+                                                  L = 2 for sps_pe, 3 for sps_pe_pair),
+    valid_out[j](u), tag_out[j](u) = row_valid/row_tag of row ROWS-1 in cycle u - L - 1 - j,
+    sb_out(u) = sb_in(u - L);
 
-for a pixel fed skewed (row r in cycle t + r) that is "column j at t + ROWS + j + 2". A weight-row write
-in cycle k reaches column j j cycles later: PE (r, j) sees it from cycle k + j + 1. psum_out is compared when valid_out is set, valid_out always.
+for a pixel fed skewed (row r in cycle t + r) that is "column j at t + ROWS + j + L". A weight-row write
+in cycle k is used by the pixels that enter row r from cycle k + 1 on, in every column (the array
+skews it as the activations that use it: j cycles, or j - j mod 2 with pairs). psum_out is compared when valid_out is set, valid_out always.
 
 Stimulus: tiles back to back, alternating weight slot (tag) as the weight loader does, each tile's
 weights written into its slot row by row while the previous tile computes from the other slot:
@@ -34,8 +36,8 @@ INPUTS = ("wr_en", "wr_slot", "wr_row", "wr_data", "row_valid", "row_tag", "row_
 
 
 class ArrayModel:
-    def __init__(self, rows: int, cols: int):
-        self.R, self.C = rows, cols
+    def __init__(self, rows: int, cols: int, lat: int):
+        self.R, self.C, self.L = rows, cols, lat     # lat: PE_SUM_LAT, 2 (sps_pe) or 3 (sps_pe_pair)
         self.w = [[History([0] * cols) for _ in range(rows)] for _ in range(2)]   # reset: zeros
         self.rows: dict[int, tuple] = {}           # cycle -> (valid[], tag[], a[])
         self.sb: dict[int, int] = {}
@@ -48,7 +50,7 @@ class ArrayModel:
             self.w[t["wr_slot"]][t["wr_row"]].write(cycle, unpack(t["wr_data"], self.C, 8, signed=True))
 
     def expected(self, u: int, j: int) -> dict | None:
-        last = self.rows.get(u - 3 - j)
+        last = self.rows.get(u - self.L - 1 - j)
         if last is None:
             return None
         valid, tag = last[0][self.R - 1], last[1][self.R - 1]
@@ -56,11 +58,11 @@ class ArrayModel:
             return dict(valid=0)
         acc = 0
         for r in range(self.R):
-            s = u - self.R - j - 2 + r
+            s = u - self.R - j - self.L + r
             if s not in self.rows:
                 return None
             _, tags, a = self.rows[s]
-            acc += self.w[tags[r]][r].at(s)[j] * a[r]      # column j: write skewed by j
+            acc += self.w[tags[r]][r].at(s)[j] * a[r]      # column j: write skewed as its activation
         return dict(valid=1, tag=tag, psum=sext(acc, 32))
 
 
@@ -133,14 +135,14 @@ def make_schedule(rng, R: int, C: int, style: str, ntiles: int, sbw: int):
 @cocotb.parametrize(style=["random", "extremes", "one_pixel_tiles"])
 async def array_tiles(dut, style):
     """Back-to-back tiles with alternating tags against the dataflow model; every column's output
-    at t + ROWS + j + 2, the sideband 2 cycles after it entered. style: random values / only -128, -127, 127 (largest sums) / one-pixel tiles
+    at t + ROWS + j + L, the sideband L cycles after it entered (L = 2, or 3 with two MACs per DSP). style: random values / only -128, -127, 127 (largest sums) / one-pixel tiles
     (the tag flips every cycle)."""
-    p = dut_params(dut, ("ROWS", "COLS", "RW", "SBW"))
-    R, C = p["ROWS"], p["COLS"]
-    name = f"array_tiles[{style}] {R}x{C}"
+    p = dut_params(dut, ("ROWS", "COLS", "RW", "SBW", "MACS_PER_DSP"))
+    R, C, L = p["ROWS"], p["COLS"], 2 + (p["MACS_PER_DSP"] == 2)
+    name = f"array_tiles[{style}] {R}x{C} x{p['MACS_PER_DSP']}"
     rng = seeded_rng(dut, name)
     tb, drv = await start_block(dut, INPUTS)
-    model = ArrayModel(R, C)
+    model = ArrayModel(R, C, L)
     sb = Scoreboard(dut._log, name)
     n_valid = [0]
 
@@ -149,8 +151,8 @@ async def array_tiles(dut, style):
 
     def on_output(u, o):
         n_valid[0] += sum(e["valid"] for e in sb.check_lanes(u, o, C, "psum", 32, model.expected, "column"))
-        if u - 2 in model.sb:
-            sb.check(u, dict(sb=o["sb"]), dict(sb=model.sb[u - 2]), "sideband")
+        if u - L in model.sb:
+            sb.check(u, dict(sb=o["sb"]), dict(sb=model.sb[u - L]), "sideband")
 
     Monitor(tb, drv.sample, "in").add_callback(model.on_input)
     Monitor(tb, sample_out, "out").add_callback(on_output)
@@ -165,15 +167,17 @@ async def array_tiles(dut, style):
 
 # ---- pytest entries -------------------------------------------------------------------------------
 
-def array_params(rows, cols, sbw=3):
-    return dict(ROWS=rows, COLS=cols, SBW=sbw)
+def array_params(rows, cols, macs, sbw=3):
+    return dict(ROWS=rows, COLS=cols, SBW=sbw, MACS_PER_DSP=macs)
 
 
-ARRAY = unique([array_params(3, 5), array_params(4, 4), array_params(CFG.ROWS, CFG.COLS)])
+# both PEs (one and two MACs per multiplier), an odd column count (a lone last column in a pair)
+ARRAY = unique([array_params(3, 5, m) for m in (1, 2)] + [array_params(4, 4, 1), array_params(4, 6, 2)] +
+               [array_params(CFG.ROWS, CFG.COLS, m) for m in (1, 2)])
 
 
 @pytest.mark.sim
 @pytest.mark.slow
-@pytest.mark.parametrize("params", ARRAY, ids=[f"{p['ROWS']}x{p['COLS']}" for p in ARRAY])
+@pytest.mark.parametrize("params", ARRAY, ids=[f"{p['ROWS']}x{p['COLS']}x{p['MACS_PER_DSP']}" for p in ARRAY])
 def test_sps_array(simulator, params):
     run_block(simulator, "sps_array", MODULE, params, "array")

@@ -15,7 +15,8 @@ module sps_fpga_wrap #(
     parameter PMAX           = `SPS_PMAX,           // largest pattern period P the pattern table holds
     parameter DIM_BITS       = `SPS_DIM_BITS,       // bits of a height or width (H, W, HOUT, WOUT)
     parameter CH_BITS        = `SPS_CH_BITS,        // bits of a channel count (C, F_g)
-    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH  // result FIFO entries (beats), >= 8
+    parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH, // result FIFO entries (beats), >= 8
+    parameter MACS_PER_DSP   = `SPS_MACS_PER_DSP    // int8 MACs per array multiplier: 1 or 2
 ) (
     input  wire clk,
     input  wire rst_pin,
@@ -44,7 +45,8 @@ module sps_fpga_wrap #(
 
     wire [NO-1:0] out;
     sps_top #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
-              .PMAX(PMAX), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)) u_top (
+              .PMAX(PMAX), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH),
+              .MACS_PER_DSP(MACS_PER_DSP)) u_top (
         .clk(clk), .rst(rst),
         .s_axil_awaddr(in_q[11:0]), .s_axil_awprot(in_q[14:12]), .s_axil_awvalid(in_q[15]),
         .s_axil_wdata(in_q[47:16]), .s_axil_wstrb(in_q[51:48]), .s_axil_wvalid(in_q[52]),

@@ -26,6 +26,7 @@ module sps_tb #(
     parameter DIM_BITS       = `SPS_DIM_BITS,        // bits of a height or width (H, W, HOUT, WOUT)
     parameter CH_BITS        = `SPS_CH_BITS,         // bits of a channel count (C, F_g)
     parameter OUT_FIFO_DEPTH = `SPS_OUT_FIFO_DEPTH,  // result FIFO entries (beats), >= 8
+    parameter MACS_PER_DSP   = `SPS_MACS_PER_DSP,    // int8 MACs per array multiplier: 1 or 2
     parameter WGT_AW         = 19,                   // weight stream memory: 2^WGT_AW beats
     parameter ACT_AW         = 15,                   // activation stream memory: 2^ACT_AW beats
     parameter RES_AW         = 15,                   // result memory: 2^RES_AW beats
@@ -153,7 +154,8 @@ module sps_tb #(
 
     sps_top #(
         .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH),
-        .PMAX(PMAX), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)
+        .PMAX(PMAX), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH),
+        .MACS_PER_DSP(MACS_PER_DSP)
     ) u_top (
         .clk(clk), .rst(rst),
         .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),

@@ -184,12 +184,22 @@ WIDE_BAND_CASES = [dict(c, name=f"wide_bands{i}", seed=400 + i, H=c["H"] + 6)
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("which", ["default_buffers", "small_buffers"])
+@pytest.mark.parametrize("which", ["default_buffers", "small_buffers", "small_buffers_packed"])
 def test_layer_random_wide_sweep(simulator, which):
+    """small_buffers_packed: two MACs per DSP on the small array (3 columns: a pair and a lone
+    column)."""
     if simulator != "verilator":
         pytest.skip("the wide sweep runs on Verilator (Icarus runs the smaller random sweep)")
-    cases, cfg = (WIDE_CASES, CFG) if which == "default_buffers" else (WIDE_BAND_CASES, SMALL)
+    cases, cfg = {"default_buffers": (WIDE_CASES, CFG), "small_buffers": (WIDE_BAND_CASES, SMALL),
+                  "small_buffers_packed": (WIDE_BAND_CASES, SMALL.replace(MACS_PER_DSP=2))}[which]
     _run(simulator, cases, cfg, name=f"wide_{which}")
+
+
+@pytest.mark.sim
+def test_layer_random_packed(simulator):
+    """The random layers on the default array with two MACs per DSP (sps_pe_pair), on both
+    simulators: bit-exact, and the cycle model (one cycle more per column tile's drain) exact."""
+    _run(simulator, RANDOM_CASES, CFG.replace(MACS_PER_DSP=2), name="random_packed")
 
 
 # Array sizes: the same RTL and compiler on other arrays, each with a few random layers in
