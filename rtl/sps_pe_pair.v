@@ -10,11 +10,13 @@
 // since P0 + 2^15 lies in [0, 2^16): P0 = U[15:0] - 2^15 = {~U[15], U[14:0]} and P1 = {U[24:16], t},
 // both separated before they are accumulated (no guard bits). The truncated product is written as
 // shifted adds, not `*`, so that synthesis keeps it in LUTs and carry chains (a DSP otherwise).
-// Register stages (T = the cycle a_in, a_tag are at the input):
+// Register stages (T = the cycle a_in, a_tag are at the input), each at most a LUT and a carry
+// chain or two short ones:
 //   T    activation to column 2k+1 (a_*_m) and on (a_*_q, T + 1); x of the tag's slot and a into the
-//        DSP's input registers; a mod 2^7 and w1 mod 2^7 of the tag's slot registered
-//   T+1  O in the DSP (its output register); t and 64 - t registered
-//   T+2  U = O + (64 - t) * 2^9 (16-bit add on bits 24:9), t kept
+//        DSP's input registers; the 7x7 truncated product's partial products (a LUT4 a bit, the
+//        slot select included) summed in three groups of rows
+//   T+1  O in the DSP (its output register); t = the three groups' sum (7 bits)
+//   T+2  U = O + (64 - t) * 2^9: one 16-bit carry chain on bits 24:9 (64 - t is wiring and a carry in)
 //   T+3  psum_in0 + P0, psum_in1 + P1
 // Latency: the activation reaches column 2k+1's position (a_*_m) 1 cycle after the input and
 // leaves (a_*_q) 2 cycles after it, as through two sps_pe; both partial sums of an activation that
@@ -67,48 +69,55 @@ module sps_pe_pair #(
         end
     end
 
-    // T: the multiply (O from cycle T + 2) and the correction's operands
+    // T: the multiply (O from cycle T + 2); the correction's partial products (a[i] and w1 mod 2^7
+    // of the tag's slot: one LUT4 a bit) summed in three groups, only the bits below 2^7:
+    // rows 0-1 (bits 6:0), rows 2-3 (bits 6:2), rows 4-6 (bits 6:4)
     /* verilator lint_off UNUSEDSIGNAL */
     wire signed [25:0] o;                 // |O| < 2^23: bit 25 is a copy of bit 24
     /* verilator lint_on UNUSEDSIGNAL */
     sps_mul #(.AW(8), .BW(18)) u_mul (.clk(clk), .rst(rst), .a(a_in), .b(a_tag ? x1 : x0), .p(o));
-    reg [6:0] a7, l7;
+    wire [6:0] l = a_tag ? l1 : l0;
+    wire [6:0] pp0 = a_in[0] ? l : 7'd0;
+    wire [5:0] pp1 = a_in[1] ? l[5:0] : 6'd0;
+    wire [4:0] pp2 = a_in[2] ? l[4:0] : 5'd0;
+    wire [3:0] pp3 = a_in[3] ? l[3:0] : 4'd0;
+    wire [2:0] pp4 = a_in[4] ? l[2:0] : 3'd0;
+    wire [1:0] pp5 = a_in[5] ? l[1:0] : 2'd0;
+    wire       pp6 = a_in[6] & l[0];
+    reg [6:0] s01;                        // rows 0-1
+    reg [4:0] s23;                        // rows 2-3, bits 6:2
+    reg [2:0] s46;                        // rows 4-6, bits 6:4
     always @(posedge clk) begin
         if (rst) begin
-            a7 <= 7'd0; l7 <= 7'd0;
+            s01 <= 7'd0; s23 <= 5'd0; s46 <= 3'd0;
         end else begin
-            a7 <= a_in[6:0];
-            l7 <= a_tag ? l1 : l0;
+            s01 <= pp0 + {pp1, 1'b0};
+            s23 <= pp2 + {pp3, 1'b0};
+            s46 <= pp4 + {pp5, 1'b0} + {pp6, 2'b00};
         end
     end
 
-    // T+1: t = a7 * l7 mod 2^7 as shifted adds (row i: l7 << i where a7[i], only the bits below 2^7)
-    reg [6:0] t_sum;
-    integer i;
-    always @(*) begin
-        t_sum = 7'd0;
-        for (i = 0; i < 7; i = i + 1)
-            t_sum = t_sum + (a7[i] ? (l7 << i) : 7'd0);
-    end
-    reg       [6:0] t1, t2;
-    reg signed [7:0] c1;                  // 64 - t, in [-63, 64]
+    // T+1: t = (w1 mod 2^7)(a mod 2^7) mod 2^7
+    reg [6:0] t1, t2;
     always @(posedge clk) begin
-        if (rst) begin
-            t1 <= 7'd0; c1 <= 8'sd0;
-        end else begin
-            t1 <= t_sum;
-            c1 <= 8'sd64 - $signed({1'b0, t_sum});
-        end
+        if (rst) t1 <= 7'd0;
+        else     t1 <= s01 + {s23, 2'b00} + {s46, 4'b0000};
     end
 
-    // T+2: U's bits 24:9 (bits 8:0 are O's)
+    // T+2: U's bits 24:9 (bits 8:0 are O's): U = O + (64 - t) * 2^9, where
+    // 64 - t = {t[6], t[6], ~t[5:0]} + 1 (8 bits): wiring, and the + 1 a carry into the adder
+    // (a 1 appended below both operands), so the stage is one carry chain
+    wire [15:0] c_m1 = {{10{t1[6]}}, ~t1[5:0]};
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [16:0] u_sum = {o[24:9], 1'b1} + {c_m1, 1'b1};     // bit 0 is the carry's carrier
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [15:0] u_hi;
     reg [8:0]  u_lo;
     always @(posedge clk) begin
         if (rst) begin
             u_hi <= 16'd0; u_lo <= 9'd0; t2 <= 7'd0;
         end else begin
-            u_hi <= o[24:9] + {{8{c1[7]}}, c1};
+            u_hi <= u_sum[16:1];
             u_lo <= o[8:0];
             t2   <= t1;
         end

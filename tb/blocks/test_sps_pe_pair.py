@@ -168,8 +168,8 @@ def test_sps_pe_pair_exhaustive():
 @pytest.mark.sim
 @pytest.mark.parametrize("bug", [
     ("{~u_hi[6], u_hi[5:0], u_lo}", "{u_hi[6], u_hi[5:0], u_lo}"),     # P0 without the bias undone
-    ("8'sd64 - $signed({1'b0, t_sum})", "8'sd63 - $signed({1'b0, t_sum})"),   # an off-by-one correction
-    ("i < 7; i = i + 1", "i < 6; i = i + 1"),                            # a row of the 7x7 product lost
+    ("{c_m1, 1'b1}", "{c_m1, 1'b0}"),                                     # 63 - t: the carry in lost
+    (" + {pp6, 2'b00}", ""),                                             # a row of the 7x7 product lost
 ], ids=["bias", "correction", "product_row"])
 def test_exhaustive_bench_sees_planted_bug(tmp_path, bug):
     """The exhaustive bench is not vacuous: a copy of the RTL with one planted bug fails it."""
