@@ -100,6 +100,11 @@ class ArrayConfig:
         """Multipliers (MULT18X18D) of the array: one per PE, or one per pair of columns."""
         return self.ROWS * (self.COLS if self.MACS_PER_DSP == 1 else -(-self.COLS // 2))
 
+    @property
+    def dsps(self) -> int:
+        """Multipliers of the design: the array's and one per requantisation lane (a lane a column)."""
+        return self.array_dsps + self.COLS
+
     def hdl_parameters(self) -> dict[str, int]:
         """The values passed to the RTL top as Verilog parameters."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -76,19 +76,20 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     extra = []
     if fmax_mhz:
         from sps.realtime import dense_macs, realtime, realtime_lines, vgg16_imagenet
-        rt = realtime(tot["cycles"], tot["dense_cycles"], tot["macs"], dense_macs(rows), fmax_mhz)
+        rt = realtime(tot["cycles"], tot["dense_cycles"], tot["macs"], dense_macs(rows), fmax_mhz, cfg.dsps)
         extra += realtime_lines(rt, f"{title}, input {'x'.join(map(str, qnet.input_shape))}", fmax_where)
         if builtin and model_name == "vgg16":
             print("ImageNet-shape VGG-16 (224x224) with the cycle model ...")
             imagenet = vgg16_imagenet(cfg)
             imagenet["realtime"] = realtime(imagenet["cycles"], imagenet["dense_cycles"], imagenet["macs"],
-                                            imagenet["dense_macs"], fmax_mhz)
+                                            imagenet["dense_macs"], fmax_mhz, cfg.dsps)
             extra += realtime_lines(imagenet["realtime"], "VGG-16's 13 conv layers at ImageNet shape, "
                                     "3x224x224, cycle model (too large to simulate here)", fmax_where)
     checks, entries = oracle(run if source == "rtl" else None, net) if oracle else ([], {})
     extra += checks
     md = [f"# {title} on the SPS array", "",
-          f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}. "
+          f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}, "
+          f"{cfg.MACS_PER_DSP} MAC(s) per DSP ({cfg.dsps} MULT18X18D). "
           f"Weights: {weights_desc}. RTL check: {check}.", "", *extra, *sections]
     text = "\n".join(md) + "\n"
     (out / "report.md").write_text(text)
