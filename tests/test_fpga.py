@@ -1,6 +1,7 @@
 """The FPGA flow (sps/fpga.py, `sps fpga`): report parsing, the per-module table, the command's
-errors, and -- the CI area regression -- ECP5 synthesis of the default array against the
-resource ceilings in config/fpga_ceilings.json (about two minutes; `-m "not fpga"` skips it).
+errors, and -- the CI area regression -- ECP5 synthesis of the default array and of the 16x16
+(two MACs per DSP) against the resource ceilings in config/fpga_ceilings.json (two to four minutes
+each; `-m "not fpga"` skips them).
 Place and route is the benchmark (`make fpga`), not a test."""
 import json
 
@@ -72,15 +73,22 @@ def test_cli_errors(args, word, capsys):
     assert err.startswith("sps fpga: error: ") and word in err and err.count("\n") == 1
 
 
-@pytest.mark.fpga
-def test_synthesis_within_ceilings():
-    """ECP5 synthesis of the default array (the same code path as `sps fpga --synth-only`) within
-    config/fpga_ceilings.json: an area regression fails CI."""
-    ceil = {k: v for k, v in json.loads((CONFIG / "fpga_ceilings.json").read_text()).items()
+CEILINGS = {k: v for k, v in json.loads((CONFIG / "fpga_ceilings.json").read_text()).items()
             if not k.startswith("_")}
-    out = ROOT / "build" / "test_fpga"          # inside the repository: the tools see only it
-    res = fpga.synth(load_config(), out, progress=lambda m: None)["_total"]
-    print("ECP5 synthesis:", res)
+
+
+@pytest.mark.fpga
+@pytest.mark.parametrize("config", sorted(CEILINGS))
+def test_synthesis_within_ceilings(config):
+    """ECP5 synthesis of a shipped array (the default one, and the 16x16 with two MACs per DSP; the
+    same code path as `sps fpga --synth-only`) within config/fpga_ceilings.json: an area regression
+    fails CI; the DSP and block-RAM counts are exact."""
+    ceil = CEILINGS[config]
+    cfg = load_config(CONFIG / config)
+    out = ROOT / "build" / "test_fpga" / config.removesuffix(".json")   # inside the repository: the tools see only it
+    res = fpga.synth(cfg, out, progress=lambda m: None)["_total"]
+    print(f"ECP5 synthesis of {config}:", res)
     over = {k: (res[k], v) for k, v in ceil.items() if res[k] > v}
     assert not over, f"resources over their ceilings (got, ceiling): {over}"
+    assert res["dsp"] == ceil["dsp"] == cfg.dsps and res["ebr"] == ceil["ebr"]
     assert fpga.fits(res)
