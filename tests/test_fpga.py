@@ -66,6 +66,7 @@ def test_per_module_counts_every_instance():
     (["--target-mhz", "0"], "--target-mhz 0 is outside"),
     (["--out", "/tmp/elsewhere"], "inside the repository"),
     (["--config", "/nonexistent/c.json"], "c.json"),
+    (["--router", "router3"], "invalid choice: 'router3'"),
 ])
 def test_cli_errors(args, word, capsys):
     assert sps(["fpga", "--synth-only", *args]) == 2

@@ -28,6 +28,8 @@ def add_arguments(ap) -> None:
     ap.add_argument("--target-mhz", type=float, default=150.0, metavar="F",
                     help="clock constraint for place and route (default 150)")
     ap.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    ap.add_argument("--router", choices=("router1", "router2"), default="router1",
+                    help="nextpnr router (default router1; router2 converges on crowded parts, e.g. the 16x16)")
     ap.add_argument("--out", default="build/fpga", metavar="DIR",
                     help="output folder inside the repository (default build/fpga)")
     ap.add_argument("--synth-only", action="store_true", help="synthesis only (no place and route, no Fmax)")
@@ -118,8 +120,8 @@ def run(a) -> int:
         th.start()
     p = None
     if not a.synth_only:
-        print(f"place and route (nextpnr-ecp5, seed {a.seed}) ...", flush=True)
-        p = fpga.pnr(out, a.target_mhz, a.seed)
+        print(f"place and route (nextpnr-ecp5, seed {a.seed}, {a.router}) ...", flush=True)
+        p = fpga.pnr(out, a.target_mhz, a.seed, router=a.router)
         seconds["place and route"] = p["seconds"]
         print(f"  Fmax {p['fmax_mhz']} MHz (target {a.target_mhz:g}) ({p['seconds']:.0f} s)", flush=True)
     per = None
@@ -138,6 +140,7 @@ def run(a) -> int:
     summary = {"device": fpga.DEVICE, "package": fpga.PACKAGE, "rows": cfg.ROWS, "cols": cfg.COLS,
                "lanes": cfg.LANES, "config": cfg.hdl_parameters(),
                "fmax_mhz": p["fmax_mhz"] if p else None, "target_mhz": a.target_mhz, "seed": a.seed,
+               "router": a.router if p else None,
                "lut4": res["lut4"], "ff": res["ff"], "dsp": res["dsp"], "ebr": res["ebr"],
                "resources": res, "fits": fpga.fits(res),
                "critical_path": p["critical_path"] if p else None, "logic_levels": levels,
