@@ -96,10 +96,12 @@ module sps_weight_loader #(
     localparam [CAW-1:0] COLS_C = COLS_I[CAW-1:0];
     reg [CAW-1:0]      cols_act;        // its active columns (<= COLS)
 
-    // TEND takes the next tile's first beat when the group goes on and the other slot is free
+    // TEND takes the next tile's first beat when the group goes on and the other slot is free;
+    // tend_pre (TEND, no TLAST on the tile's last row, the other slot free) is registered a cycle
+    // ahead from the next state, so that the stream handshake and the walker's step are one LUT
     wire          group_end;
-    wire          other_full = slot ? slot_full[0] : slot_full[1];
-    wire          tend_next  = state[I_TEND] && !group_end && !other_full && !tlast_row;
+    reg           tend_pre;
+    wire          tend_next  = tend_pre && !group_end;
     assign s_tready = state[I_HDR] || state[I_TILE] || tend_next;
     assign stall    = s_tready && !s_tvalid;
     wire          hdr_acc    = state[I_HDR] && s_tvalid;             // the enables, each from state
@@ -163,6 +165,25 @@ module sps_weight_loader #(
     wire [TMW-1:0] macs_row = row_en ? {{(TMW-CAW){1'b0}}, cols_act} : {TMW{1'b0}};
     localparam integer ROW_LAST_I = ROWS - 1;
     localparam [RW-1:0] ROW_LAST = ROW_LAST_I[RW-1:0];
+
+    // the slot flags' next value (a release, a start's clear, TEND's fill) and the slot filled next,
+    // for tend_pre: it is set when the state enters TEND (a tile's last row), where the other slot's
+    // flag is the one the TEND cycle sees
+    reg  [1:0] slot_full_n;
+    reg        slot_n;
+    wire       to_tend = (state[I_TILE] && s_tvalid && row_last) || (ROWS == 1 && tend_acc);
+    always @(*) begin
+        slot_full_n = slot_full; slot_n = slot;
+        if (slot_free_valid) slot_full_n[slot_free_tag] = 1'b0;
+        if (state[I_IDLE] && start) begin
+            slot_full_n = 2'b00; slot_n = 1'b0;
+        end
+        if (state[I_TEND]) begin
+            slot_full_n[slot] = 1'b1; slot_n = ~slot;
+        end
+    end
+    always @(posedge clk)
+        tend_pre <= !rst && to_tend && !s_tlast && !slot_full_n[~slot_n];
 
     always @(posedge clk) begin
         if (rst) begin
