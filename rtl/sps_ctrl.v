@@ -92,8 +92,8 @@ module sps_ctrl #(
     output reg  [31:0]             cnt_stall_res,
     output reg  [31:0]             cnt_passes
 );
-    // one-hot states: a state test outside the case below is one flip-flop; the case compares
-    // the whole code with distinct constants, so its arms are exclusive without a pragma
+    // one-hot states: a state test is one flip-flop, in the case below as well (case (1'b1) on the
+    // state bits, parallel_case for synthesis: the arms are exclusive as the state is one-hot)
     localparam I_IDLE = 0, I_GEOM = 1, I_CHECK = 2, I_GO = 3, I_LOAD = 4, I_RUN = 5, I_FLUSH = 6;
     localparam [6:0] S_IDLE  = 7'd1 << I_IDLE,  S_GEOM = 7'd1 << I_GEOM, S_CHECK = 7'd1 << I_CHECK,
                      S_GO    = 7'd1 << I_GO,    S_LOAD = 7'd1 << I_LOAD, S_RUN   = 7'd1 << I_RUN,
@@ -224,20 +224,19 @@ module sps_ctrl #(
     end
 
     // ---- descriptor checks (registered in S_CHECK; go in S_GO) --------------------------------
-    reg pat_ok, fg_any, cfg_ok;
+    reg cfg_ok;
+    reg [PMAX-1:0] pat_in, pat_zero, fg_nz;    // per pattern: < NPAT, PAT = 0, FG != 0
     integer i;
-    always @(*) begin
-        pat_ok = 1'b1;
-        fg_any = 1'b0;
+    always @(posedge clk)
         for (i = 0; i < PMAX; i = i + 1) begin
-            if (i < npat && pat[i*9 +: 9] == 9'd0) pat_ok = 1'b0;
-            if (i < npat && fg[i*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) fg_any = 1'b1;
+            pat_in[i]   <= (i < npat);
+            pat_zero[i] <= (pat[i*9 +: 9] == 9'd0);
+            fg_nz[i]    <= (fg[i*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}});
         end
-    end
     reg static_ok, pat_ok_q, fg_any_q, shape_ok, dims_ok;   // the checks that need no geometry,
-    always @(posedge clk) begin                             // in two registered steps
-        pat_ok_q  <= pat_ok;
-        fg_any_q  <= fg_any;
+    always @(posedge clk) begin                             // in three registered steps (the
+        pat_ok_q  <= !(|(pat_in & pat_zero));               // descriptor is static from start on;
+        fg_any_q  <= |(pat_in & fg_nz);                     // the geometry takes longer)
         shape_ok  <= (stride == 2'd1 || stride == 2'd2) && pad_top != 2'd3 && pad_left != 2'd3 &&
                      npat != 0 && npat <= PMAX;
         dims_ok   <= c != 0 && h != 0 && w != 0 && hout != 0 && wout != 0;
@@ -312,26 +311,27 @@ module sps_ctrl #(
             running <= run_n; all_issued <= all_issued_n; next_slot <= next_slot_n;
             slot_issued <= slot_issued_n;
             feed_ok <= {next_slot_n, !next_slot_n} & ~slot_issued_n & {2{run_n && !all_issued_n}};
-            case (state)
-                S_IDLE: if (start) begin
+            (* parallel_case *)
+            case (1'b1)                              // one-hot: one state bit per arm
+                state[I_IDLE]: if (start) begin
                     state <= S_GEOM; done <= 1'b0; err_config <= 1'b0; err_stream <= 1'b0; aborted <= 1'b0;
                     bank_busy <= 2'b00;
                     cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0;
                     cnt_stall_wgt <= 0; cnt_stall_res <= 0; cnt_passes <= 0;
                 end
-                S_GEOM: if (g_end) state <= S_CHECK;
-                S_CHECK: state <= S_GO;
-                S_GO: begin
+                state[I_GEOM]: if (g_end) state <= S_CHECK;
+                state[I_CHECK]: state <= S_GO;
+                state[I_GO]: begin
                     if (cfg_ok) state <= S_LOAD;
                     else begin
                         state <= S_IDLE; done <= 1'b1; err_config <= 1'b1;
                     end
                 end
-                S_LOAD: if (!act_busy) state <= S_RUN;
-                S_RUN: if (res_done) begin
+                state[I_LOAD]: if (!act_busy) state <= S_RUN;
+                state[I_RUN]: if (res_done) begin
                     state <= S_IDLE; done <= 1'b1;
                 end
-                S_FLUSH: begin                       // 2 cycles: dp_rst rises, the data path in reset
+                state[I_FLUSH]: begin                       // 2 cycles: dp_rst rises, the data path in reset
                     flush_end <= 1'b1;
                     if (flush_end) begin
                         state <= S_IDLE; flushing <= 1'b0; flush_end <= 1'b0; done <= 1'b1;
