@@ -269,7 +269,7 @@ module sps_index_walker #(
             lane_ok_nb <= lanes_below($signed({2'b00, n_ch}), {NW{1'b0}});
             chaddr_nb <= {AW{1'b0}};
             m_pat <= g_pat0 & {9{nch_nz}};
-            m_pat_cnt <= gs_cnt; m_pat_nz <= g_nz0 && nch_nz; m_pat_ge2 <= g_ge20 && nch_nz;
+            m_pat_cnt <= gs_cnt; m_pat_nz <= (gs_cnt != 4'd0); m_pat_ge2 <= (gs_cnt >= 4'd2);
             m_rem <= 9'd0;
             m_rem_cnt <= 4'd0; m_rem_nz <= 1'b0; m_rem_ge2 <= 1'b0;
         end else if (step) begin

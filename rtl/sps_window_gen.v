@@ -103,7 +103,7 @@ module sps_window_gen #(
     wire y_one = (y_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
     always @(posedge clk) begin                                          // (per layer)
         one_col <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
-        one_px  <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1}) && (hout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+        one_px  <= ({wout, hout} == {{(DIM_BITS-1){1'b0}}, 1'b1, {(DIM_BITS-1){1'b0}}, 1'b1});
     end
     assign can_start = can_q;
     assign issue     = active;
