@@ -50,9 +50,9 @@ module sps_accumulator #(
     wire [COL_SB_W-1:0] col_sb [0:COLS];
     assign col_sb[0] = {sb_valid, sb};
 
-    wire drain_bank_w;                                 // the drain's bank, aligned with the words
-    sps_delay #(.WIDTH(1), .DEPTH(3)) u_drain_bank (
-        .clk(clk), .rst(1'b0), .d(drain_bank), .q(drain_bank_w));
+    wire drain_bank_2;                                 // the drain's bank, 2 cycles late (the
+    sps_delay #(.WIDTH(1), .DEPTH(2)) u_drain_bank (  // third cycle: a copy per column, below)
+        .clk(clk), .rst(1'b0), .d(drain_bank), .q(drain_bank_2));
 
     // stage D of every column (only column COLS-1's decide that a bank is done)
     wire [COLS-1:0] col_d_valid, col_d_bank, col_d_last_px, col_d_last_rt, col_d_last_pass;
@@ -129,7 +129,10 @@ module sps_accumulator #(
                 g_sum <= f_sum;
             end
 
-            // drain data: the drained bank's registered word
+            // drain data: the drained bank's registered word, selected by the drain's bank aligned
+            // with the words (a copy per column, kept: it selects 32 bits in every column)
+            reg drain_bank_w;
+            (* keep *) always @(posedge clk) drain_bank_w <= drain_bank_2;
             assign drain_data[j*32 +: 32] = drain_bank_w ? w1 : w0;
             assign col_d_valid[j]     = d_valid;
             assign col_d_bank[j]      = d_bank;

@@ -143,63 +143,77 @@ module sps_axil_regs #(
     end
 
     // ---- read channel ---------------------------------------------------------------------
-    // reads in three registered steps (address; a select within the register block and within
-    // the counter block; the block), so no read path is more than one 64:1 select: R answers 3
-    // cycles after AR, one read at a time
-    reg         rd_p1, rd_p2;                          // a read in step 1 / step 2
-    reg  [9:0]  ra;                                    // its word address
-    reg  [31:0] rd_regs, rd_cnts;
-    reg  [1:0]  rd_blk;                                // 0: registers, 1: counters, 2: neither
+    // reads in three registered steps (the address, decoded to one select bit per readable word;
+    // the AND-OR of the selected word within the register block and within the counter block;
+    // the two ORed), so no read path is more than one balanced AND-OR: R answers 3 cycles after
+    // AR, one read at a time
+    localparam NRS = 11 + 2*PMAX;                       // block 0: STATUS .. NPAT, PAT[], FG[] (words 1 ..)
+    localparam NCS = 11;                                // block 1: CYC .. PASS (words 0 .. 7), CFG0 .. CFG2 (32 ..)
+    reg            rd_p1, rd_p2;                        // a read in step 1 / step 2
+    reg  [NRS-1:0] rsel;                                // its word, one-hot (none: reads 0)
+    reg  [NCS-1:0] csel;
+    reg  [31:0]    rd_regs, rd_cnts;
+    reg  [31:0]    rv_regs, rv_cnts;                    // the selected words
     assign s_axil_arready = !(rd_p1 || rd_p2 || s_axil_rvalid);
     assign s_axil_rresp   = 2'b00;
-    wire [5:0]  ri = ra[5:0];                           // word within a 256-byte block
-    integer     k;
-    always @(posedge clk) begin
-        rd_regs <= 32'd0;
-        case (ri)
-            A_STATUS[7:2]: rd_regs <= {27'd0, aborted, err_config, err_stream, done, busy};
-            A_C[7:2]:      rd_regs[CH_BITS-1:0]  <= c;
-            A_H[7:2]:      rd_regs[DIM_BITS-1:0] <= h;
-            A_W[7:2]:      rd_regs[DIM_BITS-1:0] <= w;
-            A_HOUT[7:2]:   rd_regs[DIM_BITS-1:0] <= hout;
-            A_WOUT[7:2]:   rd_regs[DIM_BITS-1:0] <= wout;
-            A_STRIDE[7:2]: rd_regs[1:0] <= stride;
-            A_PADT[7:2]:   rd_regs[1:0] <= pad_top;
-            A_PADL[7:2]:   rd_regs[1:0] <= pad_left;
-            A_MODE[7:2]:   rd_regs[1:0] <= mode;
-            A_NPAT[7:2]:   rd_regs[PW:0] <= npat;
-            default: ;
-        endcase
-        for (k = 0; k < PMAX; k = k + 1) begin
-            if ({26'd0, ri} == A_PAT / 4 + k)        rd_regs[8:0] <= pat_r[k];
-            if ({26'd0, ri} == A_FG / 4 + k) rd_regs[CH_BITS-1:0] <= fg_r[k];
+    wire [31:0] rsrc [0:NRS-1];
+    wire [31:0] csrc [0:NCS-1];
+    assign rsrc[0]  = {27'd0, aborted, err_config, err_stream, done, busy};
+    assign rsrc[1]  = {{(32-CH_BITS){1'b0}}, c};
+    assign rsrc[2]  = {{(32-DIM_BITS){1'b0}}, h};
+    assign rsrc[3]  = {{(32-DIM_BITS){1'b0}}, w};
+    assign rsrc[4]  = {{(32-DIM_BITS){1'b0}}, hout};
+    assign rsrc[5]  = {{(32-DIM_BITS){1'b0}}, wout};
+    assign rsrc[6]  = {30'd0, stride};
+    assign rsrc[7]  = {30'd0, pad_top};
+    assign rsrc[8]  = {30'd0, pad_left};
+    assign rsrc[9]  = {30'd0, mode};
+    assign rsrc[10] = {{(31-PW){1'b0}}, npat};
+    generate
+        for (gi = 0; gi < PMAX; gi = gi + 1) begin : g_rsrc
+            assign rsrc[11 + gi]        = {23'd0, pat_r[gi]};
+            assign rsrc[11 + PMAX + gi] = {{(32-CH_BITS){1'b0}}, fg_r[gi]};
         end
-        case (ri)
-            A_CYC[7:2]:  rd_cnts <= cnt_cycles;
-            A_BUSY[7:2]: rd_cnts <= cnt_busy;
-            A_MACL[7:2]: rd_cnts <= cnt_macs[31:0];
-            A_MACH[7:2]: rd_cnts <= cnt_macs[63:32];
-            A_SACT[7:2]: rd_cnts <= cnt_stall_act;
-            A_SWGT[7:2]: rd_cnts <= cnt_stall_wgt;
-            A_SRES[7:2]: rd_cnts <= cnt_stall_res;
-            A_PASS[7:2]: rd_cnts <= cnt_passes;
-            A_CFG0[7:2]: rd_cnts <= {PMAX8, LANES8, COLS8, ROWS8};
-            A_CFG1[7:2]: rd_cnts <= ACT_DEPTH32;
-            A_CFG2[7:2]: rd_cnts <= ACC_DEPTH32;
-            default: rd_cnts <= 32'd0;
-        endcase
-        rd_blk <= (ra[9:6] == 4'd0) ? 2'd0 : (ra[9:6] == 4'd1) ? 2'd1 : 2'd2;   // A_CYC..A_CFG2: block 1
+    endgenerate
+    assign csrc[0]  = cnt_cycles;    assign csrc[1] = cnt_busy;
+    assign csrc[2]  = cnt_macs[31:0]; assign csrc[3] = cnt_macs[63:32];
+    assign csrc[4]  = cnt_stall_act; assign csrc[5] = cnt_stall_wgt;
+    assign csrc[6]  = cnt_stall_res; assign csrc[7] = cnt_passes;
+    assign csrc[8]  = {PMAX8, LANES8, COLS8, ROWS8};
+    assign csrc[9]  = ACT_DEPTH32;   assign csrc[10] = ACC_DEPTH32;
+    localparam [5:0] W_STATUS = A_STATUS[7:2];          // block 0's words are contiguous from STATUS
+    localparam [6*NCS-1:0] W_CNT = {A_CFG2[7:2], A_CFG1[7:2], A_CFG0[7:2], A_PASS[7:2], A_SRES[7:2],
+                                    A_SWGT[7:2], A_SACT[7:2], A_MACH[7:2], A_MACL[7:2], A_BUSY[7:2],
+                                    A_CYC[7:2]};
+    wire [3:0]  ar_blk  = s_axil_araddr[11:8];
+    wire [5:0]  ar_word = s_axil_araddr[7:2];           // word within a 256-byte block
+    integer     k;
+    always @(*) begin
+        rv_regs = 32'd0;
+        for (k = 0; k < NRS; k = k + 1) rv_regs = rv_regs | (rsrc[k] & {32{rsel[k]}});
+        rv_cnts = 32'd0;
+        for (k = 0; k < NCS; k = k + 1) rv_cnts = rv_cnts | (csrc[k] & {32{csel[k]}});
+    end
+    always @(posedge clk) begin
+        rd_regs <= rv_regs;
+        rd_cnts <= rv_cnts;
     end
     always @(posedge clk) begin
         if (rst) begin
-            rd_p1 <= 1'b0; rd_p2 <= 1'b0; s_axil_rvalid <= 1'b0; s_axil_rdata <= 32'd0; ra <= 10'd0;
+            rd_p1 <= 1'b0; rd_p2 <= 1'b0; s_axil_rvalid <= 1'b0; s_axil_rdata <= 32'd0;
+            rsel <= {NRS{1'b0}}; csel <= {NCS{1'b0}};
         end else begin
             rd_p1 <= s_axil_arvalid && s_axil_arready;
-            if (s_axil_arvalid && s_axil_arready) ra <= s_axil_araddr[11:2];
+            if (s_axil_arvalid && s_axil_arready) begin
+                for (k = 0; k < NRS; k = k + 1)
+                    rsel[k] <= (ar_blk == 4'd0) && (ar_word == W_STATUS + k[5:0]);
+                for (k = 0; k < NCS; k = k + 1)
+                    csel[k] <= (ar_blk == 4'd1) && (ar_word == W_CNT[6*k +: 6]);
+            end
             rd_p2 <= rd_p1;
             if (rd_p2) begin
                 s_axil_rvalid <= 1'b1;
-                s_axil_rdata  <= (rd_blk == 2'd0) ? rd_regs : (rd_blk == 2'd1) ? rd_cnts : 32'd0;
+                s_axil_rdata  <= rd_regs | rd_cnts;
             end else if (s_axil_rready) begin
                 s_axil_rvalid <= 1'b0;
             end

@@ -92,14 +92,18 @@ module sps_ctrl #(
     output reg  [31:0]             cnt_stall_res,
     output reg  [31:0]             cnt_passes
 );
-    localparam S_IDLE = 3'd0, S_GEOM = 3'd1, S_CHECK = 3'd2, S_GO = 3'd3, S_LOAD = 3'd4, S_RUN = 3'd5,
-               S_FLUSH = 3'd6;
-    reg [2:0] state;
+    // one-hot states: a state test is one flip-flop, in the case below as well (case (1'b1) on the
+    // state bits, parallel_case for synthesis: the arms are exclusive as the state is one-hot)
+    localparam I_IDLE = 0, I_GEOM = 1, I_CHECK = 2, I_GO = 3, I_LOAD = 4, I_RUN = 5, I_FLUSH = 6;
+    localparam [6:0] S_IDLE  = 7'd1 << I_IDLE,  S_GEOM = 7'd1 << I_GEOM, S_CHECK = 7'd1 << I_CHECK,
+                     S_GO    = 7'd1 << I_GO,    S_LOAD = 7'd1 << I_LOAD, S_RUN   = 7'd1 << I_RUN,
+                     S_FLUSH = 7'd1 << I_FLUSH;
+    reg [6:0] state;
     reg       running;                           // state == S_RUN, as its own flip-flop
     reg       flushing;                          // state == S_FLUSH, as its own flip-flop
     reg       flush_end;                         // the flush's second (last) cycle
     reg       serr_q;                            // stream_err, registered (from the loaders)
-    assign busy = (state != S_IDLE);
+    assign busy = !state[I_IDLE];
     // a layer is killed in any busy state but the flush: by the host, or by a framing error
     wire      kill = busy && !flushing && (abort || serr_q);
     reg       dp_rst_q;
@@ -164,7 +168,7 @@ module sps_ctrl #(
     assign hw3 = hw3_ext[AW-1:0];
 
     always @(posedge clk) begin
-        if (state == S_IDLE) begin
+        if (state[I_IDLE]) begin
             gstep <= 0;
             g_d <= 1'b1; g_np <= (DB > 0); g_m <= 1'b0; g_m0 <= 1'b0; g_a <= 1'b0; g_a0 <= 1'b0;
             g_end <= (END_A == 0);
@@ -174,7 +178,7 @@ module sps_ctrl #(
             rm_w <= 2'd0; rm_h <= 2'd0; rm_c <= {LRW{1'b0}};
             q_w <= 0; q_h <= 0; q_c <= 0;
             mp_np <= wout; mc_np <= {{DB{1'b0}}, hout}; npix_full <= 0;
-        end else if (state == S_GEOM) begin
+        end else if (state[I_GEOM]) begin
             gstep <= gstep_n;
             g_d   <= (gstep_n <= END_D);
             g_np  <= (gstep_n < DB);
@@ -220,20 +224,19 @@ module sps_ctrl #(
     end
 
     // ---- descriptor checks (registered in S_CHECK; go in S_GO) --------------------------------
-    reg pat_ok, fg_any, cfg_ok;
+    reg cfg_ok;
+    reg [PMAX-1:0] pat_in, pat_zero, fg_nz;    // per pattern: < NPAT, PAT = 0, FG != 0
     integer i;
-    always @(*) begin
-        pat_ok = 1'b1;
-        fg_any = 1'b0;
+    always @(posedge clk)
         for (i = 0; i < PMAX; i = i + 1) begin
-            if (i < npat && pat[i*9 +: 9] == 9'd0) pat_ok = 1'b0;
-            if (i < npat && fg[i*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}}) fg_any = 1'b1;
+            pat_in[i]   <= (i < npat);
+            pat_zero[i] <= (pat[i*9 +: 9] == 9'd0);
+            fg_nz[i]    <= (fg[i*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}});
         end
-    end
     reg static_ok, pat_ok_q, fg_any_q, shape_ok, dims_ok;   // the checks that need no geometry,
-    always @(posedge clk) begin                             // in two registered steps
-        pat_ok_q  <= pat_ok;
-        fg_any_q  <= fg_any;
+    always @(posedge clk) begin                             // in three registered steps (the
+        pat_ok_q  <= !(|(pat_in & pat_zero));               // descriptor is static from start on;
+        fg_any_q  <= |(pat_in & fg_nz);                     // the geometry takes longer)
         shape_ok  <= (stride == 2'd1 || stride == 2'd2) && pad_top != 2'd3 && pad_left != 2'd3 &&
                      npat != 0 && npat <= PMAX;
         dims_ok   <= c != 0 && h != 0 && w != 0 && hout != 0 && wout != 0;
@@ -242,7 +245,7 @@ module sps_ctrl #(
     always @(posedge clk)
         cfg_ok <= static_ok && npix_full <= ACC_DEPTH && act_words <= ACT_DEPTH;
 
-    assign go = (state == S_GO) && cfg_ok;
+    assign go = state[I_GO] && cfg_ok;
     always @(posedge clk) begin
         n_cblk <= q_c[CH_BITS-1:0];
         npix   <= npix_full[PXW:0];
@@ -251,14 +254,19 @@ module sps_ctrl #(
     // ---- pass feeder ------------------------------------------------------------------------
     reg       next_slot, all_issued, res_done, wgt_stall_q;
     reg [1:0] slot_issued;
+    // feed_ok[s]: running, not all issued, slot s is next and not issued yet; registered from the
+    // feeder's next state, so that a pass start is the slot's full flag and the window
+    // generator's ready, no compare or select (the start fans out to the window generator)
+    reg [1:0] feed_ok;
+    reg       run_n, all_issued_n, next_slot_n;
+    reg [1:0] slot_issued_n;
     reg [MW-1:0] pass_macs;
     // the MAC counter in two 32-bit halves: the high half takes the low half's carry a cycle
     // later (two short carry chains instead of one of 64 bits); settled a cycle after the last add
     reg [32:0]   macs_lo;
     reg [31:0]   macs_hi;
     assign cnt_macs = {macs_hi, macs_lo[31:0]};
-    wire      slot_ready = slot_full[next_slot] && !slot_issued[next_slot];
-    assign wg_start       = running && wg_can_start && slot_ready && !all_issued;
+    assign wg_start       = wg_can_start && |(feed_ok & slot_full);
     assign wg_base_chaddr = slot_base_chaddr[next_slot*AW +: AW];
     assign wg_tag         = next_slot;
     always @(*) begin
@@ -269,8 +277,26 @@ module sps_ctrl #(
         wg_pass_sb[SB_PASS_LAST_PASS] = slot_last_pass[next_slot];
     end
 
+    // the feeder's next state (running, all issued, next slot, slots issued): a start's clear,
+    // the run's start and end, a kill, a pass start, a slot release, a flush's clear
+    always @(*) begin
+        run_n = running; all_issued_n = all_issued; next_slot_n = next_slot; slot_issued_n = slot_issued;
+        if (state[I_LOAD] && !act_busy) run_n = 1'b1;
+        if ((state[I_RUN] && res_done) || kill) run_n = 1'b0;
+        if (wg_start) begin
+            slot_issued_n[next_slot] = 1'b1;
+            next_slot_n = ~next_slot;
+            if (slot_last_pass[next_slot]) all_issued_n = 1'b1;
+        end
+        if (slot_free_valid) slot_issued_n[slot_free_tag] = 1'b0;
+        if (flushing || (state[I_IDLE] && start)) begin
+            all_issued_n = 1'b0; next_slot_n = 1'b0; slot_issued_n = 2'b00;
+        end
+    end
+
     always @(posedge clk) begin
         if (rst) begin
+            feed_ok <= 2'b00;
             state <= S_IDLE; running <= 1'b0; flushing <= 1'b0; flush_end <= 1'b0; done <= 1'b0;
             err_config <= 1'b0;
             err_stream <= 1'b0; aborted <= 1'b0;
@@ -282,28 +308,30 @@ module sps_ctrl #(
             // the MAC counter's carry, one cycle later: also in the cycle after the last busy one
             // (an add in a flush's last cycle); a start's clear below overrides it
             macs_hi <= macs_hi + {31'd0, macs_lo[32]};
-            case (state)
-                S_IDLE: if (start) begin
+            running <= run_n; all_issued <= all_issued_n; next_slot <= next_slot_n;
+            slot_issued <= slot_issued_n;
+            feed_ok <= {next_slot_n, !next_slot_n} & ~slot_issued_n & {2{run_n && !all_issued_n}};
+            (* parallel_case *)
+            case (1'b1)                              // one-hot: one state bit per arm
+                state[I_IDLE]: if (start) begin
                     state <= S_GEOM; done <= 1'b0; err_config <= 1'b0; err_stream <= 1'b0; aborted <= 1'b0;
-                    next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; bank_busy <= 2'b00;
+                    bank_busy <= 2'b00;
                     cnt_cycles <= 0; cnt_busy <= 0; macs_lo <= 0; macs_hi <= 0; cnt_stall_act <= 0;
                     cnt_stall_wgt <= 0; cnt_stall_res <= 0; cnt_passes <= 0;
                 end
-                S_GEOM: if (g_end) state <= S_CHECK;
-                S_CHECK: state <= S_GO;
-                S_GO: begin
+                state[I_GEOM]: if (g_end) state <= S_CHECK;
+                state[I_CHECK]: state <= S_GO;
+                state[I_GO]: begin
                     if (cfg_ok) state <= S_LOAD;
                     else begin
                         state <= S_IDLE; done <= 1'b1; err_config <= 1'b1;
                     end
                 end
-                S_LOAD: if (!act_busy) begin
-                    state <= S_RUN; running <= 1'b1;
+                state[I_LOAD]: if (!act_busy) state <= S_RUN;
+                state[I_RUN]: if (res_done) begin
+                    state <= S_IDLE; done <= 1'b1;
                 end
-                S_RUN: if (res_done) begin
-                    state <= S_IDLE; running <= 1'b0; done <= 1'b1;
-                end
-                S_FLUSH: begin                       // 2 cycles: dp_rst rises, the data path in reset
+                state[I_FLUSH]: begin                       // 2 cycles: dp_rst rises, the data path in reset
                     flush_end <= 1'b1;
                     if (flush_end) begin
                         state <= S_IDLE; flushing <= 1'b0; flush_end <= 1'b0; done <= 1'b1;
@@ -312,7 +340,7 @@ module sps_ctrl #(
                 default: state <= S_IDLE;
             endcase
             if (kill) begin                          // overrides the case above
-                state <= S_FLUSH; running <= 1'b0; flushing <= 1'b1; flush_end <= 1'b0;
+                state <= S_FLUSH; flushing <= 1'b1; flush_end <= 1'b0;
                 done <= 1'b0; err_config <= 1'b0;    // not the end a bad descriptor or a last beat gives
                 err_stream <= serr_q; aborted <= abort && !serr_q;
             end
@@ -340,20 +368,15 @@ module sps_ctrl #(
             if (wgt_stall_q) cnt_stall_wgt <= cnt_stall_wgt + 1'b1;
 
             if (wg_start) begin
-                slot_issued[next_slot] <= 1'b1;
-                next_slot <= ~next_slot;
                 pass_macs <= slot_macs[next_slot*MW +: MW];
-                if (slot_last_pass[next_slot]) all_issued <= 1'b1;
                 cnt_passes <= cnt_passes + 1'b1;
             end
-            if (slot_free_valid) slot_issued[slot_free_tag] <= 1'b0;
 
             if (bank_claim) bank_busy[bank_claim_id] <= 1'b1;
             if (bank_free_valid) bank_busy[bank_free_id] <= 1'b0;
 
             if (flushing) begin                      // the feeder's state, as a start leaves it
-                next_slot <= 1'b0; all_issued <= 1'b0; slot_issued <= 2'b00; bank_busy <= 2'b00;
-                res_done <= 1'b0;
+                bank_busy <= 2'b00; res_done <= 1'b0;
             end
         end
     end

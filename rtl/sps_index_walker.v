@@ -63,7 +63,6 @@ module sps_index_walker #(
     // ---- state ----------------------------------------------------------------------------
     reg  [RW-1:0]  row;                 // row the next step emits
     reg  [LW-1:0]  lane;                // its lane: row mod LANES
-    reg            first_of_lane;       // row < LANES: the lane's first row in this tile
     reg            blk_tile;            // this tile (rows > 0) is its block's first
     reg            more_q;              // the last finished tile left positions in its block
     reg            last_of_lane;        // row >= ROWS - LANES: the lane's last row in this tile
@@ -87,10 +86,22 @@ module sps_index_walker #(
     reg            m_pat_nz, m_rem_nz, m_pat_ge2, m_rem_ge2;
     reg  [3:0]     pat_cnt [0:PMAX-1];  // set bits of each pattern (the table is static in a layer)
     reg            row0;                // row == 0
+    reg            tile_end;            // row == ROWS - 1: the next step ends the tile
+    reg            lok_nx;              // lane_ok[lane_nx]
+    reg            ph_nz, ph1_nz, ph_ge2, ph1_ge2;  // cnt_ph, cnt_ph1 != 0 and >= 2
+    reg            pat_nz [0:PMAX-1];   // each pattern's set-bit count != 0 and >= 2
+    reg            pat_ge2 [0:PMAX-1];
 
     // ---- the row emitted now ---------------------------------------------------------------
     wire        new_blk_row0 = row0 && !more_q;                    // this tile starts a block
-    wire        use_pat      = first_of_lane && (row0 ? !more_q : blk_tile);
+    // the row takes the block-first mask PAT (the lane's first row in this tile, row < LANES, of a
+    // tile that starts its block) or the lane's remaining one: use_pat, registered from the next
+    // state, and the masks' lowest set bits, registered (the row's position and enable are then a
+    // 2:1 select of flip-flops)
+    reg         use_pat;
+    reg  [3:0]  lo_pat, lo_rem;           // lowest(m_pat), lowest(m_rem)
+    reg  [3:0]  lo_ph, lo_ph1;            // lowest(pat_ph), lowest(pat_ph1)
+    reg  [3:0]  pat_lo [0:PMAX-1];        // lowest set bit of each pattern (static in a layer)
     wire [8:0]  m            = use_pat ? m_pat : m_rem;
     wire [8:0]  m_rest       = m & (m - 9'd1);                    // clear the lowest set bit
     wire [3:0]  m_cnt        = use_pat ? m_pat_cnt : m_rem_cnt;
@@ -119,14 +130,14 @@ module sps_index_walker #(
     endfunction
 
     assign row_en    = m_nz;
-    assign row_pos   = lowest(m);
+    assign row_pos   = use_pat ? lo_pat : lo_rem;
 
     // ---- the next row's lane, phase and candidate masks --------------------------------------
-    wire            tile_end   = (row == ROW_LAST);
     // group_end = !more_q && last_block, kept as a register: their values after this step
     wire more_next       = tile_end ? (more_acc || rest_nz) : more_q;
     wire last_block_next = new_blk_row0 ? last_nb : last_block;
     wire [RW-1:0]   row_n      = tile_end ? {RW{1'b0}} : row + 1'b1;
+    wire            first_of_lane_n = tile_end || ({1'b0, row_n} < LANES_R);  // row_n < LANES
     function [PW-1:0] ph_after;               // (p + 1) mod n (n an argument: a function that
         input [PW-1:0] p;                     // reads a module signal would not wake up a
         input [PW:0]   n;                     // continuous assignment in every simulator)
@@ -140,7 +151,7 @@ module sps_index_walker #(
     wire [3:0]      cnt_n      = use_pat ? cnt_ph1 : cnt_ph;
     // lanes of the block the next row belongs to: after a tile's last row that is the next block
     // (used only if the next tile starts one); this step's block-advance makes lane_ok_nb current
-    wire [LANES-1:0] ok_n;
+    wire             ok_nx;             // the next row's lane has a channel < C
     wire [LANES-1:0] ok_after_nb;       // lanes of the block after the next (left_nb - LANES)
     wire             last_after_nb;     // the block after the next is the group's last
     wire [8:0]      rem_n;
@@ -149,7 +160,8 @@ module sps_index_walker #(
         if (ROWS == 1) begin : g_one_row      // every step ends a tile (and may start a block)
             assign ok_after_nb   = lanes_below(left_nb, LANES_N);
             assign last_after_nb = (left_nb <= LANES2_N);
-            assign ok_n = new_blk_row0 ? ok_after_nb : lane_ok_nb;
+            wire [LANES-1:0] ok_n = new_blk_row0 ? ok_after_nb : lane_ok_nb;
+            assign ok_nx = ok_n[lane_nx];
         end else begin : g_rows
             // a block advance is at least ROWS >= 2 steps after the last one: the compares of
             // left_nb can be registered
@@ -166,7 +178,9 @@ module sps_index_walker #(
             end
             assign ok_after_nb   = ok_after_q;
             assign last_after_nb = last_after_q;
-            assign ok_n = (tile_end || new_blk_row0) ? lane_ok_nb : lane_ok;
+            // the lane after a tile's last row is 0, after a block's first row LANE_ONE (LANES
+            // divides ROWS); otherwise lane_ok[lane_nx], registered
+            assign ok_nx = tile_end ? lane_ok_nb[0] : new_blk_row0 ? lane_ok_nb[LANE_ONE] : lok_nx;
         end
         if (LANES == 1) begin : g_bypass      // the next row reads the same lane: forward
             assign rem_n = m_rest;
@@ -187,6 +201,11 @@ module sps_index_walker #(
         for (k = 0; k < PMAX; k = k + 1) begin
             pat_c3[k]  <= {popcount3(pat[k*9+6 +: 3]), popcount3(pat[k*9+3 +: 3]), popcount3(pat[k*9 +: 3])};
             pat_cnt[k] <= {2'b00, pat_c3[k][5:4]} + {2'b00, pat_c3[k][3:2]} + {2'b00, pat_c3[k][1:0]};
+            pat_nz[k]  <= (pat_c3[k] != 6'd0);
+            pat_lo[k]  <= lowest(pat[k*9 +: 9]);
+            pat_ge2[k] <= pat_c3[k][5] || pat_c3[k][3] || pat_c3[k][1] ||
+                          (pat_c3[k][4] && pat_c3[k][2]) || (pat_c3[k][4] && pat_c3[k][0]) ||
+                          (pat_c3[k][2] && pat_c3[k][0]);
         end
     reg        nch_nz;                                 // C > 0 (static in a layer)
     always @(posedge clk) nch_nz <= (n_ch != {CH_BITS{1'b0}});
@@ -194,22 +213,39 @@ module sps_index_walker #(
     // loader sets the group at least 8 cycles before group_start: header beats come between)
     reg  [8:0]    g_pat0, g_pat1;
     reg  [3:0]    g_cnt0, g_cnt1;
+    reg           g_nz0, g_nz1, g_ge20, g_ge21;         // their counts != 0, >= 2
+    reg  [3:0]    g_lo0, g_lo1;                         // their lowest set bits
     reg  [PW-1:0] g_ph1, g_ph2;
     always @(posedge clk) begin
         g_ph1  <= ph_after(group, npat);
         g_ph2  <= ph_after(g_ph1, npat);
         g_pat0 <= pat[group*9 +: 9];
         g_cnt0 <= pat_cnt[group];
+        g_nz0  <= pat_nz[group]; g_ge20 <= pat_ge2[group]; g_lo0 <= pat_lo[group];
         g_pat1 <= pat[g_ph1*9 +: 9];                   // a cycle behind g_ph1
         g_cnt1 <= pat_cnt[g_ph1];
+        g_nz1  <= pat_nz[g_ph1]; g_ge21 <= pat_ge2[g_ph1]; g_lo1 <= pat_lo[g_ph1];
     end
     wire [3:0] gs_cnt = g_cnt0 & {4{nch_nz}};
-    wire       ok_nx  = ok_n[lane_nx];                 // after a tile's last row lane_nx is 0
     wire [3:0] pn_cnt = cnt_n & {4{ok_nx}};
+    wire       pn_nz  = ok_nx && (use_pat ? ph1_nz : ph_nz);     // pn_cnt != 0, >= 2
+    wire       pn_ge2 = ok_nx && (use_pat ? ph1_ge2 : ph_ge2);
+    // lane_ok[lane_nx] after a step: the lane after lane_nx, in the block the step leaves current
+    function [LANES-1:0] rot1;                // bit l = bit (l + 1) mod LANES
+        input [LANES-1:0] v;
+        integer i;
+        begin
+            for (i = 0; i < LANES; i = i + 1) rot1[i] = v[(i + 1) % LANES];
+        end
+    endfunction
+    wire [LANES-1:0] lok_step = rot1((row0 && !more_q) ? lane_ok_nb : lane_ok);
 
     always @(posedge clk) begin
         if (rst) begin
-            row <= 0; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
+            row <= 0; lane <= 0; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
+            tile_end <= (ROWS == 1); lok_nx <= 1'b0; use_pat <= 1'b1;
+            lo_pat <= 4'd0; lo_rem <= 4'd0; lo_ph <= 4'd0; lo_ph1 <= 4'd0;
+            ph_nz <= 1'b0; ph1_nz <= 1'b0; ph_ge2 <= 1'b0; ph1_ge2 <= 1'b0;
             more_q <= 1'b0; more_acc <= 1'b0; ph2 <= 0;
             pat_ph <= 0; pat_ph1 <= 0; cnt_ph <= 0; cnt_ph1 <= 0; lane_nx <= LANE_ONE; lane_ok <= 0; lane_ok_nb <= 0; left_nb <= 0;
             last_block <= 1'b0; last_nb <= 1'b0;
@@ -221,9 +257,12 @@ module sps_index_walker #(
             end
         end else if (group_start) begin
             // the group's first tile starts block 0 (a block advance, like every block start)
-            row <= 0; row0 <= 1'b1; lane <= 0; first_of_lane <= 1'b1; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
+            row <= 0; row0 <= 1'b1; lane <= 0; last_of_lane <= (ROW_LL == 0); blk_tile <= 1'b0;
+            tile_end <= (ROWS == 1); lok_nx <= lane_ok[LANE_ONE]; use_pat <= 1'b1;
+            lo_ph <= g_lo0; lo_ph1 <= g_lo1; lo_pat <= g_lo0 & {4{nch_nz}}; lo_rem <= 4'd0;
             more_q <= 1'b0; more_acc <= 1'b0; ph2 <= g_ph2; lane_nx <= LANE_ONE;
             pat_ph <= g_pat0; cnt_ph <= g_cnt0; pat_ph1 <= g_pat1; cnt_ph1 <= g_cnt1;
+            ph_nz <= g_nz0; ph_ge2 <= g_ge20; ph1_nz <= g_nz1; ph1_ge2 <= g_ge21;
             last_block <= 1'b0; group_end <= 1'b0;
             left_nb <= $signed({2'b00, n_ch});
             last_nb <= ($signed({2'b00, n_ch}) <= LANES_N);
@@ -238,9 +277,10 @@ module sps_index_walker #(
             rem_cnt[lane] <= rest_cnt;
             row <= row_n;
             row0 <= tile_end;
+            tile_end <= (row_n == ROW_LAST);
+            lok_nx <= lok_step[lane_nx];
             lane <= lane_nx;
             lane_nx <= (lane_nx == LANE_LAST) ? {LW{1'b0}} : lane_nx + 1'b1;
-            first_of_lane <= tile_end || ({1'b0, row_n} < LANES_R);
             /* verilator lint_off UNSIGNED */      // constant (true) when LANES == ROWS
             last_of_lane  <= ({1'b0, row_n} >= ROW_LL);
             /* verilator lint_on UNSIGNED */
@@ -248,6 +288,8 @@ module sps_index_walker #(
                 ph2 <= ph_after(ph2, npat);
                 pat_ph <= pat_ph1; cnt_ph <= cnt_ph1;
                 pat_ph1 <= pat[ph2*9 +: 9]; cnt_ph1 <= pat_cnt[ph2];
+                ph_nz <= ph1_nz; ph_ge2 <= ph1_ge2; ph1_nz <= pat_nz[ph2]; ph1_ge2 <= pat_ge2[ph2];
+                lo_ph <= lo_ph1; lo_ph1 <= pat_lo[ph2];
             end
             group_end <= !more_next && last_block_next;
             if (tile_end) begin
@@ -269,7 +311,10 @@ module sps_index_walker #(
                 end
             end
             m_pat <= pat_n & {9{ok_nx}};
-            m_pat_cnt <= pn_cnt; m_pat_nz <= (pn_cnt != 4'd0); m_pat_ge2 <= (pn_cnt >= 4'd2);
+            m_pat_cnt <= pn_cnt; m_pat_nz <= pn_nz; m_pat_ge2 <= pn_ge2;
+            lo_pat <= (use_pat ? lo_ph1 : lo_ph) & {4{ok_nx}};
+            lo_rem <= lowest(rem_n);
+            use_pat <= first_of_lane_n && (tile_end ? !more_next : (row0 ? !more_q : blk_tile));
             m_rem <= rem_n;
             m_rem_cnt <= rem_cnt_n; m_rem_nz <= (rem_cnt_n != 4'd0); m_rem_ge2 <= (rem_cnt_n >= 4'd2);
         end

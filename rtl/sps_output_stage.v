@@ -138,35 +138,23 @@ module sps_output_stage #(
     // accumulator) -> D2 (acc + bias) -> requant -> FIFO ---------------------------------------
     reg d0_valid, d0_bank, d0_last;
     reg d1_valid, d1_bank, d1_last;
-    reg d1b_valid, d1b_bank, d1b_last;
-    reg d2_valid, d2_bank, d2_last;
-    reg [COLS*32-1:0] d2_val;
+    reg d1b_valid, d1b_last;
+    reg d2_last;                      // (D1B's bank, D2's valid, bank and value: per lane, below)
     // (the data path is empty whenever a program starts -- done waits for the last beat -- so
     // only `rst` clears it: `start` reaches the drain sequencing above and nothing wide)
     always @(posedge clk) begin
         if (rst) begin
             d0_valid <= 1'b0; d0_bank <= 1'b0; d0_last <= 1'b0;
             d1_valid <= 1'b0; d1_bank <= 1'b0; d1_last <= 1'b0;
-            d1b_valid <= 1'b0; d1b_bank <= 1'b0; d1b_last <= 1'b0;
-            d2_valid <= 1'b0; d2_bank <= 1'b0; d2_last <= 1'b0;
+            d1b_valid <= 1'b0; d1b_last <= 1'b0;
+            d2_last <= 1'b0;
         end else begin
             d0_valid <= issue; d0_bank <= cur_bank; d0_last <= last_px && bank_last[cur_bank];
             d1_valid <= d0_valid; d1_bank <= d0_bank; d1_last <= d0_last;
-            d1b_valid <= d1_valid; d1b_bank <= d1_bank; d1b_last <= d1_last;
-            d2_valid <= d1b_valid; d2_bank <= d1b_bank; d2_last <= d1b_last;
+            d1b_valid <= d1_valid; d1b_last <= d1_last;
+            d2_last <= d1b_last;
         end
-        d2_val <= add_bias(drain_data, d1b_bank ? bias1 : bias0);
     end
-
-    function [COLS*32-1:0] add_bias;
-        input [COLS*32-1:0] a;
-        input [COLS*32-1:0] b;
-        integer k;
-        begin
-            for (k = 0; k < COLS; k = k + 1)
-                add_bias[k*32 +: 32] = a[k*32 +: 32] + b[k*32 +: 32];
-        end
-    endfunction
 
     /* verilator lint_off UNUSEDSIGNAL */
     wire [COLS-1:0]    lane_v;                 // all lanes are in step: lane 0 stands for all
@@ -175,11 +163,23 @@ module sps_output_stage #(
     genvar j;
     generate
         for (j = 0; j < COLS; j = j + 1) begin : g_lane
+            // D1B's bank and D2's valid and bank, a copy per lane (kept: they select the bias and
+            // the operands in front of the lane's multiplier, which would otherwise all hang on
+            // one flip-flop); D2: acc + bias
+            reg l_bank1b, l_valid, l_bank;
+            reg [31:0] l_val;
+            (* keep *) always @(posedge clk) begin
+                l_bank1b <= d1_bank;
+                l_valid  <= !rst && d1b_valid;
+                l_bank   <= l_bank1b;
+            end
+            always @(posedge clk)
+                l_val <= drain_data[j*32 +: 32] + (l_bank1b ? bias1[j*32 +: 32] : bias0[j*32 +: 32]);
             sps_requant u_rq (
-                .clk(clk), .rst(rst), .in_valid(d2_valid),
-                .v(d2_val[j*32 +: 32]),
-                .mult(d2_bank ? mul1[j*16 +: 16] : mul0[j*16 +: 16]),
-                .shift(d2_bank ? shift1[j*8 +: 6] : shift0[j*8 +: 6]),
+                .clk(clk), .rst(rst), .in_valid(l_valid),
+                .v(l_val),
+                .mult(l_bank ? mul1[j*16 +: 16] : mul0[j*16 +: 16]),
+                .shift(l_bank ? shift1[j*8 +: 6] : shift0[j*8 +: 6]),
                 .requant(requant), .relu(relu),
                 .out_valid(lane_v[j]), .out(lane_out[j*32 +: 32]));
         end

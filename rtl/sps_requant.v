@@ -10,7 +10,7 @@
 // operation between registers:
 //   R0 operands (lo x M enters the multiplier)   R1 hi x M enters   R2 lo x M out   R3 hi x M out,
 //   product = hi*M*2^16 + lo*M   R4 + 2^(sh-1)
-//   R5 >>> 8*sh[5:3]   R6 >>> sh[2:0]   R7 ReLU, clamp (saturation found from the top bits)
+//   R5 >>> 8*sh[5:3]   R6 >>> sh[2:0] (and the top bits' OR / AND)   R7 ReLU, clamp
 // Latency: requant mode 9 cycles (in_valid -> out_valid); raw mode 2 cycles.
 `default_nettype none
 module sps_requant (
@@ -50,15 +50,19 @@ module sps_requant (
     reg  [7:0]        res7;
 
     // the multiplier takes v's low half with the value, its high half (kept in R0) a cycle later
+    // (selected by in_valid alone: in raw mode the products are not used)
     wire               take  = in_valid && requant;
-    wire signed [16:0] mul_a = take ? $signed({1'b0, v[15:0]}) : {v_hi0[15], v_hi0};
-    wire signed [16:0] mul_b = take ? $signed({1'b0, mult}) : $signed({1'b0, m0});
+    wire signed [16:0] mul_a = in_valid ? $signed({1'b0, v[15:0]}) : {v_hi0[15], v_hi0};
+    wire signed [16:0] mul_b = in_valid ? $signed({1'b0, mult}) : $signed({1'b0, m0});
     sps_mul #(.AW(17), .BW(17)) u_mul (.clk(clk), .rst(rst), .a(mul_a), .b(mul_b), .p(prod));
     reg  [QW-1:0]      rnd3;                        // 2^(sh-1) (0 for sh = 0), formed a stage early
-    // R7: saturation from the bits above the result's sign
+    // R7: saturation from the bits above the result's sign, x6[QW-2:7]. Those from bit 15 up are
+    // x5's from bit 15 up (shifted by sh[2:0] <= 7; the bits shifted in are copies of the sign, the
+    // bits shifted out land in x6[14:7]), so their OR and AND are formed in R6 from x5
+    reg                hi_or6, hi_and6;                          // |x5[QW-2:15], &x5[QW-2:15]
     wire               neg6  = x6[QW-1];
-    wire               over  = !neg6 && (|x6[QW-2:7]);           // > 127
-    wire               under = neg6 && !(&x6[QW-2:7]);           // < -128
+    wire               over  = !neg6 && (hi_or6 || (|x6[14:7]));   // > 127
+    wire               under = neg6 && !(hi_and6 && (&x6[14:7])); // < -128
 
     // only the valid bits are reset; the data registers need no reset
     always @(posedge clk) begin
@@ -84,6 +88,7 @@ module sps_requant (
         x5 <= q4 >>> {sh[4][5:3], 3'b000};
         sh[5] <= sh[4]; rl[5] <= rl[4]; zero[5] <= zero[4];
         x6 <= x5 >>> sh[5][2:0];
+        hi_or6 <= |x5[QW-2:15]; hi_and6 <= &x5[QW-2:15];
         rl[6] <= rl[5]; zero[6] <= zero[5];
         // R7: ReLU and clamp
         if (zero[6] || (rl[6] && neg6))  res7 <= 8'd0;

@@ -70,8 +70,8 @@ module sps_weight_loader #(
     output reg                    err,
     output wire                   stall
 );
-    // one-hot states: a state test outside the case below is one flip-flop; the case compares
-    // the whole code with distinct constants, so its arms are exclusive without a pragma
+    // one-hot states: a state test is one flip-flop, in the case below as well (case (1'b1) on the
+    // state bits, parallel_case for synthesis: the arms are exclusive as the state is one-hot)
     localparam I_IDLE = 0, I_NEXTG = 1, I_HDRW = 2, I_HDR = 3, I_TILEW = 4, I_TILE = 5, I_TEND = 6;
     localparam [6:0] S_IDLE = 7'd1 << I_IDLE, S_NEXTG = 7'd1 << I_NEXTG, S_HDRW = 7'd1 << I_HDRW,
                      S_HDR  = 7'd1 << I_HDR,  S_TILEW = 7'd1 << I_TILEW, S_TILE = 7'd1 << I_TILE,
@@ -96,10 +96,12 @@ module sps_weight_loader #(
     localparam [CAW-1:0] COLS_C = COLS_I[CAW-1:0];
     reg [CAW-1:0]      cols_act;        // its active columns (<= COLS)
 
-    // TEND takes the next tile's first beat when the group goes on and the other slot is free
+    // TEND takes the next tile's first beat when the group goes on and the other slot is free;
+    // tend_pre (TEND, no TLAST on the tile's last row, the other slot free) is registered a cycle
+    // ahead from the next state, so that the stream handshake and the walker's step are one LUT
     wire          group_end;
-    wire          other_full = slot ? slot_full[0] : slot_full[1];
-    wire          tend_next  = state[I_TEND] && !group_end && !other_full && !tlast_row;
+    reg           tend_pre;
+    wire          tend_next  = tend_pre && !group_end;
     assign s_tready = state[I_HDR] || state[I_TILE] || tend_next;
     assign stall    = s_tready && !s_tvalid;
     wire          hdr_acc    = state[I_HDR] && s_tvalid;             // the enables, each from state
@@ -134,6 +136,13 @@ module sps_weight_loader #(
         cols_act  <= (rem <= cols_w) ? rem[CAW-1:0] : COLS_C;
     end
     wire last_pass = group_end && last_ct && !has_later;
+    // S_NEXTG's tests of the group (group >= NPAT; the group has filters), registered with every
+    // write of `group` (0, or group + 1) from the static grp_nz / NPAT
+    reg             grp_past, grp_here;
+    wire [PMAX:0]   grp_nz_ext = {1'b0, grp_nz};
+    wire [PW:0]     group_idx1 = {1'b0, group_idx} + 1'b1;
+    wire            past_inc   = ({1'b0, group} + 1'b1) >= {1'b0, npat};
+    wire            here_inc   = grp_nz_ext[group_idx1];
 
     // header writes leave through a register (the output stage reads a header only when its bank
     // drains, long after; the register keeps the stream handshake off the header's clock enables)
@@ -164,31 +173,53 @@ module sps_weight_loader #(
     localparam integer ROW_LAST_I = ROWS - 1;
     localparam [RW-1:0] ROW_LAST = ROW_LAST_I[RW-1:0];
 
+    // the slot flags' next value (a release, a start's clear, TEND's fill) and the slot filled next,
+    // for tend_pre: it is set when the state enters TEND (a tile's last row), where the other slot's
+    // flag is the one the TEND cycle sees
+    reg  [1:0] slot_full_n;
+    reg        slot_n;
+    wire       to_tend = (state[I_TILE] && s_tvalid && row_last) || (ROWS == 1 && tend_acc);
+    always @(*) begin
+        slot_full_n = slot_full; slot_n = slot;
+        if (slot_free_valid) slot_full_n[slot_free_tag] = 1'b0;
+        if (state[I_IDLE] && start) begin
+            slot_full_n = 2'b00; slot_n = 1'b0;
+        end
+        if (state[I_TEND]) begin
+            slot_full_n[slot] = 1'b1; slot_n = ~slot;
+        end
+    end
+    always @(posedge clk)
+        tend_pre <= !rst && to_tend && !s_tlast && !slot_full_n[~slot_n];
+
     always @(posedge clk) begin
         if (rst) begin
-            state <= S_IDLE; group <= 0; rem <= 0; bank <= 1'b0; slot <= 1'b0; first_rt <= 1'b0;
+            state <= S_IDLE; group <= 0; grp_past <= 1'b0; grp_here <= 1'b0; rem <= 0; bank <= 1'b0; slot <= 1'b0; first_rt <= 1'b0;
             tlast_row <= 1'b0; beat <= 0; hbeat <= 0; hdr_last <= 1'b0; row_last <= 1'b0;
             tile_macs <= 0; slot_full <= 2'b00; err <= 1'b0;
             slot_first_rt <= 0; slot_last_rt <= 0; slot_bank <= 0; slot_last_pass <= 0;
             slot_base_chaddr <= 0; slot_macs <= 0;
         end else begin
             if (slot_free_valid) slot_full[slot_free_tag] <= 1'b0;
-            case (state)
-                S_IDLE: if (start) begin
+            (* parallel_case *)
+            case (1'b1)                   // one-hot: one state bit per arm
+                state[I_IDLE]: if (start) begin
                     state <= S_NEXTG; group <= 0; bank <= 1'b0; slot <= 1'b0; slot_full <= 2'b00; err <= 1'b0;
+                    grp_past <= (npat == 0); grp_here <= grp_nz[0];
                 end
-                S_NEXTG: begin
-                    if (group >= npat) state <= S_IDLE;            // no group with filters: nothing to load
-                    else if (!grp_nz[group_idx]) group <= group + 1'b1;
-                    else begin
+                state[I_NEXTG]: begin
+                    if (grp_past) state <= S_IDLE;                 // no group with filters: nothing to load
+                    else if (!grp_here) begin
+                        group <= group + 1'b1; grp_past <= past_inc; grp_here <= here_inc;
+                    end else begin
                         rem <= group_filters;
                         state <= S_HDRW;
                     end
                 end
-                S_HDRW: if (!bank_busy[bank]) begin
+                state[I_HDRW]: if (!bank_busy[bank]) begin
                     state <= S_HDR; hbeat <= 0; hdr_last <= 1'b0;
                 end
-                S_HDR: if (s_tvalid) begin
+                state[I_HDR]: if (s_tvalid) begin
                     if (s_tlast) begin                   // early TLAST: the packet ends here
                         err <= 1'b1; state <= S_IDLE;
                     end else if (hdr_last) begin
@@ -198,10 +229,10 @@ module sps_weight_loader #(
                         hdr_last <= (hbeat == 3'd5);
                     end
                 end
-                S_TILEW: if (!slot_full[slot]) begin
+                state[I_TILEW]: if (!slot_full[slot]) begin
                     state <= S_TILE; beat <= 0; row_last <= (ROWS == 1);
                 end
-                S_TILE: if (s_tvalid) begin
+                state[I_TILE]: if (s_tvalid) begin
                     tile_macs <= (beat == 0 ? {TMW{1'b0}} : tile_macs) + macs_row;
                     if (row_last) begin
                         tlast_row <= s_tlast;
@@ -213,7 +244,7 @@ module sps_weight_loader #(
                         row_last <= (beat == ROW_LAST - 1'b1);
                     end
                 end
-                S_TEND: begin                     // the walker has seen the whole tile
+                state[I_TEND]: begin              // the walker has seen the whole tile
                     slot_full[slot]                 <= 1'b1;
                     slot_first_rt[slot]             <= first_rt;
                     slot_last_rt[slot]              <= group_end;
@@ -224,9 +255,9 @@ module sps_weight_loader #(
                     if (tlast_row != last_pass) err <= 1'b1;
                     slot <= ~slot;
                     first_rt <= 1'b0;
-                    if (tlast_row && !last_pass) begin   // early TLAST on a tile's last row
-                        state <= S_IDLE;
-                    end else if (tend_next) begin
+                    // (tend_next implies no TLAST on the last row: tested first, it keeps last_pass
+                    // off the next tile's enables)
+                    if (tend_next) begin
                         state <= S_TILE; beat <= 0; row_last <= (ROWS == 1);
                         if (s_tvalid) begin              // the next tile's first beat
                             tile_macs <= macs_row;
@@ -240,6 +271,8 @@ module sps_weight_loader #(
                                 row_last <= (ROWS == 2);
                             end
                         end
+                    end else if (tlast_row && !last_pass) begin   // early TLAST on a tile's last row
+                        state <= S_IDLE;
                     end else if (!group_end) begin
                         state <= S_TILEW;
                     end else begin
@@ -248,7 +281,7 @@ module sps_weight_loader #(
                             rem <= rem - cols_w;
                             state <= S_HDRW;
                         end else if (has_later) begin
-                            group <= group + 1'b1;
+                            group <= group + 1'b1; grp_past <= past_inc; grp_here <= here_inc;
                             state <= S_NEXTG;
                         end else begin
                             state <= S_IDLE;

@@ -95,8 +95,17 @@ module sps_window_gen #(
     reg                  pass_tag;
     reg  [SBW-1:0]       pass_sb;
 
-    wire last_px = active && last_x && last_y;
-    assign can_start = !active || last_px;
+    // the pass's last pixel is issued now, and a pass can start: registered from the counters'
+    // next values (the start fans out to every F0 register)
+    reg  last_px, can_q;
+    reg  one_col, one_px;                   // a row has one pixel (WOUT = 1); a pass has one
+    wire x_one = (x_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
+    wire y_one = (y_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
+    always @(posedge clk) begin                                          // (per layer)
+        one_col <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+        one_px  <= ({wout, hout} == {{(DIM_BITS-1){1'b0}}, 1'b1, {(DIM_BITS-1){1'b0}}, 1'b1});
+    end
+    assign can_start = can_q;
     assign issue     = active;
     assign issue_tag = pass_tag;
     assign rd_en     = active;
@@ -113,13 +122,15 @@ module sps_window_gen #(
 
     always @(posedge clk) begin
         if (rst) begin
+            last_px <= 1'b0; can_q <= 1'b1;
             active <= 1'b0; pixel <= 0; x_left <= 0; y_left <= 0; last_x <= 1'b0; last_y <= 1'b0;
             lx <= 0; ly <= 0; rx <= 0; ry <= 0; x0m <= 0; y0m <= 0;
             yb0 <= 0; yb1 <= 0; xo0 <= 0; xo1 <= 0; pass_tag <= 1'b0; pass_sb <= 0;
         end else if (start && can_start) begin
+            last_px <= one_px; can_q <= one_px;
             active <= 1'b1; pixel <= 0;
             x_left <= wout - 1'b1; y_left <= hout - 1'b1;
-            last_x <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+            last_x <= one_col;
             last_y <= (hout == {{(DIM_BITS-1){1'b0}}, 1'b1});
             lx <= padl_s; ly <= padt_s; rx <= w_s; ry <= h_s;
             x0m <= x0m_init; y0m <= y0m_init;
@@ -127,15 +138,17 @@ module sps_window_gen #(
             pass_tag <= tag; pass_sb <= sb;
         end else if (active) begin
             if (last_px) begin
-                active <= 1'b0;
+                active <= 1'b0; last_px <= 1'b0; can_q <= 1'b1;
             end else begin
                 pixel <= pixel + 1'b1;
+                last_px <= last_x ? one_col && y_one : x_one && last_y;
+                can_q   <= last_x ? one_col && y_one : x_one && last_y;
                 if (last_x) begin
                     x_left <= wout - 1'b1;
-                    last_x <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+                    last_x <= one_col;
                     lx <= padl_s; rx <= w_s; x0m <= x0m_init; xo0 <= x_init0; xo1 <= x_init1;
                     y_left <= y_left - 1'b1;
-                    last_y <= (y_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
+                    last_y <= y_one;
                     ly <= ly - step_s; ry <= ry - step_s;
                     y0m <= y_carry ? y_sum[1:0] + 2'd1 : y_sum[1:0];     // (y_sum - 3) mod 4
                     if (y_carry) begin
@@ -143,7 +156,7 @@ module sps_window_gen #(
                     end
                 end else begin
                     x_left <= x_left - 1'b1;
-                    last_x <= (x_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
+                    last_x <= x_one;
                     lx <= lx - step_s; rx <= rx - step_s;
                     x0m <= x_carry ? x_sum[1:0] + 2'd1 : x_sum[1:0];
                     if (x_carry) begin
