@@ -77,7 +77,7 @@ module sps_output_stage_props #(
     (* hierconn *) wire             \dut.d0_valid ;
     (* hierconn *) wire             \dut.d1_valid ;
     (* hierconn *) wire             \dut.d1b_valid ;
-    (* hierconn *) wire             \dut.d2_valid ;
+    (* hierconn *) wire             \dut.g_lane[0].l_valid ;
     (* hierconn *) wire             \dut.g_lane[0].u_rq.raw_v1 ;
     (* hierconn *) wire [7:0]       \dut.g_lane[0].u_rq.vld ;
     (* hierconn *) wire             \dut.g_lane[0].u_rq.out_valid ;
@@ -86,9 +86,9 @@ module sps_output_stage_props #(
     // stage k (1..NST) holds the beat read k cycles ago; in raw mode stages 5, 6 are raw_v1 and
     // the output register, in requant mode stages 5..12 are vld[0..7] and 13 the output register
     wire [NST:1] stage = requant
-        ? {\dut.g_lane[0].u_rq.out_valid , \dut.g_lane[0].u_rq.vld , \dut.d2_valid ,
+        ? {\dut.g_lane[0].u_rq.out_valid , \dut.g_lane[0].u_rq.vld , \dut.g_lane[0].l_valid ,
            \dut.d1b_valid , \dut.d1_valid , \dut.d0_valid }
-        : {7'd0, \dut.g_lane[0].u_rq.out_valid , \dut.g_lane[0].u_rq.raw_v1 , \dut.d2_valid ,
+        : {7'd0, \dut.g_lane[0].u_rq.out_valid , \dut.g_lane[0].u_rq.raw_v1 , \dut.g_lane[0].l_valid ,
            \dut.d1b_valid , \dut.d1_valid , \dut.d0_valid };
     wire [4:0] lat = requant ? 5'd14 : 5'd7;    // cycles from a read to its beat in the FIFO
 
