@@ -11,8 +11,7 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from tb.env.block import (History, Monitor, Scoreboard, dut_params, rand_int, seeded_rng, sext, start_block,
-                          val)
+from tb.env.block import History, dut_params, rand_int, seeded_rng, sext, start_checked_block, val
 from tb.blocks import run_block
 
 MODULE = "tb.blocks.test_sps_pe"
@@ -56,16 +55,8 @@ def sample_outputs(dut, psw):
 
 async def setup(dut, name):
     psw = dut_params(dut, ("PSW",))["PSW"]
-    tb, drv = await start_block(dut, INPUTS)
-    model = PeModel(psw)
-    sb = Scoreboard(dut._log, name)
-    Monitor(tb, lambda: sample_inputs(dut, psw), "in").add_callback(model.on_input)
-
-    def on_output(cycle, got):
-        exp = model.expected(cycle)
-        if exp is not None:
-            sb.check(cycle, got, exp, "PE outputs")
-    Monitor(tb, lambda: sample_outputs(dut, psw), "out").add_callback(on_output)
+    tb, drv, sb = await start_checked_block(dut, name, INPUTS, PeModel(psw), lambda: sample_inputs(dut, psw),
+                                            lambda: sample_outputs(dut, psw), "PE outputs")
     return tb, drv, sb, psw
 
 

@@ -22,8 +22,7 @@ import cocotb
 import pytest
 
 from compiler.paths import RTL, ROOT
-from tb.env.block import (History, Monitor, Scoreboard, dut_params, rand_int, seeded_rng, sext, start_block,
-                          val)
+from tb.env.block import History, dut_params, rand_int, seeded_rng, sext, start_checked_block, val
 from tb.blocks import HDL, run_block
 
 MODULE = "tb.blocks.test_sps_pe_pair"
@@ -72,16 +71,8 @@ def sample_outputs(dut, psw):
 
 async def setup(dut, name):
     psw = dut_params(dut, ("PSW",))["PSW"]
-    tb, drv = await start_block(dut, INPUTS)
-    model = PairModel(psw)
-    sb = Scoreboard(dut._log, name)
-    Monitor(tb, lambda: sample_inputs(dut, psw), "in").add_callback(model.on_input)
-
-    def on_output(cycle, got):
-        exp = model.expected(cycle)
-        if exp is not None:
-            sb.check(cycle, got, exp, "PE pair outputs")
-    Monitor(tb, lambda: sample_outputs(dut, psw), "out").add_callback(on_output)
+    tb, drv, sb = await start_checked_block(dut, name, INPUTS, PairModel(psw), lambda: sample_inputs(dut, psw),
+                                            lambda: sample_outputs(dut, psw), "PE pair outputs")
     return tb, drv, sb, psw
 
 

@@ -403,3 +403,19 @@ async def wait_until(tb: BlockTb, cond, max_cycles: int = 100000) -> int:
         if ok:
             return n
     raise AssertionError(f"condition not met within {max_cycles} cycles")
+
+
+async def start_checked_block(dut, name: str, inputs, model, sample_in, sample_out, what: str):
+    """start_block, a monitor feeding every cycle's inputs (sample_in()) to model.on_input(cycle,
+    inputs), and one checking every cycle's outputs (sample_out()) against model.expected(cycle)
+    (None: nothing to check yet). Returns (tb, driver, scoreboard)."""
+    tb, drv = await start_block(dut, inputs)
+    sb = Scoreboard(dut._log, name)
+    Monitor(tb, sample_in, "in").add_callback(model.on_input)
+
+    def on_output(cycle, got):
+        exp = model.expected(cycle)
+        if exp is not None:
+            sb.check(cycle, got, exp, what)
+    Monitor(tb, sample_out, "out").add_callback(on_output)
+    return tb, drv, sb
