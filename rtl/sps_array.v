@@ -75,7 +75,7 @@ module sps_array #(
         for (j = 0; j < COLS; j = j + 1) begin : g_col_io
             wire [PSW-1:0] bottom;                 // column j's sum, PE_SUM_LAT after its last activation
             sps_delay #(.WIDTH(PSW), .DEPTH(PACK ? j % 2 : 0)) u_pair_align (
-                .clk(clk), .rst(1'b0), .d(psum[j*(ROWS+1)+ROWS]), .q(bottom));
+                .clk(clk), .rst(rst), .d(psum[j*(ROWS+1)+ROWS]), .q(bottom));
             assign psum[j*(ROWS+1)]     = {PSW{1'b0}};
             assign psum_out[j*32 +: 32] = {{(32-PSW){bottom[PSW-1]}}, bottom};
             // the last row's valid / tag, aligned with its psum
@@ -87,12 +87,10 @@ module sps_array #(
         // column-skewed weight write port: column j sees the write j cycles late (a delay line per
         // column into arrays of nets, no shared bus driven in slices)
         for (j = 0; j < COLS; j = j + 1) begin : g_wcol
-            // the enable with reset, {slot, row, column j's byte} without (data beside it)
-            wire [RW+8:0] skewed;
-            sps_delay #(.WIDTH(1), .DEPTH(PACK ? j - j % 2 : j)) u_skew_en (
-                .clk(clk), .rst(rst), .d(wr_en), .q(col_wr_en[j]));
-            sps_delay #(.WIDTH(RW + 9), .DEPTH(PACK ? j - j % 2 : j)) u_skew (
-                .clk(clk), .rst(1'b0), .d({wr_slot, wr_row, wr_data[j*8 +: 8]}), .q(skewed));
+            wire [RW+9:0] skewed;                  // {en, slot, row, column j's byte}, j cycles late
+            sps_delay #(.WIDTH(RW + 10), .DEPTH(PACK ? j - j % 2 : j)) u_skew (
+                .clk(clk), .rst(rst), .d({wr_en, wr_slot, wr_row, wr_data[j*8 +: 8]}), .q(skewed));
+            assign col_wr_en[j]   = skewed[RW+9];
             assign col_wr_slot[j] = skewed[RW+8];
             assign col_wr_row[j]  = skewed[8 +: RW];
             assign col_wr_data[j] = skewed[7:0];

@@ -1,7 +1,6 @@
 // sps_delay.v -- delay line: q is d delayed by DEPTH clock cycles (a chain of DEPTH registers of
 // WIDTH bits); DEPTH = 0 is a plain wire. A synchronous reset clears every stage to 0 (tie rst
-// to 0 for a line without reset: a data line, whose contents matter only beside a valid bit that
-// has one; its stages start at 0, the FPGA's power-up value). The one skew / alignment chain of the design: the array's
+// to 0 for a line without reset). The one skew / alignment chain of the design: the array's
 // column-skewed weight writes, the index write, the indexing unit's row skew and sideband alignment, the
 // accumulator's sideband along the columns, the output stage's TLAST alignment.
 // The stages are one register shifted as a whole in one clocked process (an event-driven
@@ -24,7 +23,6 @@ module sps_delay #(
         end else begin : g_line
             // stage k (k = 0 is written from d) holds bits [k*WIDTH +: WIDTH]
             reg [WIDTH*DEPTH-1:0] stages;
-            initial stages = {WIDTH*DEPTH{1'b0}};
             if (DEPTH == 1) begin : g_one
                 always @(posedge clk) begin
                     if (rst) stages <= {WIDTH{1'b0}};

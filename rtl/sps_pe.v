@@ -8,9 +8,6 @@
 //   3  psum_in + product, PSW bits (a column of ROWS products needs 16 + clog2(ROWS))
 // Latency: activation, valid and tag 1 cycle (to the right); the partial sum of an activation
 // that arrives in cycle t leaves in cycle t + 3 (psum_in is added in cycle t + 2).
-// Reset clears the valid and tag bits only: the data registers (weights, activation, partial sum)
-// start at 0 (the FPGA's power-up value) and matter only where a valid bit says so, so the reset
-// does not fan out to every data bit of the array (26,000 loads in a 16x16 array otherwise).
 `default_nettype none
 module sps_pe #(
     parameter PSW = 19                    // partial-sum width
@@ -33,13 +30,13 @@ module sps_pe #(
     output reg  signed [PSW-1:0] psum_q
 );
     reg signed [7:0]  w0, w1;
-    initial begin                           // power-up values (no reset: see above)
-        w0 = 8'sd0; w1 = 8'sd0; a_q = 8'sd0; psum_q = {PSW{1'b0}};
-    end
     wire signed [15:0] prod;
     sps_mul #(.AW(8), .BW(8)) u_mul (.clk(clk), .rst(rst), .a(a_in), .b(a_tag ? w1 : w0), .p(prod));
     always @(posedge clk) begin
-        if (wr_en) begin
+        if (rst) begin
+            w0 <= 8'sd0;
+            w1 <= 8'sd0;
+        end else if (wr_en) begin
             if (wr_slot) w1 <= wr_w;
             else         w0 <= wr_w;
         end
@@ -48,14 +45,14 @@ module sps_pe #(
         if (rst) begin
             a_valid_q <= 1'b0;
             a_tag_q   <= 1'b0;
+            a_q       <= 8'sd0;
+            psum_q    <= {PSW{1'b0}};
         end else begin
             a_valid_q <= a_valid;
             a_tag_q   <= a_tag;
+            a_q       <= a_in;
+            psum_q    <= psum_in + {{(PSW-16){prod[15]}}, prod};
         end
-    end
-    always @(posedge clk) begin
-        a_q    <= a_in;
-        psum_q <= psum_in + {{(PSW-16){prod[15]}}, prod};
     end
 endmodule
 `default_nettype wire

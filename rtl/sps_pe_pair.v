@@ -24,8 +24,6 @@
 // than sps_pe, and column 2k+1 one cycle ahead of where an sps_pe would put it (the array delays
 // it at the bottom). A weight write in cycle k is visible to the activations of cycle k + 1 on,
 // for both columns (sps_array writes them in the same cycle).
-// Reset clears the valid and tag bits only: the data registers start at 0 (the FPGA's power-up
-// value) and matter only where a valid bit says so (as in sps_pe).
 `default_nettype none
 module sps_pe_pair #(
     parameter PSW = 19                    // partial-sum width
@@ -58,7 +56,9 @@ module sps_pe_pair #(
     reg signed [17:0] x0, x1;
     reg        [6:0]  l0, l1;
     always @(posedge clk) begin
-        if (wr_en) begin
+        if (rst) begin
+            x0 <= 18'sd0; x1 <= 18'sd0; l0 <= 7'd0; l1 <= 7'd0;
+        end else if (wr_en) begin
             if (wr_slot) begin
                 x1 <= {wr_w1[7], wr_w1, 9'd0} + {{10{wr_w0[7]}}, wr_w0};
                 l1 <= wr_w1[6:0];
@@ -88,15 +88,21 @@ module sps_pe_pair #(
     reg [4:0] s23;                        // rows 2-3, bits 6:2
     reg [2:0] s46;                        // rows 4-6, bits 6:4
     always @(posedge clk) begin
-        s01 <= pp0 + {pp1, 1'b0};
-        s23 <= pp2 + {pp3, 1'b0};
-        s46 <= pp4 + {pp5, 1'b0} + {pp6, 2'b00};
+        if (rst) begin
+            s01 <= 7'd0; s23 <= 5'd0; s46 <= 3'd0;
+        end else begin
+            s01 <= pp0 + {pp1, 1'b0};
+            s23 <= pp2 + {pp3, 1'b0};
+            s46 <= pp4 + {pp5, 1'b0} + {pp6, 2'b00};
+        end
     end
 
     // T+1: t = (w1 mod 2^7)(a mod 2^7) mod 2^7
     reg [6:0] t1, t2;
-    always @(posedge clk)
-        t1 <= s01 + {s23, 2'b00} + {s46, 4'b0000};
+    always @(posedge clk) begin
+        if (rst) t1 <= 7'd0;
+        else     t1 <= s01 + {s23, 2'b00} + {s46, 4'b0000};
+    end
 
     // T+2: U's bits 24:9 (bits 8:0 are O's): U = O + (64 - t) * 2^9, where
     // 64 - t = {t[6], t[6], ~t[5:0]} + 1 (8 bits): wiring, and the + 1 a carry into the adder
@@ -108,15 +114,13 @@ module sps_pe_pair #(
     reg [15:0] u_hi;
     reg [8:0]  u_lo;
     always @(posedge clk) begin
-        u_hi <= u_sum[16:1];
-        u_lo <= o[8:0];
-        t2   <= t1;
-    end
-
-    initial begin                           // power-up values of the data registers (no reset)
-        x0 = 18'sd0; x1 = 18'sd0; l0 = 7'd0; l1 = 7'd0; s01 = 7'd0; s23 = 5'd0; s46 = 3'd0;
-        t1 = 7'd0; t2 = 7'd0; u_hi = 16'd0; u_lo = 9'd0;
-        a_m = 8'sd0; a_q = 8'sd0; psum_q0 = {PSW{1'b0}}; psum_q1 = {PSW{1'b0}};
+        if (rst) begin
+            u_hi <= 16'd0; u_lo <= 9'd0; t2 <= 7'd0;
+        end else begin
+            u_hi <= u_sum[16:1];
+            u_lo <= o[8:0];
+            t2   <= t1;
+        end
     end
 
     // T+3: the two products, separated, into the two partial sums
@@ -124,18 +128,16 @@ module sps_pe_pair #(
     wire signed [15:0] p1 = {u_hi[15:7], t2};
     always @(posedge clk) begin
         if (rst) begin
-            a_valid_m <= 1'b0; a_tag_m <= 1'b0;
-            a_valid_q <= 1'b0; a_tag_q <= 1'b0;
+            a_valid_m <= 1'b0; a_tag_m <= 1'b0; a_m <= 8'sd0;
+            a_valid_q <= 1'b0; a_tag_q <= 1'b0; a_q <= 8'sd0;
+            psum_q0   <= {PSW{1'b0}};
+            psum_q1   <= {PSW{1'b0}};
         end else begin
-            a_valid_m <= a_valid;   a_tag_m <= a_tag;
-            a_valid_q <= a_valid_m; a_tag_q <= a_tag_m;
+            a_valid_m <= a_valid;   a_tag_m <= a_tag;   a_m <= a_in;
+            a_valid_q <= a_valid_m; a_tag_q <= a_tag_m; a_q <= a_m;
+            psum_q0   <= psum_in0 + {{(PSW-16){p0[15]}}, p0};
+            psum_q1   <= psum_in1 + {{(PSW-16){p1[15]}}, p1};
         end
-    end
-    always @(posedge clk) begin
-        a_m     <= a_in;
-        a_q     <= a_m;
-        psum_q0 <= psum_in0 + {{(PSW-16){p0[15]}}, p0};
-        psum_q1 <= psum_in1 + {{(PSW-16){p1[15]}}, p1};
     end
 endmodule
 `default_nettype wire
