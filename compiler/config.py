@@ -75,7 +75,7 @@ class ArrayConfig:
             # the walker binds array row r to activation lane r mod LANES (ARCHITECTURE section 3)
             raise ValueError(f"array config: LANES={self.LANES} must divide ROWS={self.ROWS}")
         if self.PMAX > R.max_pmax():
-            raise ValueError(f"array config: PMAX={self.PMAX} puts FG[] past 0x100 in the register map "
+            raise ValueError(f"array config: PMAX={self.PMAX} puts FG[] past BATCH (0xFC) in the register map "
                              f"(PMAX must be <= {R.max_pmax()})")
         if self.OUT_FIFO_DEPTH < 8:
             # the drain keeps 6 reads in flight and the FIFO holds 1 beat in steady state; a shallower

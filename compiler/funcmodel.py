@@ -3,14 +3,14 @@
 run_program consumes ONLY what the hardware gets -- the register values and the two input streams --
 and returns the result stream. It models:
   * the activation buffer: 9 sub-banks of ACT_DEPTH words of LANES bytes; pixel (y, x) of channel
-    c = cb*LANES + l goes to lane l of sub-bank (y mod 3, x mod 3), word cb*H3*W3 + (y div 3)*W3
-    + (x div 3) (section 5.2), with a capacity check;
+    c = cb*LANES + l of image b goes to lane l of sub-bank (y mod 3, x mod 3), word
+    (cb*BATCH + b)*H3*W3 + (y div 3)*W3 + (x div 3) (section 5.2), with a capacity check;
   * the weight stream parser: per column tile a 7-beat header (bias, M, shift), then ROWS beats per
     row tile; the tiles come from the walker rule applied to NPAT/PAT/FG/C (section 3, loop order 4);
-  * the window generator: origin (oy*STRIDE - PAD_TOP, ox*STRIDE - PAD_LEFT), positions outside
-    [0, H) x [0, W) read 0; array row r reads lane r mod LANES of the tile's channel block
-    (section 3);
-  * the passes (one per row tile and column tile, all output pixels), the accumulator (2 ping-pong
+  * the window generator: pixels in (image, oy, ox) order, origin (oy*STRIDE - PAD_TOP,
+    ox*STRIDE - PAD_LEFT) in the image's own rows, positions outside [0, H) x [0, W) read 0; array
+    row r reads lane r mod LANES of the tile's channel block (section 3);
+  * the passes (one per row tile and column tile, all output pixels of all BATCH images), the accumulator (2 ping-pong
     banks of ACC_DEPTH pixels x COLS, bank = column tiles so far mod 2, first row tile overwrites),
     and the output stage: bias + the section 6 requantisation rule (its own copy).
 Stream length mismatches raise ValueError. The MAC arithmetic is vectorised over pixels (exact:
@@ -56,6 +56,8 @@ def _check_regs(r: dict, cfg) -> None:
             raise ValueError(f"registers: FG[{g}]={r['FG'][g]} invalid (NPAT={P}, max {ch_max})")
     if sum(r["FG"]) == 0:
         raise ValueError("registers: every FG[g] is 0 (no filter to compute)")
+    if not 1 <= r["BATCH"] <= cfg.ACC_DEPTH:
+        raise ValueError(f"registers: BATCH={r['BATCH']} outside 1..ACC_DEPTH={cfg.ACC_DEPTH}")
     # the last window must start inside the input (a sanity check of H/HOUT consistency)
     for n_out, n_in, pad, name in ((r["HOUT"], r["H"], r["PAD_TOP"], "HOUT"),
                                    (r["WOUT"], r["W"], r["PAD_LEFT"], "WOUT")):
@@ -65,45 +67,47 @@ def _check_regs(r: dict, cfg) -> None:
 
 def _load_activations(act: np.ndarray, r: dict, cfg) -> np.ndarray:
     """Activation stream -> buffer [LANES, 9 sub-banks, ACT_DEPTH] int8."""
-    C, H, W = r["C"], r["H"], r["W"]
+    C, H, W, B = r["C"], r["H"], r["W"], r["BATCH"]
     CB = ceil_div(C, cfg.LANES)
-    expect = CB * H * W
+    expect = CB * B * H * W
     act = np.asarray(act)
     if act.ndim != 2 or act.shape[1] != cfg.LANES:
         raise ValueError(f"activation stream: beats have shape {list(act.shape)}, expected [{expect}, {cfg.LANES}]")
     if act.shape[0] != expect:
         kind = "too few" if act.shape[0] < expect else "too many"
         raise ValueError(f"activation stream: {kind} beats: got {act.shape[0]}, expected {expect} "
-                         f"(ceil(C/LANES)*H*W)")
+                         f"(ceil(C/LANES)*BATCH*H*W)")
     H3, W3 = ceil_div(H, 3), ceil_div(W, 3)
-    if CB * H3 * W3 > cfg.ACT_DEPTH:
-        raise ValueError(f"activation buffer overflow: {CB}*{H3}*{W3} words per sub-bank > ACT_DEPTH={cfg.ACT_DEPTH}")
+    if CB * B * H3 * W3 > cfg.ACT_DEPTH:
+        raise ValueError(f"activation buffer overflow: {CB}*{B}*{H3}*{W3} words per sub-bank > ACT_DEPTH={cfg.ACT_DEPTH}")
     t = np.arange(expect)
-    cb, y, x = t // (H * W), (t // W) % H, t % W
+    blk, y, x = t // (H * W), (t // W) % H, t % W         # blk = cb*BATCH + image
     sub = (y % 3) * 3 + x % 3
-    addr = cb * H3 * W3 + (y // 3) * W3 + x // 3
+    addr = blk * H3 * W3 + (y // 3) * W3 + x // 3
     buf = np.zeros((cfg.LANES, 9, cfg.ACT_DEPTH), np.int8)
     buf[:, sub, addr] = np.asarray(act, np.int8).T
     return buf
 
 
 def _windows(r: dict):
-    """Per kernel position k: sub-bank [9, npix], in-block address [9, npix], valid [9, npix]."""
+    """Per kernel position k, for every pixel (image, oy, ox) of a pass: sub-bank [9, npix], address
+    inside the channel block's BATCH images [9, npix], valid [9, npix]."""
     H, W = r["H"], r["W"]
     W3 = ceil_div(W, 3)
-    oy, ox = np.divmod(np.arange(r["HOUT"] * r["WOUT"]), r["WOUT"])
+    img, p = np.divmod(np.arange(r["BATCH"] * r["HOUT"] * r["WOUT"]), r["HOUT"] * r["WOUT"])
+    oy, ox = np.divmod(p, r["WOUT"])
     ky, kx = np.divmod(np.arange(9), 3)
     y = (oy * r["STRIDE"] - r["PAD_TOP"])[None, :] + ky[:, None]
     x = (ox * r["STRIDE"] - r["PAD_LEFT"])[None, :] + kx[:, None]
     valid = (y >= 0) & (y < H) & (x >= 0) & (x < W)
     y, x = np.where(valid, y, 0), np.where(valid, x, 0)
-    return (y % 3) * 3 + x % 3, (y // 3) * W3 + x // 3, valid
+    return (y % 3) * 3 + x % 3, img[None, :] * ceil_div(H, 3) * W3 + (y // 3) * W3 + x // 3, valid
 
 
 def _gather(buf, tiles, wins, r: dict, cfg) -> tuple[np.ndarray, np.ndarray]:
     """Activation rows of every tile of a group: float64 [T, npix, ROWS] and enabled [T, ROWS]."""
     sub, addr, valid = wins
-    H3W3 = ceil_div(r["H"], 3) * ceil_div(r["W"], 3)
+    blk_words = r["BATCH"] * ceil_div(r["H"], 3) * ceil_div(r["W"], 3)     # a channel block's images
     ch, pos = tile_arrays(tiles)
     en = ch >= 0
     L = cfg.LANES
@@ -115,7 +119,7 @@ def _gather(buf, tiles, wins, r: dict, cfg) -> tuple[np.ndarray, np.ndarray]:
         raise AssertionError("walker produced a tile whose row r does not read lane r mod LANES of one block")
     blk = np.where(en, blk, 0)                               # disabled rows read nothing
     k = np.where(en, pos, 0)
-    vals = buf[lane[:, :, None], sub[k], blk[:, :, None] * H3W3 + addr[k]]      # [T, ROWS, npix]
+    vals = buf[lane[:, :, None], sub[k], blk[:, :, None] * blk_words + addr[k]]      # [T, ROWS, npix]
     vals = np.where(valid[k] & en[:, :, None], vals, 0)
     return vals.transpose(0, 2, 1).astype(np.float64), en
 
@@ -160,9 +164,9 @@ def run_program(regs, wgt_beats, act_beats, cfg) -> np.ndarray:
     int8 [beats, COLS], act_beats int8 [beats, LANES]. Returns the result beats int32 [beats, COLS]."""
     r = R.decode(regs, cfg)
     _check_regs(r, cfg)
-    npix = r["HOUT"] * r["WOUT"]
+    npix = r["BATCH"] * r["HOUT"] * r["WOUT"]
     if npix > cfg.ACC_DEPTH:
-        raise ValueError(f"accumulator overflow: HOUT*WOUT={npix} > ACC_DEPTH={cfg.ACC_DEPTH}")
+        raise ValueError(f"accumulator overflow: BATCH*HOUT*WOUT={npix} > ACC_DEPTH={cfg.ACC_DEPTH}")
     buf = _load_activations(act_beats, r, cfg)
     wgt = np.asarray(wgt_beats)
     expect = expected_weight_beats(r, cfg)
@@ -210,8 +214,9 @@ def run_band(prog, band) -> np.ndarray:
 
 
 def run_layer_model(layer, x, cfg=None, pps="auto") -> np.ndarray:
-    """Compile `layer` for input x, run every band through the model, unpack: int32 Y[F][Hout][Wout]
-    in raw mode, int8 in requant mode."""
+    """Compile `layer` for input x ([C, H, W], or a batch [B, C, H, W] run as one program), run
+    every band through the model, unpack: int32 Y[F][Hout][Wout] (Y[B][F][Hout][Wout]) in raw
+    mode, int8 in requant mode."""
     prog = compile_layer(layer, cfg, pps, x=x)
     Y = prog.unpack_results([run_band(prog, b) for b in prog.bands])
     return Y.astype(np.int8) if prog.requant else Y

@@ -113,7 +113,8 @@ class QLayer:
         return (int(H) + 2 * p - 3) // s + 1, (int(W) + 2 * p - 3) // s + 1
 
     def check_input(self, x) -> np.ndarray:
-        """Validate an input activation tensor: integer [C, H, W] with int8 values; returns int8."""
+        """Validate an input activation tensor: integer [C, H, W] (or a batch [B, C, H, W]) with
+        int8 values; returns int8."""
         return check_input(x, self)
 
 
@@ -121,8 +122,9 @@ def check_input(x, layer: QLayer) -> np.ndarray:
     n = layer.name
     if not isinstance(x, np.ndarray):
         raise ValueError(f"layer {n!r}: input must be a numpy array, got {type(x).__name__}")
-    if x.ndim != 3 or x.shape[0] != layer.C:
-        raise ValueError(f"layer {n!r}: input has shape {list(x.shape)}, expected [C={layer.C}, H, W]")
+    if x.ndim not in (3, 4) or x.shape[-3] != layer.C or (x.ndim == 4 and x.shape[0] < 1):
+        raise ValueError(f"layer {n!r}: input has shape {list(x.shape)}, expected [C={layer.C}, H, W] "
+                         f"or a batch [B, C={layer.C}, H, W]")
     x = as_int_array(x, "input", n, *INT8, np.int8)
-    layer.out_size(x.shape[1], x.shape[2])
+    layer.out_size(x.shape[-2], x.shape[-1])
     return x

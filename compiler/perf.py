@@ -6,7 +6,8 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
     geometry + check          geom_cycles(cfg) + 2 cycles (bit-serial divisions and products, one
                               step per cycle, then the registered checks); act loader and weight
                               loader start together
-    activation load           A = ceil(C/LANES) * H_band * W beats; passes may start at
+    activation load           A = ceil(C/LANES) * B * H_band * W beats (B = the batch: images per
+                              band, the BATCH register); passes may start at
                               geom_cycles(cfg) + A + 3
     weight loader             per column tile: claim the accumulator bank when the output stage
                               has drained it (HDR_WAIT, 1) + 7 header beats; per row tile: ROWS
@@ -19,7 +20,7 @@ counted from the first busy cycle (what the CYCLES counter counts). Per band:
                               phase group the loader looks at costs 1 cycle (NEXTG), empty ones
                               included; it stops after the last non-empty group
     pass i                    starts at max(slot full, previous pass start + npix, A + 3),
-                              issues npix = Hout_band * Wout pixels, one per cycle
+                              issues npix = B * Hout_band * Wout pixels, one per cycle
     slot release              the window generator frees the slot SLOT_FREE_LAT cycles after the
                               pass start + npix: the rows are rewritten behind the pass's
                               wavefront (the array skews weight writes like activations)
@@ -80,9 +81,14 @@ def utilization(macs: int, cycles: int, cfg) -> float:
 
 def geom_cycles(cfg) -> int:
     """Cycles of rtl/sps_ctrl.v's bit-serial geometry (state GEOM): the divisions by 3 and by LANES
-    (one quotient bit per cycle over the wider dividend), H3 * W3 (DIM_BITS + 1 steps), then
-    HW3 * N_CBLK (CH_BITS steps)."""
-    return max(cfg.DIM_BITS + 1, cfg.CH_BITS + 1) + (cfg.DIM_BITS + 1) + cfg.CH_BITS
+    (one quotient bit per cycle over the wider dividend; HOUT * WOUT beside them), H3 * W3 and
+    N_CBLK * BATCH (max(DIM_BITS + 1, BW) steps, BW = the BATCH register's bits), then
+    HW3 * N_CBLK * BATCH, HOUT * WOUT * BATCH and HW3 * BATCH (max(CH_BITS, BW, AW + 1) steps, AW =
+    the activation buffer's address bits). 36 cycles for the defaults."""
+    bw = cfg.ACC_DEPTH.bit_length()                 # a count 0..ACC_DEPTH
+    aw = max(1, (cfg.ACT_DEPTH - 1).bit_length())   # an index 0..ACT_DEPTH-1
+    return (max(cfg.DIM_BITS + 1, cfg.CH_BITS + 1) + max(cfg.DIM_BITS + 1, bw)
+            + max(cfg.CH_BITS, bw, aw + 1))
 
 
 def _plan(cfg, C: int, F: int, pps: PPS) -> list[tuple]:
@@ -161,14 +167,15 @@ def _band_cycles(cfg, plan, act: int, npix: int, requant: bool) -> dict:
             "fill": rows + cols_n + done_lat, "drain": end - last_end, "total": total, "macs_issued": macs}
 
 
-def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS, requant: bool) -> dict:
-    """bands: [(H_band, Hout_band)]."""
+def _layer_cycles(cfg, C: int, F: int, W: int, Wout: int, bands, pps: PPS, requant: bool, batch: int = 1) -> dict:
+    """bands: [(H_band, Hout_band)]; each band holds `batch` images (passes of batch x its pixels)."""
     plan = _plan(cfg, C, F, pps)
-    out_bands = [_band_cycles(cfg, plan, ceil_div(C, cfg.LANES) * hb * W, hob * Wout, requant) for hb, hob in bands]
+    out_bands = [_band_cycles(cfg, plan, ceil_div(C, cfg.LANES) * batch * hb * W, batch * hob * Wout, requant)
+                 for hb, hob in bands]
     res = {k: sum(b[k] for b in out_bands) for k in
            ("act_load", "wgt_beats", "res_beats", "passes", "start", "pass_cycles", "bubbles", "fill", "drain", "total", "macs_issued")}
     Hout = sum(hob for _, hob in bands)
-    res["macs"] = pps.nonzeros(F, C) * Hout * Wout
+    res["macs"] = pps.nonzeros(F, C) * Hout * Wout * batch
     res["ideal"] = ideal_cycles(res["macs"], cfg)
     res["utilization"] = utilization(res["macs"], res["total"], cfg)
     res["bands"] = out_bands
@@ -184,15 +191,18 @@ def dense_equivalent(prog, cfg=None) -> dict:
     cfg = cfg or prog.cfg
     if prog.unfold:          # the original layer dense, unfolded the same way: 9 channels per channel
         return _layer_cycles(cfg, 9 * prog.unfold["C"], prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps,
-                             prog.requant)
-    return _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), PPS.dense(), prog.requant)
+                             prog.requant, prog.batch)
+    return _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), PPS.dense(), prog.requant,
+                         prog.batch)
 
 
 def predict_cycles(prog, cfg=None) -> dict:
     """Cycle prediction of a LayerProgram: the breakdown above (summed over bands, plus per band),
     'dense_equivalent' (same breakdown, dense), 'ideal', 'utilization' and 'speedup_vs_dense'."""
     cfg = cfg or prog.cfg
-    res = _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps, prog.requant)
+    res = _layer_cycles(cfg, prog.C, prog.F, prog.W, prog.Wout, _bands_of(prog), prog.pps, prog.requant,
+                        prog.batch)
+    res["batch"] = prog.batch
     dense = dense_equivalent(prog, cfg)
     res["dense_equivalent"] = dense
     res["speedup_vs_dense"] = round(dense["total"] / res["total"], 4)

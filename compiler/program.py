@@ -70,6 +70,9 @@ class LayerProgram:
     # set when the layer runs unfolded (compiler.unfold): the original C, H, W, stride, padding,
     # kernel positions and PPS; C..padding above then describe what the array runs
     unfold: dict | None = None
+    # images per band (the BATCH register): every pass runs over the same pixels of `batch` images
+    # while the weights stay; inputs and outputs then carry a leading batch axis
+    batch: int = 1
 
     # -- derived ----------------------------------------------------------------------------
     @property
@@ -78,7 +81,7 @@ class LayerProgram:
 
     @property
     def col_tiles(self) -> int:
-        """Column tiles per band over all groups (result beats per band = col_tiles * Hout_b * Wout)."""
+        """Column tiles per band over all groups (result beats per band = col_tiles * batch * Hout_b * Wout)."""
         return sum(ceil_div(n, self.cfg.COLS) for n in self.fg)
 
     @property
@@ -97,15 +100,29 @@ class LayerProgram:
             return f"{self.unfold['pps'].split(' patterns=')[0]}, unfolded to {self.C} channels"
         return self.pps.describe()
 
-    def band_inputs(self, x: np.ndarray) -> list[np.ndarray]:
-        x = np.asarray(x)
+    def input_shape(self) -> list[int]:
+        """The input the program takes: [C, H, W], or [batch, C, H, W] when batch > 1 (the original
+        layer's shape for an unfolded layer)."""
         u = self.unfold
-        want = [u["C"], u["H"], u["W"]] if u else [self.C, self.H, self.W]
-        if list(x.shape) != want:
+        one = [u["C"], u["H"], u["W"]] if u else [self.C, self.H, self.W]
+        return [self.batch] + one if self.batch > 1 else one
+
+    def band_inputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """Per band, the input rows it reads: [C, H_band, W] (batch 1) or [batch, C, H_band, W]."""
+        x = np.asarray(x)
+        want = self.input_shape()
+        if list(x.shape) == want[-3:] and self.batch == 1:
+            x = x[None]
+        elif list(x.shape) == [self.batch] + want[-3:]:
+            pass
+        else:
             raise ValueError(f"layer {self.name!r}: input has shape {list(x.shape)}, program expects {want}")
+        u = self.unfold
         if u:
-            x = unfold_input(x, u["stride"], u["padding"], u["positions"], self.Hout, self.Wout)
-        return [x[:, b.iy0:b.iy1, :] for b in self.bands]
+            x = np.stack([unfold_input(xi, u["stride"], u["padding"], u["positions"], self.Hout, self.Wout)
+                          for xi in x])
+        parts = [x[:, :, b.iy0:b.iy1, :] for b in self.bands]
+        return parts if self.batch > 1 else [p[0] for p in parts]
 
     def activation_streams(self, x: np.ndarray) -> list[np.ndarray]:
         return [activation_stream(xb, self.cfg) for xb in self.band_inputs(x)]
@@ -118,11 +135,13 @@ class LayerProgram:
 
     # -- results ----------------------------------------------------------------------------
     def unpack_results(self, results) -> np.ndarray:
-        """Per-band result beats (int32 [beats, COLS], section 5.4) -> int32 Y[F][Hout][Wout]."""
+        """Per-band result beats (int32 [beats, COLS], section 5.4) -> int32 Y[F][Hout][Wout], or
+        Y[batch][F][Hout][Wout] when batch > 1 (a column tile's beats are in (image, oy, ox) order)."""
         if len(results) != len(self.bands):
             raise ValueError(f"layer {self.name!r}: got results for {len(results)} band(s), "
                              f"the program has {len(self.bands)}")
-        Y = np.zeros((self.F, self.Hout, self.Wout), np.int32)
+        B = self.batch
+        Y = np.zeros((B, self.F, self.Hout, self.Wout), np.int32)
         COLS = self.cfg.COLS
         for b, res in zip(self.bands, results):
             res = np.asarray(res)
@@ -134,12 +153,12 @@ class LayerProgram:
                                  f"expected {b.res_beats}")
             if res.dtype.kind not in "iu":
                 raise ValueError(f"layer {self.name!r} band {b.index}: result dtype {res.dtype} is not integer")
-            npix = b.Hout * self.Wout
+            npix = B * b.Hout * self.Wout
             k = 0
             for fl in self.out_filter:
                 for ct in range(ceil_div(len(fl), COLS)):
                     blk = res[k * npix:(k + 1) * npix]
                     for j, f in enumerate(fl[ct * COLS:(ct + 1) * COLS]):
-                        Y[f, b.oy0:b.oy1, :] = blk[:, j].reshape(b.Hout, self.Wout)
+                        Y[:, f, b.oy0:b.oy1, :] = blk[:, j].reshape(B, b.Hout, self.Wout)
                     k += 1
-        return Y
+        return Y if B > 1 else Y[0]

@@ -23,6 +23,7 @@ PAD_LEFT = 0x24
 MODE = 0x28
 NPAT = 0x2C
 PAT_BASE = 0x30
+BATCH = 0xFC           # the last word of the RW block: images per band (PAT[] and FG[] stay below it)
 CYCLES = 0x100
 BUSY = 0x104
 MACS_LO = 0x108
@@ -50,8 +51,8 @@ SCALAR_RW = (("C", C), ("H", H), ("W", W), ("HOUT", HOUT), ("WOUT", WOUT), ("STR
 
 
 def max_pmax() -> int:
-    """Largest PMAX for which PAT[] and FG[] stay below the read-only block at 0x100."""
-    return (CYCLES - PAT_BASE) // 8
+    """Largest PMAX for which PAT[] and FG[] stay below BATCH (0xFC, before the counters at 0x100)."""
+    return (BATCH - PAT_BASE) // 8
 
 
 def pat(i: int, cfg) -> int:
@@ -67,6 +68,7 @@ def rw_registers(cfg) -> list[tuple[int, str]]:
     out = [(a, n) for n, a in SCALAR_RW]
     out += [(pat(i, cfg), f"PAT[{i}]") for i in range(cfg.PMAX)]
     out += [(fg(g, cfg), f"FG[{g}]") for g in range(cfg.PMAX)]
+    out.append((BATCH, "BATCH"))
     return out
 
 
@@ -88,4 +90,5 @@ def decode(regs, cfg) -> dict:
     out = {n: int(d[a]) & 0xFFFFFFFF for n, a in SCALAR_RW}
     out["PAT"] = [int(d[pat(i, cfg)]) & 0xFFFFFFFF for i in range(cfg.PMAX)]
     out["FG"] = [int(d[fg(g, cfg)]) & 0xFFFFFFFF for g in range(cfg.PMAX)]
+    out["BATCH"] = int(d[BATCH]) & 0xFFFFFFFF
     return out

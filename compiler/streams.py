@@ -13,17 +13,20 @@ from models.pps import KERNEL_POSITIONS, PPS
 
 
 def activation_stream(x_band: np.ndarray, cfg: ArrayConfig) -> np.ndarray:
-    """Section 5.2: int8 [ceil(C/LANES)*H*W, LANES]; for cb: for y: for x: byte l = X[cb*LANES+l][y][x]
-    (0 for channels >= C)."""
+    """Section 5.2: int8 [ceil(C/LANES)*B*H*W, LANES]; for cb: for b: for y: for x: byte l =
+    X_b[cb*LANES+l][y][x] (0 for channels >= C). x_band is one image [C, H, W] (B = 1) or a batch
+    [B, C, H, W]."""
     x = np.asarray(x_band)
-    if x.ndim != 3:
-        raise ValueError(f"activation stream: input must be [C, H, W], got shape {list(x.shape)}")
-    C, H, W = x.shape
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4:
+        raise ValueError(f"activation stream: input must be [C, H, W] or [B, C, H, W], got shape {list(x.shape)}")
+    B, C, H, W = x.shape
     cb = ceil_div(C, cfg.LANES)
-    xp = np.zeros((cb * cfg.LANES, H, W), np.int8)
-    xp[:C] = x
-    return np.ascontiguousarray(xp.reshape(cb, cfg.LANES, H, W).transpose(0, 2, 3, 1)
-                                .reshape(cb * H * W, cfg.LANES))
+    xp = np.zeros((B, cb * cfg.LANES, H, W), np.int8)
+    xp[:, :C] = x
+    return np.ascontiguousarray(xp.reshape(B, cb, cfg.LANES, H, W).transpose(1, 0, 3, 4, 2)
+                                .reshape(cb * B * H * W, cfg.LANES))
 
 
 def header_beats(bias, M, shift, cfg: ArrayConfig) -> np.ndarray:
@@ -69,10 +72,11 @@ def weight_stream(layer: QLayer, pps: PPS, cfg: ArrayConfig, tiles=None) -> np.n
 
 
 def band_registers(C: int, H: int, W: int, Hout: int, Wout: int, stride: int, pad_top: int,
-                   pad_left: int, mode: int, pps: PPS, fg: list[int], cfg: ArrayConfig) -> list[tuple[int, int]]:
+                   pad_left: int, mode: int, pps: PPS, fg: list[int], cfg: ArrayConfig,
+                   batch: int = 1) -> list[tuple[int, int]]:
     """Every RW register (section 5.1) as (address, value) in address order; unused PAT/FG are 0."""
     vals = {"C": C, "H": H, "W": W, "HOUT": Hout, "WOUT": Wout, "STRIDE": stride, "PAD_TOP": pad_top,
-            "PAD_LEFT": pad_left, "MODE": mode, "NPAT": pps.period}
+            "PAD_LEFT": pad_left, "MODE": mode, "NPAT": pps.period, "BATCH": batch}
     out = []
     for a, name in R.rw_registers(cfg):
         if name.startswith("PAT["):

@@ -35,14 +35,14 @@ def test_verilog_header_has_every_parameter(tmp_path):
     ({"LANES": True}, "LANES must be a positive integer"),
     ({"ACT_DEPTH": "1024"}, "ACT_DEPTH must be a positive integer"),
     ({"ROWS": 256}, "<= 255"),
-    ({"PMAX": 27}, "PMAX=27 puts FG.. past 0x100.*PMAX must be <= 26"),
+    ({"PMAX": 26}, "PMAX=26 puts FG.. past BATCH .0xFC.*PMAX must be <= 25"),
     ({"OUT_FIFO_DEPTH": 7}, "OUT_FIFO_DEPTH must be >= 8"),
     ({"MACS_PER_DSP": 3}, "MACS_PER_DSP must be 1 or 2"),
 ])
 def test_invalid_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         ArrayConfig(**kw)
-    assert ArrayConfig(PMAX=26).PMAX == 26
+    assert ArrayConfig(PMAX=25).PMAX == 25
 
 
 @pytest.mark.parametrize("text, match", [

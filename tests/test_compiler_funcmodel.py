@@ -133,7 +133,7 @@ def hand_program(w_center, bias, x3x3):
     C=1, 3x3 input, stride 1, no padding, P=1 pattern {4}: out = w * x[1][1] + bias."""
     cfg = ArrayConfig(ROWS=1, COLS=1, LANES=1, PMAX=2)
     regs = {R.C: 1, R.H: 3, R.W: 3, R.HOUT: 1, R.WOUT: 1, R.STRIDE: 1, R.PAD_TOP: 0, R.PAD_LEFT: 0,
-            R.MODE: 0, R.NPAT: 1, 0x30: 1 << 4, 0x34: 0, 0x38: 1, 0x3C: 0}
+            R.MODE: 0, R.NPAT: 1, 0x30: 1 << 4, 0x34: 0, 0x38: 1, 0x3C: 0, R.BATCH: 1}
     hdr = list(int(bias).to_bytes(4, "little", signed=True)) + [0, 0, 0]
     wgt = np.array([[v] for v in hdr] + [[w_center & 0xFF]], np.uint8).view(np.int8)
     act = np.asarray(x3x3, np.int8).reshape(9, 1)
@@ -147,6 +147,10 @@ def test_hand_written_program():
     assert out.tolist() == [[-3 * x[1, 1] + 1000]]
     regs[R.MODE] = 3                                   # requant + relu with M=0 -> 0
     assert run_program(regs, wgt, act, cfg).tolist() == [[0]]
+    # BATCH = 2 by hand: the second image follows the first in the stream, its result the first's
+    regs[R.MODE], regs[R.BATCH] = 0, 2
+    out = run_program(regs, wgt, np.concatenate([act, -act]), cfg)
+    assert out.tolist() == [[-3 * x[1, 1] + 1000], [3 * x[1, 1] + 1000]]
 
 
 def test_stream_length_errors():
@@ -184,7 +188,7 @@ def test_header_requant_shift_range():
     ({R.NPAT: 0}, "NPAT"), ({R.NPAT: 3}, "NPAT"), ({0x30: 0}, "PAT\\[0\\]"), ({0x30: 512}, "PAT\\[0\\]"),
     ({R.STRIDE: 3}, "STRIDE"), ({R.PAD_TOP: 2}, "PAD_TOP"), ({R.MODE: 4}, "MODE"), ({R.C: 0}, "C="),
     ({R.H: 1024}, "H="), ({0x38: 0}, "every FG"), ({0x3C: 1}, "FG\\[1\\]"), ({R.HOUT: 4}, "HOUT"),
-    ({0x40: 0}, "unknown"), ({R.WOUT: None}, "missing"),
+    ({0x40: 0}, "unknown"), ({R.WOUT: None}, "missing"), ({R.BATCH: 0}, "BATCH"), ({R.BATCH: 10 ** 6}, "BATCH"),
 ])
 def test_register_errors(change, word):
     regs, wgt, act, cfg = hand_program(1, 1, np.ones((3, 3)))
@@ -227,3 +231,55 @@ def test_larger_layers_default_config(pps, C, F, H, W, s):
     assert np.array_equal(Y, conv2d_int(x, w, b, s, 1))
     if C == 96:
         assert len(prog.bands) > 1
+
+
+@pytest.mark.parametrize("seed", SEEDS[:64])
+def test_batch_matches_reference_per_image(seed):
+    """A batch of B images in one program (BATCH = B): every pass runs over all of them while the
+    weights stay; each image's output equals the reference of that image alone."""
+    cfg, pps, layer, x = make_case(seed)
+    rng = np.random.default_rng(1000 + seed)
+    B = int(rng.integers(2, 5))
+    xs = np.stack([x] + [rng.integers(-128, 128, x.shape).astype(np.int8) for _ in range(B - 1)])
+    try:
+        prog = compile_layer(layer, cfg, pps, x=xs)
+    except ValueError as e:      # the batch does not fit the (tiny) buffers even as one-row bands
+        assert ("ACT_DEPTH" in str(e) or "ACC_DEPTH" in str(e)) and f"'case{seed}'" in str(e)
+        return
+    assert prog.batch == B and prog.input_shape()[0] == B
+    regs = R.decode(prog.bands[0].regs, cfg)
+    assert regs["BATCH"] == B
+    results = [run_program(b.regs, b.wgt, b.act, cfg) for b in prog.bands]
+    for b, r in zip(prog.bands, results):
+        assert r.shape == (b.res_beats, cfg.COLS) and b.act.shape == (b.act_beats, cfg.LANES)
+    Y = prog.unpack_results(results)
+    assert Y.shape == (B, layer.F) + layer.out_size(x.shape[1], x.shape[2])
+    for i in range(B):
+        ref = reference(layer, xs[i])
+        assert np.array_equal(Y[i].astype(ref.dtype), ref), f"image {i}"
+    Y2 = run_layer_model(layer, xs, cfg, pps)
+    assert np.array_equal(Y2.astype(np.int64), Y.astype(np.int8 if layer.requant is not None else np.int32))
+
+
+def test_batch_streams_and_errors():
+    """The batched activation stream is for cb: for image: for y: for x; a batch that cannot fit
+    says so; a wrong batch or input shape is refused."""
+    cfg = ArrayConfig(ROWS=4, COLS=3, LANES=2)
+    rng = np.random.default_rng(3)
+    w = rng.integers(-128, 128, (5, 3, 3, 3)).astype(np.int8)
+    L = QLayer("b", w, np.zeros(5, np.int32), 1, 1)
+    xs = rng.integers(-128, 128, (3, 3, 4, 5)).astype(np.int8)
+    prog = compile_layer(L, cfg, PPS.dense(), x=xs, unfold="never")
+    act = prog.bands[0].act.reshape(2, 3, 4, 5, 2)              # [cb, image, y, x, lane]
+    assert np.array_equal(act[0, :, :, :, 0], xs[:, 0]) and np.array_equal(act[1, :, :, :, 0], xs[:, 2])
+    assert np.all(act[1, :, :, :, 1] == 0)                       # channel 3 does not exist
+    one = compile_layer(L, cfg, PPS.dense(), x=xs[0], unfold="never")
+    assert one.batch == 1 and prog.cycles["total"] < 3 * one.cycles["total"]
+    with pytest.raises(ValueError, match="batch=2 disagrees"):
+        compile_layer(L, cfg, PPS.dense(), x=xs, batch=2)
+    with pytest.raises(ValueError, match="batch=2 needs an input"):
+        compile_layer(L, cfg, PPS.dense(), x=xs[0], batch=2)
+    with pytest.raises(ValueError, match="program expects \\[3, 3, 4, 5\\]"):
+        prog.set_input(xs[:2])
+    with pytest.raises(ValueError, match="ACC_DEPTH"):
+        compile_layer(L, cfg.replace(ACC_DEPTH=12), PPS.dense(), x=xs)

@@ -36,13 +36,14 @@ def test_registers_exact():
     expect = [(0x08, 13), (0x0C, 9), (0x10, 11), (0x14, 5), (0x18, 6), (0x1C, 2), (0x20, 1), (0x24, 1),
               (0x28, 3), (0x2C, 4),
               (0x30, 0x1B), (0x34, 0x36), (0x38, 0xD8), (0x3C, 0x1B0), (0x40, 0), (0x44, 0), (0x48, 0), (0x4C, 0),
-              (0x50, 2), (0x54, 3), (0x58, 3), (0x5C, 2), (0x60, 0), (0x64, 0), (0x68, 0), (0x6C, 0)]
+              (0x50, 2), (0x54, 3), (0x58, 3), (0x5C, 2), (0x60, 0), (0x64, 0), (0x68, 0), (0x6C, 0),
+              (0xFC, 1)]
     assert prog.bands[0].regs == expect
     assert prog.out_filter == [[3, 7], [0, 4, 8], [1, 5, 9], [2, 6]]
     prog = compile_layer(pps_layer(rng, PPS.dense(), 3, 2), ArrayConfig(PMAX=2), None, H=4, W=4, unfold="never")
     assert prog.bands[0].regs == [(0x08, 2), (0x0C, 4), (0x10, 4), (0x14, 4), (0x18, 4), (0x1C, 1),
                                   (0x20, 1), (0x24, 1), (0x28, 0), (0x2C, 1), (0x30, 0x1FF), (0x34, 0),
-                                  (0x38, 3), (0x3C, 0)]
+                                  (0x38, 3), (0x3C, 0), (0xFC, 1)]
 
 
 def test_header_packing():
@@ -112,8 +113,12 @@ def test_activation_stream_layout():
                 for lane in range(4):
                     c = cb * 4 + lane
                     assert beat[lane] == (x[c, y, xx] if c < 6 else 0)
-    for bad in (x[0], x[None]):                               # [H, W] and [1, C, H, W]
-        with pytest.raises(ValueError, match=r"activation stream: input must be \[C, H, W\], got shape"):
+    assert np.array_equal(activation_stream(x[None], cfg), a)  # a batch of one
+    b2 = activation_stream(np.stack([x, -x]), cfg)             # for cb: for image: for y: for x
+    assert np.array_equal(b2.reshape(2, 2, 6, 4)[:, 0], a.reshape(2, 6, 4))
+    assert np.array_equal(b2.reshape(2, 2, 6, 4)[:, 1], -a.reshape(2, 6, 4))
+    for bad in (x[0], x[None, None]):                         # [H, W] and [1, 1, C, H, W]
+        with pytest.raises(ValueError, match=r"activation stream: input must be \[C, H, W\] or \[B, C, H, W\], got shape"):
             activation_stream(bad, cfg)
 
 
@@ -291,3 +296,30 @@ def test_load_errors(tmp_path):
     np.savez(tmp_path / "badgroups.npz", **z)
     with pytest.raises(ValueError, match="malformed: out_filter .* is not the phase grouping of F=4"):
         load_program(tmp_path / "badgroups.npz")
+
+
+def test_batch_round_trip_and_version_1(tmp_path):
+    """A batched program keeps its batch through the file; a version 1 file (before BATCH) reads as
+    batch 1 with BATCH = 1 added to its registers."""
+    rng = np.random.default_rng(8)
+    L = pps_layer(rng, PPS.ps(4), 6, 5)
+    xs = rng.integers(-128, 128, (3, 5, 4, 4)).astype(np.int8)
+    prog = compile_layer(L, ArrayConfig(), PPS.ps(4), x=xs)
+    save_program(prog, tmp_path / "b.npz")
+    back = load_program(tmp_path / "b.npz")
+    assert back.batch == 3 and back.bands[0].regs == prog.bands[0].regs and back.cycles == prog.cycles
+    Y = back.unpack_results([run_band(back, b) for b in back.bands])
+    assert Y.shape == (3, 6, 4, 4)
+    for i in range(3):
+        assert np.array_equal(Y[i], conv2d_int(xs[i], L.weight, L.bias, 1, 1))
+    one = compile_layer(L, ArrayConfig(), PPS.ps(4), x=xs[0])
+    save_program(one, tmp_path / "v2.npz")
+    z = dict(np.load(tmp_path / "v2.npz"))
+    meta = json.loads(str(z["meta"]))
+    meta["version"] = 1
+    del meta["batch"]
+    z["meta"] = np.array(json.dumps(meta))
+    z["regs_0"] = z["regs_0"][z["regs_0"][:, 0] != R.BATCH]
+    np.savez(tmp_path / "v1.npz", **z)
+    old = load_program(tmp_path / "v1.npz")
+    assert old.batch == 1 and old.bands[0].regs == one.bands[0].regs
