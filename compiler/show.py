@@ -67,44 +67,53 @@ def describe_wgt_beat(prog: LayerProgram, n: int) -> str:
     return f"{head}, row tile {seg['tile']} row {k}: {what}; byte j = weight of filter filters[j]{last}"
 
 
-def act_beat(prog: LayerProgram, b: int, n: int) -> tuple[int, int, int]:
-    """Activation beat n of band b -> (channel block, input row of the layer, column)."""
+def act_beat(prog: LayerProgram, b: int, n: int) -> tuple[int, int, int, int]:
+    """Activation beat n of band b -> (channel block, image of the batch, input row of the layer, column)."""
     band = _band(prog, b)
     if not 0 <= n < band.act_beats:
         raise ValueError(f"--act-beat {n}: band {b}'s activation stream has {band.act_beats} beats "
                          f"(0..{band.act_beats - 1})")
-    cb, rest = divmod(n, band.H * prog.W)
+    cb, rest = divmod(n, prog.batch * band.H * prog.W)
+    img, rest = divmod(rest, band.H * prog.W)
     y, x = divmod(rest, prog.W)
-    return cb, band.iy0 + y, x
+    return cb, img, band.iy0 + y, x
+
+
+def _image(prog: LayerProgram, img: int) -> str:
+    return f"image {img}, " if prog.batch > 1 else ""
 
 
 def describe_act_beat(prog: LayerProgram, b: int, n: int) -> str:
-    cb, y, x = act_beat(prog, b, n)
+    cb, img, y, x = act_beat(prog, b, n)
     c0 = cb * prog.cfg.LANES
     return (f"act beat {n} (band {b}): channel block {cb} (channels {c0}..{min(prog.C, c0 + prog.cfg.LANES) - 1}, "
-            f"byte l = channel {c0} + l), input row {y} (band row {y - prog.bands[b].iy0}), column {x}")
+            f"byte l = channel {c0} + l), {_image(prog, img)}input row {y} (band row {y - prog.bands[b].iy0}), "
+            f"column {x}")
 
 
-def res_beat(prog: LayerProgram, b: int, n: int) -> tuple[int, int, list, int, int]:
-    """Result beat n of band b -> (group, column tile, filters of lanes 0.., output row, column)."""
+def res_beat(prog: LayerProgram, b: int, n: int) -> tuple[int, int, list, int, int, int]:
+    """Result beat n of band b -> (group, column tile, filters of lanes 0.., image of the batch,
+    output row, column)."""
     band = _band(prog, b)
     if not 0 <= n < band.res_beats:
         raise ValueError(f"--res-beat {n}: band {b}'s result stream has {band.res_beats} beats "
                          f"(0..{band.res_beats - 1})")
-    k, p = divmod(n, band.Hout * prog.Wout)
+    k, p = divmod(n, prog.batch * band.Hout * prog.Wout)
+    img, p = divmod(p, band.Hout * prog.Wout)
     for g, filters in enumerate(prog.out_filter):
         nct = ceil_div(len(filters), prog.cfg.COLS)
         if k < nct:
             oy, ox = divmod(p, prog.Wout)
-            return g, k, filters[k * prog.cfg.COLS:(k + 1) * prog.cfg.COLS], band.oy0 + oy, ox
+            return g, k, filters[k * prog.cfg.COLS:(k + 1) * prog.cfg.COLS], img, band.oy0 + oy, ox
         k -= nct
     raise AssertionError("result beat outside every column tile")     # res_beats = col_tiles * npix
 
 
 def describe_res_beat(prog: LayerProgram, b: int, n: int) -> str:
-    g, ct, cols, oy, ox = res_beat(prog, b, n)
+    g, ct, cols, img, oy, ox = res_beat(prog, b, n)
     unused = f", lanes {len(cols)}..{prog.cfg.COLS - 1} unused" if len(cols) < prog.cfg.COLS else ""
-    return (f"res beat {n} (band {b}): group {g} column tile {ct}, output pixel (row {oy}, column {ox}); "
+    return (f"res beat {n} (band {b}): group {g} column tile {ct}, {_image(prog, img)}output pixel "
+            f"(row {oy}, column {ox}); "
             f"lane j = filter {cols}[j]{unused}")
 
 
@@ -116,7 +125,8 @@ def summary(prog: LayerProgram, b: int, tiles: bool, beat_map: bool) -> str:
            f"array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, "
            f"ACC_DEPTH={cfg.ACC_DEPTH}, PMAX={cfg.PMAX}",
            f"PPS: {prog.pps.describe()}",
-           f"phase groups: filters per group {prog.fg}; column tiles per band {prog.col_tiles}"]
+           f"phase groups: filters per group {prog.fg}; column tiles per band {prog.col_tiles}"
+           + (f"; batch of {prog.batch} images per band (every pass covers all of them)" if prog.batch > 1 else "")]
     if prog.cycles:
         out.append(f"predicted cycles: {prog.cycles['total']} (dense mode "
                    f"{prog.cycles['dense_equivalent']['total']}, ideal {prog.cycles['ideal']})")
@@ -125,7 +135,7 @@ def summary(prog: LayerProgram, b: int, tiles: bool, beat_map: bool) -> str:
         f"act={x.act_beats} wgt={x.wgt_beats} res={x.res_beats} passes={x.passes}" for x in prog.bands))
     band = _band(prog, b)
     d = R.decode(band.regs, cfg)
-    out.append(f"registers (band {b}): " + " ".join(f"{n}={d[n]}" for n, _ in R.SCALAR_RW))
+    out.append(f"registers (band {b}): " + " ".join(f"{n}={d[n]}" for n, _ in R.SCALAR_RW) + f" BATCH={d['BATCH']}")
     out.append("  " + " ".join(f"PAT[{i}]={d['PAT'][i]:#05x}{_positions(d['PAT'][i])}"
                                for i in range(d["NPAT"])) + "  FG=" + str(d["FG"][:d["NPAT"]]))
     if tiles:

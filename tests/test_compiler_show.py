@@ -70,13 +70,15 @@ def test_activation_and_result_maps(case):
     L = prog.cfg.LANES
     for bi, band in enumerate(prog.bands):
         for n in range(band.act_beats):
-            cb, y, xx = act_beat(prog, bi, n)
+            cb, img, y, xx = act_beat(prog, bi, n)
+            assert img == 0
             for l in range(L):
                 c = cb * L + l
                 assert band.act[n, l] == (x[c, y, xx] if c < prog.C else 0)
         res = run_band(prog, band)
         for n in range(band.res_beats):
-            g, ct, cols, oy, ox = res_beat(prog, bi, n)
+            g, ct, cols, img, oy, ox = res_beat(prog, bi, n)
+            assert img == 0
             assert cols == prog.out_filter[g][ct * prog.cfg.COLS:(ct + 1) * prog.cfg.COLS]
             assert np.array_equal(res[n, :len(cols)], ref[cols, oy, ox])
 
@@ -114,3 +116,33 @@ def test_cli_unreadable_file(tmp_path, capsys):
     assert sps(["show", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sps show: error: program file") and err.count("\n") == 1
+
+
+def test_batch_maps(tmp_path, capsys):
+    """With a batch, the activation and result beat maps name the image, checked against the streams
+    and the functional model."""
+    rng = np.random.default_rng(5)
+    cfg = ArrayConfig(ROWS=4, COLS=3, LANES=2, ACT_DEPTH=60, ACC_DEPTH=80)
+    F, C, H, W = 5, 3, 6, 5
+    w = rng.integers(-128, 128, (F, C, 3, 3)).astype(np.int8)
+    layer = QLayer("showb", w, rng.integers(-99, 99, F).astype(np.int32), 1, 1)
+    xs = rng.integers(-128, 128, (3, C, H, W)).astype(np.int8)
+    prog = compile_layer(layer, cfg, PPS.dense(), x=xs, unfold="never")
+    assert prog.batch == 3 and len(prog.bands) > 1
+    for bi, band in enumerate(prog.bands):
+        for n in range(band.act_beats):
+            cb, img, y, xx = act_beat(prog, bi, n)
+            for l in range(cfg.LANES):
+                c = cb * cfg.LANES + l
+                assert band.act[n, l] == (xs[img, c, y, xx] if c < C else 0)
+        res = run_band(prog, band)
+        for n in range(band.res_beats):
+            g, ct, cols, img, oy, ox = res_beat(prog, bi, n)
+            ref = conv2d_int(xs[img], w, layer.bias, 1, 1)
+            assert np.array_equal(res[n, :len(cols)], ref[cols, oy, ox])
+    save_program(prog, tmp_path / "b.npz")
+    assert sps(["show", str(tmp_path / "b.npz"), "--act-beat", "31", "--res-beat", "31"]) == 0
+    out = capsys.readouterr().out
+    assert "batch of 3 images per band" in out and "BATCH=3" in out
+    assert "act beat 31 (band 0): channel block 0 (channels 0..1, byte l = channel 0 + l), image 1, " in out
+    assert "res beat 31 (band 0): group 0 column tile 0, image 1, output pixel (row 1, column 1)" in out
