@@ -19,6 +19,13 @@ integer code (not the reference's):
 `NetProgram.schedule(x)` is a generator: it yields (stage, program with x's activations attached)
 for every array stage and expects the int8 [F, Hout, Wout] result sent back; the host stages run
 in between. `run(x, array_fn)` drives it synchronously (tb/env/network.py drives it from cocotb).
+
+Batching (`NetProgram(qnet, cfg, batch=B)`): x is [B, C, H, W] and every tensor carries the batch
+axis. Each array layer is compiled for the images per band b (a divisor of B: the BATCH register)
+with the fewest predicted cycles per image -- small layers take b = B, so that a pass covers the
+same pixels of b images while the weights stay; a layer whose batch would need narrower bands
+(more re-sent weights) keeps b = 1 -- and runs B / b times per batch (one yield each, with
+[b, F, Hout, Wout] sent back when b > 1). Host stages run image by image.
 """
 from __future__ import annotations
 
@@ -48,6 +55,7 @@ class Stage:
     node: object              # the models.qnet.Node it comes from
     prog: LayerProgram | None = None      # array stages only
     note: str = ""                        # why a conv stays on the host
+    batch: int = 1                        # the network's images per run (prog.batch of them per program run)
 
     @property
     def where(self) -> str:
@@ -55,14 +63,20 @@ class Stage:
 
     @property
     def dense_prediction(self) -> dict:
-        """The cycle model of the layer in dense mode (a 1x1 layer: itself)."""
+        """The cycle model of one program run of the layer in dense mode (a 1x1 layer: itself), for
+        prog.batch images."""
         return self.prog.cycles if self.kind == "conv1x1" else self.prog.cycles["dense_equivalent"]
 
     @property
+    def runs(self) -> int:
+        """Program runs per batch of the network: batch / prog.batch."""
+        return self.batch // self.prog.batch
+
+    @property
     def macs(self) -> int:
-        """Multiply-accumulates the layer needs (structural non-zeros for array layers)."""
+        """Multiply-accumulates the layer needs per image (structural non-zeros for array layers)."""
         if self.prog is not None:
-            return self.prog.cycles["macs"]
+            return self.prog.cycles["macs"] // self.prog.batch
         if self.kind == "conv1x1":
             return int(np.prod(self.out_shape)) * self.in_shape[0]
         if self.kind == "linear":
@@ -92,10 +106,19 @@ def _layer_pps(node) -> PPS | str:
     return PPS.dense() if p == "dense" else PPS.from_json(p)
 
 
+def batch_divisors(batch: int) -> list[int]:
+    """The images per program a layer of a network batch of `batch` may use: the divisors, largest first."""
+    return [b for b in range(batch, 0, -1) if batch % b == 0]
+
+
 class NetProgram:
-    def __init__(self, qnet, cfg: ArrayConfig | None = None):
+    def __init__(self, qnet, cfg: ArrayConfig | None = None, batch: int = 1):
         self.qnet = qnet
         self.cfg = cfg if cfg is not None else load_config()
+        if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= self.cfg.ACC_DEPTH:
+            raise ValueError(f"{qnet.name}: batch must be an integer in 1..ACC_DEPTH={self.cfg.ACC_DEPTH}, "
+                             f"got {batch!r}")
+        self.batch = batch
         self.stages: list[Stage] = []
         shapes = {"input": tuple(qnet.input_shape)}
         for node in qnet.nodes:
@@ -122,6 +145,7 @@ class NetProgram:
             else:
                 raise ValueError(f"layer {node.name!r}: unknown op {node.op!r}")
             shapes[node.out] = st.out_shape
+            st.batch = batch
             self.stages.append(st)
 
     def _conv_stage(self, node, shp) -> Stage:
@@ -130,7 +154,7 @@ class NetProgram:
         if k == 3:
             layer = QLayer(node.name, w, node.arrays["bias"], a["stride"], a["padding"],
                            (node.arrays["M"], node.arrays["shift"], bool(a["relu"])))
-            prog = compile_layer(layer, self.cfg, _layer_pps(node), H=shp[1], W=shp[2])
+            prog = self._compile(layer, _layer_pps(node), shp)
             return Stage("conv3x3", node.name, node.inputs, node.out, shp, (prog.F, prog.Hout, prog.Wout), node, prog)
         if k == 1 and a["padding"] == 0:
             s = a["stride"]
@@ -140,49 +164,81 @@ class NetProgram:
                 return Stage("conv1x1", node.name, node.inputs, node.out, shp, out, node,
                              note=f"{w.shape[1]} channels x {w.shape[0]} filters: more than the "
                                   f"{self.cfg.CH_BITS}-bit channel registers count ({ch_max})")
-            prog = compile_layer(centre_layer(node), self.cfg, UNFOLDED_PPS, H=shp[1], W=shp[2])
+            prog = self._compile(centre_layer(node), UNFOLDED_PPS, shp)
             return Stage("conv1x1", node.name, node.inputs, node.out, shp, out, node, prog)
         raise ValueError(f"layer {node.name!r}: a {k}x{k} conv with padding {a['padding']} is neither a 3x3 "
                          "(padding 0 or 1) nor a 1x1 (padding 0) layer")
+
+    def _compile(self, layer: QLayer, pps, shp, batch: int | None = None) -> LayerProgram:
+        """The layer compiled for the images per program (a divisor of the network's batch) with the
+        fewest predicted cycles per image (ties: the larger batch); `batch` forces one. The error of
+        batch 1 when no batch compiles."""
+        best, err = None, None
+        for b in ([batch] if batch else batch_divisors(self.batch)):
+            try:
+                prog = compile_layer(layer, self.cfg, pps, H=shp[1], W=shp[2], batch=b)
+            except ValueError as e:
+                err = e
+                continue
+            if best is None or prog.cycles["total"] * best.batch < best.cycles["total"] * b:
+                best = prog
+        if best is None:
+            raise err
+        return best
 
     @property
     def array_stages(self) -> list[Stage]:
         return [s for s in self.stages if s.prog is not None]
 
     def dense_program(self, stage: Stage) -> LayerProgram:
-        """The same layer forced to dense mode (P=1): the baseline for speedups. A 1x1 layer's
-        dense form is itself (its one position is all there is)."""
+        """The same layer forced to dense mode (P=1), for as many images per program as the stage's:
+        the baseline for speedups. A 1x1 layer's dense form is itself (its one position is all there is)."""
         n = stage.node
         if stage.kind == "conv1x1":
             return stage.prog
         layer = QLayer(n.name + "_dense", n.arrays["weight"], n.arrays["bias"], n.attrs["stride"],
                        n.attrs["padding"], (n.arrays["M"], n.arrays["shift"], bool(n.attrs["relu"])))
-        return compile_layer(layer, self.cfg, PPS.dense(), H=stage.in_shape[1], W=stage.in_shape[2])
+        return self._compile(layer, PPS.dense(), stage.in_shape, stage.prog.batch)
+
+    @property
+    def input_shape(self) -> tuple:
+        """What schedule() and run() take: the network's input, with a leading batch axis when batch > 1."""
+        one = tuple(self.qnet.input_shape)
+        return (self.batch,) + one if self.batch > 1 else one
 
     # ---- execution ---------------------------------------------------------------------------
     def schedule(self, x: np.ndarray):
-        """Generator: yields (stage, program) for array stages, receives their int8 outputs;
-        returns the dict of all tensors (StopIteration.value)."""
+        """Generator: yields (stage, program) for every program run of the array stages, receives
+        their int8 outputs; returns the dict of all tensors (StopIteration.value), with a leading
+        batch axis when batch > 1."""
         x = np.asarray(x)
-        if x.dtype != np.int8 or tuple(x.shape) != tuple(self.qnet.input_shape):
-            raise ValueError(f"{self.qnet.name}: input must be int8 {list(self.qnet.input_shape)}, "
+        if x.dtype != np.int8 or tuple(x.shape) != self.input_shape:
+            raise ValueError(f"{self.qnet.name}: input must be int8 {list(self.input_shape)}, "
                              f"got {x.dtype} {list(x.shape)}")
-        t = {"input": x}
+        B = self.batch
+        t = {"input": x if B > 1 else x[None]}
         for st in self.stages:
             ins = [t[i] for i in st.inputs]
             if st.prog is not None:
-                y = yield st, st.prog.set_input(ins[0])
-                y = np.asarray(y)
-                if y.shape != st.out_shape:
-                    raise ValueError(f"layer {st.name!r}: array returned shape {list(y.shape)}, "
-                                     f"expected {list(st.out_shape)}")
-                t[st.out] = y.astype(np.int8)
+                b = st.prog.batch
+                outs = []
+                for k in range(0, B, b):
+                    chunk = ins[0][k:k + b]
+                    y = yield st, st.prog.set_input(chunk if b > 1 else chunk[0])
+                    y = np.asarray(y)
+                    want = ((b,) if b > 1 else ()) + tuple(st.out_shape)
+                    if y.shape != want:
+                        raise ValueError(f"layer {st.name!r}: array returned shape {list(y.shape)}, "
+                                         f"expected {list(want)}")
+                    outs.append(y.astype(np.int8).reshape((b,) + tuple(st.out_shape)))
+                t[st.out] = np.concatenate(outs)
             else:
-                t[st.out] = host_op(st, ins)
-        return t
+                t[st.out] = np.stack([host_op(st, [v[k] for v in ins]) for k in range(B)])
+        return t if B > 1 else {k: v[0] for k, v in t.items()}
 
     def run(self, x: np.ndarray, array_fn=None) -> dict:
-        """Run one image; array_fn(stage, prog) -> int8 output (default: the functional model)."""
+        """Run one image (a batch [B, ...] when batch > 1); array_fn(stage, prog) -> int8 output
+        (default: the functional model)."""
         array_fn = array_fn or functional_array
         gen = self.schedule(x)
         try:
