@@ -166,11 +166,18 @@ def buffers(cfg, table: dict) -> dict:
 
 # ---- counts ------------------------------------------------------------------------------------------
 
+def _per(v, images: int):
+    """A count of a program run of `images` images, per image (unchanged for one)."""
+    return v / images if images > 1 else v
+
+
 def layer_counts(prog, counters: dict | None = None) -> dict:
-    """Action counts of one layer program, summed over its bands. counters: the layer's hardware
-    counters summed over bands (keys macs, busy, passes: tb.env.top.sum_counters); without them
-    the cycle model's values are used."""
-    cfg, cyc = prog.cfg, prog.cycles
+    """Action counts of one layer program per image (a program of a batch of B images: its counts
+    / B), summed over its bands. counters: the layer's hardware counters per image, summed over
+    bands (keys macs, busy, passes: tb.env.top.sum_counters, tb.env.host.NetRun); without them the
+    cycle model's values are used."""
+    cfg, b = prog.cfg, prog.batch
+    cyc = {k: _per(v, b) for k, v in prog.cycles.items() if isinstance(v, (int, float))}
     hw = ({"macs": counters["macs"], "pixels": counters["busy"], "passes": counters["passes"]} if counters
           else {"macs": cyc["macs_issued"], "pixels": cyc["pass_cycles"], "passes": cyc["passes"]})
     pixels, passes, res = hw["pixels"], hw["passes"], cyc["res_beats"]
@@ -191,7 +198,7 @@ def layer_counts(prog, counters: dict | None = None) -> dict:
         "fifo_writes": res,
         "fifo_reads": res,
         "dram_wgt_bits": cyc["wgt_beats"] * cfg.COLS * 8,
-        "dram_index_bits": storage_report(prog.F, prog.C, prog.pps, pmax=cfg.PMAX)["SPS"]["index_bits"],
+        "dram_index_bits": _per(storage_report(prog.F, prog.C, prog.pps, pmax=cfg.PMAX)["SPS"]["index_bits"], b),
         "dram_act_bits": cyc["act_load"] * cfg.LANES * 8,
         "dram_res_bits": res * cfg.COLS * 32,
     }

@@ -35,9 +35,16 @@ def _short_pps(prog) -> str:
     return prog.pps_text.split(" patterns=")[0]
 
 
+def per_image(v: float) -> int | float:
+    """A figure per image: an integer when it is one (one image per program), else to 0.1 (the
+    average over a batch)."""
+    return int(v) if float(v).is_integer() else round(float(v), 1)
+
+
 def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
                dense_counters: dict | None = None) -> list[dict]:
-    """One row per stage. counters / dense_counters: layer -> hardware counters (source="rtl")."""
+    """One row per stage, figures per image. counters / dense_counters: layer -> hardware counters
+    per image (source="rtl"; tb.env.host.NetRun)."""
     cfg = net.cfg
     rows = []
     for st in net.stages:
@@ -45,14 +52,17 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
              "out": list(st.out_shape), "macs": st.macs}
         if st.prog is not None:
             dense = st.dense_prediction                     # the same layer, same bands, dense mode
+            b = st.prog.batch                               # images per program run
             if source == "rtl":
                 cyc, dcyc = counters[st.name]["cycles"], dense_counters[st.name]["cycles"]
             else:
-                cyc, dcyc = st.prog.cycles["total"], dense["total"]
-            r.update(pps="1x1" if st.kind == "conv1x1" else _short_pps(st.prog), cycles=int(cyc), dense_cycles=int(dcyc),
-                     predicted=int(st.prog.cycles["total"]), predicted_dense=int(dense["total"]),
-                     ideal=st.prog.cycles["ideal"], dense_ideal=dense["ideal"],
-                     utilization=utilization(st.macs, cyc, cfg), dense_utilization=utilization(dense["macs"], dcyc, cfg),
+                cyc, dcyc = st.prog.cycles["total"] / b, dense["total"] / b
+            r.update(pps="1x1" if st.kind == "conv1x1" else _short_pps(st.prog), cycles=per_image(cyc),
+                     dense_cycles=per_image(dcyc), predicted=per_image(st.prog.cycles["total"] / b),
+                     predicted_dense=per_image(dense["total"] / b), batch=b,
+                     ideal=ideal_cycles(st.macs, cfg), dense_ideal=ideal_cycles(dense["macs"] // b, cfg),
+                     utilization=utilization(st.macs, cyc, cfg),
+                     dense_utilization=utilization(dense["macs"] / b, dcyc, cfg),
                      speedup=dcyc / cyc, bands=len(st.prog.bands), passes=st.prog.bands[0].passes)
             if source == "rtl":
                 r["stalls"] = {k: counters[st.name][k] for k in ("stall_act", "stall_wgt", "stall_res")}
@@ -64,25 +74,30 @@ def layer_rows(net: NetProgram, source: str, counters: dict | None = None,
 
 def totals(rows: list[dict], cfg) -> dict:
     arr = [r for r in rows if r["where"] == "array"]
-    c, d = sum(r["cycles"] for r in arr), sum(r["dense_cycles"] for r in arr)
+    c, d = per_image(sum(r["cycles"] for r in arr)), per_image(sum(r["dense_cycles"] for r in arr))
     macs = sum(r["macs"] for r in arr)
     return {"cycles": c, "dense_cycles": d, "speedup": d / c if c else 0.0, "macs": macs,
             "utilization": utilization(macs, c, cfg), "ideal": ideal_cycles(macs, cfg),
-            "predicted": sum(r["predicted"] for r in arr), "host_macs": sum(r["macs"] for r in rows if r["where"] == "host"),
+            "predicted": per_image(sum(r["predicted"] for r in arr)),
+            "host_macs": sum(r["macs"] for r in rows if r["where"] == "host"),
             "array_mac_fraction": macs / sum(r["macs"] for r in rows) if macs else 0.0}
 
 
 def layer_table(rows: list[dict], source: str, t: dict) -> str:
     """The per-layer Markdown table; t = totals(rows, cfg) for its last line."""
     src = "hardware counters (RTL)" if source == "rtl" else "compiler cycle model"
-    lines = [f"Cycles per image from the {src}.", "",
+    batched = any(r.get("batch", 1) > 1 for r in rows)
+    lines = [f"Cycles per image from the {src}"
+             + ("; a layer that runs several images per pass (a batch) is given per image: the cycles of "
+                "its program runs divided by their images." if batched else "."), "",
              "| layer | runs on | in -> out | PPS | non-zero MACs | cycles | dense-mode cycles | speedup | "
              "ideal | utilisation | dense util. | predicted |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     shp = lambda s: "x".join(map(str, s))
     for r in rows:
         if r["where"] == "array":
-            lines.append(f"| {r['layer']} | array | {shp(r['in'])} -> {shp(r['out'])} | {r['pps']} | {r['macs']:,} | "
+            pps = r["pps"] + (f", {r['batch']} images per pass" if r.get("batch", 1) > 1 else "")
+            lines.append(f"| {r['layer']} | array | {shp(r['in'])} -> {shp(r['out'])} | {pps} | {r['macs']:,} | "
                          f"{r['cycles']:,} | {r['dense_cycles']:,} | {r['speedup']:.2f}x | {r['ideal']:,} | "
                          f"{r['utilization']:.1%} | {r['dense_utilization']:.1%} | {r['predicted']:,} |")
         else:

@@ -8,6 +8,7 @@ example:
   sps report --net net.npz --images X.npy --labels Y.npy --onnx model.onnx
                                                  your network (sps import) on every image of X
   sps report --model resnet18 --cycles model     the compiler's cycle model, no simulation
+  sps report --model vgg16 --batch 4             4 images per run: small layers run 4 images per pass
   sps report --model digits --config my16x16.json --out build/report/digits16
 
 Weights: --checkpoint, else the shipped model (digits) or random weights pruned to PS-4/P4
@@ -15,6 +16,10 @@ Weights: --checkpoint, else the shipped model (digits) or random weights pruned 
 runs through the whole network on the RTL, every layer checked bit-exactly against the integer
 reference, and every array layer is run again in dense mode; the cycles are the hardware
 counters. --cycles model: the compiler's cycle model, no simulation. --config: another array.
+--batch B: the network runs B images at a time (B random images, or --images in groups of B);
+each array layer takes the images per program (a divisor of B, the BATCH register) with the
+fewest predicted cycles per image, so that a small layer's pass covers the same pixels of several
+images while the weights stay; every figure is per image.
 Real time: latency, images/s and GOP/s at the post-route Fmax `sps fpga` measured for this array
 (docs/fpga/summary.json) or at --fmax-mhz; for VGG-16 also the cycle model's prediction at
 ImageNet shape (224x224). Energy: action counts (hardware counters, else the cycle model) x the
@@ -41,28 +46,30 @@ HELP = "whole-network report: per-layer cycles PPS vs dense, utilisation, storag
 
 def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: str | None, out: Path,
                    cfg, energy_table: dict, fmax_mhz: float | None = None, fmax_where: str = "",
-                   images=None, oracle=None, seed: int = 0, builtin: bool = True) -> dict:
+                   images=None, oracle=None, seed: int = 0, builtin: bool = True, batch: int = 1) -> dict:
     """Measure (or model) the per-layer cycles of `qnet` on the array `cfg`, write report.md/json
     and the plots. images: int8 [N, C, H, W] to run (default one random image drawn with `seed`);
     oracle(run, net) -> (markdown lines, report.json entries) adds the checks of a user's network.
     When the RTL differs from the integer reference nothing is written and "mismatches" lists the
     differences. builtin: `model_name` is one of the project's networks (its title, and for vgg16
-    the ImageNet-shape figures); a user's network is reported under its own name."""
+    the ImageNet-shape figures); a user's network is reported under its own name. batch: images per
+    network run (compiler.network; `images` default to `batch` random ones)."""
     from compiler.network import NetProgram
     from sps.tables import TITLES, performance_sections
     from tb.env.host import run_network_on_rtl, sim_line
 
-    net = NetProgram(qnet, cfg)
+    net = NetProgram(qnet, cfg, batch=batch)
     counters = dense = None
     check = "not run (cycle model)"
     wall = 0.0
     sim_fig = {"sim_cycles": 0, "sim_seconds": 0.0, "sim_cycles_per_s": 0.0}
     if source == "rtl":
         if images is None:
-            images = np.random.default_rng(seed).integers(-128, 128, qnet.input_shape).astype(np.int8)[None]
+            images = np.random.default_rng(seed).integers(-128, 128, (batch, *qnet.input_shape)).astype(np.int8)
         print(f"running {len(images)} image(s) through {len(net.stages)} layers on {sim} "
-              "(then every array layer in dense mode) ...")
-        run = run_network_on_rtl(qnet, images, sim, cfg, dense=True, name=f"report_{model_name}", net=net)
+              + (f"in batches of {batch} " if batch > 1 else "") + "(then every array layer in dense mode) ...")
+        run = run_network_on_rtl(qnet, images, sim, cfg, dense=True, name=f"report_{model_name}", net=net,
+                                 batch=batch)
         wall, sim_fig = run.wall, run.sim
         print(sim_line(sim_fig))
         if not run.bit_exact:
@@ -78,6 +85,10 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
         from sps.realtime import dense_macs, realtime, realtime_lines, vgg16_imagenet
         rt = realtime(tot["cycles"], tot["dense_cycles"], tot["macs"], dense_macs(rows), fmax_mhz, cfg.dsps)
         extra += realtime_lines(rt, f"{title}, input {'x'.join(map(str, qnet.input_shape))}", fmax_where)
+        if batch > 1:
+            extra += [f"With a batch of {batch}, cycles per image and images/s are the throughput (a "
+                      f"batch's cycles / {batch}); the latency of a batch is {batch} times the per-image "
+                      "figure.", ""]
         if builtin and model_name == "vgg16":
             print("ImageNet-shape VGG-16 (224x224) with the cycle model ...")
             imagenet = vgg16_imagenet(cfg)
@@ -90,10 +101,12 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
     md = [f"# {title} on the SPS array", "",
           f"Array {cfg.ROWS}x{cfg.COLS}, LANES={cfg.LANES}, ACT_DEPTH={cfg.ACT_DEPTH}, ACC_DEPTH={cfg.ACC_DEPTH}, "
           f"{cfg.MACS_PER_DSP} MAC(s) per DSP ({cfg.dsps} MULT18X18D). "
-          f"Weights: {weights_desc}. RTL check: {check}.", "", *extra, *sections]
+          + (f"Batch: {batch} images per network run, images per program by layer "
+             f"{[st.prog.batch for st in net.array_stages]}. " if batch > 1 else "")
+          + f"Weights: {weights_desc}. RTL check: {check}.", "", *extra, *sections]
     text = "\n".join(md) + "\n"
     (out / "report.md").write_text(text)
-    rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim,
+    rep = {"model": model_name, "weights": weights_desc, "cycles_source": source, "simulator": sim, "batch": batch,
            "rtl_check": check, **sim_fig, "wall_seconds": wall, "layers": rows, "totals": tot,
            "storage": net.storage()[1], "energy": energy, "realtime": rt, "imagenet_vgg16": imagenet,
            "bit_exact": source == "rtl", "array_mac_fraction": tot["array_mac_fraction"], **entries}
@@ -114,6 +127,9 @@ def add_arguments(ap) -> None:
     ap.add_argument("--seed", type=int, default=0,
                     help="seed of the random weights (vgg16, resnet18 without --checkpoint), the calibration "
                          "noise (without --data) and the image run on the RTL (default 0)")
+    ap.add_argument("--batch", type=int, default=1, metavar="B",
+                    help="images per network run (default 1): small layers then run several images per "
+                         "pass while the weights stay; every figure is per image")
     ap.add_argument("--out", default=None, help="output directory (default build/report/MODEL)")
     ap.add_argument("--fmax-mhz", type=float, default=None, metavar="F",
                     help="clock for the real-time figures (default: the post-route Fmax recorded in "
@@ -146,8 +162,12 @@ def run(a) -> int:
         model, layer_pps, desc = load_float(a.model, a.checkpoint, a.data, a.seed)
         qnet, images, oracle, name = quantized(a.model, model, layer_pps, a.data, a.seed), None, None, a.model
     out = Path(a.out or f"build/report/{name}")
+    if not 1 <= a.batch <= cfg.ACC_DEPTH:
+        raise ValueError(f"--batch {a.batch} is outside 1..ACC_DEPTH={cfg.ACC_DEPTH}")
+    if images is not None and len(images) % a.batch:
+        raise ValueError(f"--batch {a.batch} does not divide the {len(images)} image(s) of --images")
     res = network_report(name, qnet, desc, a.cycles, sim, out, cfg, table, fmax, where, images, oracle, a.seed,
-                         builtin=not a.net)
+                         builtin=not a.net, batch=a.batch)
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)

@@ -80,8 +80,10 @@ def run_program_on_rtl(prog, sim: str, waves: bool = False, stall=0.0, seed: int
 @dataclasses.dataclass
 class NetRun:
     logits: list[np.ndarray]                 # per image, int64 [classes] (from the RTL run)
-    layer_counters: list[dict]               # per image: layer -> hardware counters (summed over bands)
-    dense_counters: dict                     # layer -> counters of the layer in dense mode (image 0)
+    layer_counters: list[dict]               # per image: layer -> hardware counters (summed over bands;
+                                             # with a batch, the batch's average per image)
+    dense_counters: dict                     # layer -> counters of the layer in dense mode (image 0, or
+                                             # per image of the first images of a batch)
     mismatches: list[str]                    # one line per image/layer that differs from the reference
     reference_logits: list[np.ndarray]
     wall: float                              # seconds, the build included
@@ -114,14 +116,17 @@ def _watch(progress: Path, total: int, stop: threading.Event, desc: str) -> None
 def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfig | None = None,
                        dense: bool = True, waves: bool = False, stall=0.0, seed: int = 0,
                        name: str = "net", progress: bool = True, transport: str = "mem",
-                       net: NetProgram | None = None) -> NetRun:
+                       net: NetProgram | None = None, batch: int = 1) -> NetRun:
     """images: int8 [N, C, H, W] (already quantised with qnet.quantize_input); cfg: the array
     (default config/sps.json); transport: the streams ("mem" or "axi", tb/env/transports.py);
-    net: the caller's compiled NetProgram of qnet, for the progress bar (compiled here if needed)."""
+    net: the caller's compiled NetProgram of qnet, for the progress bar (compiled here if needed);
+    batch: images per network run (compiler.network's batching; it must divide N)."""
     images = np.asarray(images)
     if images.dtype != np.int8 or images.ndim != 4 or tuple(images.shape[1:]) != tuple(qnet.input_shape):
         raise ValueError(f"images must be int8 [N, {', '.join(map(str, qnet.input_shape))}], "
                          f"got {images.dtype} {list(images.shape)}")
+    if batch < 1 or len(images) % batch:
+        raise ValueError(f"batch {batch} does not divide the {len(images)} image(s)")
     cfg = cfg or load_config()
     with tempfile.TemporaryDirectory() as td, _waves(waves):
         td = Path(td)
@@ -131,9 +136,10 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
         stop = threading.Event()
         watcher = None
         if progress:
-            stages = (net or NetProgram(qnet, cfg)).array_stages
+            stages = (net or NetProgram(qnet, cfg, batch=batch)).array_stages
             n_array = len(stages)                  # a 1x1 layer is its own dense baseline: not rerun
-            runs = n_array * len(images) + (sum(st.kind != "conv1x1" for st in stages) if dense else 0)
+            runs = (sum(st.runs for st in stages) * (len(images) // batch)
+                    + (sum(st.kind != "conv1x1" for st in stages) if dense else 0))
             watcher = threading.Thread(target=_watch, args=(prog_file, runs, stop,
                                                              f"{sim}: {len(images)} image(s) x {n_array} array layers"
                                                              + (" + dense mode" if dense else "")), daemon=True)
@@ -144,6 +150,7 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
             runner.run_top(sim, "tb.env.network", cfg, name=name, transport=transport,
                            env={"SPS_QNET": td / "qnet.npz", "SPS_IMAGES": td / "images.npz",
                                 "SPS_RESULT": td / "res.npz", "SPS_DENSE": int(dense), "SPS_STALL": _stall_json(stall),
+                                "SPS_BATCH": batch,
                                 "SPS_SEED": seed, "SPS_PROGRESS": prog_file})
         finally:
             stop.set()
