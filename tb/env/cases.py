@@ -14,7 +14,10 @@ from models.reference import conv2d_int
 
 def reference_output(layer: QLayer, x: np.ndarray) -> np.ndarray:
     """What the hardware must produce, from the reference convolution (independent of the
-    compiler): int32 acc + bias, or the requantised int8 values widened to int32."""
+    compiler): int32 acc + bias, or the requantised int8 values widened to int32; for a batch
+    x [B, C, H, W], each image's, stacked."""
+    if x.ndim == 4:
+        return np.stack([reference_output(layer, xi) for xi in x])
     acc = conv2d_int(x, layer.weight, None, layer.stride, layer.padding)
     if layer.requant is None:
         return (acc.astype(np.int64) + layer.bias.astype(np.int64)[:, None, None]).astype(np.int32)
@@ -75,12 +78,18 @@ def random_layer(rng: np.random.Generator, pps: PPS, C: int, F: int, H: int, W: 
 
 
 def make_case(case: dict):
-    """-> (QLayer, x int8 [C,H,W], PPS)"""
+    """-> (QLayer, x int8 [C,H,W], PPS); with "batch": B > 1 in the case, x is [B, C, H, W] (the
+    first image as without it, the others drawn after everything else)."""
     rng = np.random.default_rng(case.get("seed", 0))
     pps = pps_from_case(case, rng)
+    values = case.get("range", (-128, 127))
     layer, x = random_layer(rng, pps, case["C"], case["F"], case["H"], case["W"],
-                            values=case.get("range", (-128, 127)), bias=case.get("bias", 2**20),
+                            values=values, bias=case.get("bias", 2**20),
                             requant=bool(case.get("requant")), relu=bool(case.get("relu")),
                             stride=case.get("stride", 1), padding=case.get("padding", 1),
                             name=case.get("name", "case"))
+    B = case.get("batch", 1)
+    if B > 1:
+        more = rng.integers(values[0], values[1] + 1, size=(B - 1,) + x.shape).astype(np.int8)
+        x = np.concatenate([x[None], more])
     return layer, x, pps

@@ -47,7 +47,7 @@ def bins(pmax: int | None = None) -> list[str]:
     out = [f"shape/stride{s}/pad{p}/{k}" for s, p, k in product((1, 2), (0, 1), KINDS)]
     out += [f"pps/{k}/P{P}" for k in ("ps1", "ps2", "ps4") for P in _p_values(pmax)]
     out += [f"pps/psd/P{P}" for P in _p_values(pmax) if P > 1] + ["pps/dense/P1"]
-    out += ["bands/one", "bands/several", "bands/shorter_last",
+    out += ["bands/one", "bands/several", "bands/shorter_last", "batch/one", "batch/several",
             "col_tiles/one", "col_tiles/several", "acc_bank/switch",
             "row_tiles/cut_by_lanes", "row_tiles/several_per_group",
             "mode/raw", "mode/requant", "mode/requant_relu",
@@ -103,6 +103,7 @@ class FunctionalCoverage:
             h[f"pps/{kind}/P{prog.pps.period}"] += 1
         nb = len(prog.bands)
         h["bands/one" if nb == 1 else "bands/several"] += 1
+        h["batch/one" if prog.batch == 1 else "batch/several"] += 1
         if nb > 1 and prog.bands[-1].res_beats < prog.bands[0].res_beats:
             h["bands/shorter_last"] += 1
         h.update(self._tiles(prog))
@@ -141,7 +142,9 @@ class FunctionalCoverage:
         and, requantised, values the clamp cuts to +127 or -128."""
         from models.reference import conv2d_int
         h = Counter()
-        acc = conv2d_int(x, layer.weight, None, layer.stride, layer.padding).astype(np.int64)
+        xs = x if x.ndim == 4 else x[None]                   # a batch: every image's outputs
+        acc = np.concatenate([conv2d_int(xi, layer.weight, None, layer.stride, layer.padding)
+                              for xi in xs], axis=1).astype(np.int64)
         v = acc + layer.bias.astype(np.int64)[:, None, None]
         if (v > 2**31 - 1).any() or (v < -2**31).any():
             h["out/int32_wrap"] += 1

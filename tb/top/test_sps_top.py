@@ -181,18 +181,52 @@ def test_layer_random(simulator, case):
 WIDE_CASES = [dict(c, name=f"wide{i}", seed=300 + i) for i, c in enumerate(_random_cases(150, seed=7))]
 WIDE_BAND_CASES = [dict(c, name=f"wide_bands{i}", seed=400 + i, H=c["H"] + 6)
                    for i, c in enumerate(_random_cases(60, seed=8))]
+WIDE_BATCH_CASES = [dict(c, name=f"wide_batch{i}", seed=600 + i, batch=2 + i % 3, H=max(3, c["H"] - 2 * (i % 2)))
+                    for i, c in enumerate(_random_cases(40, seed=10))]
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("which", ["default_buffers", "small_buffers", "small_buffers_packed"])
+@pytest.mark.parametrize("which", ["default_buffers", "small_buffers", "small_buffers_packed", "batch",
+                                   "batch_small_buffers_packed"])
 def test_layer_random_wide_sweep(simulator, which):
     """small_buffers_packed: two MACs per DSP on the small array (3 columns: a pair and a lone
-    column)."""
+    column); batch: 2 to 4 images per band (the small buffers: batches in bands)."""
     if simulator != "verilator":
         pytest.skip("the wide sweep runs on Verilator (Icarus runs the smaller random sweep)")
     cases, cfg = {"default_buffers": (WIDE_CASES, CFG), "small_buffers": (WIDE_BAND_CASES, SMALL),
-                  "small_buffers_packed": (WIDE_BAND_CASES, SMALL.replace(MACS_PER_DSP=2))}[which]
+                  "small_buffers_packed": (WIDE_BAND_CASES, SMALL.replace(MACS_PER_DSP=2)),
+                  "batch": (WIDE_BATCH_CASES, CFG),
+                  "batch_small_buffers_packed": (WIDE_BATCH_CASES,
+                                                 SMALL.replace(ACT_DEPTH=96, ACC_DEPTH=64, MACS_PER_DSP=2))}[which]
     _run(simulator, cases, cfg, name=f"wide_{which}")
+
+
+# Batching (the BATCH register): several images per band, every pass over the same pixels of all
+# of them while the weights stay; corners of the window generator's image loop (one-pixel, one-row
+# and one-column images, stride 2, padding 0), bands with small buffers, stalls, requantisation.
+BATCH_CASES = [
+    dict(name="batch2_ps4", C=8, F=8, H=4, W=4, stride=1, padding=1, pps="ps4", batch=2, seed=31),
+    dict(name="batch4_2x2_requant", C=16, F=12, H=2, W=2, stride=1, padding=1, pps="ps4", requant=True,
+         relu=True, batch=4, seed=32),
+    dict(name="batch3_stride2_stall", C=9, F=10, H=7, W=5, stride=2, padding=1, pps="rand", n=2, P=2,
+         stall=0.3, batch=3, seed=33),
+    dict(name="batch5_one_pixel", C=3, F=3, H=3, W=3, stride=1, padding=0, pps="ps4", batch=5, seed=34),
+    dict(name="batch3_one_column", C=5, F=9, H=5, W=3, stride=1, padding=0, pps="dense", batch=3, seed=35),
+    dict(name="batch3_one_row", C=5, F=9, H=3, W=7, stride=1, padding=0, pps="psd", batch=3, seed=36),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", BATCH_CASES, ids=[c["name"] for c in BATCH_CASES])
+def test_layer_batch(simulator, case):
+    _run(simulator, case)
+
+
+@pytest.mark.sim
+def test_layer_batch_bands_small_buffers(simulator):
+    """Batches split into bands on the small buffers (each band holds the same rows of every image)."""
+    cases = [dict(c, name=f"batch_{c['name']}", batch=b) for b, c in zip((2, 3), BAND_CASES)]
+    _run(simulator, cases, cfg=SMALL, name="batch_bands")
 
 
 @pytest.mark.sim
