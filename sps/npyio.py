@@ -34,3 +34,16 @@ def load_npy(path: str, what: str, dtype=None, shape=None) -> np.ndarray:
             isinstance(want, int) and got != want for got, want in zip(a.shape, shape))):
         raise ValueError(f"{where}: shape {list(a.shape)}, expected {_shape_text(shape)}")
     return a
+
+
+def load_images(path: str, what: str, dtype, C: int) -> np.ndarray:
+    """An input of `C` channels in `path`: one image [C, H, W] or a batch [B, C, H, W] (a layer
+    program then runs the B images together, BATCH = B); ValueError naming `what` and `path`."""
+    a = load_npy(path, what, dtype)
+    for shape in ((C, "H", "W"), ("B", C, "H", "W")):
+        if a.ndim == len(shape) and all(not isinstance(w, int) or g == w for g, w in zip(a.shape, shape)):
+            if a.ndim == 4 and a.shape[0] < 1:
+                break
+            return a
+    raise ValueError(f"{what} {path}: shape {list(a.shape)}, expected {_shape_text((C, 'H', 'W'))} "
+                     f"or a batch {_shape_text(('B', C, 'H', 'W'))}")

@@ -185,3 +185,29 @@ def test_internal_error_keeps_its_traceback(files, monkeypatch):
 def test_help(capsys):
     assert main(["--help"]) == 0
     assert "--pps" in capsys.readouterr().out
+
+
+def test_compile_batch(files, capsys):
+    """--batch B with --hw, or an --input batch [B, C, H, W]: B images per band (the BATCH register);
+    a batch that cannot be B images per band, or a bad --batch, is a one-line error."""
+    f = files
+    xs = np.stack([np.load(f["x"]), -np.load(f["x"])])
+    np.save(f["tmp"] / "xs.npy", xs)
+    assert main(["--weight", f["w"], "--input", str(f["tmp"] / "xs.npy"), "--stride", "1", "--padding", "1",
+                 "--out", f["out"]]) == 0
+    assert "batch: 2 images per band" in capsys.readouterr().out
+    prog = load_program(f["out"])
+    assert prog.batch == 2 and prog.bands[0].act.shape[0] == 2 * 6 * 7
+    assert main(["--weight", f["w"], "--hw", "2", "2", "--batch", "8", "--stride", "1", "--padding", "1",
+                 "--out", f["out"]]) == 0
+    assert load_program(f["out"]).batch == 8
+    capsys.readouterr()
+    for extra, words in ((["--hw", "6", "7", "--batch", "0"], "--batch 0: must be at least 1"),
+                         (["--hw", "32", "32", "--batch", "40"],
+                          "one output row (1280 pixels for a batch of 40) exceeds ACC_DEPTH=1024"),
+                         (["--hw", "6", "7", "--batch", "2", "--config", f["small"]],
+                          "one output row needs 6 words per activation sub-bank for a batch of 2"),
+                         (["--input", str(f["tmp"] / "xs.npy"), "--batch", "3"], "batch=3 disagrees with the input's 2")):
+        assert main(["--weight", f["w"], *extra, "--stride", "1", "--padding", "1", "--out", f["out"]]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, err

@@ -5,7 +5,8 @@ example:
   sps run-layer --input X.npy --weight W.npy --bias B.npy --stride 1 --padding 1 --out Y.npy
   sps run-layer --demo --config my16x16.json --stats s.json      a built-in PS-4 layer, 16x16 array
 
-X: int8 [C, H, W]; W: int8 [F, C, 3, 3] (--pps auto: a PS-n/PSD/dense PPS inferred from its zeros;
+X: int8 [C, H, W], or a batch [B, C, H, W] run as one program (B images per band: every pass covers
+all of them while the weights stay; Y then [B, F, Hout, Wout]); W: int8 [F, C, 3, 3] (--pps auto: a PS-n/PSD/dense PPS inferred from its zeros;
 --pps any, a named PPS or a JSON file: see sps compile --help); B: int32 [F]. Y: the raw int32
 [F, Hout, Wout] accumulator output + bias, or int8 with --requant M.npy SH.npy [--relu]. The RTL is
 built with --config (default config/sps.json). --stats writes the hardware counters, utilisation
@@ -27,7 +28,7 @@ HELP = "run one layer (.npy files) on the RTL, checked against the reference"
 
 
 def add_arguments(ap) -> None:
-    ap.add_argument("--input", help="int8 input [C, H, W] (.npy)")
+    ap.add_argument("--input", help="int8 input [C, H, W] or a batch [B, C, H, W] (.npy)")
     ap.add_argument("--weight", help="int8 weights [F, C, 3, 3] (.npy)")
     ap.add_argument("--bias", help="int32 bias [F] (.npy); default zeros")
     ap.add_argument("--stride", type=int, choices=(1, 2))
@@ -56,7 +57,7 @@ def layer_stats(prog, stats: list[dict], sim: dict) -> dict:
     return {
         "layer": {"C": prog.C, "F": prog.F, "H": prog.H, "W": prog.W, "Hout": prog.Hout, "Wout": prog.Wout,
                   "stride": prog.stride, "padding": prog.padding, "pps": prog.pps.describe(),
-                  "bands": len(prog.bands)},
+                  "bands": len(prog.bands), "batch": prog.batch},
         "config": prog.cfg.hdl_parameters(),
         "cycles": cyc,
         "busy_cycles": sum(s["busy"] for s in stats),
@@ -91,7 +92,7 @@ def run(a) -> int:
     from compiler.infer import pps_from_spec
     from compiler.layer import QLayer
     from sps.cli import InputError, pick_simulator, stall_of
-    from sps.npyio import load_npy
+    from sps.npyio import load_images, load_npy
     from tb.env.cases import reference_output
     from tb.env.host import run_program_on_rtl, sim_line
 
@@ -109,7 +110,7 @@ def run(a) -> int:
             raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
         w = load_npy(a.weight, "--weight", np.int8, ("F", "C", 3, 3))
         F, C = w.shape[:2]
-        x = load_npy(a.input, "--input", np.int8, (C, "H", "W"))
+        x = load_images(a.input, "--input", np.int8, C)
         b = load_npy(a.bias, "--bias", np.int32, (F,)) if a.bias else None
         rq = None
         if a.requant:
@@ -120,7 +121,8 @@ def run(a) -> int:
     prog = compile_layer(layer, cfg, pps, x=x)
     print(f"layer {layer.name}: C={prog.C} F={prog.F} {prog.H}x{prog.W} -> {prog.Hout}x{prog.Wout} "
           f"stride {prog.stride} padding {prog.padding}; {prog.pps.describe()}; {len(prog.bands)} band(s), "
-          f"{prog.bands[0].passes} passes per band; array {cfg.ROWS}x{cfg.COLS} LANES {cfg.LANES}; "
+          + (f"{prog.batch} images per band, " if prog.batch > 1 else "")
+          + f"{prog.bands[0].passes} passes per band; array {cfg.ROWS}x{cfg.COLS} LANES {cfg.LANES}; "
           f"simulating on {sim} ...", flush=True)
     res, stats, sim_fig = run_program_on_rtl(prog, sim, waves=a.waves, stall=stall, transport=a.transport)
     y = prog.unpack_results(res)
