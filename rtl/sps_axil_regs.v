@@ -16,7 +16,8 @@ module sps_axil_regs #(
     parameter ACC_DEPTH = 1024,    // words per accumulator bank: output pixels
     parameter DIM_BITS  = 10,      // bits of a height or width (H, W, HOUT, WOUT)
     parameter CH_BITS   = 12,      // bits of a channel count (C, F_g)
-    localparam PW       = `SPS_PW  // bits of a phase / pattern index
+    localparam PW       = `SPS_PW, // bits of a phase / pattern index
+    localparam BW       = `SPS_BW  // bits of a batch size (BATCH)
 ) (
     input  wire                    clk,
     input  wire                    rst,
@@ -53,6 +54,7 @@ module sps_axil_regs #(
     output reg  [1:0]              pad_left,
     output reg  [1:0]              mode,
     output reg  [PW:0]             npat,
+    output reg  [BW-1:0]           batch,
     output wire [9*PMAX-1:0]       pat,
     output wire [CH_BITS*PMAX-1:0] fg,
     output wire                    start,
@@ -75,6 +77,7 @@ module sps_axil_regs #(
     localparam [11:0] A_CTRL = 12'h000, A_STATUS = 12'h004, A_C = 12'h008, A_H = 12'h00C,
                       A_W = 12'h010, A_HOUT = 12'h014, A_WOUT = 12'h018, A_STRIDE = 12'h01C,
                       A_PADT = 12'h020, A_PADL = 12'h024, A_MODE = 12'h028, A_NPAT = 12'h02C,
+                      A_BATCH = 12'h0FC,
                       A_CYC = 12'h100, A_BUSY = 12'h104, A_MACL = 12'h108, A_MACH = 12'h10C,
                       A_SACT = 12'h110, A_SWGT = 12'h114, A_SRES = 12'h118, A_PASS = 12'h11C,
                       A_CFG0 = 12'h180, A_CFG1 = 12'h184, A_CFG2 = 12'h188;
@@ -112,7 +115,7 @@ module sps_axil_regs #(
         if (rst) begin
             s_axil_bvalid <= 1'b0;
             c <= 0; h <= 0; w <= 0; hout <= 0; wout <= 0; stride <= 2'd1; pad_top <= 0; pad_left <= 0;
-            mode <= 0; npat <= 1;
+            mode <= 0; npat <= 1; batch <= 1;
             for (i = 0; i < PMAX; i = i + 1) begin
                 pat_r[i] <= 9'h1ff; fg_r[i] <= 0;
             end
@@ -138,6 +141,8 @@ module sps_axil_regs #(
                         end
                     end
                 endcase
+                // BATCH, after PAT[] and FG[] (PMAX <= 25), decoded on its own
+                if (wr_addr == A_BATCH) batch <= s_axil_wdata[BW-1:0];
             end
         end
     end
@@ -147,7 +152,8 @@ module sps_axil_regs #(
     // the AND-OR of the selected word within the register block and within the counter block;
     // the two ORed), so no read path is more than one balanced AND-OR: R answers 3 cycles after
     // AR, one read at a time
-    localparam NRS = 11 + 2*PMAX;                       // block 0: STATUS .. NPAT, PAT[], FG[] (words 1 ..)
+    // block 0: STATUS .. NPAT, PAT[], FG[] (words 1 .. 11 + 2*PMAX, contiguous), BATCH (word 63, last)
+    localparam NRS = 12 + 2*PMAX;
     localparam NCS = 11;                                // block 1: CYC .. PASS (words 0 .. 7), CFG0 .. CFG2 (32 ..)
     reg            rd_p1, rd_p2;                        // a read in step 1 / step 2
     reg  [NRS-1:0] rsel;                                // its word, one-hot (none: reads 0)
@@ -175,6 +181,7 @@ module sps_axil_regs #(
             assign rsrc[11 + PMAX + gi] = {{(32-CH_BITS){1'b0}}, fg_r[gi]};
         end
     endgenerate
+    assign rsrc[NRS-1] = {{(32-BW){1'b0}}, batch};
     assign csrc[0]  = cnt_cycles;    assign csrc[1] = cnt_busy;
     assign csrc[2]  = cnt_macs[31:0]; assign csrc[3] = cnt_macs[63:32];
     assign csrc[4]  = cnt_stall_act; assign csrc[5] = cnt_stall_wgt;
@@ -182,6 +189,7 @@ module sps_axil_regs #(
     assign csrc[8]  = {PMAX8, LANES8, COLS8, ROWS8};
     assign csrc[9]  = ACT_DEPTH32;   assign csrc[10] = ACC_DEPTH32;
     localparam [5:0] W_STATUS = A_STATUS[7:2];          // block 0's words are contiguous from STATUS
+    localparam [5:0] W_BATCH  = A_BATCH[7:2];           // but BATCH, the block's last word
     localparam [6*NCS-1:0] W_CNT = {A_CFG2[7:2], A_CFG1[7:2], A_CFG0[7:2], A_PASS[7:2], A_SRES[7:2],
                                     A_SWGT[7:2], A_SACT[7:2], A_MACH[7:2], A_MACL[7:2], A_BUSY[7:2],
                                     A_CYC[7:2]};
@@ -205,8 +213,9 @@ module sps_axil_regs #(
         end else begin
             rd_p1 <= s_axil_arvalid && s_axil_arready;
             if (s_axil_arvalid && s_axil_arready) begin
-                for (k = 0; k < NRS; k = k + 1)
+                for (k = 0; k < NRS - 1; k = k + 1)
                     rsel[k] <= (ar_blk == 4'd0) && (ar_word == W_STATUS + k[5:0]);
+                rsel[NRS-1] <= (ar_blk == 4'd0) && (ar_word == W_BATCH);
                 for (k = 0; k < NCS; k = k + 1)
                     csel[k] <= (ar_blk == 4'd1) && (ar_word == W_CNT[6*k +: 6]);
             end

@@ -1,5 +1,6 @@
-// sps_ctrl.v -- control: on start, derives the layer geometry (H3, W3, HW3, channel blocks,
-// pixels per pass, activation words) bit-serially, with one shift-and-subtract or shift-and-add
+// sps_ctrl.v -- control: on start, derives the layer geometry (H3, W3, HW3, channel blocks, and
+// with the batch size BATCH: buffer blocks CBB = channel blocks x BATCH, pixels per pass
+// NPIXB = HOUT x WOUT x BATCH, a channel block's words HW3B = HW3 x BATCH, activation words) bit-serially, with one shift-and-subtract or shift-and-add
 // step per cycle (no divider, no multiplier: GEOM_CYCLES cycles, once per layer), and checks the
 // descriptor (a bad one ends at once with the config error bit);
 // then loads the activations while the weight loader preloads, and runs passes: a pass starts
@@ -21,6 +22,7 @@ module sps_ctrl #(
     localparam PW       = `SPS_PW,   // bits of a phase / pattern index
     localparam AW       = `SPS_AW,   // activation buffer address bits
     localparam PXW      = `SPS_PXW,  // bits of a pixel index
+    localparam BW       = `SPS_BW,   // bits of a batch size
     `include "sps_sideband.vh"
 ) (
     input  wire                    clk,
@@ -40,11 +42,13 @@ module sps_ctrl #(
     input  wire [PW:0]             npat,
     input  wire [9*PMAX-1:0]       pat,
     input  wire [CH_BITS*PMAX-1:0] fg,
-    // derived geometry
-    output wire [AW-1:0]           w3,         // ceil(W / 3) (< ACT_DEPTH once checked)
-    output wire [AW-1:0]           hw3,        // ceil(H / 3) * W3, mod 2**AW
-    output reg  [CH_BITS-1:0]      n_cblk,
-    output reg  [PXW:0]            npix,
+    input  wire [BW-1:0]           batch,      // images per band (BATCH)
+    // derived geometry (from go on; the values are < ACT_DEPTH / <= ACC_DEPTH once checked)
+    output wire [AW-1:0]           w3,         // ceil(W / 3)
+    output wire [AW-1:0]           hw3,        // ceil(H / 3) * W3: an image's words, mod 2**AW
+    output reg  [AW-1:0]           hw3b,       // HW3 * BATCH: a channel block's words, mod 2**AW
+    output reg  [AW:0]             cbb,        // ceil(C / LANES) * BATCH: buffer blocks of HW3 words
+    output reg  [PXW:0]            npixb,      // HOUT * WOUT * BATCH: a pass's pixels
     // sub-block starts
     output wire                    go,             // pulse: act loader, weight loader, output stage
     input  wire                    act_busy,
@@ -117,19 +121,23 @@ module sps_ctrl #(
     // Phase D (ND cycles): restoring division, one quotient bit per cycle, MSB first, of W+2 and
     //   H+2 by 3 and of C+LANES-1 by LANES (ceil(W/3), ceil(H/3), channel blocks); at the same
     //   time NPIX = HOUT * WOUT by shift-and-add.
-    // Phase M (DB+1 cycles): HW3 = H3 * W3 by shift-and-add.
-    // Phase A (CH_BITS cycles): ACT_WORDS = HW3 * N_CBLK by shift-and-add.
+    // Phase M (max(DB+1, BW) cycles): HW3 = H3 * W3 and CBB = N_CBLK * BATCH by shift-and-add.
+    // Phase A (max(CH_BITS, BW, AW+1) cycles): ACT_WORDS = HW3 * CBB, NPIXB = NPIX * BATCH and
+    //   HW3B = HW3 * BATCH by shift-and-add (CBB's low AW+1 bits: it is checked <= ACT_DEPTH).
+    // GEOM_CYCLES = max(DB+1, CH_BITS+1) + max(DB+1, BW) + max(CH_BITS, BW, AW+1).
     localparam DB  = DIM_BITS;
     localparam NDW = ((DB + 1) > (CH_BITS + 1)) ? (DB + 1) : (CH_BITS + 1);  // dividend bits
     localparam ND  = NDW;
-    localparam NM  = DB + 1;
-    localparam NA  = CH_BITS;
+    localparam NM  = ((DB + 1) > BW) ? (DB + 1) : BW;
+    localparam NA0 = (CH_BITS > BW) ? CH_BITS : BW;
+    localparam NA  = (NA0 > AW + 1) ? NA0 : (AW + 1);
     localparam GEOM_CYCLES = ND + NM + NA;
     localparam GCW = `SPS_COUNT_W(GEOM_CYCLES);
     localparam LRW = `SPS_LW + 1;                            // remainder bits of the / LANES step
     localparam HWW = 2*DB + 2;                                // H3 * W3 bits
-    localparam AWW = HWW + CH_BITS;                           // ACT_WORDS bits
-    localparam [GCW-1:0] END_D = ND - 1, END_M = ND + NM - 1, END_A = GEOM_CYCLES - 1;
+    localparam AWW = HWW + NA;                                // ACT_WORDS bits
+    localparam integer   END_D_I = ND - 1, END_M_I = ND + NM - 1, END_A_I = GEOM_CYCLES - 1;
+    localparam [GCW-1:0] END_D = END_D_I[GCW-1:0], END_M = END_M_I[GCW-1:0], END_A = END_A_I[GCW-1:0];
     localparam [LRW-1:0] LANES_R = LANES;
 
     reg  [GCW-1:0]   gstep;
@@ -149,8 +157,18 @@ module sps_ctrl #(
     reg  [2*DB-1:0]  npix_full;
     reg  [HWW-1:0]   mc_hw, hw3_full;           // HW3 multiplicand (W3) and product
     reg  [DB:0]      mp_hw;                     // HW3 multiplier bits (H3)
+    // CBB and NPIXB are kept in the bits of their outputs (AW+1, PXW+1: ACT_DEPTH and ACC_DEPTH
+    // fit) with a sticky flag 'big' for a value beyond them (a partial product or a carry out of
+    // the top bit), which fails the check; HW3B is needed mod 2**AW only (HW3B <= ACT_WORDS)
+    reg  [AW:0]      mc_cb, cbb_t;              // CBB multiplicand (N_CBLK) and product
+    reg              mc_cb_big, cbb_big;
+    reg  [BW-1:0]    mp_cb;                     // CBB multiplier bits (BATCH)
     reg  [AWW-1:0]   mc_aw, act_words;          // ACT_WORDS multiplicand (HW3) and product
-    reg  [CH_BITS-1:0] mp_aw;                   // ACT_WORDS multiplier bits (N_CBLK)
+    reg  [NA-1:0]    mp_aw;                     // ACT_WORDS multiplier bits (CBB)
+    reg  [PXW:0]     mc_nb, npixb_t;            // NPIXB multiplicand (NPIX) and product
+    reg              mc_nb_big, npb_big;
+    reg  [AW-1:0]    mc_hb, hw3b_t;             // HW3B multiplicand (HW3) and product, mod 2**AW
+    reg  [BW-1:0]    mp_b;                      // NPIXB and HW3B multiplier bits (BATCH)
     wire [2:0]       tw_w = {rm_w, dv_w[NDW-1]}, tw_h = {rm_h, dv_h[NDW-1]};
     wire [LRW:0]     tw_c = {rm_c, dv_c[NDW-1]};
     wire             ge_w = (tw_w >= 3'd3), ge_h = (tw_h >= 3'd3), ge_c = (tw_c >= {1'b0, LANES_R});
@@ -163,7 +181,17 @@ module sps_ctrl #(
     /* verilator lint_off UNUSEDSIGNAL */      // the low AW bits (values < ACT_DEPTH once checked)
     wire [AW+NDW-1:0] w3_ext  = {{AW{1'b0}}, q_w};
     wire [AW+HWW-1:0] hw3_ext = {{AW{1'b0}}, hw3_full};
+    wire [NA+AW:0]    cbb_mp  = {{NA{1'b0}}, cbb_t};              // CBB as NA multiplier bits
     /* verilator lint_on UNUSEDSIGNAL */
+    // N_CBLK and NPIX in the bits of CBB and NPIXB, and whether they are larger
+    wire [AW+CH_BITS:0]   qc_ext = {{(AW+1){1'b0}}, q_c[CH_BITS-1:0]};
+    wire [PXW+2*DB:0]     np_ext = {{(PXW+1){1'b0}}, npix_full};
+    wire [AW:0]           qc_lo  = qc_ext[AW:0];
+    wire                  qc_big = |qc_ext[AW+CH_BITS:AW+1];
+    wire [PXW:0]          np_lo  = np_ext[PXW:0];
+    wire                  np_big = |np_ext[PXW+2*DB:PXW+1];
+    wire [AW+1:0]         cbb_sum = {1'b0, cbb_t} + {1'b0, mc_cb};
+    wire [PXW+1:0]        npb_sum = {1'b0, npixb_t} + {1'b0, mc_nb};
     assign w3  = w3_ext[AW-1:0];
     assign hw3 = hw3_ext[AW-1:0];
 
@@ -200,24 +228,44 @@ module sps_ctrl #(
                 mc_hw <= 0; hw3_full <= 0;
             end
             if (g_m) begin
-                if (g_m0) begin      // first step: load W3 and H3
+                if (g_m0) begin      // first step: load W3 and H3, N_CBLK and BATCH
                     if (q_h[0]) hw3_full <= {{(HWW-DB-1){1'b0}}, q_w[DB:0]};
                     mc_hw <= {{(HWW-DB-1){1'b0}}, q_w[DB:0]} << 1;
                     mp_hw <= q_h[DB:0] >> 1;
+                    cbb_t <= batch[0] ? qc_lo : {(AW+1){1'b0}};
+                    cbb_big <= batch[0] && qc_big;
+                    mc_cb <= qc_lo << 1; mc_cb_big <= qc_big || qc_lo[AW];
+                    mp_cb <= batch >> 1;
                 end else begin
                     if (mp_hw[0]) hw3_full <= hw3_full + mc_hw;
                     mc_hw <= mc_hw << 1; mp_hw <= mp_hw >> 1;
+                    if (mp_cb[0]) begin
+                        cbb_t <= cbb_sum[AW:0]; cbb_big <= cbb_big || cbb_sum[AW+1] || mc_cb_big;
+                    end
+                    mc_cb <= mc_cb << 1; mc_cb_big <= mc_cb_big || mc_cb[AW]; mp_cb <= mp_cb >> 1;
                 end
                 act_words <= 0;
             end
             if (g_a) begin
-                if (g_a0) begin      // first step: load HW3 and N_CBLK
-                    if (q_c[0]) act_words <= {{CH_BITS{1'b0}}, hw3_full};
-                    mc_aw <= {{CH_BITS{1'b0}}, hw3_full} << 1;
-                    mp_aw <= q_c[CH_BITS-1:0] >> 1;
+                if (g_a0) begin      // first step: load HW3, CBB, NPIX and BATCH
+                    if (cbb_t[0]) act_words <= {{NA{1'b0}}, hw3_full};
+                    mc_aw <= {{NA{1'b0}}, hw3_full} << 1;
+                    mp_aw <= cbb_mp[NA-1:0] >> 1;
+                    npixb_t <= batch[0] ? np_lo : {(PXW+1){1'b0}};
+                    npb_big <= batch[0] && np_big;
+                    mc_nb <= np_lo << 1; mc_nb_big <= np_big || np_lo[PXW];
+                    hw3b_t <= batch[0] ? hw3 : {AW{1'b0}};
+                    mc_hb <= hw3 << 1;
+                    mp_b  <= batch >> 1;
                 end else begin
                     if (mp_aw[0]) act_words <= act_words + mc_aw;
                     mc_aw <= mc_aw << 1; mp_aw <= mp_aw >> 1;
+                    if (mp_b[0]) begin
+                        npixb_t <= npb_sum[PXW:0]; npb_big <= npb_big || npb_sum[PXW+1] || mc_nb_big;
+                        hw3b_t  <= hw3b_t + mc_hb;
+                    end
+                    mc_nb <= mc_nb << 1; mc_nb_big <= mc_nb_big || mc_nb[PXW];
+                    mc_hb <= mc_hb << 1; mp_b <= mp_b >> 1;
                 end
             end
         end
@@ -233,22 +281,28 @@ module sps_ctrl #(
             pat_zero[i] <= (pat[i*9 +: 9] == 9'd0);
             fg_nz[i]    <= (fg[i*CH_BITS +: CH_BITS] != {CH_BITS{1'b0}});
         end
-    reg static_ok, pat_ok_q, fg_any_q, shape_ok, dims_ok;   // the checks that need no geometry,
+    reg static_ok, pat_ok_q, fg_any_q, shape_ok, dims_ok, batch_ok;   // the checks that need no geometry,
     always @(posedge clk) begin                             // in three registered steps (the
         pat_ok_q  <= !(|(pat_in & pat_zero));               // descriptor is static from start on;
         fg_any_q  <= |(pat_in & fg_nz);                     // the geometry takes longer)
         shape_ok  <= (stride == 2'd1 || stride == 2'd2) && pad_top != 2'd3 && pad_left != 2'd3 &&
                      npat != 0 && npat <= PMAX;
         dims_ok   <= c != 0 && h != 0 && w != 0 && hout != 0 && wout != 0;
-        static_ok <= pat_ok_q && fg_any_q && shape_ok && dims_ok;
+        batch_ok  <= batch != 0;
+        static_ok <= pat_ok_q && fg_any_q && shape_ok && dims_ok && batch_ok;
     end
-    always @(posedge clk)
-        cfg_ok <= static_ok && npix_full <= ACC_DEPTH && act_words <= ACT_DEPTH;
+    // CBB is final after phase M: its check is registered during phase A
+    reg cbb_ok;
+    always @(posedge clk) begin
+        cbb_ok <= !cbb_big && cbb_t <= ACT_DEPTH;
+        cfg_ok <= static_ok && cbb_ok && !npb_big && npixb_t <= ACC_DEPTH && act_words <= ACT_DEPTH;
+    end
 
     assign go = state[I_GO] && cfg_ok;
     always @(posedge clk) begin
-        n_cblk <= q_c[CH_BITS-1:0];
-        npix   <= npix_full[PXW:0];
+        hw3b  <= hw3b_t;
+        cbb   <= cbb_t;
+        npixb <= npixb_t;
     end
 
     // ---- pass feeder ------------------------------------------------------------------------

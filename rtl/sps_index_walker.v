@@ -7,7 +7,8 @@
 //   set bits of PAT[(g + c) mod P] of channel c = cb*LANES + l (none for c >= C: row disabled);
 //   the block gets another tile while a lane has positions left, then the next block starts.
 // Per lane it keeps the mask of the positions still to take; the block's word address
-// (cb * HW3) is kept by adding HW3, the phase by a counter mod P: no multiply, no divide.
+// (cb * HW3B, HW3B = HW3 * BATCH: a channel block's BATCH images) is kept by adding HW3B, the
+// phase by a counter mod P: no multiply, no divide.
 // Timing: the mask of the row emitted next is fetched one step ahead into a register (both
 // candidates: the lane's remaining mask, and PAT[phase] for a block's first row of a lane), so
 // a step is a 2:1 select and a 9-bit priority encoder. Needs LANES >= 2 or a bypass (generated).
@@ -33,7 +34,7 @@ module sps_index_walker #(
     input  wire [9*PMAX-1:0]   pat,
     input  wire [PW:0]         npat,
     input  wire [CH_BITS-1:0]  n_ch,
-    input  wire [AW-1:0]       hw3,
+    input  wire [AW-1:0]       hw3b,          // a channel block's words: HW3 * BATCH (mod 2**AW)
     input  wire                group_start,   // restart the walk of group `group`
     input  wire [PW-1:0]       group,
     input  wire                step,          // emit one row
@@ -302,7 +303,7 @@ module sps_index_walker #(
                 blk_tile <= !more_q;
                 if (!more_q) begin                                   // advance to the next block
                     tile_chaddr <= chaddr_nb;
-                    chaddr_nb <= chaddr_nb + hw3;
+                    chaddr_nb <= chaddr_nb + hw3b;
                     lane_ok <= lane_ok_nb;
                     lane_ok_nb <= ok_after_nb;
                     left_nb <= left_nb - LANES_N;

@@ -26,6 +26,7 @@ module sps_top #(
     localparam PW            = `SPS_PW,              // bits of a phase / pattern index
     localparam AW            = `SPS_AW,              // activation buffer address bits
     localparam PXW           = `SPS_PXW,             // bits of a pixel index
+    localparam BW            = `SPS_BW,              // bits of a batch size
     `include "sps_sideband.vh"
 ) (
     input  wire                 clk,
@@ -89,9 +90,9 @@ module sps_top #(
         // the walker binds array row r to activation lane r mod LANES
         if (LANES >= 1 && ROWS % LANES != 0)
                                 begin : g_lanes_div SPS_CONFIG_ERROR_LANES_must_divide_ROWS u_bad (); end
-        // PAT[i] at 0x030 + 4i and FG[g] at 0x030 + 4 PMAX + 4g end below the counters at 0x100
-        if (8 * PMAX > 'h100 - 'h030)
-                                begin : g_pmax_map  SPS_CONFIG_ERROR_PMAX_must_be_at_most_26_for_the_register_map u_bad (); end
+        // PAT[i] at 0x030 + 4i and FG[g] at 0x030 + 4 PMAX + 4g end below BATCH at 0x0FC
+        if (8 * PMAX > 'h0FC - 'h030)
+                                begin : g_pmax_map  SPS_CONFIG_ERROR_PMAX_must_be_at_most_25_for_the_register_map u_bad (); end
         // the drain keeps 6 reads in flight and the FIFO holds a beat: fewer entries throttle it
         if (OUT_FIFO_DEPTH < 8) begin : g_fifo_min  SPS_CONFIG_ERROR_OUT_FIFO_DEPTH_must_be_at_least_8 u_bad (); end
         // sps_array has a PE for one MAC per multiplier and a PE pair for two
@@ -110,6 +111,7 @@ module sps_top #(
     wire [PW:0]             r_npat;
     wire [9*PMAX-1:0]       r_pat;
     wire [CH_BITS*PMAX-1:0] r_fg;
+    wire [BW-1:0]           r_batch;
     wire                    start, abort, err_config, err_stream, aborted, wl_err, act_err;
     wire                    dp_rst;    // the data path's reset: rst, or a soft abort's flush (sps_ctrl)
     wire [31:0]             cnt_cycles, cnt_busy, cnt_stall_act, cnt_stall_wgt, cnt_stall_res, cnt_passes;
@@ -127,16 +129,16 @@ module sps_top #(
         .s_axil_rready(s_axil_rready),
         .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
         .pad_top(r_padt), .pad_left(r_padl), .mode(r_mode), .npat(r_npat), .pat(r_pat), .fg(r_fg),
-        .start(start), .abort(abort), .busy(busy), .done(done), .err_stream(err_stream),
+        .batch(r_batch), .start(start), .abort(abort), .busy(busy), .done(done), .err_stream(err_stream),
         .err_config(err_config), .aborted(aborted),
         .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs),
         .cnt_stall_act(cnt_stall_act), .cnt_stall_wgt(cnt_stall_wgt), .cnt_stall_res(cnt_stall_res),
         .cnt_passes(cnt_passes));
 
     // ---- control ----------------------------------------------------------------------------
-    wire [AW-1:0]      w3, hw3;
-    wire [CH_BITS-1:0] n_cblk;
-    wire [PXW:0]       npix;
+    wire [AW-1:0]      w3, hw3, hw3b;
+    wire [AW:0]        cbb;
+    wire [PXW:0]       npixb;
     wire               go, act_busy, act_stall, wgt_stall;
     wire [1:0]         slot_full, slot_first_rt, slot_last_rt, slot_bank, slot_last_pass, bank_busy;
     wire [2*AW-1:0]    slot_base_chaddr;
@@ -151,8 +153,8 @@ module sps_top #(
                .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS), .MW(MW)) u_ctrl (
         .clk(clk), .rst(rst), .start(start), .abort(abort), .stream_err(wl_err || act_err),
         .c(r_c), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout), .stride(r_stride),
-        .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg),
-        .w3(w3), .hw3(hw3), .n_cblk(n_cblk), .npix(npix),
+        .pad_top(r_padt), .pad_left(r_padl), .npat(r_npat), .pat(r_pat), .fg(r_fg), .batch(r_batch),
+        .w3(w3), .hw3(hw3), .hw3b(hw3b), .cbb(cbb), .npixb(npixb),
         .go(go), .act_busy(act_busy), .act_stall(act_stall), .wgt_stall(wgt_stall),
         .slot_full(slot_full), .slot_first_rt(slot_first_rt), .slot_last_rt(slot_last_rt),
         .slot_bank(slot_bank), .slot_last_pass(slot_last_pass),
@@ -178,8 +180,8 @@ module sps_top #(
     wire [9*AW-1:0]       ab_raddr;
     wire [9*LANES*8-1:0]  ab_rdata;
 
-    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS), .CH_BITS(CH_BITS)) u_actld (
-        .clk(clk), .rst(dp_rst), .start(go), .n_cblk(n_cblk), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
+    sps_act_loader #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .DIM_BITS(DIM_BITS)) u_actld (
+        .clk(clk), .rst(dp_rst), .start(go), .n_blk(cbb), .h(r_h), .w(r_w), .w3(w3), .hw3(hw3),
         .s_tdata(s_axis_act_tdata), .s_tvalid(s_axis_act_tvalid), .s_tlast(s_axis_act_tlast),
         .s_tready(s_axis_act_tready),
         .we(ab_we), .wsub(ab_wsub), .waddr(ab_waddr), .wdata(ab_wdata),
@@ -203,7 +205,7 @@ module sps_top #(
                      .SBW(SB_PASS_W), .RD_LAT(ACT_RD_LAT)) u_wgen (
         .clk(clk), .rst(dp_rst), .h(r_h), .w(r_w), .hout(r_hout), .wout(r_wout),
         .stride2(r_stride == 2'd2), .pad_top(r_padt), .pad_left(r_padl), .w3(w3),
-        .start(wg_start), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
+        .hw3(hw3), .batch(r_batch), .start(wg_start), .base_chaddr(wg_base_chaddr), .tag(wg_tag),
         .sb(wg_pass_sb), .can_start(wg_can_start), .issue(wg_issue), .issue_tag(wg_issue_tag),
         .pass_end(slot_free_valid), .pass_end_tag(slot_free_tag),
         .rd_en(ab_re), .rd_addr(ab_raddr), .rd_data(ab_rdata),
@@ -221,7 +223,7 @@ module sps_top #(
 
     sps_weight_loader #(.ROWS(ROWS), .COLS(COLS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS),
                         .ACT_DEPTH(ACT_DEPTH), .MW(MW)) u_wload (
-        .clk(clk), .rst(dp_rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3(hw3),
+        .clk(clk), .rst(dp_rst), .start(go), .n_ch(r_c), .pat(r_pat), .npat(r_npat), .fg(r_fg), .hw3b(hw3b),
         .s_tdata(s_axis_wgt_tdata), .s_tvalid(s_axis_wgt_tvalid), .s_tlast(s_axis_wgt_tlast),
         .s_tready(s_axis_wgt_tready),
         .bank_busy(bank_busy), .bank_claim(bank_claim), .bank_claim_id(bank_claim_id),
@@ -305,7 +307,7 @@ module sps_top #(
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last));
 
     sps_output_stage #(.COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)) u_out (
-        .clk(clk), .rst(dp_rst), .start(go), .npix(npix), .requant(r_mode[0]), .relu(r_mode[1]),
+        .clk(clk), .rst(dp_rst), .start(go), .npix(npixb), .requant(r_mode[0]), .relu(r_mode[1]),
         .hdr_wr_en(hdr_wr_en), .hdr_wr_bank(hdr_wr_bank), .hdr_wr_beat(hdr_wr_beat), .hdr_wr_data(hdr_wr_data),
         .done_valid(done_valid), .done_bank(done_bank), .done_last(done_last),
         .drain_re(drain_re), .drain_active(drain_active), .drain_bank(drain_bank), .drain_addr(drain_addr),

@@ -34,7 +34,7 @@ module sps_weight_loader #(
     input  wire [9*PMAX-1:0]      pat,
     input  wire [PW:0]            npat,
     input  wire [CH_BITS*PMAX-1:0] fg,
-    input  wire [AW-1:0]          hw3,
+    input  wire [AW-1:0]          hw3b,          // a channel block's words: HW3 * BATCH (mod 2**AW)
     // weight stream
     input  wire [COLS*8-1:0]      s_tdata,
     input  wire                   s_tvalid,
@@ -116,7 +116,7 @@ module sps_weight_loader #(
     wire [3:0]    row_pos;
     wire [AW-1:0] tile_chaddr;
     sps_index_walker #(.ROWS(ROWS), .LANES(LANES), .PMAX(PMAX), .CH_BITS(CH_BITS), .ACT_DEPTH(ACT_DEPTH)) u_walk (
-        .clk(clk), .rst(rst), .pat(pat), .npat(npat), .n_ch(n_ch), .hw3(hw3),
+        .clk(clk), .rst(rst), .pat(pat), .npat(npat), .n_ch(n_ch), .hw3b(hw3b),
         .group_start(w_group_start), .group(group_idx), .step(w_step),
         .row_en(row_en), .row_pos(row_pos), .tile_chaddr(tile_chaddr), .group_end(group_end));
 

@@ -19,6 +19,8 @@
 `define SPS_AW          `SPS_INDEX_W(ACT_DEPTH)
 // bits of a pixel index, an accumulator word address (ACC_DEPTH)
 `define SPS_PXW         `SPS_INDEX_W(ACC_DEPTH)
+// bits of a batch size, a count 0..ACC_DEPTH of images (ACC_DEPTH: a pass's pixels, B*HOUT*WOUT)
+`define SPS_BW          `SPS_COUNT_W(ACC_DEPTH)
 // bits of a partial sum inside the array: a column of ROWS int8 x int8 products (ROWS)
 `define SPS_PSW         (16 + `SPS_RW)
 `endif

@@ -1,11 +1,14 @@
-// sps_window_gen.v -- window generator: for one pass, walks the output pixels in raster order, one
-// per cycle, and reads for each the 3x3 input window of all LANES channels of the pass's channel
-// block: sub-bank (ym, xm) of the activation buffer holds exactly one element of the window.
+// sps_window_gen.v -- window generator: for one pass, walks the output pixels of BATCH images in
+// the order (image b, oy, ox), one per cycle, and reads for each the 3x3 input window of all LANES
+// channels of the pass's channel block in image b: sub-bank (ym, xm) of the activation buffer
+// holds exactly one element of the window. Image b of the block starts HW3 words after image
+// b - 1 (the block's first image at its block address); each image is padded and masked alone.
 // Window origin (top-left) = (oy*S - PAD_TOP, ox*S - PAD_LEFT) = (3*y0d + y0m, 3*x0d + x0m).
-// Sub-bank (ym, xm) reads word  Y[ym < y0m] + X[xm < x0m]  where the row bases Y0 / Y1 (block
+// Sub-bank (ym, xm) reads word  Y[ym < y0m] + X[xm < x0m]  where the row bases Y0 / Y1 (image
 // address + y0d*W3, + W3) and the column offsets X0 / X1 (x0d, x0d + 1) are counters: one 2:1
 // select and one AW-bit adder in front of each RAM address, nothing else (addresses are taken
-// mod 2**AW, the RAM size). The words are passed on unrotated: the indexing unit picks, per array
+// mod 2**AW, the RAM size). The next image's row bases are kept beside them (+ HW3 per image).
+// The pixel index counts 0 .. BATCH*HOUT*WOUT - 1 across the images. The words are passed on unrotated: the indexing unit picks, per array
 // row, the sub-bank of its kernel position, using the origin's (y0m, x0m) and which window rows /
 // columns lie inside the input (padding reads 0, never stored), given here one stage ahead.
 // A new pass can start in the cycle after the previous pass's last pixel (no bubble).
@@ -26,6 +29,7 @@ module sps_window_gen #(
     parameter RD_LAT    = 1,         // the activation buffer's read latency (address to data), >= 1
     localparam AW       = `SPS_AW,   // activation buffer address bits
     localparam PXW      = `SPS_PXW,  // bits of a pixel index
+    localparam BW       = `SPS_BW,   // bits of a batch size
     localparam DW       = LANES * 8  // a RAM word: one int8 per lane
 ) (
     input  wire                  clk,
@@ -38,6 +42,8 @@ module sps_window_gen #(
     input  wire [1:0]            pad_top,
     input  wire [1:0]            pad_left,
     input  wire [AW-1:0]         w3,
+    input  wire [AW-1:0]         hw3,           // an image's words: ceil(H/3) * W3
+    input  wire [BW-1:0]         batch,         // images per pass (>= 1)
     // pass start
     input  wire                  start,
     input  wire [AW-1:0]         base_chaddr,   // the next pass's block word address (held until start)
@@ -70,6 +76,7 @@ module sps_window_gen #(
 
     // ---- per-layer constants (registers settle long before the first pass) --------------------
     reg  [AW-1:0]        y_off0, y_off1;    // row bases of a pass's first output row, minus its block address
+    reg  [AW-1:0]        y_noff0, y_noff1;  // the same of the second image (+ HW3)
     reg  [AW-1:0]        x_init0, x_init1;  // column offsets at a row's first pixel (x0d, x0d + 1)
     reg  [1:0]           x0m_init, y0m_init; // origin mod 3 at the first column / row: -pad = 3*d + m
     reg  [1:0]           s_step;
@@ -81,6 +88,8 @@ module sps_window_gen #(
         x0m_init <= (pad_left == 2'd0) ? 2'd0 : (pad_left == 2'd1) ? 2'd2 : 2'd1;
         y0m_init <= (pad_top == 2'd0) ? 2'd0 : (pad_top == 2'd1) ? 2'd2 : 2'd1;
         s_step   <= stride2 ? 2'd2 : 2'd1;
+        y_noff0  <= y_off0 + hw3;
+        y_noff1  <= y_off1 + hw3;
     end
     // ---- F0: pixel counters -----------------------------------------------------------------
     reg                  active;            // a pass is issuing pixels
@@ -90,7 +99,10 @@ module sps_window_gen #(
     reg  signed [SW-1:0] lx, ly;            // -x0, -y0: window column dx / row dy is inside iff dx >= lx
     reg  signed [SW-1:0] rx, ry;            // W - x0, H - y0: ... and dx < rx
     reg  [1:0]           x0m, y0m;          // origin mod 3
-    reg  [AW-1:0]        yb0, yb1;          // row bases: block + y0d*W3, + W3
+    reg  [AW-1:0]        yb0, yb1;          // row bases: image + y0d*W3, + W3
+    reg  [AW-1:0]        nyb0, nyb1;        // the next image's row bases at its first output row
+    reg  [BW-1:0]        b_left;            // images after this one
+    reg                  last_b, b_one;     // b_left == 0, b_left == 1
     reg  [AW-1:0]        xo0, xo1;          // column offsets: x0d, x0d + 1
     reg                  pass_tag;
     reg  [SBW-1:0]       pass_sb;
@@ -98,13 +110,22 @@ module sps_window_gen #(
     // the pass's last pixel is issued now, and a pass can start: registered from the counters'
     // next values (the start fans out to every F0 register)
     reg  last_px, can_q;
-    reg  one_col, one_px;                   // a row has one pixel (WOUT = 1); a pass has one
+    reg  one_col, one_row, one_px;          // a row has one pixel (WOUT = 1); an image one row; one pixel
+    reg  one_b, two_b;                      // BATCH = 1, 2
     wire x_one = (x_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
     wire y_one = (y_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
+    localparam [BW-1:0] B_ONE = 1, B_TWO = 2;
+    wire b_two = (BW > 1) && (b_left == B_TWO);
     always @(posedge clk) begin                                          // (per layer)
         one_col <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+        one_row <= (hout == {{(DIM_BITS-1){1'b0}}, 1'b1});
         one_px  <= ({wout, hout} == {{(DIM_BITS-1){1'b0}}, 1'b1, {(DIM_BITS-1){1'b0}}, 1'b1});
+        one_b   <= (batch == B_ONE);
+        two_b   <= (BW > 1) && (batch == B_TWO);
     end
+    // the pixel after this one is the pass's last: in this row, in the next row, in the next image
+    wire next_last = last_x ? (last_y ? one_px && b_one : one_col && y_one && last_b)
+                            : x_one && last_y && last_b;
     assign can_start = can_q;
     assign issue     = active;
     assign issue_tag = pass_tag;
@@ -126,27 +147,41 @@ module sps_window_gen #(
             active <= 1'b0; pixel <= 0; x_left <= 0; y_left <= 0; last_x <= 1'b0; last_y <= 1'b0;
             lx <= 0; ly <= 0; rx <= 0; ry <= 0; x0m <= 0; y0m <= 0;
             yb0 <= 0; yb1 <= 0; xo0 <= 0; xo1 <= 0; pass_tag <= 1'b0; pass_sb <= 0;
+            nyb0 <= 0; nyb1 <= 0; b_left <= 0; last_b <= 1'b0; b_one <= 1'b0;
         end else if (start && can_start) begin
-            last_px <= one_px; can_q <= one_px;
+            last_px <= one_px && one_b; can_q <= one_px && one_b;
             active <= 1'b1; pixel <= 0;
             x_left <= wout - 1'b1; y_left <= hout - 1'b1;
             last_x <= one_col;
-            last_y <= (hout == {{(DIM_BITS-1){1'b0}}, 1'b1});
+            last_y <= one_row;
             lx <= padl_s; ly <= padt_s; rx <= w_s; ry <= h_s;
             x0m <= x0m_init; y0m <= y0m_init;
             yb0 <= base_chaddr + y_off0; yb1 <= base_chaddr + y_off1; xo0 <= x_init0; xo1 <= x_init1;
+            nyb0 <= base_chaddr + y_noff0; nyb1 <= base_chaddr + y_noff1;
+            b_left <= batch - 1'b1; last_b <= one_b; b_one <= two_b;
             pass_tag <= tag; pass_sb <= sb;
         end else if (active) begin
             if (last_px) begin
                 active <= 1'b0; last_px <= 1'b0; can_q <= 1'b1;
             end else begin
                 pixel <= pixel + 1'b1;
-                last_px <= last_x ? one_col && y_one : x_one && last_y;
-                can_q   <= last_x ? one_col && y_one : x_one && last_y;
+                last_px <= next_last;
+                can_q   <= next_last;
                 if (last_x) begin
                     x_left <= wout - 1'b1;
                     last_x <= one_col;
                     lx <= padl_s; rx <= w_s; x0m <= x0m_init; xo0 <= x_init0; xo1 <= x_init1;
+                end
+                if (last_x && last_y) begin              // the next image's first row
+                    y_left <= hout - 1'b1;
+                    last_y <= one_row;
+                    ly <= padt_s; ry <= h_s; y0m <= y0m_init;
+                    yb0 <= nyb0; yb1 <= nyb1;
+                    nyb0 <= nyb0 + hw3; nyb1 <= nyb1 + hw3;
+                    b_left <= b_left - 1'b1;
+                    last_b <= b_one;
+                    b_one <= b_two;
+                end else if (last_x) begin
                     y_left <= y_left - 1'b1;
                     last_y <= y_one;
                     ly <= ly - step_s; ry <= ry - step_s;

@@ -22,7 +22,7 @@ from tb.blocks import CFG, run_block, unique
 from tb.env.block import BlockTb, CycleDriver, Scoreboard, dut_params, pack, seeded_rng, val
 
 MODULE = "tb.blocks.test_sps_index_walker"
-INPUTS = ("pat", "npat", "n_ch", "hw3", "group_start", "group", "step")
+INPUTS = ("pat", "npat", "n_ch", "hw3b", "group_start", "group", "step")
 
 
 def rule_tiles(masks: list[int], C: int, rows: int, lanes: int, g: int) -> list[list]:
@@ -41,7 +41,7 @@ def rule_tiles(masks: list[int], C: int, rows: int, lanes: int, g: int) -> list[
     return tiles
 
 
-async def walk_group(tb, dut, drv, rng, sb, g, tiles, hw3, p, abort: bool) -> int:
+async def walk_group(tb, dut, drv, rng, sb, g, tiles, hw3b, p, abort: bool) -> int:
     """Walk group g; compare every step and tile end. Returns the rows compared."""
     rows, lanes, aw = p["ROWS"], p["LANES"], p["AW"]
 
@@ -71,7 +71,7 @@ async def walk_group(tb, dut, drv, rng, sb, g, tiles, hw3, p, abort: bool) -> in
         await FallingEdge(tb.clk)
         cb = next(x for x in tile if x is not None)[0] // lanes
         sb.check(tb.cycle, dict(group_end=val(dut.group_end), tile_chaddr=val(dut.tile_chaddr)),
-                 dict(group_end=int(t == len(tiles) - 1), tile_chaddr=(cb * hw3) % (1 << aw)),
+                 dict(group_end=int(t == len(tiles) - 1), tile_chaddr=(cb * hw3b) % (1 << aw)),
                  f"group {g} end of tile {t}")
         await RisingEdge(tb.clk)
         if rng.random() < 0.3:
@@ -108,14 +108,14 @@ async def walker_random_programs(dut):
                 masks.append(rng.randint(1, 0x1FF))
         table = masks + [rng.getrandbits(9) for _ in range(PMAX - P)]     # unused entries: garbage
         C = rng.randint(1, cmax) if prog else min(cmax, 2 * L + 1)        # a last block with idle lanes
-        hw3 = rng.choice((rng.randint(1, 40), rng.getrandbits(p["AW"])))
-        drv.apply(dict(pat=pack(table, 9), npat=P, n_ch=C, hw3=hw3))
+        hw3b = rng.choice((rng.randint(1, 40), rng.getrandbits(p["AW"])))
+        drv.apply(dict(pat=pack(table, 9), npat=P, n_ch=C, hw3b=hw3b))
         await tb.cycles(4)              # the layer's table is static: the walker registers its counts
         for g in list(range(P)) + [rng.randrange(P) for _ in range(rng.randint(0, 2))]:
             tiles = rule_tiles(masks, C, rows, L, g)
             assert tiles == tile_plan(P, masks, C, ArrayConfig(ROWS=rows, LANES=L), g), \
                 f"compiler.walker.tile_plan differs from the section 3 rule (P={P} C={C} g={g})"
-            steps += await walk_group(tb, dut, drv, rng, sb, g, tiles, hw3, p, abort=rng.random() < 0.1)
+            steps += await walk_group(tb, dut, drv, rng, sb, g, tiles, hw3b, p, abort=rng.random() < 0.1)
             groups += 1
         await tb.cycles(2)
     sb.finish(min_checks=100)

@@ -102,7 +102,7 @@ class Program:
         regs = R.decode(prog.bands[0].regs, cfg)
         self.stream = [pack(row, 8) for row in prog.bands[0].wgt.tolist()]
         self.inputs = dict(n_ch=regs["C"], npat=regs["NPAT"], pat=pack(regs["PAT"], 9),
-                           fg=pack(regs["FG"], p["CH_BITS"]), hw3=rng.getrandbits(p["AW"]))
+                           fg=pack(regs["FG"], p["CH_BITS"]), hw3b=rng.getrandbits(p["AW"]))
         self.desc = f"C={C} F={F} P={P} o={pps.offset} patterns={pats} {'requant' if rq else 'raw'}"
         self._model(w.reshape(F, C, 9), bias, rq, list(pps.masks), pps.offset, C, F)
         got, want = self.stream, [it["data"] for it in self.items]
@@ -112,7 +112,7 @@ class Program:
 
     def _model(self, w9, bias, rq, masks, offset, C, F) -> None:
         rows, cols, lanes, aw = self.p["ROWS"], self.p["COLS"], self.p["LANES"], self.p["AW"]
-        hw3 = self.inputs["hw3"]
+        hw3b = self.inputs["hw3b"]
         P = len(masks)
         self.items: list[dict] = []
         self.tiles: list[dict] = []
@@ -134,7 +134,7 @@ class Program:
                     enabled = [e for e in tile if e is not None]
                     self.tiles.append(dict(
                         ct=n_ct, slot=k % 2, first_rt=int(t == 0), last_rt=int(t == len(tiles) - 1),
-                        bank=n_ct % 2, last_pass=0, chaddr=(enabled[0][0] // lanes * hw3) % (1 << aw),
+                        bank=n_ct % 2, last_pass=0, chaddr=(enabled[0][0] // lanes * hw3b) % (1 << aw),
                         macs=len(enabled) * len(fs)))
                     for r, e in enumerate(tile):
                         data = pack([int(w9[f][e[0]][e[1]]) for f in fs], 8) if e is not None else 0
@@ -328,7 +328,7 @@ class Env:
         self.dut, self.name = dut, name
         self.rng = seeded_rng(dut, name)
         self.tb = BlockTb(dut)
-        for s in ("start", "n_ch", "pat", "npat", "fg", "hw3", "bank_busy", "slot_free_valid", "slot_free_tag"):
+        for s in ("start", "n_ch", "pat", "npat", "fg", "hw3b", "bank_busy", "slot_free_valid", "slot_free_tag"):
             getattr(dut, s).value = 0
         self.src = StreamSource(self.tb, self.rng, pauses(stall, self.rng))
         self.slot_pause = pauses(stall, self.rng)
