@@ -22,7 +22,7 @@ BAD = {
     "lanes_divide_rows": (dict(ROWS=8, LANES=3), "SPS_CONFIG_ERROR_LANES_must_divide_ROWS"),
     "fifo_depth": (dict(OUT_FIFO_DEPTH=4), "SPS_CONFIG_ERROR_OUT_FIFO_DEPTH_must_be_at_least_8"),
     "macs_per_dsp": (dict(MACS_PER_DSP=3), "SPS_CONFIG_ERROR_MACS_PER_DSP_must_be_1_or_2"),
-    "pmax_register_map": (dict(PMAX=27), "SPS_CONFIG_ERROR_PMAX_must_be_at_most_26_for_the_register_map"),
+    "pmax_register_map": (dict(PMAX=26), "SPS_CONFIG_ERROR_PMAX_must_be_at_most_25_for_the_register_map"),
     "cfg0_field": (dict(COLS=256), "SPS_CONFIG_ERROR_COLS_must_be_at_most_255"),
     "cfg0_rows": (dict(ROWS=256), "SPS_CONFIG_ERROR_ROWS_must_be_at_most_255"),
     "positive": (dict(CH_BITS=0), "SPS_CONFIG_ERROR_CH_BITS_must_be_positive"),

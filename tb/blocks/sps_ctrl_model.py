@@ -3,15 +3,18 @@ compares the DUT with: the port names, the reference geometry and descriptor che
 `CtrlModel` (docs/ARCHITECTURE.md 5.1 "Errors and the soft abort" and section 7, the
 rtl/sps_ctrl.v header), which gives every output of every cycle after the first reset:
   * a layer started in cycle s: the geometry steps in s+1 .. s+G (G = GEOM_CYCLES =
-    max(DIM_BITS+1, CH_BITS+1) + DIM_BITS+1 + CH_BITS), the checks in s+G+1, and in s+G+2 `go` (one
+    max(DIM_BITS+1, CH_BITS+1) + max(DIM_BITS+1, BW) + max(CH_BITS, BW, AW+1), BW the bits of a
+    batch size, a count 0..ACC_DEPTH), the checks in s+G+1, and in s+G+2 `go` (one
     cycle; the loaders' first ready a cycle later, G+3 after start) or, for a bad descriptor, no go
     and done with err_config from s+G+3; after go it waits for the activation loader (act_busy low),
     then runs; busy from s+1 to the cycle before done;
-  * geometry, from the go cycle: w3 = ceil(W/3), hw3 = ceil(H/3)*ceil(W/3) (both mod 2^AW),
-    n_cblk = ceil(C/LANES), npix = HOUT*WOUT (mod 2^(PXW+1));
+  * geometry, from the go cycle, B = BATCH: w3 = ceil(W/3), hw3 = ceil(H/3)*ceil(W/3),
+    hw3b = hw3*B (all three mod 2^AW), cbb = ceil(C/LANES)*B (mod 2^(AW+1)),
+    npixb = HOUT*WOUT*B (mod 2^(PXW+1));
   * a bad descriptor: STRIDE not 1 or 2, PAD_TOP or PAD_LEFT 3, NPAT 0 or > PMAX, PAT[i] = 0 for an
-    i < NPAT, FG[g] = 0 for every g < NPAT, C, H, W, HOUT or WOUT 0, HOUT*WOUT > ACC_DEPTH,
-    ceil(C/LANES)*ceil(H/3)*ceil(W/3) > ACT_DEPTH (the entries at or beyond NPAT do not count);
+    i < NPAT, FG[g] = 0 for every g < NPAT, C, H, W, HOUT or WOUT 0, BATCH 0,
+    BATCH*HOUT*WOUT > ACC_DEPTH, ceil(C/LANES)*BATCH > ACT_DEPTH,
+    ceil(C/LANES)*BATCH*ceil(H/3)*ceil(W/3) > ACT_DEPTH (the entries at or beyond NPAT do not count);
   * pass feeder: wg_start = running, wg_can_start, the next slot (0, 1, 0, ... from each start) full
     and not issued, and a pass left; wg_tag = the next slot, wg_base_chaddr and the pass sideband
     (rtl/sps_sideband.vh) from its metadata; a slot is issued from its pass's start to its release
@@ -37,13 +40,13 @@ from __future__ import annotations
 from tb.env.block import pack
 
 # the ports: the test drives INPUTS and samples INPUTS + OUTPUTS every cycle
-DESC = ("c", "h", "w", "hout", "wout", "stride", "pad_top", "pad_left", "npat", "pat", "fg")
+DESC = ("c", "h", "w", "hout", "wout", "stride", "pad_top", "pad_left", "npat", "pat", "fg", "batch")
 INPUTS = ("rst", "start", "abort", "stream_err") + DESC + (
     "act_busy", "act_stall", "wgt_stall", "slot_full", "slot_first_rt", "slot_last_rt", "slot_bank",
     "slot_last_pass", "slot_base_chaddr", "slot_macs", "slot_free_valid", "slot_free_tag",
     "wg_can_start", "wg_issue", "bank_claim", "bank_claim_id", "bank_free_valid", "bank_free_id",
     "res_valid", "res_ready", "res_last")
-GEOM_OUT = ("w3", "hw3", "n_cblk", "npix")
+GEOM_OUT = ("w3", "hw3", "hw3b", "cbb", "npixb")
 COUNTERS = ("cnt_cycles", "cnt_busy", "cnt_macs", "cnt_stall_act", "cnt_stall_wgt", "cnt_stall_res",
             "cnt_passes")
 OUTPUTS = GEOM_OUT + ("go", "wg_start", "wg_base_chaddr", "wg_tag", "wg_pass_sb", "bank_busy", "busy",
@@ -61,19 +64,31 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def batch_width(acc_depth: int) -> int:
+    """BW of rtl/sps_widths.vh (SPS_BW): the bits of a count 0..ACC_DEPTH."""
+    return acc_depth.bit_length()
+
+
 def geom_cycles(p: dict) -> int:
-    """G of section 7: ceil divisions (max(DIM_BITS, CH_BITS) + 1 steps), H3 x W3, x N_CBLK."""
-    return max(p["DIM_BITS"] + 1, p["CH_BITS"] + 1) + (p["DIM_BITS"] + 1) + p["CH_BITS"]
+    """G of section 7: ceil divisions (max(DIM_BITS, CH_BITS) + 1 steps); H3 x W3 and N_CBLK x
+    BATCH; HW3 x CBB (CBB <= ACT_DEPTH: AW + 1 bits), NPIX x BATCH and HW3 x BATCH."""
+    db, ch, bw = p["DIM_BITS"], p["CH_BITS"], batch_width(p["ACC_DEPTH"])
+    return max(db + 1, ch + 1) + max(db + 1, bw) + max(ch, bw, p["AW"] + 1)
+
+
+def cbb(d: dict, p: dict) -> int:
+    """Buffer blocks: channel blocks x BATCH."""
+    return ceil_div(d["c"], p["LANES"]) * d["batch"]
 
 
 def act_words(d: dict, p: dict) -> int:
-    return ceil_div(d["c"], p["LANES"]) * ceil_div(d["h"], 3) * ceil_div(d["w"], 3)
+    return cbb(d, p) * ceil_div(d["h"], 3) * ceil_div(d["w"], 3)
 
 
 def geometry_outputs(d: dict, p: dict) -> dict:
-    w3, h3 = ceil_div(d["w"], 3), ceil_div(d["h"], 3)
-    return dict(w3=w3 % (1 << p["AW"]), hw3=(h3 * w3) % (1 << p["AW"]), n_cblk=ceil_div(d["c"], p["LANES"]),
-                npix=(d["hout"] * d["wout"]) % (1 << (p["PXW"] + 1)))
+    w3, h3, b, aw = ceil_div(d["w"], 3), ceil_div(d["h"], 3), d["batch"], 1 << p["AW"]
+    return dict(w3=w3 % aw, hw3=(h3 * w3) % aw, hw3b=(h3 * w3 * b) % aw, cbb=cbb(d, p) % (2 * aw),
+                npixb=(d["hout"] * d["wout"] * b) % (1 << (p["PXW"] + 1)))
 
 
 def descriptor_error(d: dict, p: dict) -> str | None:
@@ -91,8 +106,12 @@ def descriptor_error(d: dict, p: dict) -> str | None:
         return "no FG"
     if 0 in (d["c"], d["h"], d["w"], d["hout"], d["wout"]):
         return "zero dimension"
-    if d["hout"] * d["wout"] > p["ACC_DEPTH"]:
-        return "HOUT*WOUT > ACC_DEPTH"
+    if d["batch"] == 0:
+        return "BATCH 0"
+    if d["batch"] * d["hout"] * d["wout"] > p["ACC_DEPTH"]:
+        return "BATCH*HOUT*WOUT > ACC_DEPTH"
+    if cbb(d, p) > p["ACT_DEPTH"]:
+        return "ceil(C/LANES)*BATCH > ACT_DEPTH"
     if act_words(d, p) > p["ACT_DEPTH"]:
         return "activations > ACT_DEPTH"
     return None
@@ -205,7 +224,7 @@ class CtrlModel:
             self.done = self.err_config = 0
             self.err_stream, self.aborted = serr_q, int(bool(s["abort"]) and not serr_q)
         elif self.phase == IDLE and s["start"]:
-            d = {k: s[k] for k in ("c", "h", "w", "hout", "wout")}
+            d = {k: s[k] for k in ("c", "h", "w", "hout", "wout", "batch")}
             self.geom = geometry_outputs(d, self.p)
             self.phase, self.left = GEOM, self.G
             self.done = self.err_config = self.err_stream = self.aborted = 0

@@ -2,13 +2,15 @@
 activation buffer.
 
 Testbench pieces:
-  * descriptor / start driver: n_cblk, h, w and the geometry the controller derives from them
+  * descriptor / start driver: n_blk (buffer blocks: channel blocks x BATCH images, each stored as
+    a channel block is; 1..ACT_DEPTH, as the controller checks), h, w and the geometry the
+    controller derives from them
     (W3 = ceil(W/3), HW3 = ceil(H/3) * W3), set two cycles before a one-cycle `start` and held
     until the load is over (the header: registered while the descriptor is static);
   * stream source (tb.env.block.StreamSource): the beats of section 5.2 with TVALID paused by a
     pause generator (none / random cycles / bursts), TLAST where the test puts it;
   * monitor + model, cycle by cycle, from the rtl/sps_act_loader.v header and section 5.2:
-    after `start` the loader is busy and takes exactly n_cblk*h*w beats; s_tready = busy,
+    after `start` the loader is busy and takes exactly n_blk*h*w beats; s_tready = busy,
     stall = busy and not s_tvalid; a beat is written (we, wsub, waddr, wdata) in the cycle it is
     accepted, beat (cb, y, x) to sub-bank 3*(y mod 3) + (x mod 3), word cb*HW3 + (y div 3)*W3 +
     (x div 3), data = the beat; busy falls after the last beat (low from the next cycle); a beat
@@ -27,7 +29,7 @@ from tb.env.block import (BlockTb, CycleDriver, Monitor, Scoreboard, StreamSourc
                           seeded_rng, val, wait_until)
 
 MODULE = "tb.blocks.test_sps_act_loader"
-DESC = ("n_cblk", "h", "w", "w3", "hw3")
+DESC = ("n_blk", "h", "w", "w3", "hw3")
 OUTS = ("s_tready", "we", "wsub", "waddr", "wdata", "busy", "err", "stall")
 
 
@@ -35,11 +37,11 @@ def ceil3(n: int) -> int:
     return -(-n // 3)
 
 
-def buffer_writes(n_cblk: int, h: int, w: int) -> list[tuple[int, int]]:
+def buffer_writes(n_blk: int, h: int, w: int) -> list[tuple[int, int]]:
     """Section 5.2: (sub-bank, word) of every beat, in stream order."""
     w3, hw3 = ceil3(w), ceil3(h) * ceil3(w)
     return [(3 * (y % 3) + (x % 3), cb * hw3 + (y // 3) * w3 + (x // 3))
-            for cb in range(n_cblk) for y in range(h) for x in range(w)]
+            for cb in range(n_blk) for y in range(h) for x in range(w)]
 
 
 class LoaderModel:
@@ -68,7 +70,7 @@ class LoaderModel:
             self.busy = self.err = 0
         elif t["start"]:
             self.busy, self.err, self.next = 1, 0, 0
-            self.writes = buffer_writes(t["n_cblk"], t["h"], t["w"])
+            self.writes = buffer_writes(t["n_blk"], t["h"], t["w"])
         elif exp["we"]:
             last = self.next == len(self.writes) - 1
             if t["s_tlast"] != int(last):
@@ -81,12 +83,12 @@ class LoaderModel:
 
 class Env:
     def __init__(self, dut, name: str, stall: str):
-        self.p = dut_params(dut, ("LANES", "ACT_DEPTH", "DIM_BITS", "CH_BITS", "AW"))
+        self.p = dut_params(dut, ("LANES", "ACT_DEPTH", "DIM_BITS", "AW"))
         self.dut, self.name = dut, name
         self.rng = seeded_rng(dut, name)
         self.tb = BlockTb(dut)
         self.drv = CycleDriver(self.tb, DESC + ("start",), idle=dict(start=0))
-        self.drv.apply(dict(start=0, n_cblk=1, h=1, w=1, w3=1, hw3=1))
+        self.drv.apply(dict(start=0, n_blk=1, h=1, w=1, w3=1, hw3=1))
         self.src = StreamSource(self.tb, self.rng, pauses(stall, self.rng))
         self.sb = Scoreboard(dut._log, name)
         self.model = LoaderModel(self.sb)
@@ -94,13 +96,13 @@ class Env:
         Monitor(self.tb, lambda: {k: val(getattr(dut, k)) for k in sig}, "port").add_callback(self.model.on_cycle)
 
     def shapes(self, n: int) -> list[tuple[int, int, int]]:
-        """n random (n_cblk, h, w) within the buffer and the register widths."""
+        """n random (n_blk, h, w) within the buffer and the register widths."""
         p, rng, out = self.p, self.rng, []
-        dmax, cmax = (1 << p["DIM_BITS"]) - 1, (1 << p["CH_BITS"]) - 1
+        dmax, cmax = (1 << p["DIM_BITS"]) - 1, p["ACT_DEPTH"]
         while len(out) < n:
-            h = rng.choice((rng.randint(1, 8), rng.randint(1, dmax)))
-            w = rng.choice((rng.randint(1, 8), rng.randint(1, dmax)))
-            c = rng.choice((1, 2, 3, rng.randint(1, cmax)))
+            h = rng.choice((rng.randint(1, min(8, dmax)), rng.randint(1, dmax)))
+            w = rng.choice((rng.randint(1, min(8, dmax)), rng.randint(1, dmax)))
+            c = rng.choice((1, 2, 3, cmax, rng.randint(1, cmax)))
             if c * ceil3(h) * ceil3(w) <= p["ACT_DEPTH"] and c <= cmax and c * h * w <= 600:
                 out.append((c, h, w))
         return out
@@ -128,7 +130,7 @@ class Env:
         """Descriptor, start, the beats; returns after the load (busy low), or, with stop_after,
         once that many beats are taken. `taken`: the beats the load must take (an early TLAST ends
         it there; the rest is flushed from the source)."""
-        self.drv.apply(dict(n_cblk=c, h=h, w=w, w3=ceil3(w), hw3=ceil3(h) * ceil3(w)))
+        self.drv.apply(dict(n_blk=c, h=h, w=w, w3=ceil3(w), hw3=ceil3(h) * ceil3(w)))
         await self.tb.cycles(2)
         base = self.src.accepted
         self.src.send(beats)
@@ -161,7 +163,7 @@ async def act_loads(dut, stall):
     write's sub-bank, word and data, busy, s_tready, stall and err checked in every cycle."""
     env = Env(dut, f"act_loads[{stall}]", stall)
     await env.tb.reset()
-    cmax = (1 << env.p["CH_BITS"]) - 1
+    cmax = env.p["ACT_DEPTH"]
     shapes = [(c, h, w) for h in range(1, 6) for w in range(1, 6) for c in (1, 2, 3)
               if c <= cmax and c * ceil3(h) * ceil3(w) <= env.p["ACT_DEPTH"]]
     shapes = [s for i, s in enumerate(shapes) if stall == "none" or i % 3 == 0] + env.shapes(12)
@@ -223,13 +225,14 @@ async def act_reset_mid_load(dut):
 
 # ---- pytest entries -------------------------------------------------------------------------------
 
-def act_params(lanes, act_depth, dim_bits, ch_bits):
-    return dict(LANES=lanes, ACT_DEPTH=act_depth, DIM_BITS=dim_bits, CH_BITS=ch_bits)
+def act_params(lanes, act_depth, dim_bits):
+    return dict(LANES=lanes, ACT_DEPTH=act_depth, DIM_BITS=dim_bits)
 
 
-# small odd shapes: a buffer depth that is not a power of two, one lane, narrow registers
-ACT = unique([act_params(3, 40, 5, 3), act_params(1, 7, 4, 2),
-              act_params(CFG.LANES, CFG.ACT_DEPTH, CFG.DIM_BITS, CFG.CH_BITS)])
+# small odd shapes: a buffer depth that is not a power of two, one lane, narrow registers; a
+# power of two (n_blk = ACT_DEPTH needs the top bit of n_blk)
+ACT = unique([act_params(3, 40, 5), act_params(1, 7, 4), act_params(2, 16, 3),
+              act_params(CFG.LANES, CFG.ACT_DEPTH, CFG.DIM_BITS)])
 
 
 @pytest.mark.sim

@@ -4,7 +4,8 @@ AWVALID/WVALID/ARVALID timing and BREADY/RREADY back-pressure).
 
 Model (the 5.1 table and the module header): every RW register reads back what was written,
 masked to its field width (C: CH_BITS, H..WOUT: DIM_BITS, STRIDE/PAD/MODE: 2 bits, NPAT: PW+1,
-PAT[i]: 9, FG[g]: CH_BITS), and reset values C..MODE 0, STRIDE 1, NPAT 1, PAT 0x1FF, FG 0; a write
+PAT[i]: 9, FG[g]: CH_BITS, BATCH at 0xFC: BW = the bits of a count 0..ACC_DEPTH), and reset values
+C..MODE 0, STRIDE 1, NPAT 1, PAT 0x1FF, FG 0, BATCH 1; a write
 with any byte strobe low, or while busy, changes nothing (but is answered, OKAY); STATUS =
 {aborted, err_config, err_stream, done, busy}; the counters and CFG0..2 read their inputs and
 parameters; every other address reads 0; a write of CTRL bit 0 while idle pulses `start` for one
@@ -25,6 +26,8 @@ from tb.env.block import BlockTb, dut_params, seeded_rng
 from tb.blocks import CFG, run_block, unique
 
 MODULE = "tb.blocks.test_sps_axil_regs"
+BATCH = 0x0FC                   # the register block's last word (docs/ARCHITECTURE.md 5.1)
+assert getattr(R, "BATCH", BATCH) == BATCH, "compiler/regs.py places BATCH elsewhere"
 COUNTERS = {"cnt_cycles": R.CYCLES, "cnt_busy": R.BUSY, "cnt_stall_act": R.STALL_ACT,
             "cnt_stall_wgt": R.STALL_WGT, "cnt_stall_res": R.STALL_RES, "cnt_passes": R.PASSES}
 
@@ -33,11 +36,17 @@ def rw_map(p: dict) -> dict[int, tuple[int, int]]:
     """address -> (field width in bits, reset value) of every RW register."""
     dim, ch, pw = p["DIM_BITS"], p["CH_BITS"], p["PW"]
     m = {R.C: (ch, 0), R.H: (dim, 0), R.W: (dim, 0), R.HOUT: (dim, 0), R.WOUT: (dim, 0),
-         R.STRIDE: (2, 1), R.PAD_TOP: (2, 0), R.PAD_LEFT: (2, 0), R.MODE: (2, 0), R.NPAT: (pw + 1, 1)}
+         R.STRIDE: (2, 1), R.PAD_TOP: (2, 0), R.PAD_LEFT: (2, 0), R.MODE: (2, 0), R.NPAT: (pw + 1, 1),
+         BATCH: (batch_width(p["ACC_DEPTH"]), 1)}
     for i in range(p["PMAX"]):
         m[R.PAT_BASE + 4 * i] = (9, 0x1FF)
         m[R.PAT_BASE + 4 * p["PMAX"] + 4 * i] = (ch, 0)
     return m
+
+
+def batch_width(acc_depth: int) -> int:
+    """BW of rtl/sps_widths.vh (SPS_BW): the bits of a count 0..ACC_DEPTH."""
+    return acc_depth.bit_length()
 
 
 def _pauses(rng: random.Random, p: float):
@@ -80,8 +89,8 @@ class Env:
 
 
 def _unmapped(p: dict) -> list[int]:
-    top = R.PAT_BASE + 8 * p["PMAX"]
-    return [R.CTRL, top, 0x0FC, R.PASSES + 4, 0x17C, R.CFG2 + 4, 0x1FC, 0x200, 0x5A0, 0xFFC]
+    top = R.PAT_BASE + 8 * p["PMAX"]                   # the first word after FG[]: < BATCH
+    return [R.CTRL, top, 0x0F8, R.PASSES + 4, 0x17C, R.CFG2 + 4, 0x1FC, 0x200, 0x5A0, 0xFFC]
 
 
 @cocotb.test(timeout_time=2000, timeout_unit="us")
@@ -89,7 +98,9 @@ def _unmapped(p: dict) -> list[int]:
 async def registers_read_back(dut, stall):
     """Reset values; random values written to every RW register (one after another, then all at
     once: back-to-back transactions) and read back; unmapped addresses read 0."""
-    p = dut_params(dut, ("PMAX", "DIM_BITS", "CH_BITS", "PW"))
+    p = dut_params(dut, ("PMAX", "ACC_DEPTH", "DIM_BITS", "CH_BITS", "PW"))
+    if hasattr(dut, "BW"):
+        assert int(dut.BW.value) == batch_width(p["ACC_DEPTH"]), f"DUT localparam BW = {int(dut.BW.value)}"
     env = Env(dut, stall)
     await env.tb.reset()
     regs = rw_map(p)
@@ -118,17 +129,23 @@ async def strobes_busy_and_start(dut):
     """Partial strobes and writes while busy change nothing; CTRL.start pulses once per idle
     write of bit 0, in the cycle after the write, never while busy or for bit 0 = 0; CTRL.abort
     likewise for bit 1 while busy, never while idle."""
-    p = dut_params(dut, ("PMAX", "DIM_BITS", "CH_BITS", "PW"))
+    p = dut_params(dut, ("PMAX", "ACC_DEPTH", "DIM_BITS", "CH_BITS", "PW"))
     env = Env(dut, 0.0)
     await env.tb.reset()
     await env.write(R.H, 17)
+    await env.write(BATCH, 3)
     for offset, nbytes, strb in ((0, 1, 0x1), (0, 2, 0x3), (0, 3, 0x7), (1, 3, 0xE), (3, 1, 0x8)):
         await env.write(R.H + offset, 0x636363, nbytes)
         assert await env.read(R.H) == 17, f"H changed by a write with WSTRB={strb:#x}"
+    await env.write(BATCH, 0x5, 1)
+    await env.write(BATCH + 1, 0x5, 1)
+    assert await env.read(BATCH) == 3, "BATCH changed by a write with a byte strobe low"
     dut.busy.value = 1
     await env.write(R.H, 23)
+    await env.write(BATCH, 2)
     await env.write(R.CTRL, 1)
     assert await env.read(R.H) == 17, "H changed by a write while busy"
+    assert await env.read(BATCH) == 3, "BATCH changed by a write while busy"
     dut.busy.value = 0
     await ClockCycles(dut.clk, 3)
     assert env.starts == 0, "start while busy"
@@ -201,7 +218,9 @@ async def status_counters_config(dut):
 
 KEYS = ("ROWS", "COLS", "LANES", "PMAX", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "CH_BITS")
 PARAMS = unique([{k: getattr(CFG, k) for k in KEYS},
-                 dict(ROWS=12, COLS=10, LANES=6, PMAX=5, ACT_DEPTH=48, ACC_DEPTH=20, DIM_BITS=7, CH_BITS=9)])
+                 dict(ROWS=12, COLS=10, LANES=6, PMAX=5, ACT_DEPTH=48, ACC_DEPTH=20, DIM_BITS=7, CH_BITS=9),
+                 # the largest PMAX: FG[24] at 0xF8, right below BATCH; ACC_DEPTH 1000: BATCH 10 bits
+                 dict(ROWS=4, COLS=4, LANES=2, PMAX=25, ACT_DEPTH=16, ACC_DEPTH=1000, DIM_BITS=5, CH_BITS=6)])
 
 
 @pytest.mark.sim

@@ -17,9 +17,10 @@ import pytest
 from tb.env.block import BlockTb, CycleDriver, Monitor, Scoreboard, dut_params, seeded_rng, val
 from tb.blocks import CFG, run_block, unique
 from tb.blocks.sps_ctrl_model import (CHECK, GEOM, GO, INPUTS, LOAD, OUTPUTS, RUN, SB_FIELDS, CtrlModel,
-                                      descriptor_error, geom_cycles)
+                                      batch_width, descriptor_error, geom_cycles)
 from tb.blocks.sps_ctrl_neighbours import Blocks, Inject
-from tb.blocks.sps_ctrl_stimulus import bad_descriptors, boundary_dims, extreme_desc, good_desc, program
+from tb.blocks.sps_ctrl_stimulus import (bad_descriptors, boundary_batch, boundary_dims, extreme_desc, good_desc,
+                                         program)
 
 MODULE = "tb.blocks.test_sps_ctrl"
 
@@ -30,6 +31,10 @@ class Bench:
     def __init__(self, dut, name: str):
         self.p = dut_params(dut, ("LANES", "PMAX", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "CH_BITS", "MW",
                                   "PW", "AW", "PXW"))
+        bw = batch_width(self.p["ACC_DEPTH"])
+        if hasattr(dut, "BW"):
+            assert val(dut.BW) == bw, f"DUT localparam BW = {val(dut.BW)}, expected {bw} (SPS_COUNT_W(ACC_DEPTH))"
+        self.p["BW"] = bw
         self.dut, self.log, self.name = dut, dut._log, name
         self.tb = BlockTb(dut)
         self.rng = seeded_rng(dut, name)
@@ -149,8 +154,9 @@ async def geometry(dut):
     counts = {"good": 0, "bad": 0}
     for i in range(160):
         if i % 4 == 3:
-            d = dict(good_desc(rng, p), **boundary_dims(rng, p, rng.choice([p["ACC_DEPTH"], p["ACT_DEPTH"]]),
-                                                        rng.random() < 0.5, rng.random() < 0.5))
+            target = rng.choice([p["ACC_DEPTH"], p["ACT_DEPTH"]])
+            d = dict(good_desc(rng, p), **boundary_dims(rng, p, target, rng.random() < 0.5, rng.random() < 0.5,
+                                                        boundary_batch(rng, target)))
         else:
             d = extreme_desc(rng, p) if i % 2 else good_desc(rng, p, small=False)
         err = descriptor_error(d, p)
@@ -164,8 +170,9 @@ async def geometry(dut):
 
 @cocotb.test(timeout_time=20, timeout_unit="ms")
 async def descriptor_checks(dut):
-    """Every check of 5.1 alone (err_config, done, no go, no pass), the allowed boundaries (HOUT*WOUT
-    == ACC_DEPTH, activations == ACT_DEPTH, entries beyond NPAT ignored) run; twice each."""
+    """Every check of 5.1 alone (err_config, done, no go, no pass), with the products that wrap the
+    controller's bits (NPIXB = 2^(PXW+1), CBB = 2^(AW+1)), the allowed boundaries (BATCH*HOUT*WOUT
+    == ACC_DEPTH, activations == ACT_DEPTH, BATCH 1 and 2, entries beyond NPAT ignored) run; twice each."""
     bench = Bench(dut, "descriptor_checks")
     p, rng = bench.p, bench.rng
     await bench.reset(3)
@@ -178,7 +185,7 @@ async def descriptor_checks(dut):
             check_end(bench, lay, "config" if err else "ok")
             dut._log.info(f"{name}: {'ERR_CONFIG (' + err + ')' if err else 'ran'}")
             seen.add(err)
-    assert len(seen) == 9, f"checks exercised: {seen}"
+    assert len(seen) == 11, f"checks exercised: {seen}"
     bench.finish(min_checks=500)
 
 

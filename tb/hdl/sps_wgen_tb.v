@@ -10,7 +10,8 @@ module sps_wgen_tb #(
     parameter DIM_BITS  = 10,       // bits of a height or width (H, W, HOUT, WOUT)
     parameter SBW       = 4,        // sideband bits carried with every pixel of the pass
     localparam AW       = `SPS_AW,  // activation buffer address bits
-    localparam PXW      = `SPS_PXW  // bits of a pixel index
+    localparam PXW      = `SPS_PXW, // bits of a pixel index
+    localparam BW       = `SPS_BW   // bits of a batch size
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -28,6 +29,8 @@ module sps_wgen_tb #(
     input  wire [1:0]            pad_top,
     input  wire [1:0]            pad_left,
     input  wire [AW-1:0]         w3,
+    input  wire [AW-1:0]         hw3,
+    input  wire [BW-1:0]         batch,
     // pass start
     input  wire                  start,
     input  wire [AW-1:0]         base_chaddr,
@@ -60,7 +63,7 @@ module sps_wgen_tb #(
     sps_window_gen #(.LANES(LANES), .ACT_DEPTH(ACT_DEPTH), .ACC_DEPTH(ACC_DEPTH), .DIM_BITS(DIM_BITS),
                      .SBW(SBW)) u_wgen (
         .clk(clk), .rst(rst), .h(h), .w(w), .hout(hout), .wout(wout), .stride2(stride2),
-        .pad_top(pad_top), .pad_left(pad_left), .w3(w3),
+        .pad_top(pad_top), .pad_left(pad_left), .w3(w3), .hw3(hw3), .batch(batch),
         .start(start), .base_chaddr(base_chaddr), .tag(tag), .sb(sb),
         .can_start(can_start), .issue(issue), .issue_tag(issue_tag), .pass_end(pass_end),
         .pass_end_tag(pass_end_tag), .rd_en(re), .rd_addr(raddr), .rd_data(rdata),
