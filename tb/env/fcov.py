@@ -34,7 +34,7 @@ STREAM_FAULTS = ("act_tlast_early", "act_tlast_missing", "act_stops", "wgt_tlast
                  "wgt_tlast_missing", "wgt_stops")
 CONFIG_FAULTS = ("stride", "pad_top", "pad_left", "npat_zero", "npat_above_pmax", "empty_pattern",
                  "no_filters", "c_zero", "h_zero", "w_zero", "hout_zero", "wout_zero", "npix_above_acc_depth",
-                 "act_above_act_depth")
+                 "act_above_act_depth", "batch_zero", "batch_npix_above_acc_depth", "batch_blocks_above_act_depth")
 
 
 def _p_values(pmax: int) -> tuple[int, ...]:

@@ -116,7 +116,12 @@ def _config_faults(cfg) -> list[tuple[str, str, dict]]:
             ("c_zero", "C 0", {R.C: 0}), ("h_zero", "H 0", {R.H: 0}), ("w_zero", "W 0", {R.W: 0}),
             ("hout_zero", "HOUT 0", {R.HOUT: 0}), ("wout_zero", "WOUT 0", {R.WOUT: 0}),
             ("npix_above_acc_depth", f"HOUT x WOUT > ACC_DEPTH {cfg.ACC_DEPTH}", {R.HOUT: side, R.WOUT: side}),
-            ("act_above_act_depth", f"activations > ACT_DEPTH {cfg.ACT_DEPTH}", {R.H: pad, R.W: pad})]
+            ("act_above_act_depth", f"activations > ACT_DEPTH {cfg.ACT_DEPTH}", {R.H: pad, R.W: pad}),
+            ("batch_zero", "BATCH 0", {R.BATCH: 0}),
+            ("batch_npix_above_acc_depth", f"BATCH x HOUT x WOUT > ACC_DEPTH {cfg.ACC_DEPTH}",
+             {R.BATCH: cfg.ACC_DEPTH, R.HOUT: 2, R.WOUT: 1}),
+            ("batch_blocks_above_act_depth", f"ceil(C/LANES) x BATCH > ACT_DEPTH {cfg.ACT_DEPTH}",
+             {R.BATCH: cfg.ACC_DEPTH, R.HOUT: 1, R.WOUT: 1, R.C: cfg.LANES * (cfg.ACT_DEPTH // cfg.ACC_DEPTH + 1)})]
 
 
 @cocotb.test()
