@@ -114,7 +114,8 @@ module sps_window_gen #(
     reg  one_b, two_b;                      // BATCH = 1, 2
     wire x_one = (x_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
     wire y_one = (y_left == {{(DIM_BITS-1){1'b0}}, 1'b1});
-    localparam [BW-1:0] B_ONE = 1, B_TWO = 2;
+    localparam integer  B_TWO_I = (BW > 1) ? 2 : 0;          // (BATCH <= 1 with BW = 1)
+    localparam [BW-1:0] B_ONE = 1, B_TWO = B_TWO_I[BW-1:0];
     wire b_two = (BW > 1) && (b_left == B_TWO);
     always @(posedge clk) begin                                          // (per layer)
         one_col <= (wout == {{(DIM_BITS-1){1'b0}}, 1'b1});
