@@ -30,11 +30,8 @@ MODULE = "tb.blocks.test_sps_ctrl"
 class Bench:
     def __init__(self, dut, name: str):
         self.p = dut_params(dut, ("LANES", "PMAX", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "CH_BITS", "MW",
-                                  "PW", "AW", "PXW"))
-        bw = batch_width(self.p["ACC_DEPTH"])
-        if hasattr(dut, "BW"):
-            assert val(dut.BW) == bw, f"DUT localparam BW = {val(dut.BW)}, expected {bw} (SPS_COUNT_W(ACC_DEPTH))"
-        self.p["BW"] = bw
+                                  "PW", "AW", "PXW", "BW"))
+        assert self.p["BW"] == batch_width(self.p["ACC_DEPTH"]), "SPS_BW against section 5.1's BATCH width"
         self.dut, self.log, self.name = dut, dut._log, name
         self.tb = BlockTb(dut)
         self.rng = seeded_rng(dut, name)

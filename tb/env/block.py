@@ -41,6 +41,7 @@ DERIVED = {
     "AW": (("ACT_DEPTH",), clog2),                      # activation buffer address
     "PXW": (("ACC_DEPTH",), clog2),                     # pixel index
     "FCW": (("OUT_FIFO_DEPTH",), lambda n: clog2(n + 1)),   # result FIFO count
+    "BW": (("ACC_DEPTH",), lambda n: clog2(n + 1)),      # the BATCH register (a count 0..ACC_DEPTH)
     "CW": (("DEPTH",), lambda n: clog2(n + 1)),         # sps_fifo count
 }
 
