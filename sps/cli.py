@@ -22,6 +22,7 @@ COMMANDS = {
     "storage": "storage",
     "config": "config",
     "run-layer": "run_layer",
+    "debug": "debug",
     "demo": "demo",
     "report": "report",
     "bench": "bench",

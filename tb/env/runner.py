@@ -6,6 +6,10 @@ Environment: SIM=icarus|verilator restricts the simulators; WAVES=1 dumps an FST
 is printed); SPS_BUILD_DIR overrides the build root (default build/sim); SPS_COVERAGE=1 builds the
 Verilator models with code coverage (builds of their own, named *-cov) and has every simulation
 write its coverage.dat to a file of its own in build/coverage/dat (sps.coverage merges them).
+SPS_DEBUG=1 builds the testbench top with the block-boundary transaction monitors
+(tb/hdl/sps_tb_debug.v, `define SPS_DEBUG; builds of their own, named *-dbg), which write their
+trace to sps_debug.csv in the run directory (`sps debug`). SPS_RTL_DIR=DIR builds from another copy
+of rtl/ (its own builds: the directory is part of the build's key).
 """
 from __future__ import annotations
 
@@ -84,8 +88,22 @@ COVERAGE_ARGS = ["--coverage-line", "--coverage-toggle", "--coverage-expr"]
 COVERAGE_VLT = ROOT / "tb" / "hdl" / "coverage.vlt"
 
 
+def debug_enabled() -> bool:
+    return os.environ.get("SPS_DEBUG", "0") not in ("", "0")
+
+
+DEBUG_HDL = ROOT / "tb" / "hdl" / "sps_tb_debug.v"
+DEBUG_TRACE = "sps_debug.csv"               # the monitors' file, in the run directory
+
+
+def rtl_dir() -> Path:
+    """The RTL sources' directory: rtl/, or SPS_RTL_DIR (another copy of it, e.g. with a change under test)."""
+    d = os.environ.get("SPS_RTL_DIR")
+    return Path(d).resolve() if d else RTL
+
+
 def rtl_sources() -> list[Path]:
-    return sorted(RTL.glob("*.v"))
+    return sorted(rtl_dir().glob("*.v"))
 
 
 def write_config_header(cfg: ArrayConfig | None = None) -> Path:
@@ -123,10 +141,13 @@ def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None, lean
         ident += (["lean"] if lean else [BLOCK_OPT]) + (["timing"] if timing else [])
     if extra:                       # testbench-only HDL (wrappers); absent for RTL-only builds
         ident.append([str(p) for p in extra])
+    if rtl_dir() != RTL:            # another copy of rtl/: builds of its own
+        ident.append(str(rtl_dir()))
     h = hashlib.sha1(json.dumps(ident).encode()).hexdigest()[:10]
     # a build without tracing cannot dump waves, so WAVES=1 gets a build of its own; likewise coverage
     return (f"{sim}-{top}-{h}" + ("-waves" if waves_enabled() else "")
-            + ("-cov" if sim == "verilator" and coverage_enabled() else ""))
+            + ("-cov" if sim == "verilator" and coverage_enabled() else "")
+            + ("-dbg" if debug_enabled() and top == TB_TOP else ""))
 
 
 def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None,
@@ -148,6 +169,10 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
     fcntl.flock(lock, fcntl.LOCK_EX)
     runner = get_runner(sim)
     build_args = []
+    defines = {}
+    if debug_enabled() and top == TB_TOP:   # the monitors: the testbench top only
+        defines["SPS_DEBUG"] = 1
+        extra = extra + [DEBUG_HDL]
     if sim != "verilator":
         extra = [p for p in extra if p.suffix != ".vlt"]
     if sim == "verilator":
@@ -165,7 +190,7 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
     if sim == "verilator" and not lean:
         os.environ["MAKEFLAGS"] = f"{makeflags} OPT_FAST={BLOCK_OPT} OPT_SLOW={BLOCK_OPT}".strip()
     try:
-        _build(runner, extra, top, params, build_dir, build_args)
+        _build(runner, extra, top, params, build_dir, build_args, defines)
     finally:
         os.environ["MAKEFLAGS"] = makeflags
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -173,10 +198,11 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
     return runner, build_dir
 
 
-def _build(runner, extra, top, params, build_dir, build_args) -> None:
+def _build(runner, extra, top, params, build_dir, build_args, defines=None) -> None:
     runner.build(
         sources=[p for p in extra if p.suffix == ".vlt"] + rtl_sources() + [p for p in extra if p.suffix != ".vlt"],
-        includes=[GEN, RTL],
+        includes=[GEN, rtl_dir()],
+        defines=defines or {},
         hdl_toplevel=top,
         parameters=params,
         build_dir=build_dir,
@@ -189,8 +215,10 @@ def _build(runner, extra, top, params, build_dir, build_args) -> None:
 
 def run(sim: str, top: str, module: str, params: dict | None = None, env: dict | None = None,
         testcase: str | list[str] | None = None, name: str = "test",
-        extra_sources: list | None = None, lean: bool = False, timing: bool = False) -> Path:
-    """Run cocotb test module `module` (dotted, importable from the repo root) on `top`.
+        extra_sources: list | None = None, lean: bool = False, timing: bool = False,
+        plusargs: list[str] | None = None) -> Path:
+    """Run cocotb test module `module` (dotted, importable from the repo root) on `top`, with the
+    simulator `plusargs` (e.g. "+sps_debug_file=PATH").
     Fails the calling pytest test if any cocotb test failed. Returns the results file."""
     runner, build_dir = build(sim, top, params, extra_sources, lean, timing)
     extra_env = {k: str(v) for k, v in (env or {}).items()}
@@ -207,14 +235,16 @@ def run(sim: str, top: str, module: str, params: dict | None = None, env: dict |
         except BlockingIOError:
             run_lock.close()
     try:
-        return _run_in(runner, sim, top, module, testcase, extra_env, test_dir, name)
+        return _run_in(runner, sim, top, module, testcase, extra_env, test_dir, name, plusargs)
     finally:
         fcntl.flock(run_lock, fcntl.LOCK_UN)
         run_lock.close()
 
 
-def _run_in(runner, sim, top, module, testcase, extra_env, test_dir: Path, name: str) -> Path:
+def _run_in(runner, sim, top, module, testcase, extra_env, test_dir: Path, name: str,
+            more_plusargs: list[str] | None = None) -> Path:
     plusargs = [f"+dumpfile_path={test_dir / (name + '.fst')}"] if (waves_enabled() and sim == "icarus") else []
+    plusargs += list(more_plusargs or [])
     if sim == "verilator" and coverage_enabled():
         # one file per simulation, never overwritten: build, run name, process, time
         COVERAGE_DAT.mkdir(parents=True, exist_ok=True)
@@ -288,11 +318,13 @@ STREAM_MEM_AW = {"WGT_AW": 19, "ACT_AW": 15, "RES_AW": 15}
 def tb_sources() -> list[Path]:
     """The testbench top of every sps_top simulation (tb/hdl/sps_tb*.v) and its Verilator control file."""
     hdl = ROOT / "tb" / "hdl"
-    return [hdl / "sps_tb.vlt"] + sorted(hdl.glob("sps_tb_*.v")) + [hdl / "sps_tb.v"]   # the top last
+    return ([hdl / "sps_tb.vlt"] + sorted(p for p in hdl.glob("sps_tb_*.v") if p != DEBUG_HDL)
+            + [hdl / "sps_tb.v"])   # the top last; the debug monitors only in a debug build (build())
 
 
 def run_top(sim: str, module: str, cfg: ArrayConfig, env: dict | None = None, name: str = "test",
-            testcase: str | list[str] | None = None, transport: str = "mem") -> Path:
+            testcase: str | list[str] | None = None, transport: str = "mem",
+            plusargs: list[str] | None = None) -> Path:
     """Run cocotb module `module` on sps_top inside its testbench top (tb/hdl/sps_tb.v), built
     lean, with the configuration `cfg` (passed to the cocotb side in SPS_CFG) and the stream
     `transport` (SPS_TRANSPORT: "mem" or "axi", see tb/env/transports.py)."""
@@ -302,4 +334,5 @@ def run_top(sim: str, module: str, cfg: ArrayConfig, env: dict | None = None, na
     env.setdefault("SPS_CFG", json.dumps(cfg.hdl_parameters()))
     env["SPS_TRANSPORT"] = transport
     return run(sim, TB_TOP, module, params=cfg.hdl_parameters() | STREAM_MEM_AW | {"CLK_NS": CLK_NS}, env=env,
-               testcase=testcase, name=name, extra_sources=tb_sources(), lean=True, timing=True)
+               testcase=testcase, name=name, extra_sources=tb_sources(), lean=True, timing=True,
+               plusargs=plusargs)

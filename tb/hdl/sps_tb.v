@@ -211,5 +211,32 @@ module sps_tb #(
     sps_tb_axis_check #(.W(34)) u_chk_r (.clk(clk), .rst(rst), .restart(1'b0), .cycle(cycle),
         .valid(s_axil_rvalid), .ready(s_axil_rready), .payload({s_axil_rresp, s_axil_rdata}),
         .err(proto_err[7]), .err_kind(proto_kind[15:14]), .err_cycle(proto_cycle[255:224]));
+
+`ifdef SPS_DEBUG
+    // ---- transaction monitors at the block boundaries (the debug build only: sps debug) ------
+    localparam DBG_PXW = `SPS_INDEX_W(ACC_DEPTH);
+    wire [COLS-1:0]         dbg_acc_we, dbg_acc_bank;
+    wire [COLS*DBG_PXW-1:0] dbg_acc_pixel;
+    wire [COLS*32-1:0]      dbg_acc_value, dbg_v;
+    genvar dbg_j;
+    generate
+        for (dbg_j = 0; dbg_j < COLS; dbg_j = dbg_j + 1) begin : g_dbg
+            assign dbg_acc_we[dbg_j]                        = u_top.u_acc.g_col[dbg_j].d_valid;
+            assign dbg_acc_bank[dbg_j]                      = u_top.u_acc.g_col[dbg_j].d_bank;
+            assign dbg_acc_pixel[dbg_j*DBG_PXW +: DBG_PXW]  = u_top.u_acc.g_col[dbg_j].d_pixel;
+            assign dbg_acc_value[dbg_j*32 +: 32]            = u_top.u_acc.g_col[dbg_j].d_sum;
+            assign dbg_v[dbg_j*32 +: 32]                    = u_top.u_out.g_lane[dbg_j].l_val;
+        end
+    endgenerate
+    sps_tb_debug #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_debug (
+        .clk(clk), .rst(rst), .cycle(cycle), .go(u_top.go), .done(done),
+        .row_valid(u_top.row_valid), .row_tag(u_top.row_tag), .row_a(u_top.row_a),
+        .in_sb_valid(u_top.pix_sb_valid), .in_sb(u_top.pix_sb),
+        .col_valid(u_top.col_valid), .psum(u_top.psum),
+        .out_sb_valid(u_top.acc_sb_valid), .out_sb(u_top.acc_sb),
+        .acc_we(dbg_acc_we), .acc_bank(dbg_acc_bank), .acc_pixel(dbg_acc_pixel), .acc_value(dbg_acc_value),
+        .v_valid(u_top.u_out.g_lane[0].l_valid), .v(dbg_v),
+        .res_valid(res_tvalid && top_res_tready), .res(res_tdata));
+`endif
 endmodule
 `default_nettype wire

@@ -1,0 +1,191 @@
+"""Rerun one layer on a debug build of the RTL, with transaction monitors at sps_top's block
+boundaries, compare every transaction with the golden trace computed from the program alone, and
+print the first divergence: the block boundary, band, column tile, row tile, pass, pixel, array row
+or column, the cycle, the expected and observed values, and the output elements it reaches.
+
+example:
+  sps debug --demo                                   the built-in layer on rtl/
+  sps debug --demo --rtl ~/my_rtl --json d.json      the same on your copy of rtl/
+  sps debug --input X.npy --weight W.npy --stride 1 --padding 1 --requant M.npy SH.npy --relu
+  sps debug --program prog.npz [--input X.npy]       a program file of sps compile
+
+Boundaries, in data-path order: array_in (index select -> array: each row's activation per
+pixel), array_out (array -> accumulator: each column's partial sum per pixel), accumulator (every
+accumulator write: bank, pixel, value), output (acc + bias, before requantisation), result (the
+result stream). The first boundary at which anything differs is the one reported, at its
+earliest cycle: the boundaries after it only inherit the error. See docs/DEBUGGING.md.
+
+--demo: a PS-4 layer with period P = 2 (C=16, F=32, 12x12, requantised with ReLU), on the array
+of --config (default config/sps.json with ACC_DEPTH 64, so that the layer takes 3 bands of output
+rows); 2 column tiles per phase group, 8 row tiles each. --program: its activation streams, or
+--input's. The layer options are those of sps run-layer. --json F: diverged, boundary, band,
+group, col_tile, row_tile, pass, pixel, image, oy, ox, row, col, cycle, band_cycle, expected,
+observed, what, reaches, trace. --trace F keeps the monitors' file (CSV, one transaction a line,
+tb/hdl/sps_tb_debug.v). Exit 0: nothing diverges; 1: a divergence (or the run failed); 2: bad input.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sps.cli import add_config_argument, add_sim_argument
+from sps.commands.compile import PPS_HELP
+
+HELP = "rerun a layer with monitors at the block boundaries: the first divergence from the golden trace"
+
+DEMO_ACC_DEPTH = 64
+
+
+def add_arguments(ap) -> None:
+    ap.add_argument("--input", help="int8 input [C, H, W] (.npy); with --program: the input to attach")
+    ap.add_argument("--weight", help="int8 weights [F, C, 3, 3] (.npy)")
+    ap.add_argument("--bias", help="int32 bias [F] (.npy); default zeros")
+    ap.add_argument("--stride", type=int, choices=(1, 2))
+    ap.add_argument("--padding", type=int, choices=(0, 1))
+    ap.add_argument("--pps", default="auto", help=PPS_HELP)
+    ap.add_argument("--requant", nargs=2, metavar=("M.npy", "SH.npy"),
+                    help="requantise: uint16 multipliers [F] and shifts [F] (0..63)")
+    ap.add_argument("--relu", action="store_true", help="ReLU after requantisation (needs --requant)")
+    ap.add_argument("--program", metavar="PROG.npz", help="a program file (sps compile) instead of the layer options")
+    ap.add_argument("--demo", action="store_true",
+                    help="a built-in layer: PPS with P = 2, 3 bands, 4 column tiles, requantisation and ReLU")
+    ap.add_argument("--rtl", metavar="DIR", help="build from this copy of rtl/ (default: the repository's)")
+    ap.add_argument("--json", metavar="F", help="write the divergence (or diverged: false) as JSON")
+    ap.add_argument("--trace", metavar="F", help="keep the monitors' transaction file (CSV)")
+    add_sim_argument(ap)
+    add_config_argument(ap)
+
+
+def demo_layer():
+    """The --demo layer: PS-4 with period 2, C=16, F=32, 12x12, stride 1, padding 1, requant + ReLU."""
+    from models.pps import PPS
+    from tb.env.cases import random_layer
+
+    return random_layer(np.random.default_rng(22), PPS.ps(4, period=2), 16, 32, 12, 12, bias=3000,
+                        requant=True, relu=True, name="debug_demo")
+
+
+def _program(a):
+    """(program, layer or None, input or None) from the options."""
+    from compiler.compile import compile_layer
+    from compiler.config import ArrayConfig, load_config
+    from compiler.infer import pps_from_spec
+    from compiler.layer import QLayer
+    from compiler.progfile import load_program
+    from sps.cli import InputError
+    from sps.npyio import load_images, load_npy
+
+    chosen = [n for n, on in (("--demo", a.demo), ("--program", a.program),
+                              ("--weight", a.weight)) if on]
+    if len(chosen) != 1:
+        raise InputError("give one of --demo, --program, or a layer (--input --weight --stride --padding)"
+                         + (f", not {' and '.join(chosen)}" if chosen else ""))
+    if a.relu and not a.requant:
+        raise InputError("--relu needs --requant")
+    if a.demo:
+        cfg = load_config(a.config) if a.config else ArrayConfig(
+            **(dataclasses.asdict(load_config()) | {"ACC_DEPTH": DEMO_ACC_DEPTH}))
+        layer, x = demo_layer()
+        return compile_layer(layer, cfg, "auto", x=x), layer, x
+    if a.program:
+        prog = load_program(a.program)
+        if a.config:
+            cfg = load_config(a.config)
+            if cfg != prog.cfg:
+                raise InputError(f"--config {a.config} differs from the array {a.program} was compiled for")
+        if a.input:
+            x = load_images(a.input, "--input", np.int8, prog.C)
+            prog.set_input(x)
+        elif any(b.act is None for b in prog.bands):
+            raise InputError(f"{a.program} has no activation streams: give --input")
+        return prog, None, None
+    missing = [n for n in ("input", "weight", "stride", "padding") if getattr(a, n) is None]
+    if missing:
+        raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
+    cfg = load_config(a.config)
+    w = load_npy(a.weight, "--weight", np.int8, ("F", "C", 3, 3))
+    F, C = w.shape[:2]
+    x = load_images(a.input, "--input", np.int8, C)
+    b = load_npy(a.bias, "--bias", np.int32, (F,)) if a.bias else None
+    rq = None
+    if a.requant:
+        rq = (load_npy(a.requant[0], "--requant M", "integer", (F,)),
+              load_npy(a.requant[1], "--requant SH", "integer", (F,)), a.relu)
+    layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
+    return compile_layer(layer, cfg, pps_from_spec(a.pps), x=x), layer, x
+
+
+def format_divergence(d, cfg) -> list[str]:
+    """The printed divergence, a few lines."""
+    from tb.env.debug import BOUNDARY_TEXT
+
+    where = [f"band {d.band}", f"phase group {d.group}", f"column tile {d.col_tile}"]
+    if d.row_tile is not None:
+        where.append(f"row tile {d.row_tile}")
+    if d.pass_ is not None:
+        where.append(f"pass {d.pass_} of the band")
+    pix = (f"pixel {d.pixel} of the pass (" + (f"image {d.image}, " if d.image else "")
+           + f"oy {d.oy}, ox {d.ox})")
+    unit = (f"array row {d.row}" if d.row is not None else f"array column {d.col}" if d.col is not None
+            else "all columns")
+    cyc = ("never came" if d.cycle is None
+           else f"cycle {d.cycle} (band cycle {d.band_cycle}; {d.cycle * 10} ns in the waves)")
+    reach = ", ".join(str(tuple(r)) for r in d.reaches[:8]) + (" ..." if len(d.reaches) > 8 else "")
+    return [f"first divergence at {d.boundary}: {BOUNDARY_TEXT[d.boundary]}",
+            f"  where:    {', '.join(where)}",
+            f"  pixel:    {pix}, {unit}",
+            f"  cycle:    {cyc}",
+            f"  what:     {d.what}",
+            f"  expected: {d.expected}",
+            f"  observed: {d.observed}",
+            f"  reaches:  output element(s) (f, oy, ox) {reach or '(none: a column past the filters)'}"]
+
+
+def run(a) -> int:
+    from compiler.trace import golden_trace
+    from sps.cli import InputError, pick_simulator
+    from tb.env.cases import reference_output
+    from tb.env.debug import first_divergence, run_debug
+
+    if a.rtl is not None:
+        rtl = Path(a.rtl)
+        if not rtl.is_dir() or not any(rtl.glob("sps_top.v")):
+            raise InputError(f"--rtl {a.rtl}: not a directory with sps_top.v")
+    sim = pick_simulator(a.sim)
+    prog, layer, x = _program(a)
+    golden = golden_trace(prog)
+    cfg = prog.cfg
+    print(f"layer {prog.name}: C={prog.C} F={prog.F} {prog.H}x{prog.W} -> {prog.Hout}x{prog.Wout}; "
+          f"{prog.pps.describe()}; {len(prog.bands)} band(s), {sum(len(b.passes) for b in golden)} passes, "
+          f"{sum(len(b.col_tiles) for b in golden)} column tiles; array {cfg.ROWS}x{cfg.COLS}"
+          + (f"; RTL from {a.rtl}" if a.rtl else "") + f"; simulating the debug build on {sim} ...", flush=True)
+    dr = run_debug(prog, sim, rtl_dir=a.rtl, trace_out=a.trace)
+    if dr.error:
+        print(f"the simulation failed: {dr.error}")
+    d = first_divergence(prog, golden, dr.trace)
+    out = {"diverged": d is not None, "trace": str(dr.trace) if a.trace else None, "sim_error": dr.error}
+    if d is not None:
+        for line in format_divergence(d, cfg):
+            print(line)
+        out |= d.as_json()
+    else:
+        print("no divergence: every transaction at array_in, array_out, accumulator, output and result "
+              "equals the golden trace")
+    if layer is not None and dr.results is not None:
+        exact = bool(np.array_equal(prog.unpack_results(dr.results), reference_output(layer, x)))
+        out["bit_exact_vs_reference"] = exact
+        print(f"final output against the reference convolution: {'bit-exact' if exact else 'DIFFERS'}")
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=2, default=_jsonable))
+    return 1 if (d is not None or dr.error) else 0
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(type(v).__name__)
