@@ -79,3 +79,165 @@ def test_planted_bug_is_localised(bug, tmp_path, capsys):
     assert (d["boundary"], d["band"], d["pass"]) == (boundary, 0, pass_), printed
     assert d["expected"] != d["observed"] and d["cycle"] is not None
     assert f"first divergence at {boundary}" in printed and d["reaches"]
+
+
+def test_golden_trace_ends_in_the_functional_models_results():
+    """The golden trace's result words are the functional model's, and its accumulator words
+    after a column tile's last pass are the v words without the bias."""
+    from compiler.compile import compile_layer
+    from compiler.funcmodel import run_band
+    from compiler.trace import golden_trace
+    from sps.commands.debug import DEMO_ACC_DEPTH, demo_layer
+    from compiler.config import ArrayConfig, load_config
+    import dataclasses
+
+    cfg = ArrayConfig(**(dataclasses.asdict(load_config()) | {"ACC_DEPTH": DEMO_ACC_DEPTH}))
+    layer, x = demo_layer()
+    prog = compile_layer(layer, cfg, "auto", x=x)
+    golden = golden_trace(prog)
+    assert len(golden) == 3 and prog.pps.period == 2                      # what --demo promises
+    for band, bt in zip(prog.bands, golden):
+        assert np.array_equal(np.concatenate([c.res for c in bt.col_tiles]), run_band(prog, band))
+        assert len(bt.col_tiles) == 4 and len(bt.passes) == 32
+        lasts = [p for p in bt.passes if p.last]
+        assert [p.index for p in bt.passes if p.first] == [0, 8, 16, 24]
+        bias = layer.bias
+        for p, ct in zip(lasts, bt.col_tiles):
+            f = prog.out_filter[ct.group][ct.col_tile * cfg.COLS:(ct.col_tile + 1) * cfg.COLS]
+            assert np.array_equal(ct.v[:, :len(f)] - p.acc[:, :len(f)], np.broadcast_to(bias[f], (bt.npix, len(f))))
+
+
+def _clean_trace(tmp_path_factory):
+    sim = _sim("verilator")
+    d = tmp_path_factory.mktemp("clean")
+    rc = sps(["debug", "--demo", "--sim", sim, "--json", str(d / "d.json"), "--trace", str(d / "t.csv")])
+    return rc, json.loads((d / "d.json").read_text()), d / "t.csv"
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    return _clean_trace(tmp_path_factory)
+
+
+@pytest.mark.sim
+def test_clean_rtl_has_no_divergence(clean):
+    rc, d, trace = clean
+    assert rc == 0
+    assert d["diverged"] is False and d["bit_exact_vs_reference"] is True
+    kinds = {}
+    for line in trace.read_text().splitlines():
+        kinds[line[0]] = kinds.get(line[0], 0) + 1
+    # 3 bands x 32 passes x 60 pixels (sums over the bands: 5, 5 and 2 output rows of 12)
+    pix = 32 * 12 * 12
+    assert kinds == {"G": 3, "S": pix, "Q": pix, "A": 8 * pix, "P": 8 * pix, "W": 8 * pix,
+                     "V": 4 * 144, "R": 4 * 144}
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("kind, boundary, field", [("A", "array_in", 4), ("P", "array_out", 3),
+                                                  ("W", "accumulator", 5), ("V", "output", 3),
+                                                  ("R", "result", 2)])
+def test_an_edited_trace_is_caught_at_its_boundary(clean, kind, boundary, field, tmp_path):
+    """One value of the clean run's trace changed (the 500th record of a kind, in band 0): the
+    comparison names that boundary, the record's cycle and both values."""
+    from compiler.trace import golden_trace
+    from tb.env.debug import first_divergence
+    from compiler.compile import compile_layer
+    from compiler.config import ArrayConfig, load_config
+    from sps.commands.debug import DEMO_ACC_DEPTH, demo_layer
+    import dataclasses
+
+    lines = clean[2].read_text().splitlines()
+    idx = [i for i, ln in enumerate(lines) if ln.startswith(kind + ",")][100 if kind in "VR" else 500]
+    parts = lines[idx].split(",")
+    old = int(parts[field])
+    parts[field] = str(old + 1)
+    lines[idx] = ",".join(parts)
+    edited = tmp_path / "t.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    cfg = ArrayConfig(**(dataclasses.asdict(load_config()) | {"ACC_DEPTH": DEMO_ACC_DEPTH}))
+    layer, x = demo_layer()
+    prog = compile_layer(layer, cfg, "auto", x=x)
+    d = first_divergence(prog, golden_trace(prog), edited)
+    assert d is not None and d.boundary == boundary and d.band == 0
+    assert d.cycle == int(parts[1])
+    exp = d.expected[-1] if isinstance(d.expected, list) else d.expected
+    obs = d.observed[-1] if isinstance(d.observed, list) else d.observed
+    assert (exp, obs) == (old, old + 1)
+
+
+@pytest.mark.sim
+def test_icarus_finds_a_planted_bug(tmp_path):
+    """The same monitors and comparison on Icarus: a PE that drops the product's sign."""
+    sim = _sim("icarus")
+    rtl = planted_copy(tmp_path, "pe_dropped_sign")
+    out = tmp_path / "d.json"
+    assert sps(["debug", "--demo", "--rtl", str(rtl), "--sim", sim, "--json", str(out)]) == 1
+    d = json.loads(out.read_text())
+    assert (d["boundary"], d["band"], d["pass"]) == ("array_out", 0, 0)
+
+
+def test_the_regular_build_has_no_monitors(monkeypatch, tmp_path):
+    """Without SPS_DEBUG the testbench top's sources, defines and build directory are the regular
+    ones, and the preprocessed sps_tb.v instantiates no monitor; with it, all three change."""
+    captured = []
+    monkeypatch.setattr(runner, "_build", lambda r, extra, top, params, bd, args, defines=None:
+                        captured.append((extra, defines, bd)))
+    monkeypatch.setattr(runner, "get_runner", lambda sim: object(), raising=False)
+    import cocotb_tools.runner as cr
+    monkeypatch.setattr(cr, "get_runner", lambda sim: object())
+    monkeypatch.setenv("SPS_BUILD_DIR", str(tmp_path))
+    monkeypatch.delenv("SPS_DEBUG", raising=False)
+    monkeypatch.delenv("SPS_RTL_DIR", raising=False)
+    runner.build("icarus", runner.TB_TOP, {}, runner.tb_sources(), lean=True)
+    monkeypatch.setenv("SPS_DEBUG", "1")
+    runner.build("icarus", runner.TB_TOP, {}, runner.tb_sources(), lean=True)
+    (plain, pdef, pdir), (dbg, ddef, ddir) = captured
+    assert runner.DEBUG_HDL not in plain and not pdef and not pdir.name.endswith("-dbg")
+    assert runner.DEBUG_HDL in dbg and ddef == {"SPS_DEBUG": 1} and ddir.name == pdir.name + "-dbg"
+    if shutil.which("iverilog"):
+        import subprocess
+        for define, has in (([], False), (["-DSPS_DEBUG"], True)):
+            pre = subprocess.run(["iverilog", "-E", "-o", "/dev/stdout", *define, "-I", str(runner.GEN),
+                                  "-I", str(RTL), str(runner.ROOT / "tb" / "hdl" / "sps_tb.v")],
+                                 capture_output=True, text=True, check=True).stdout
+            assert ("sps_tb_debug" in pre) is has
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["debug"], "give one of --demo, --program"),
+    (["debug", "--demo", "--program", "p.npz"], "not --demo and --program"),
+    (["debug", "--demo", "--rtl", "/nonexistent"], "not a directory with sps_top.v"),
+    (["debug", "--weight", "w.npy", "--relu"], "--relu needs --requant"),
+])
+def test_bad_input_exits_2(argv, msg, capsys):
+    assert sps(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and msg in err
+
+
+@pytest.mark.sim
+def test_program_file_and_layer_files(tmp_path, capsys):
+    """A program file of sps compile (its input attached, or given with --input) and the layer's
+    .npy files, on the --demo array (ACC_DEPTH 64: the same debug build): no divergence, exit 0."""
+    sim = _sim("verilator")
+    from models.pps import PPS
+    from tb.env.cases import random_layer
+
+    layer, x = random_layer(np.random.default_rng(5), PPS.ps(2, period=3), 9, 12, 7, 9, bias=100,
+                            stride=2, padding=1)
+    files = {"w": layer.weight, "b": layer.bias, "x": x}
+    for k, v in files.items():
+        np.save(tmp_path / f"{k}.npy", v)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"ACC_DEPTH": 64}))
+    w, b, xf = (str(tmp_path / f"{k}.npy") for k in "wbx")
+    assert sps(["compile", "--weight", w, "--stride", "2", "--padding", "1", "--out", str(tmp_path / "p.npz"),
+                "--config", str(cfg), "--input", xf]) == 0
+    capsys.readouterr()
+    assert sps(["debug", "--program", str(tmp_path / "p.npz"), "--sim", sim]) == 0
+    assert "no divergence" in capsys.readouterr().out
+    assert sps(["debug", "--input", xf, "--weight", w, "--bias", b, "--stride", "2", "--padding", "1",
+                "--config", str(cfg), "--sim", sim, "--json", str(tmp_path / "d.json")]) == 0
+    d = json.loads((tmp_path / "d.json").read_text())
+    assert d["diverged"] is False and d["bit_exact_vs_reference"] is True
