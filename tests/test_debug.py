@@ -67,8 +67,9 @@ def _sim(name):
 
 @pytest.mark.sim
 @pytest.mark.parametrize("bug", list(PLANTED))
-def test_planted_bug_is_localised(bug, tmp_path, capsys):
+def test_planted_bug_is_localised(bug, tmp_path, capsys, monkeypatch):
     sim = _sim("verilator")
+    monkeypatch.setenv("SPS_BUILD_DIR", str(tmp_path / "sim"))     # a build of its own, left with the test
     rtl = planted_copy(tmp_path, bug)
     out = tmp_path / "d.json"
     assert sps(["debug", "--demo", "--rtl", str(rtl), "--sim", sim, "--json", str(out)]) == 1
@@ -167,9 +168,10 @@ def test_an_edited_trace_is_caught_at_its_boundary(clean, kind, boundary, field,
 
 
 @pytest.mark.sim
-def test_icarus_finds_a_planted_bug(tmp_path):
+def test_icarus_finds_a_planted_bug(tmp_path, monkeypatch):
     """The same monitors and comparison on Icarus: a PE that drops the product's sign."""
     sim = _sim("icarus")
+    monkeypatch.setenv("SPS_BUILD_DIR", str(tmp_path / "sim"))
     rtl = planted_copy(tmp_path, "pe_dropped_sign")
     out = tmp_path / "d.json"
     assert sps(["debug", "--demo", "--rtl", str(rtl), "--sim", sim, "--json", str(out)]) == 1

@@ -165,7 +165,10 @@ def run(a) -> int:
     dr = run_debug(prog, sim, rtl_dir=a.rtl, trace_out=a.trace)
     if dr.error:
         print(f"the simulation failed: {dr.error}")
-    d = first_divergence(prog, golden, dr.trace)
+    try:
+        d = first_divergence(prog, golden, dr.trace)
+    finally:
+        dr.cleanup()
     out = {"diverged": d is not None, "trace": str(dr.trace) if a.trace else None, "sim_error": dr.error}
     if d is not None:
         for line in format_divergence(d, cfg):

@@ -51,6 +51,10 @@ class DebugRun:
     trace: Path                  # the monitors' file
     results: list | None         # per-band result beats, None if the simulation failed
     error: str | None            # why the simulation failed (a timeout, ...), else None
+    workdir: Path                # the run's temporary files (the trace too, unless trace_out): cleanup()
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class _env:
@@ -75,8 +79,8 @@ class _env:
 def run_debug(prog, sim: str, rtl_dir: str | Path | None = None, trace_out: str | Path | None = None,
               stall=0.0, seed: int = 0) -> DebugRun:
     """Simulate every band of `prog` (activation streams attached) on the debug build (built from
-    `rtl_dir`, default rtl/); the trace goes to `trace_out` (default: a file in a temporary
-    directory that lives as long as the process). A failing simulation (a timeout: the RTL hangs)
+    `rtl_dir`, default rtl/); the trace goes to `trace_out` (default: a file in the run's
+    temporary directory, removed by DebugRun.cleanup()). A failing simulation (a timeout: the RTL hangs)
     is returned as `error`: the trace up to it is still there."""
     td = Path(tempfile.mkdtemp(prefix="sps-debug-"))
     trace = Path(trace_out).resolve() if trace_out else td / runner.DEBUG_TRACE
@@ -95,8 +99,7 @@ def run_debug(prog, sim: str, rtl_dir: str | Path | None = None, trace_out: str 
     if error is None:
         with np.load(rfile) as z:
             results = [np.asarray(z[f"res_{b.index}"]) for b in prog.bands]
-    shutil.rmtree(td / "prog.npz", ignore_errors=True)
-    return DebugRun(trace, results, error)
+    return DebugRun(trace, results, error, td)
 
 
 def read_trace(path: str | Path) -> list[dict]:
