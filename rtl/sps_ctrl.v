@@ -187,9 +187,9 @@ module sps_ctrl #(
     wire [AW+CH_BITS:0]   qc_ext = {{(AW+1){1'b0}}, q_c[CH_BITS-1:0]};
     wire [PXW+2*DB:0]     np_ext = {{(PXW+1){1'b0}}, npix_full};
     wire [AW:0]           qc_lo  = qc_ext[AW:0];
-    wire                  qc_big = |qc_ext[AW+CH_BITS:AW+1];
+    wire                  qc_big = (qc_ext[AW+CH_BITS:AW+1] != {CH_BITS{1'b0}});
     wire [PXW:0]          np_lo  = np_ext[PXW:0];
-    wire                  np_big = |np_ext[PXW+2*DB:PXW+1];
+    wire                  np_big = (np_ext[PXW+2*DB:PXW+1] != {(2*DB){1'b0}});
     wire [AW+1:0]         cbb_sum = {1'b0, cbb_t} + {1'b0, mc_cb};
     wire [PXW+1:0]        npb_sum = {1'b0, npixb_t} + {1'b0, mc_nb};
     assign w3  = w3_ext[AW-1:0];
