@@ -243,3 +243,53 @@ def test_program_file_and_layer_files(tmp_path, capsys):
                 "--config", str(cfg), "--sim", sim, "--json", str(tmp_path / "d.json")]) == 0
     d = json.loads((tmp_path / "d.json").read_text())
     assert d["diverged"] is False and d["bit_exact_vs_reference"] is True
+
+
+# Planted bugs that need a layer of their own: accumulator forwarding is used only when a pixel
+# comes back within 4 cycles (one-pixel passes on a 1-row array, a pass every 2 cycles); a PE
+# adder without carries (every layer).
+LAYER_PLANTED = {
+    "acc_forwarding_dropped": (
+        "sps_accumulator.v", "c_old = c_hit_d ? d_sum : c_hit_e ? e_sum : c_hit_f ? f_sum :",
+        "c_old = 1'b0 ? d_sum : 1'b0 ? e_sum : 1'b0 ? f_sum : 1'b0 ? g_sum :",
+        # no forwarding from D, E, F (only from G): pass 1 adds to the sum pass 0 wrote 2-3
+        # cycles before, still in the pipeline, and reads the stale RAM word
+        {"ROWS": 1, "COLS": 2, "LANES": 1}, (6, 2, 3, 3, 0), "accumulator", 1),
+    "pe_dropped_carry": (
+        "sps_pe.v", "psum_q    <= psum_in + {{(PSW-16){prod[15]}}, prod};",
+        "psum_q    <= psum_in ^ {{(PSW-16){prod[15]}}, prod};",
+        {}, (8, 8, 5, 5, 1), "array_out", 0),
+}
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("bug", list(LAYER_PLANTED))
+def test_planted_bug_in_a_layer_of_its_own(bug, tmp_path, capsys, monkeypatch):
+    """The layer's .npy files and an array configuration, a planted copy of rtl/: the right boundary
+    and pass."""
+    sim = _sim("verilator")
+    from models.pps import PPS
+    from tb.env.cases import random_layer
+
+    fname, good, bad, cfg, (C, F, H, W, pad), boundary, pass_ = LAYER_PLANTED[bug]
+    monkeypatch.setenv("SPS_BUILD_DIR", str(tmp_path / "sim"))
+    rtl = tmp_path / "rtl"
+    shutil.copytree(RTL, rtl)
+    text = (rtl / fname).read_text()
+    assert text.count(good) == 1, f"rtl/{fname} no longer has {good!r}: update the planted bug"
+    (rtl / fname).write_text(text.replace(good, bad))
+    layer, x = random_layer(np.random.default_rng(9), PPS.dense(), C, F, H, W, bias=100, padding=pad)
+    for k, v in {"w": layer.weight, "b": layer.bias, "x": x}.items():
+        np.save(tmp_path / f"{k}.npy", v)
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    out = tmp_path / "d.json"
+    argv = ["debug", "--input", str(tmp_path / "x.npy"), "--weight", str(tmp_path / "w.npy"), "--bias",
+            str(tmp_path / "b.npy"), "--stride", "1", "--padding", str(pad), "--pps", "dense",
+            "--config", str(tmp_path / "cfg.json"), "--sim", sim, "--json", str(out)]
+    assert sps(argv) == 0, capsys.readouterr().out                  # the clean RTL: no divergence
+    capsys.readouterr()
+    assert sps(argv + ["--rtl", str(rtl)]) == 1
+    d = json.loads(out.read_text())
+    printed = capsys.readouterr().out
+    assert (d["boundary"], d["band"], d["pass"]) == (boundary, 0, pass_), printed
+    assert d["expected"] != d["observed"] and f"first divergence at {boundary}" in printed
