@@ -167,16 +167,13 @@ def test_window_fst_viewer_files_and_picture(tmp_path, capsys, monkeypatch):
 def test_golden_trace_ends_in_the_functional_models_results():
     """The golden trace's result words are the functional model's, and its accumulator words
     after a column tile's last pass are the v words without the bias."""
-    from compiler.compile import compile_layer
     from compiler.funcmodel import run_band
     from compiler.trace import golden_trace
-    from sps.commands.debug import DEMO_ACC_DEPTH, demo_layer
-    from compiler.config import ArrayConfig, load_config
-    import dataclasses
+    from sps.commands.debug import DEMO_ACC_DEPTH, demo_program
 
-    cfg = ArrayConfig(**(dataclasses.asdict(load_config()) | {"ACC_DEPTH": DEMO_ACC_DEPTH}))
-    layer, x = demo_layer()
-    prog = compile_layer(layer, cfg, "auto", x=x)
+    prog, layer, x = demo_program()
+    cfg = prog.cfg
+    assert cfg.ACC_DEPTH == DEMO_ACC_DEPTH
     golden = golden_trace(prog)
     assert len(golden) == 3 and prog.pps.period == 2                      # what --demo promises
     for band, bt in zip(prog.bands, golden):
@@ -225,10 +222,7 @@ def test_an_edited_trace_is_caught_at_its_boundary(clean, kind, boundary, field,
     comparison names that boundary, the record's cycle and both values."""
     from compiler.trace import golden_trace
     from tb.env.debug import first_divergence
-    from compiler.compile import compile_layer
-    from compiler.config import ArrayConfig, load_config
-    from sps.commands.debug import DEMO_ACC_DEPTH, demo_layer
-    import dataclasses
+    from sps.commands.debug import demo_program
 
     lines = clean[2].read_text().splitlines()
     idx = [i for i, ln in enumerate(lines) if ln.startswith(kind + ",")][100 if kind in "VR" else 500]
@@ -238,9 +232,7 @@ def test_an_edited_trace_is_caught_at_its_boundary(clean, kind, boundary, field,
     lines[idx] = ",".join(parts)
     edited = tmp_path / "t.csv"
     edited.write_text("\n".join(lines) + "\n")
-    cfg = ArrayConfig(**(dataclasses.asdict(load_config()) | {"ACC_DEPTH": DEMO_ACC_DEPTH}))
-    layer, x = demo_layer()
-    prog = compile_layer(layer, cfg, "auto", x=x)
+    prog = demo_program()[0]
     d = first_divergence(prog, golden_trace(prog), edited)
     assert d is not None and d.boundary == boundary and d.band == 0
     assert d.cycle == int(parts[1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 
 import cocotb
@@ -134,6 +135,8 @@ def debug_line(failure: str, cases, cfg) -> str:
         return "sps debug: the failing case is not named in the failure"
     layer, x, pps = make_case(case)
     cmd = save_layer(layer, x, pps, cfg, Path(log.group(1)).parent / "debug", stem=case.get("name", "case"))
+    if os.environ.get("SPS_RTL_DIR"):                # the copy of rtl/ under test
+        cmd += f" --rtl {shlex.quote(str(runner.rtl_dir()))}"
     return f"that layer alone under sps debug: {cmd}" + (" (without the case's stalls)" if case.get("stall") else "")
 
 
