@@ -244,7 +244,8 @@ def run(a) -> int:
         d = first_divergence(prog, golden, dr.trace)
     finally:
         dr.cleanup()
-    out = {"diverged": d is not None, "trace": str(dr.trace) if a.trace else None, "sim_error": dr.error}
+    out = {"diverged": d is not None, "trace": str(dr.trace) if a.trace else None, "sim_error": dr.error,
+           "fst": None, "viewer": None, "picture": None}
     if d is not None:
         for line in format_divergence(d, cfg):
             print(line)
