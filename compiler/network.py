@@ -93,6 +93,18 @@ def centre_layer(node, name: str | None = None) -> QLayer:
                   (node.arrays["M"], node.arrays["shift"], bool(node.attrs["relu"])))
 
 
+def conv_layer(node, name: str | None = None) -> QLayer:
+    """A 3x3 conv node as the layer the array runs (its weights, bias, stride, padding, requantisation)."""
+    a = node.attrs
+    return QLayer(name or node.name, node.arrays["weight"], node.arrays["bias"], a["stride"], a["padding"],
+                  (node.arrays["M"], node.arrays["shift"], bool(a["relu"])))
+
+
+def array_layer(stage) -> QLayer:
+    """The layer an array stage runs: its 3x3 conv, or its 1x1 conv at the centre of a 3x3 (centre_layer)."""
+    return centre_layer(stage.node) if stage.kind == "conv1x1" else conv_layer(stage.node)
+
+
 def pool_out(n: int, k: int, s: int, p: int) -> int:
     return (n + 2 * p - k) // s + 1
 
@@ -152,9 +164,7 @@ class NetProgram:
         a, w = node.attrs, node.arrays["weight"]
         k = w.shape[2]
         if k == 3:
-            layer = QLayer(node.name, w, node.arrays["bias"], a["stride"], a["padding"],
-                           (node.arrays["M"], node.arrays["shift"], bool(a["relu"])))
-            prog = self._compile(layer, _layer_pps(node), shp)
+            prog = self._compile(conv_layer(node), _layer_pps(node), shp)
             return Stage("conv3x3", node.name, node.inputs, node.out, shp, (prog.F, prog.Hout, prog.Wout), node, prog)
         if k == 1 and a["padding"] == 0:
             s = a["stride"]
@@ -196,9 +206,7 @@ class NetProgram:
         n = stage.node
         if stage.kind == "conv1x1":
             return stage.prog
-        layer = QLayer(n.name + "_dense", n.arrays["weight"], n.arrays["bias"], n.attrs["stride"],
-                       n.attrs["padding"], (n.arrays["M"], n.arrays["shift"], bool(n.attrs["relu"])))
-        return self._compile(layer, PPS.dense(), stage.in_shape, stage.prog.batch)
+        return self._compile(conv_layer(n, n.name + "_dense"), PPS.dense(), stage.in_shape, stage.prog.batch)
 
     @property
     def input_shape(self) -> tuple:

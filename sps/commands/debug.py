@@ -20,13 +20,22 @@ of --config (default config/sps.json with ACC_DEPTH 64, so that the layer takes 
 rows); 2 column tiles per phase group, 8 row tiles each. --program: its activation streams, or
 --input's. The layer options are those of sps run-layer. --json F: diverged, boundary, band,
 group, col_tile, row_tile, pass, pixel, image, oy, ox, row, col, cycle, band_cycle, expected,
-observed, what, reaches, trace. --trace F keeps the monitors' file (CSV, one transaction a line,
-tb/hdl/sps_tb_debug.v). Exit 0: nothing diverges; 1: a divergence (or the run failed); 2: bad input.
+observed, what, reaches, trace, fst, viewer (gtkwave, surfer: files), picture. --trace F keeps the monitors' file (CSV, one transaction a line,
+tb/hdl/sps_tb_debug.v).
+
+The waves: on a divergence the layer is simulated a second time, on a build that dumps the waves of
+the --window N cycles around it only (default 200; 0: none) into OUT/LAYER.fst (--out, default
+./sps_debug), beside a GTKWave save file and a Surfer command file that open it with the signals of
+the path grouped per block and a marker at the divergence, and a picture of the cycles around it
+(OUT/LAYER.svg, WaveDrom):
+  gtkwave OUT/LAYER.fst OUT/LAYER.gtkw        surfer OUT/LAYER.fst -c OUT/LAYER.sucl
+Exit 0: nothing diverges; 1: a divergence (or the run failed); 2: bad input.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +46,7 @@ from sps.commands.compile import PPS_HELP
 HELP = "rerun a layer with monitors at the block boundaries: the first divergence from the golden trace"
 
 DEMO_ACC_DEPTH = 64
+DEFAULT_WINDOW = 200                # cycles of waves around the divergence
 
 
 def add_arguments(ap) -> None:
@@ -55,6 +65,10 @@ def add_arguments(ap) -> None:
     ap.add_argument("--rtl", metavar="DIR", help="build from this copy of rtl/ (default: the repository's)")
     ap.add_argument("--json", metavar="F", help="write the divergence (or diverged: false) as JSON")
     ap.add_argument("--trace", metavar="F", help="keep the monitors' transaction file (CSV)")
+    ap.add_argument("--window", type=int, default=DEFAULT_WINDOW, metavar="N",
+                    help=f"an FST of the N cycles around the divergence (default {DEFAULT_WINDOW}; 0: no waves)")
+    ap.add_argument("--out", default="sps_debug", metavar="DIR",
+                    help="where the FST, the viewer files and the picture go (default ./sps_debug)")
     add_sim_argument(ap)
     add_config_argument(ap)
 
@@ -68,10 +82,22 @@ def demo_layer():
                         requant=True, relu=True, name="debug_demo")
 
 
+def demo_program(config: str | None = None):
+    """(program, layer, input) of --demo, on the array of `config` (default config/sps.json with
+    ACC_DEPTH 64)."""
+    from compiler.compile import compile_layer
+    from compiler.config import ArrayConfig, load_config
+
+    cfg = load_config(config) if config else ArrayConfig(
+        **(dataclasses.asdict(load_config()) | {"ACC_DEPTH": DEMO_ACC_DEPTH}))
+    layer, x = demo_layer()
+    return compile_layer(layer, cfg, "auto", x=x), layer, x
+
+
 def _program(a):
     """(program, layer or None, input or None) from the options."""
     from compiler.compile import compile_layer
-    from compiler.config import ArrayConfig, load_config
+    from compiler.config import load_config
     from compiler.infer import pps_from_spec
     from compiler.layer import QLayer
     from compiler.progfile import load_program
@@ -86,10 +112,7 @@ def _program(a):
     if a.relu and not a.requant:
         raise InputError("--relu needs --requant")
     if a.demo:
-        cfg = load_config(a.config) if a.config else ArrayConfig(
-            **(dataclasses.asdict(load_config()) | {"ACC_DEPTH": DEMO_ACC_DEPTH}))
-        layer, x = demo_layer()
-        return compile_layer(layer, cfg, "auto", x=x), layer, x
+        return demo_program(a.config)
     if a.program:
         prog = load_program(a.program)
         if a.config:
@@ -116,6 +139,56 @@ def _program(a):
               load_npy(a.requant[1], "--requant SH", "integer", (F,)), a.relu)
     layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
     return compile_layer(layer, cfg, pps_from_spec(a.pps), x=x), layer, x
+
+
+def save_layer(layer, x, pps, cfg, folder, stem: str | None = None) -> str:
+    """Save what reruns `layer` alone on input `x` ([C, H, W] or [N, C, H, W]) with `pps` (a PPS, or a
+    spec of --pps) on the array `cfg` into `folder` (STEM_input.npy, _weight, _bias, _M, _shift,
+    _pps.json, _config.json when not config/sps.json); returns the `sps debug` command line."""
+    from compiler.config import load_config
+    from models.pps import PPS
+
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = stem or layer.name
+
+    def put(tag, arr) -> str:
+        p = folder / f"{stem}_{tag}.npy"
+        np.save(p, arr)
+        return str(p)
+
+    args = ["sps", "debug", "--input", put("input", np.asarray(x, np.int8)), "--weight", put("weight", layer.weight),
+            "--bias", put("bias", layer.bias), "--stride", str(layer.stride), "--padding", str(layer.padding)]
+    if isinstance(pps, PPS):
+        pfile = folder / f"{stem}_pps.json"
+        pfile.write_text(json.dumps(pps.to_json()))
+        args += ["--pps", str(pfile)]
+    elif pps != "auto":
+        args += ["--pps", str(pps)]
+    if layer.requant is not None:
+        args += ["--requant", put("M", layer.requant.M), put("shift", layer.requant.shift)]
+        args += ["--relu"] if layer.requant.relu else []
+    if cfg != load_config():
+        cfile = folder / f"{stem}_config.json"
+        cfile.write_text(json.dumps(dataclasses.asdict(cfg)))
+        args += ["--config", str(cfile)]
+    return shlex.join(args)
+
+
+def network_layer_command(run, qnet, images, cfg, folder) -> str | None:
+    """For a network run on the RTL (tb.env.host.NetRun) that differs from the reference: the `sps
+    debug` command line that reruns its first differing array layer alone, on that layer's input in
+    the integer reference (its files saved in `folder`); None when only host layers differ."""
+    from compiler.network import NetProgram, array_layer
+    from models.qnet import run_reference
+
+    stages = {s.name: s for s in NetProgram(qnet, cfg).array_stages}
+    for i, name in run.differing:
+        if name in stages:
+            st = stages[name]
+            x = run_reference(qnet, np.asarray(images[i]))[st.node.inputs[0]]
+            return save_layer(array_layer(st), x, st.prog.pps, cfg, folder, stem=f"{name}_image{i}")
+    return None
 
 
 def format_divergence(d, cfg) -> list[str]:
@@ -154,6 +227,8 @@ def run(a) -> int:
         rtl = Path(a.rtl)
         if not rtl.is_dir() or not any(rtl.glob("sps_top.v")):
             raise InputError(f"--rtl {a.rtl}: not a directory with sps_top.v")
+    if a.window < 0:
+        raise InputError(f"--window {a.window}: a number of cycles (0: no waves)")
     sim = pick_simulator(a.sim)
     prog, layer, x = _program(a)
     golden = golden_trace(prog)
@@ -169,11 +244,14 @@ def run(a) -> int:
         d = first_divergence(prog, golden, dr.trace)
     finally:
         dr.cleanup()
-    out = {"diverged": d is not None, "trace": str(dr.trace) if a.trace else None, "sim_error": dr.error}
+    out = {"diverged": d is not None, "trace": str(dr.trace) if a.trace else None, "sim_error": dr.error,
+           "fst": None, "viewer": None, "picture": None}
     if d is not None:
         for line in format_divergence(d, cfg):
             print(line)
         out |= d.as_json()
+        if a.window and d.cycle is not None:
+            out |= _waves(a, prog, sim, d)
     else:
         print("no divergence: every transaction at array_in, array_out, accumulator, output and result "
               "equals the golden trace")
@@ -184,6 +262,32 @@ def run(a) -> int:
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=2, default=_jsonable))
     return 1 if (d is not None or dr.error) else 0
+
+
+def _waves(a, prog, sim, d) -> dict:
+    """The second run for the waves of the window around the divergence; the viewer files, the picture."""
+    from tb.env.debug import run_window
+    from tb.env.waves import Window, draw, path_signals, write_gtkw, write_surfer
+
+    half = a.window // 2
+    stem = Path(a.out) / prog.name
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    print(f"simulating again for the waves of cycles {d.cycle - half} .. {d.cycle + half} ...", flush=True)
+    try:
+        fst = run_window(prog, sim, d.cycle - half, d.cycle + half, stem.with_suffix(".fst"), rtl_dir=a.rtl)
+    except RuntimeError as e:
+        print(f"  waves:    none ({e})")
+        return {"fst": None, "viewer": None, "picture": None}
+    w = Window(fst)
+    groups = w.groups(path_signals(d.col))
+    gtkw = write_gtkw(w, groups, d.cycle, stem.with_suffix(".gtkw"))
+    sucl = write_surfer(w, groups, d.cycle, stem.with_suffix(".sucl"))
+    svg = draw(w, d, stem.with_suffix(".svg"))
+    print(f"  waves:    {fst} (cycles {w.first_cycle} .. {w.last_cycle}, {fst.stat().st_size // 1024} KiB)")
+    print(f"  viewer:   gtkwave {fst} {gtkw}")
+    print(f"            surfer {fst} -c {sucl}")
+    print(f"  picture:  {svg}")
+    return {"fst": str(fst), "viewer": {"gtkwave": str(gtkw), "surfer": str(sucl)}, "picture": str(svg)}
 
 
 def _jsonable(v):

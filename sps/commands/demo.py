@@ -100,6 +100,7 @@ def run(a) -> int:
         "bit_exact": rtl.bit_exact, "mismatches": rtl.mismatches, "layers": rows, "energy": energy,
         "rtl_predictions": pred.rtl.tolist(), "float_predictions": float_pred[:n_rtl].tolist(),
         "labels": labels[:n_rtl].tolist(), **rtl.sim, "wall_seconds": rtl.wall})
+    _debug_command(rtl, qnet, xq[:n_rtl], cfg, out)
     return 0 if rtl.bit_exact else 1
 
 
@@ -188,6 +189,7 @@ def _user_network(a, cfg, table, stall) -> int:
         "model": qnet.name, "weights": a.net, "simulator": sim, "rtl_images": len(x), "bit_exact": exact,
         "mismatches": rtl.mismatches, "layers": rows, "energy": energy, "rtl_predictions": rtl.predictions,
         "labels": None if y is None else y.tolist(), **entries, **rtl.sim, "wall_seconds": rtl.wall})
+    _debug_command(rtl, qnet, user.images_int8, cfg, out)
     return 0 if exact else 1
 
 
@@ -281,6 +283,17 @@ def _summary_lines(title: str, desc: str, sim: str, pred: Predictions, acc: dict
                  f"Simulation: {rtl_cycles:,} array cycles; {sim_line(rtl.sim)}, {rtl.wall:.0f} s wall with the build.")
     lines.append("")
     return lines
+
+
+def _debug_command(rtl, qnet, images, cfg, out: Path) -> None:
+    """When the RTL differs from the reference: the command line that reruns the first differing
+    array layer alone under `sps debug` (its inputs saved in out/debug)."""
+    from sps.commands.debug import network_layer_command
+
+    if not rtl.bit_exact:
+        cmd = network_layer_command(rtl, qnet, images, cfg, out / "debug")
+        if cmd:
+            print(f"that layer alone, its inputs saved: {cmd}")
 
 
 def _write_summary(out: Path, text: str, rtl, record: dict) -> None:

@@ -73,7 +73,9 @@ def network_report(model_name: str, qnet, weights_desc: str, source: str, sim: s
         wall, sim_fig = run.wall, run.sim
         print(sim_line(sim_fig))
         if not run.bit_exact:
-            return {"mismatches": run.mismatches}
+            from sps.commands.debug import network_layer_command
+            return {"mismatches": run.mismatches,
+                    "debug": network_layer_command(run, qnet, images, cfg, out / "debug")}
         counters, dense = run.layer_counters[0], run.dense_counters
         check = (f"bit-exact on every layer against the integer reference ({sim}, {len(images)} image(s), "
                  f"{wall:.0f} s)")
@@ -171,6 +173,8 @@ def run(a) -> int:
     if res["mismatches"]:
         print(f"RTL differs from the integer reference: {res['mismatches'][0]} "
               f"({len(res['mismatches'])} mismatches)", file=sys.stderr)
+        if res.get("debug"):
+            print(f"that layer alone, its inputs saved: {res['debug']}", file=sys.stderr)
         return 1
     print(res["markdown"])
     print(f"wrote {out / 'report.md'}, {out / 'report.json'}, " + ", ".join(str(p) for p in res["plots"]))

@@ -84,22 +84,49 @@ def run_debug(prog, sim: str, rtl_dir: str | Path | None = None, trace_out: str 
     is returned as `error`: the trace up to it is still there."""
     td = Path(tempfile.mkdtemp(prefix="sps-debug-"))
     trace = Path(trace_out).resolve() if trace_out else td / runner.DEBUG_TRACE
-    pfile, rfile = td / "prog.npz", td / "res.npz"
-    save_program(prog, pfile)
-    error = None
-    with _env(SPS_DEBUG=1, SPS_RTL_DIR=str(Path(rtl_dir).resolve()) if rtl_dir else None):
-        try:
-            runner.run_top(sim, "tb.env.program", prog.cfg, name="debug",
-                           env={"SPS_PROGRAM": pfile, "SPS_RESULT": rfile, "SPS_STALL": _stall_json(stall),
-                                "SPS_SEED": seed},
-                           plusargs=[f"+sps_debug_file={trace}"])
-        except AssertionError as e:
-            error = str(e).splitlines()[0]
+    rfile = td / "res.npz"
+    error = _simulate(prog, sim, td, rtl_dir, {"SPS_DEBUG": 1}, [f"+sps_debug_file={trace}"], stall, seed)
     results = None
     if error is None:
         with np.load(rfile) as z:
             results = [np.asarray(z[f"res_{b.index}"]) for b in prog.bands]
     return DebugRun(trace, results, error, td)
+
+
+def _simulate(prog, sim: str, td: Path, rtl_dir, build_env: dict, plusargs: list, stall=0.0, seed: int = 0):
+    """Run every band of `prog` on the testbench top built with `build_env` (SPS_DEBUG, ...), files
+    in `td`; returns None, or why the simulation failed (its first line)."""
+    pfile = td / "prog.npz"
+    save_program(prog, pfile)
+    with _env(SPS_RTL_DIR=str(Path(rtl_dir).resolve()) if rtl_dir else None, **build_env):
+        try:
+            runner.run_top(sim, "tb.env.program", prog.cfg, name="debug",
+                           env={"SPS_PROGRAM": pfile, "SPS_RESULT": td / "res.npz", "SPS_STALL": _stall_json(stall),
+                                "SPS_SEED": seed},
+                           plusargs=plusargs)
+        except AssertionError as e:
+            return str(e).splitlines()[0]
+    return None
+
+
+def run_window(prog, sim: str, first: int, last: int, fst: str | Path, rtl_dir: str | Path | None = None,
+               stall=0.0, seed: int = 0) -> Path:
+    """Simulate `prog` again on the window build (tb/hdl/sps_tb_window.v): the waves of every signal of
+    the testbench top from cycle `first` to cycle `last` (since reset) go to `fst`, and the
+    simulation ends there (the rest of the run is not simulated). Returns the FST's path; raises
+    RuntimeError when no FST came (the run ended before `first`)."""
+    fst = Path(fst).resolve()
+    fst.unlink(missing_ok=True)
+    td = Path(tempfile.mkdtemp(prefix="sps-window-"))
+    try:
+        error = _simulate(prog, sim, td, rtl_dir, {"SPS_WAVE_WINDOW": 1, "SPS_DEBUG": 0},
+                          [f"+sps_wave_file={fst}", f"+sps_wave_from={max(first, 1)}", f"+sps_wave_to={last}"],
+                          stall, seed)
+    finally:
+        shutil.rmtree(td, ignore_errors=True)
+    if not fst.exists():
+        raise RuntimeError(f"no waves between cycles {first} and {last}" + (f" ({error})" if error else ""))
+    return fst
 
 
 def read_trace(path: str | Path) -> list[dict]:

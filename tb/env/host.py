@@ -85,6 +85,7 @@ class NetRun:
     dense_counters: dict                     # layer -> counters of the layer in dense mode (image 0, or
                                              # per image of the first images of a batch)
     mismatches: list[str]                    # one line per image/layer that differs from the reference
+    differing: list[tuple[int, str]]         # the same, as (image, layer name)
     reference_logits: list[np.ndarray]
     wall: float                              # seconds, the build included
     sim: dict                                # sim_cycles, sim_seconds, sim_cycles_per_s (simulator process)
@@ -161,7 +162,7 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
             stats = json.loads(str(z["stats"]))
             sim_fig = json.loads(str(z["sim"]))
             got = {k: np.asarray(z[k]) for k in z.files if k not in ("stats", "sim")}
-    mismatches, logits, ref_logits = [], [], []
+    mismatches, differing, logits, ref_logits = [], [], [], []
     for i, x in enumerate(images):
         ref = run_reference(qnet, x)
         for node in qnet.nodes:
@@ -171,6 +172,7 @@ def run_network_on_rtl(qnet: QNet, images: np.ndarray, sim: str, cfg: ArrayConfi
                 pos = tuple(int(v) for v in np.argwhere(diff)[0])
                 mismatches.append(f"image {i} layer {node.name}: {int(diff.sum())} "
                                   f"values differ, first at {pos}: RTL {got[key][pos]}, reference {ref[node.out][pos]}")
+                differing.append((i, node.name))
         logits.append(got[f"{i}/logits"])
         ref_logits.append(ref["logits"])
-    return NetRun(logits, stats["images"], stats["dense"], mismatches, ref_logits, wall, sim_fig)
+    return NetRun(logits, stats["images"], stats["dense"], mismatches, differing, ref_logits, wall, sim_fig)

