@@ -261,11 +261,13 @@ def test_layer_random_packed(simulator):
 
 
 # Array sizes: the same RTL and compiler on other arrays, each with a few random layers in
-# one Verilator simulation -- one with bands (small buffers), one with stalls, one requantised --
+# one Verilator simulation -- one with bands (small buffers), one with stalls, one requantised, one
+# a batch of 3 images --
 # results bit-exact and the cycle model exact (stall-free cases).
 ARRAY_CONFIGS = {name: load_config(CONFIG / f"sps_{name}.json") for name in ("4x4", "16x16", "12x10")}
 ARRAY_CASES = [dict(c, name=f"size{i}", seed=500 + i, H=c["H"] + 4 * (i == 0), stall=0.3 if i == 1 else 0.0,
                     requant=i == 2) for i, c in enumerate(_random_cases(4, seed=9))]
+ARRAY_CASES.append(dict(ARRAY_CASES[3], name="size_batch", seed=504, batch=3))      # a batch (in bands)
 
 
 @pytest.mark.sim
