@@ -159,9 +159,9 @@ def expected_weight_beats(r: dict, cfg) -> int:
     return n
 
 
-def run_program(regs, wgt_beats, act_beats, cfg) -> np.ndarray:
-    """Run one band: regs = [(address, value)] or {address: value} (every RW register), wgt_beats
-    int8 [beats, COLS], act_beats int8 [beats, LANES]. Returns the result beats int32 [beats, COLS]."""
+def load_band(regs, wgt_beats, act_beats, cfg):
+    """A band as the hardware gets it, checked: (decoded registers, pixels per pass, activation
+    buffer, weight beats int8 [beats, COLS]); ValueError on a bad register or stream."""
     r = R.decode(regs, cfg)
     _check_regs(r, cfg)
     npix = r["BATCH"] * r["HOUT"] * r["WOUT"]
@@ -175,7 +175,13 @@ def run_program(regs, wgt_beats, act_beats, cfg) -> np.ndarray:
     if wgt.shape[0] != expect:
         kind = "too few" if wgt.shape[0] < expect else "too many"
         raise ValueError(f"weight stream: {kind} beats: got {wgt.shape[0]}, expected {expect}")
-    wgt = wgt.astype(np.int8)
+    return r, npix, buf, wgt.astype(np.int8)
+
+
+def run_program(regs, wgt_beats, act_beats, cfg) -> np.ndarray:
+    """Run one band: regs = [(address, value)] or {address: value} (every RW register), wgt_beats
+    int8 [beats, COLS], act_beats int8 [beats, LANES]. Returns the result beats int32 [beats, COLS]."""
+    r, npix, buf, wgt = load_band(regs, wgt_beats, act_beats, cfg)
     wins = _windows(r)
     P = r["NPAT"]
     acc = np.zeros((2, cfg.ACC_DEPTH, cfg.COLS), np.int64)

@@ -24,8 +24,7 @@ import numpy as np
 
 from compiler import regs as R
 from compiler.config import ceil_div
-from compiler.funcmodel import (_check_regs, _gather, _load_activations, _parse_header, _windows, _wrap32,
-                                expected_weight_beats, output_stage)
+from compiler.funcmodel import _gather, _parse_header, _windows, _wrap32, load_band, output_stage
 from compiler.walker import tile_plan
 
 
@@ -82,17 +81,7 @@ class BandTrace:
 
 def band_trace(regs, wgt_beats, act_beats, cfg, index: int = 0) -> BandTrace:
     """The golden trace of one band, from its registers and streams (as the hardware gets them)."""
-    r = R.decode(regs, cfg)
-    _check_regs(r, cfg)
-    npix = r["BATCH"] * r["HOUT"] * r["WOUT"]
-    if npix > cfg.ACC_DEPTH:
-        raise ValueError(f"accumulator overflow: BATCH*HOUT*WOUT={npix} > ACC_DEPTH={cfg.ACC_DEPTH}")
-    buf = _load_activations(act_beats, r, cfg)
-    wgt = np.asarray(wgt_beats)
-    expect = expected_weight_beats(r, cfg)
-    if wgt.ndim != 2 or wgt.shape != (expect, cfg.COLS):
-        raise ValueError(f"weight stream: shape {list(wgt.shape)}, expected [{expect}, {cfg.COLS}]")
-    wgt = wgt.astype(np.int8)
+    r, npix, buf, wgt = load_band(regs, wgt_beats, act_beats, cfg)
     wins = _windows(r)
     P = r["NPAT"]
     passes, cts = [], []

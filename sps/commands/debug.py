@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from sps.cli import add_config_argument, add_sim_argument
-from sps.commands.compile import PPS_HELP
+from sps.commands.run_layer import add_layer_arguments, load_layer_files
 
 HELP = "rerun a layer with monitors at the block boundaries: the first divergence from the golden trace"
 
@@ -50,15 +50,7 @@ DEFAULT_WINDOW = 200                # cycles of waves around the divergence
 
 
 def add_arguments(ap) -> None:
-    ap.add_argument("--input", help="int8 input [C, H, W] (.npy); with --program: the input to attach")
-    ap.add_argument("--weight", help="int8 weights [F, C, 3, 3] (.npy)")
-    ap.add_argument("--bias", help="int32 bias [F] (.npy); default zeros")
-    ap.add_argument("--stride", type=int, choices=(1, 2))
-    ap.add_argument("--padding", type=int, choices=(0, 1))
-    ap.add_argument("--pps", default="auto", help=PPS_HELP)
-    ap.add_argument("--requant", nargs=2, metavar=("M.npy", "SH.npy"),
-                    help="requantise: uint16 multipliers [F] and shifts [F] (0..63)")
-    ap.add_argument("--relu", action="store_true", help="ReLU after requantisation (needs --requant)")
+    add_layer_arguments(ap, "int8 input [C, H, W] (.npy); with --program: the input to attach")
     ap.add_argument("--program", metavar="PROG.npz", help="a program file (sps compile) instead of the layer options")
     ap.add_argument("--demo", action="store_true",
                     help="a built-in layer: PPS with P = 2, 3 bands, 4 column tiles, requantisation and ReLU")
@@ -99,10 +91,9 @@ def _program(a):
     from compiler.compile import compile_layer
     from compiler.config import load_config
     from compiler.infer import pps_from_spec
-    from compiler.layer import QLayer
     from compiler.progfile import load_program
     from sps.cli import InputError
-    from sps.npyio import load_images, load_npy
+    from sps.npyio import load_images
 
     chosen = [n for n, on in (("--demo", a.demo), ("--program", a.program),
                               ("--weight", a.weight)) if on]
@@ -125,19 +116,8 @@ def _program(a):
         elif any(b.act is None for b in prog.bands):
             raise InputError(f"{a.program} has no activation streams: give --input")
         return prog, None, None
-    missing = [n for n in ("input", "weight", "stride", "padding") if getattr(a, n) is None]
-    if missing:
-        raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
     cfg = load_config(a.config)
-    w = load_npy(a.weight, "--weight", np.int8, ("F", "C", 3, 3))
-    F, C = w.shape[:2]
-    x = load_images(a.input, "--input", np.int8, C)
-    b = load_npy(a.bias, "--bias", np.int32, (F,)) if a.bias else None
-    rq = None
-    if a.requant:
-        rq = (load_npy(a.requant[0], "--requant M", "integer", (F,)),
-              load_npy(a.requant[1], "--requant SH", "integer", (F,)), a.relu)
-    layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
+    layer, x = load_layer_files(a)
     return compile_layer(layer, cfg, pps_from_spec(a.pps), x=x), layer, x
 
 

@@ -27,8 +27,9 @@ from sps.commands.compile import PPS_HELP
 HELP = "run one layer (.npy files) on the RTL, checked against the reference"
 
 
-def add_arguments(ap) -> None:
-    ap.add_argument("--input", help="int8 input [C, H, W] or a batch [B, C, H, W] (.npy)")
+def add_layer_arguments(ap, input_help: str) -> None:
+    """The options that give one layer as .npy files (sps run-layer, sps debug)."""
+    ap.add_argument("--input", help=input_help)
     ap.add_argument("--weight", help="int8 weights [F, C, 3, 3] (.npy)")
     ap.add_argument("--bias", help="int32 bias [F] (.npy); default zeros")
     ap.add_argument("--stride", type=int, choices=(1, 2))
@@ -37,6 +38,31 @@ def add_arguments(ap) -> None:
     ap.add_argument("--requant", nargs=2, metavar=("M.npy", "SH.npy"),
                     help="requantise: uint16 multipliers [F] and shifts [F] (0..63)")
     ap.add_argument("--relu", action="store_true", help="ReLU after requantisation (needs --requant)")
+
+
+def load_layer_files(a, also_required: tuple = ()):
+    """The layer of add_layer_arguments' options: (QLayer, input int8 [C, H, W] or [B, C, H, W]);
+    InputError naming the options missing (those and `also_required`)."""
+    from compiler.layer import QLayer
+    from sps.cli import InputError
+    from sps.npyio import load_images, load_npy
+
+    missing = [n for n in ("input", "weight", "stride", "padding", *also_required) if getattr(a, n) is None]
+    if missing:
+        raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
+    w = load_npy(a.weight, "--weight", np.int8, ("F", "C", 3, 3))
+    F, C = w.shape[:2]
+    x = load_images(a.input, "--input", np.int8, C)
+    b = load_npy(a.bias, "--bias", np.int32, (F,)) if a.bias else None
+    rq = None
+    if a.requant:
+        rq = (load_npy(a.requant[0], "--requant M", "integer", (F,)),
+              load_npy(a.requant[1], "--requant SH", "integer", (F,)), a.relu)
+    return QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq), x
+
+
+def add_arguments(ap) -> None:
+    add_layer_arguments(ap, "int8 input [C, H, W] or a batch [B, C, H, W] (.npy)")
     ap.add_argument("--out", help="output file (.npy)")
     ap.add_argument("--stats", help="JSON file for the counters, cycle prediction and storage")
     ap.add_argument("--waves", action="store_true", help="leave an FST of the run and print its path")
@@ -90,9 +116,7 @@ def run(a) -> int:
     from compiler.compile import compile_layer
     from compiler.config import load_config
     from compiler.infer import pps_from_spec
-    from compiler.layer import QLayer
     from sps.cli import InputError, pick_simulator, stall_of
-    from sps.npyio import load_images, load_npy
     from tb.env.cases import reference_output
     from tb.env.host import run_program_on_rtl, sim_line
 
@@ -105,18 +129,7 @@ def run(a) -> int:
         layer, x = demo_layer()
         pps = "auto"
     else:
-        missing = [n for n in ("input", "weight", "stride", "padding", "out") if getattr(a, n) is None]
-        if missing:
-            raise InputError(f"missing argument(s): {', '.join('--' + m for m in missing)}")
-        w = load_npy(a.weight, "--weight", np.int8, ("F", "C", 3, 3))
-        F, C = w.shape[:2]
-        x = load_images(a.input, "--input", np.int8, C)
-        b = load_npy(a.bias, "--bias", np.int32, (F,)) if a.bias else None
-        rq = None
-        if a.requant:
-            rq = (load_npy(a.requant[0], "--requant M", "integer", (F,)),
-                  load_npy(a.requant[1], "--requant SH", "integer", (F,)), a.relu)
-        layer = QLayer(Path(a.weight).stem, w, b, stride=a.stride, padding=a.padding, requant=rq)
+        layer, x = load_layer_files(a, ("out",))
         pps = pps_from_spec(a.pps)
     prog = compile_layer(layer, cfg, pps, x=x)
     print(f"layer {layer.name}: C={prog.C} F={prog.F} {prog.H}x{prog.W} -> {prog.Hout}x{prog.Wout} "
