@@ -60,6 +60,20 @@ module sps_tb_debug #(
         if (!$value$plusargs("sps_debug_file=%s", path)) path = "sps_debug.csv";
         fd = $fopen(path, "w");
     end
+    // one record of COLS signed 32-bit words: KIND,cycle,word 0,word 1,...
+    task automatic write_words(input [7:0] kind, input [COLS*32-1:0] words);
+        integer k;
+        reg signed [31:0] w32;
+        begin
+            $fwrite(fd, "%s,%0d", kind, cycle);
+            for (k = 0; k < COLS; k = k + 1) begin
+                w32 = words[k*32 +: 32];
+                $fwrite(fd, ",%0d", w32);
+            end
+            $fwrite(fd, "\n");
+        end
+    endtask
+
     always @(posedge clk) begin
         if (!rst) begin
             if (go) $fwrite(fd, "G,%0d\n", cycle);
@@ -82,22 +96,8 @@ module sps_tb_debug #(
                     v32 = acc_value[j*32 +: 32];
                     $fwrite(fd, "W,%0d,%0d,%0d,%0d,%0d\n", cycle, j, acc_bank[j], acc_pixel[j*PXW +: PXW], v32);
                 end
-            if (v_valid) begin
-                $fwrite(fd, "V,%0d", cycle);
-                for (j = 0; j < COLS; j = j + 1) begin
-                    v32 = v[j*32 +: 32];
-                    $fwrite(fd, ",%0d", v32);
-                end
-                $fwrite(fd, "\n");
-            end
-            if (res_valid) begin
-                $fwrite(fd, "R,%0d", cycle);
-                for (j = 0; j < COLS; j = j + 1) begin
-                    v32 = res[j*32 +: 32];
-                    $fwrite(fd, ",%0d", v32);
-                end
-                $fwrite(fd, "\n");
-            end
+            if (v_valid) write_words("V", v);
+            if (res_valid) write_words("R", res);
             if (done) $fflush(fd);
         end
     end
