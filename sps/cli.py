@@ -30,6 +30,7 @@ COMMANDS = {
     "fpga": "fpga",
     "coverage": "coverage",
     "formal": "formal",
+    "mutate": "mutate",
 }
 
 

@@ -13,6 +13,8 @@ of rtl/ (its own builds: the directory is part of the build's key). SPS_WAVE_WIN
 testbench top with tb/hdl/sps_tb_window.v (builds of their own, named *-win; Verilator with
 --trace-fst), which dumps the waves of the cycles from +sps_wave_from to +sps_wave_to only into
 +sps_wave_file, and ends the simulation there (`sps debug`'s FST around a divergence).
+SPS_PLUSARGS="+a=1 +b" adds simulator plusargs to every run (`sps mutate`: +sps_mut=K selects a
+mutant of a mutant-schemata copy of rtl/ given in SPS_RTL_DIR).
 """
 from __future__ import annotations
 
@@ -263,7 +265,7 @@ def run(sim: str, top: str, module: str, params: dict | None = None, env: dict |
 def _run_in(runner, sim, top, module, testcase, extra_env, test_dir: Path, name: str,
             more_plusargs: list[str] | None = None) -> Path:
     plusargs = [f"+dumpfile_path={test_dir / (name + '.fst')}"] if (waves_enabled() and sim == "icarus") else []
-    plusargs += list(more_plusargs or [])
+    plusargs += list(more_plusargs or []) + os.environ.get("SPS_PLUSARGS", "").split()
     if sim == "verilator" and coverage_enabled():
         # one file per simulation, never overwritten: build, run name, process, time
         COVERAGE_DAT.mkdir(parents=True, exist_ok=True)
