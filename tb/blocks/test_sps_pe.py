@@ -16,11 +16,16 @@ from tb.blocks import run_block
 
 MODULE = "tb.blocks.test_sps_pe"
 
-INPUTS = ("wr_en", "wr_slot", "wr_w", "a_valid", "a_tag", "a_in", "psum_in")
+INPUTS = ("rst", "wr_en", "wr_slot", "wr_w", "a_valid", "a_tag", "a_in", "psum_in")
 IDLE = {n: 0 for n in INPUTS}
+RESET_OUT = dict(valid=0, tag=0, a=0, psum=0)
 
 
 class PeModel:
+    """rst in cycle k clears the weight slots and every pipeline register (the outputs in k + 1,
+    the product register and the multiplier's operand registers): a product whose operands or
+    product were registered in a reset cycle is 0."""
+
     def __init__(self, psw: int):
         self.psw = psw
         self.w = [History(0), History(0)]        # reset clears both slots
@@ -28,16 +33,22 @@ class PeModel:
 
     def on_input(self, cycle: int, t: dict) -> None:
         self.inputs[cycle] = t
-        if t["wr_en"]:
+        if t["rst"]:
+            self.w[0].write(cycle, 0)
+            self.w[1].write(cycle, 0)
+        elif t["wr_en"]:
             self.w[t["wr_slot"]].write(cycle, t["wr_w"])
 
     def expected(self, cycle: int) -> dict | None:
-        t, t0, t2 = self.inputs.get(cycle - 1), self.inputs.get(cycle - 3), self.inputs.get(cycle - 1)
-        if t is None or t0 is None:
+        t, t1, t0 = self.inputs.get(cycle - 1), self.inputs.get(cycle - 2), self.inputs.get(cycle - 3)
+        if t is None:
             return None
-        w = self.w[t0["a_tag"]].at(cycle - 3)
-        return dict(valid=t["a_valid"], tag=t["a_tag"], a=t["a_in"],
-                    psum=sext(t2["psum_in"] + w * t0["a_in"], self.psw))
+        if t["rst"]:
+            return RESET_OUT
+        if t1 is None or t0 is None:
+            return None
+        prod = 0 if (t0["rst"] or t1["rst"]) else self.w[t0["a_tag"]].at(cycle - 3) * t0["a_in"]
+        return dict(valid=t["a_valid"], tag=t["a_tag"], a=t["a_in"], psum=sext(t["psum_in"] + prod, self.psw))
 
 
 def sample_inputs(dut, psw):
@@ -98,6 +109,26 @@ async def pe_extremes(dut):
         # write slot 1 while slot 0 computes (and vice versa): the MAC must use the old value
         items.append(dict(IDLE, wr_en=1, wr_slot=1, wr_w=w0, a_valid=1, a_tag=1, a_in=-128, psum_in=hi))
         items.append(dict(IDLE, a_valid=1, a_tag=1, a_in=-128, psum_in=lo))
+    await drv.drive(items)
+    await tb.cycles(3)
+    sb.finish(min_checks=len(items))
+
+
+@cocotb.test(timeout_time=200, timeout_unit="us")
+async def pe_reset_mid_stream(dut):
+    """Random MACs and weight writes with rst raised for 1-3 cycles at random times while the
+    inputs keep changing: every output in the cycles during and after each reset (zeros, then
+    products of cleared operands and weights) against the model."""
+    rng = seeded_rng(dut, "pe_reset_mid_stream")
+    tb, drv, sb, psw = await setup(dut, "pe_reset_mid_stream")
+    items, left = [], 0
+    for _ in range(600):
+        if left == 0 and rng.random() < 0.04:
+            left = rng.randint(1, 3)
+        items.append(dict(rst=int(left > 0), wr_en=int(rng.random() < 0.3), wr_slot=rng.getrandbits(1),
+                          wr_w=rand_int(rng, 8, True), a_valid=rng.getrandbits(1), a_tag=rng.getrandbits(1),
+                          a_in=rand_int(rng, 8, True), psum_in=rand_int(rng, psw, True)))
+        left = max(0, left - 1)
     await drv.drive(items)
     await tb.cycles(3)
     sb.finish(min_checks=len(items))
