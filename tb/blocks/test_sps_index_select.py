@@ -9,9 +9,11 @@ sub-bank words in cycle t + 2 (win), leaves on row r in cycle t + 4 + r:
     row_valid[r] = 1, row_tag[r] = issue_tag,
     row_a[r] = word ((y0m + dy) mod 3, (x0m + dx) mod 3), lane r mod LANES, if the row is enabled
                in slot issue_tag (as of cycle t) and row_in[dy] and col_in[dx]; else 0;
-a cycle without issue leaves row_valid[r] = 0. The sideband given in cycle t + 2 (win_valid,
-win_sb) leaves in cycle t + ROWS + 3. row_valid/row_tag/sb_valid are compared every cycle, row_a
-and sb_out when valid.
+a cycle without issue leaves row_valid[r] = 0 and row_a[r] = 0 (idle rows carry no activation:
+the array's multipliers do not toggle). The sideband given in cycle t + 2 (win_valid, win_sb)
+leaves in cycle t + ROWS + 3. rst in cycle k clears both index slots (from k + 1) and everything in
+flight: a pixel or sideband in the pipeline during k comes out as valid 0, tag 0, activation 0.
+row_valid/row_tag/sb_valid are compared every cycle, row_a always, sb_out when valid.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from tb.blocks import CFG, run_block, unique
 
 MODULE = "tb.blocks.test_sps_index_select"
 
-INPUTS = ("idx_wr_en", "idx_wr_slot", "idx_wr_row", "idx_wr_rowen", "idx_wr_pos", "issue", "issue_tag",
+INPUTS = ("rst", "idx_wr_en", "idx_wr_slot", "idx_wr_row", "idx_wr_rowen", "idx_wr_pos", "issue", "issue_tag",
           "f1_y0m", "f1_x0m", "f1_row_in", "f1_col_in", "win", "win_valid", "win_sb")
 
 
@@ -37,7 +39,11 @@ class SelectModel:
 
     def on_input(self, t: int, i: dict) -> None:
         self.inputs[t] = i
-        if i["idx_wr_en"] and i["idx_wr_row"] < self.R:
+        if i["rst"]:
+            for slot in self.idx:
+                for h in slot:
+                    h.write(t, (0, 0))
+        elif i["idx_wr_en"] and i["idx_wr_row"] < self.R:
             self.idx[i["idx_wr_slot"]][i["idx_wr_row"]].write(t, (i["idx_wr_rowen"], i["idx_wr_pos"]))
 
     def row(self, u: int, r: int) -> dict | None:
@@ -45,8 +51,10 @@ class SelectModel:
         i0, i1, i2 = (self.inputs.get(t + k) for k in range(3))
         if i0 is None or i1 is None or i2 is None:
             return None
+        if self.reset_between(t, u):
+            return dict(valid=0, tag=0, a=0)
         if not i0["issue"]:
-            return dict(valid=0)
+            return dict(valid=0, a=0)
         en, pos = self.idx[i0["issue_tag"]][r].at(t)
         dy, dx = divmod(pos, 3)
         a = 0
@@ -55,10 +63,16 @@ class SelectModel:
             a = unpack(i2["win"] >> ((sub * self.L + r % self.L) * 8), 1, 8, signed=True)[0]
         return dict(valid=1, tag=i0["issue_tag"], a=a)
 
+    def reset_between(self, t: int, u: int) -> bool:
+        """rst in a cycle t..u-1 (a value issued or given in t is in the pipeline until u)."""
+        return any(self.inputs.get(k, {}).get("rst") for k in range(t, u))
+
     def sideband(self, u: int) -> dict | None:
         i = self.inputs.get(u - self.R - 1)
         if i is None:
             return None
+        if self.reset_between(u - self.R - 1, u):
+            return dict(sb_valid=0)
         return dict(sb_valid=1, sb=i["win_sb"]) if i["win_valid"] else dict(sb_valid=0)
 
 
@@ -121,6 +135,46 @@ async def select_random(dut):
     sb.finish(min_checks=800 * R)
     dut._log.info(f"{name}: valid row outputs checked: {counts}")
     assert counts["nonzero"] > 0 and counts["zero"] > 0
+
+
+@cocotb.test(timeout_time=2000, timeout_unit="us")
+async def select_reset_mid_stream(dut):
+    """The random stimulus with rst raised for 1-3 cycles at random times: pixels and sidebands in
+    flight vanish (valid 0, tag 0, activation 0 on every row), both index slots are disabled, and
+    the pixels issued after it come out as the model says."""
+    p = dut_params(dut, ("ROWS", "LANES", "RW", "SBW"))
+    R, L, SBW = p["ROWS"], p["LANES"], p["SBW"]
+    name = f"select_reset_mid_stream ROWS={R} LANES={L}"
+    rng = seeded_rng(dut, name)
+    tb, drv = await start_block(dut, INPUTS)
+    model = SelectModel(R, L)
+    sb = Scoreboard(dut._log, name)
+    resets = [0]
+
+    def sample_out():
+        return dict(valid=val(dut.row_valid), tag=val(dut.row_tag), a=val(dut.row_a),
+                    sb_valid=val(dut.sb_valid), sb=val(dut.sb_out))
+
+    def on_output(u, o):
+        sb.check_lanes(u, o, R, "a", 8, model.row, "row")
+        exp = model.sideband(u)
+        if exp is not None:
+            got = dict(sb_valid=o["sb_valid"], sb=o["sb"]) if exp["sb_valid"] else dict(sb_valid=o["sb_valid"])
+            sb.check(u, got, exp, "sideband")
+
+    Monitor(tb, drv.sample, "in").add_callback(model.on_input)
+    Monitor(tb, sample_out, "out").add_callback(on_output)
+    items, left = stimulus(rng, R, L, SBW, 600), 0
+    for it in items:
+        if left == 0 and rng.random() < 0.03:
+            left = rng.randint(1, 3)
+            resets[0] += 1
+        it["rst"] = int(left > 0)
+        left = max(0, left - 1)
+    await drv.drive(items)
+    await tb.cycles(R + 5)
+    sb.finish(min_checks=600 * R)
+    assert resets[0] >= 5, f"only {resets[0]} resets drawn"
 
 
 # ---- pytest entries -------------------------------------------------------------------------------

@@ -270,8 +270,9 @@ class Scoreboard:
 
     def check_lanes(self, cycle: int, o: dict, n: int, data: str, width: int, expected, what: str) -> list[dict]:
         """Check an n-lane vector output: o["valid"] and o["tag"] (1 bit a lane) and o[data] (`width`
-        signed bits a lane) against expected(cycle, lane), a dict or None (lane not checked); tag and
-        data are compared only where the lane is expected valid. Returns the expectations met."""
+        signed bits a lane) against expected(cycle, lane), a dict or None (lane not checked); only the
+        keys the expectation has are compared (e.g. tag and data only where the lane is expected
+        valid). Returns the expectations met."""
         vs, ts = unpack(o["valid"], n, 1), unpack(o["tag"], n, 1)
         ds = unpack(o[data], n, width, signed=True) if o[data] is not None else [None] * n
         met = []
@@ -279,7 +280,7 @@ class Scoreboard:
             exp = expected(cycle, j)
             if exp is None:
                 continue
-            got = {"valid": vs[j], "tag": ts[j], data: ds[j]} if exp["valid"] else {"valid": vs[j]}
+            got = {"valid": vs[j], "tag": ts[j], data: ds[j]}
             if self.check(cycle, got, exp, f"{what} {j}"):
                 met.append(exp)
         return met
