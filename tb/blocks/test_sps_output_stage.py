@@ -277,6 +277,44 @@ async def output_full_rate(dut, requant):
     assert all(d == step for d in runs[:npix - 1]), f"gaps between the first tile's result beats: {runs[:npix - 1]}"
 
 
+@cocotb.test(timeout_time=3000, timeout_unit="us")
+@cocotb.parametrize(requant=[0, 1])
+async def output_reset_mid_drain(dut, requant):
+    """rst (1-3 cycles) while a column tile drains, m_tready stalling randomly: from the reset on,
+    nothing of that tile comes out (no result beat, no drain read, no bank_free for 30 cycles),
+    and a new program after it runs exactly."""
+    name = f"output_reset_mid_drain[requant={requant}]"
+    rng = seeded_rng(dut, name)
+    env = Env(dut, name, rng)
+    cocotb.start_soon(drive_ready(env.tb, dut, rng, 0.3))
+    await env.tb.reset()
+    C, npix = env.C, min(env.p["ACC_DEPTH"], 16)
+    for trial in range(3):
+        await env.cdrv.drive([dict(start=1, npix=npix, requant=requant, relu=0)])
+        env.acc.frees, env.acc.nfree = [Event()], 0
+        bias = [rand_int(rng, 32, True, 0.2) for _ in range(C)]
+        M = [rand_int(rng, 16, False, 0.1) for _ in range(C)]
+        for beat, data in enumerate(header_beats(C, bias, M, [rng.randint(0, 24) for _ in range(C)])):
+            await env.hdrv.drive([dict(hdr_wr_en=1, hdr_wr_bank=0, hdr_wr_beat=beat, hdr_wr_data=data)])
+        env.acc.fill(0, npix)
+        await env.ddrv.drive([dict(done_valid=1, done_bank=0, done_last=1)])
+        cut = rng.randint(0, npix // 2)           # result beats out before the reset
+        await wait_until(env.tb, lambda: len(env.stream.accepted) >= cut or val(dut.drain_re) and rng.random() < 0.2)
+        env.tb.rst.value = 1
+        await RisingEdge(env.tb.clk)              # the first reset edge: everything in flight is gone
+        env.sb.queue.clear()
+        env.stream.held = None
+        env.acc.live, env.acc.order, env.acc.reads = [False, False], [], [[], []]
+        await env.tb.cycles(rng.randint(0, 2))
+        env.tb.rst.value = 0
+        for _ in range(30):
+            await FallingEdge(env.tb.clk)
+            env.sb.check(env.tb.cycle, dict(m_tvalid=val(dut.m_tvalid), drain_re=val(dut.drain_re)),
+                         dict(m_tvalid=0, drain_re=0), "after rst")
+        await env.program(npix, requant, 0, n_ct=2, hdr_gap=0.0, done_delay=0)
+    env.sb.finish(min_checks=env.model.beats)
+
+
 # ---- pytest entries -------------------------------------------------------------------------------
 
 def out_params(cols, acc_depth, depth):

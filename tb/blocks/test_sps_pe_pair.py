@@ -27,12 +27,16 @@ from tb.blocks import HDL, run_block
 
 MODULE = "tb.blocks.test_sps_pe_pair"
 
-INPUTS = ("wr_en", "wr_slot", "wr_w0", "wr_w1", "a_valid", "a_tag", "a_in", "psum_in0", "psum_in1")
+INPUTS = ("rst", "wr_en", "wr_slot", "wr_w0", "wr_w1", "a_valid", "a_tag", "a_in", "psum_in0", "psum_in1")
 IDLE = {n: 0 for n in INPUTS}
 SIGNED = {"wr_w0": 8, "wr_w1": 8, "a_in": 8}
 
 
 class PairModel:
+    """rst in cycle k clears both columns' weight slots (from k + 1) and the outputs in k + 1; the
+    second activation register is clear in k + 2; partial sums whose product was in the pipeline
+    during a reset (rst in cycles t .. t + 2 for an activation of cycle t) are not specified."""
+
     def __init__(self, psw: int):
         self.psw = psw
         self.w = [[History(0), History(0)] for _ in range(2)]    # [column][slot]; reset clears them
@@ -40,7 +44,11 @@ class PairModel:
 
     def on_input(self, cycle: int, t: dict) -> None:
         self.inputs[cycle] = t
-        if t["wr_en"]:
+        if t["rst"]:
+            for col in self.w:
+                for h in col:
+                    h.write(cycle, 0)
+        elif t["wr_en"]:
             self.w[0][t["wr_slot"]].write(cycle, t["wr_w0"])
             self.w[1][t["wr_slot"]].write(cycle, t["wr_w1"])
 
@@ -48,12 +56,17 @@ class PairModel:
         m, q, t0, t3 = (self.inputs.get(cycle - d) for d in (1, 2, 4, 1))
         if m is None or q is None or t0 is None:
             return None
+        if m["rst"]:
+            return dict(valid_m=0, tag_m=0, a_m=0, valid_q=0, tag_q=0, a_q=0, psum0=0, psum1=0)
+        out = dict(valid_m=m["a_valid"], tag_m=m["a_tag"], a_m=m["a_in"])
+        out.update(dict(valid_q=0, tag_q=0, a_q=0) if q["rst"] else
+                   dict(valid_q=q["a_valid"], tag_q=q["a_tag"], a_q=q["a_in"]))
+        if any(self.inputs[cycle - d]["rst"] for d in (2, 3, 4)):
+            return out
         tag, a = t0["a_tag"], t0["a_in"]
         p0 = self.w[0][tag].at(cycle - 4) * a
         p1 = self.w[1][tag].at(cycle - 4) * a
-        return dict(valid_m=m["a_valid"], tag_m=m["a_tag"], a_m=m["a_in"],
-                    valid_q=q["a_valid"], tag_q=q["a_tag"], a_q=q["a_in"],
-                    psum0=sext(t3["psum_in0"] + p0, self.psw), psum1=sext(t3["psum_in1"] + p1, self.psw))
+        return dict(out, psum0=sext(t3["psum_in0"] + p0, self.psw), psum1=sext(t3["psum_in1"] + p1, self.psw))
 
 
 def sample_inputs(dut, psw):
@@ -107,6 +120,27 @@ async def pair_extremes(dut):
             for i, a in enumerate(corners):
                 items.append(dict(IDLE, a_valid=1, a_tag=i % 2, a_in=a, psum_in0=(lo, hi)[i % 2],
                                   psum_in1=(hi, lo, -1, 0)[i % 4]))
+    await drv.drive(items)
+    await tb.cycles(4)
+    sb.finish(min_checks=len(items))
+
+
+@cocotb.test(timeout_time=400, timeout_unit="us")
+async def pair_reset_mid_stream(dut):
+    """Random MACs and weight writes with rst raised for 1-3 cycles at random times while the
+    inputs keep changing: the outputs cleared, the weight slots cleared (MACs after a reset use 0
+    until a slot is written again), every specified output against the model."""
+    rng = seeded_rng(dut, "pair_reset_mid_stream")
+    tb, drv, sb, psw = await setup(dut, "pair_reset_mid_stream")
+    items, left = [], 0
+    for _ in range(1000):
+        if left == 0 and rng.random() < 0.04:
+            left = rng.randint(1, 3)
+        items.append(dict(rst=int(left > 0), wr_en=int(rng.random() < 0.15), wr_slot=rng.getrandbits(1),
+                          wr_w0=rand_int(rng, 8, True), wr_w1=rand_int(rng, 8, True), a_valid=rng.getrandbits(1),
+                          a_tag=rng.getrandbits(1), a_in=rand_int(rng, 8, True),
+                          psum_in0=rand_int(rng, psw, True), psum_in1=rand_int(rng, psw, True)))
+        left = max(0, left - 1)
     await drv.drive(items)
     await tb.cycles(4)
     sb.finish(min_checks=len(items))
