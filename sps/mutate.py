@@ -152,6 +152,9 @@ class Plan:
         top = _match(self.ids, TOP_TIER1)
         return (blocks[:1] + top[:1] + blocks[1:] + top[1:]) if blocks else top
 
+    def blocks(self, module: str) -> list[str]:
+        return [i for i in self.tier1(module) if i.startswith("tb/blocks/")]
+
     def tier2(self, module: str) -> list[str]:
         done = set(self.tier1(module))
         return [i for i in _match(self.ids, TOP_TIER2) if i not in done]
@@ -345,7 +348,7 @@ def mutant_env(schem: Path) -> dict:
 def rerun_command(m: Mutant, args) -> str:
     seed = f" --seed {args.seed}" if args.seed != 1 else ""
     mod = "".join(f" --module {x}" for x in (args.module or []))
-    return f"sps mutate -n {args.n}{seed}{mod} --only {m.num}"
+    return f"sps mutate -n {args.n}{seed}{mod} --only {m.num}   (as Verilog: --write {m.num} DIR)"
 
 
 def run(args, log=print) -> dict:
@@ -365,11 +368,28 @@ def run(args, log=print) -> dict:
     if bad:
         raise ValueError(f"--only {bad[0]}: no such mutant (1..{len(mutants)})")
     run_set = [m for m in mutants if not only or m.num in only]
+    kept, passed_t1 = {}, set()
+    if args.resume and (work / "results.json").exists():
+        # a mutant killed or proved equivalent stays so (tests are only ever added): rerun the rest;
+        # one that passed tier 1 before reruns tier 1's block tests only (the top-level core it
+        # passed is unchanged)
+        for num, r in json.loads((work / "results.json").read_text()).items():
+            if r["status"] in ("killed", "equivalent"):
+                kept[int(num)] = r
+            elif r["status"] == "survived":
+                passed_t1.add(int(num))
+        run_set = [m for m in run_set if m.num not in kept]
     env = mutant_env(schem)
     log(f"sps mutate: {len(mutants)} mutants of {len({m.module for m in mutants})} modules "
         f"(seed {args.seed}; {len(all_mutants(RTL))} possible); schemata {schem}")
     plan = Plan(collect(), durations())
     results = {m.num: Result(m) for m in run_set}
+    for m in mutants:
+        if m.num in kept:
+            r = kept[m.num]
+            results[m.num] = Result(m, r["status"], r["by"], r["tier"], r["seconds"], r["proof"], r["ran"])
+    if kept:
+        log(f"resume: {len(kept)} mutants killed or proved equivalent in an earlier run; {len(run_set)} to run")
     t_start = time.time()
 
     def timeout_of(job):
@@ -389,8 +409,13 @@ def run(args, log=print) -> dict:
                                f"see {work / 'logs' / 'preflight.log'}")
         log(f"preflight passed in {pre['seconds']:.0f} s")
 
+    def nodes_of(m, tier):
+        if tier == 2:
+            return plan.tier2(m.module)
+        return plan.blocks(m.module) if m.num in passed_t1 else plan.tier1(m.module)
+
     def tier_jobs(ms, tier):
-        return [dict(num=m.num, nodes=(plan.tier1 if tier == 1 else plan.tier2)(m.module),
+        return [dict(num=m.num, nodes=nodes_of(m, tier),
                      log=str(work / "logs" / f"{m.num}.t{tier}.log"), out=str(work / f"{m.num}.t{tier}.json"))
                 for m in ms]
 
@@ -416,24 +441,42 @@ def run(args, log=print) -> dict:
                 + (f"  by {r.by.split('::')[-1]}" if r.by else "") + f" ({r.seconds:.0f} s)")
         return on_done
 
-    jobs = tier_jobs(run_set, 1)
+    jobs = [j for j in tier_jobs(run_set, 1) if j["nodes"]]
+    for m in run_set:                            # no block test left to run: it passed tier 1 before
+        if m.num in passed_t1 and not plan.blocks(m.module):
+            results[m.num].status = "survived"
     run_jobs(jobs, args.jobs, env, timeout_of, done(1, len(jobs)))
 
-    survivors = [r for r in results.values() if r.status == "survived"]
+    survivors = [r for r in results.values() if r.status == "survived" and r.mutant in run_set]
     if survivors and not args.no_equiv:
         from sps.mutate_equiv import prove
+        from concurrent.futures import ThreadPoolExecutor
+
+        from sps.mutate_equiv import instance_parameters
+        (work / "equiv").mkdir(exist_ok=True)
+        instance_parameters(work / "equiv")                # the parameter sets, once, before the threads
+        instance_parameters(work / "equiv", packed=True)
         log(f"equivalence: {len(survivors)} tier-1 survivors to Yosys")
-        for r in survivors:
-            ok, how = prove(r.mutant, work / "equiv" / str(r.mutant.num))
-            r.proof = how
-            if ok:
-                r.status = "equivalent"
-            log(f"  {r.mutant.num:4d} {'equivalent' if ok else 'not proved'}: {r.mutant.describe()} ({how})")
-    rest = [r.mutant for r in results.values() if r.status == "survived"]
-    if rest:
+
+        def one(r):
+            return r, prove(r.mutant, work / "equiv" / str(r.mutant.num))
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for r, (ok, how) in pool.map(one, survivors):
+                r.proof = how
+                if ok:
+                    r.status = "equivalent"
+                log(f"  {r.mutant.num:4d} {'equivalent' if ok else 'not proved'}: {r.mutant.describe()} ({how})")
+    rest = [r.mutant for r in results.values() if r.status == "survived" and r.mutant in run_set]
+    if rest and args.tiers >= 2:
         jobs = tier_jobs(rest, 2)
         log(f"tier 2: {len(jobs)} survivors against the rest of the top-level regression")
         run_jobs(jobs, args.jobs, env, timeout_of, done(2, len(jobs)))
+    stored = {}
+    if (work / "results.json").exists():
+        stored = json.loads((work / "results.json").read_text())
+    stored.update({str(n): dict(status=r.status, by=r.by, tier=r.tier, seconds=r.seconds, proof=r.proof, ran=r.ran)
+                   for n, r in results.items() if r.status != "pending"})
+    (work / "results.json").write_text(json.dumps(stored, indent=1))
     summary = summarize(results.values(), args, key, time.time() - t_start)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (work / "summary.json").write_text(json.dumps(summary, indent=1))

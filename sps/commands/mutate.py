@@ -5,6 +5,7 @@ example:
   sps mutate --module sps_fifo -n 20           aim at one block
   sps mutate --list -n 320                     the sampled mutants, without running them
   sps mutate -n 320 --only 17                  rerun mutant 17 of that sample (its tests, its proof)
+  sps mutate -n 320 --resume                   after adding tests: rerun the survivors only
   sps mutate -n 320 --write 17 DIR             mutant 17 as a plain copy of rtl/ in DIR, e.g. for
                                                sps debug --demo --rtl DIR
 
@@ -43,6 +44,10 @@ def add_arguments(ap) -> None:
     ap.add_argument("--only", type=int, nargs="+", metavar="K", help="run only these mutants of the sample")
     ap.add_argument("--list", action="store_true", help="print the sampled mutants and exit")
     ap.add_argument("--write", nargs=2, metavar=("K", "DIR"), help="write mutant K as a plain copy of rtl/ in DIR")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the mutants an earlier run of this sample killed or proved equivalent; rerun the rest")
+    ap.add_argument("--tiers", type=int, choices=(1, 2), default=2,
+                    help="1: survivors of tier 1 are not run against the rest of the regression (default 2)")
     ap.add_argument("--no-equiv", action="store_true", help="no equivalence proofs (every survivor runs tier 2)")
     ap.add_argument("--no-preflight", action="store_true", help="skip the unmutated run (when it passed already)")
     ap.add_argument("--timeout-factor", type=float, default=4.0, metavar="F",
