@@ -13,16 +13,19 @@ import json
 import os
 import re
 import shlex
+import time
 from pathlib import Path
 
 import cocotb
 import numpy as np
 import pytest
+from cocotb.utils import get_sim_time
 
 from compiler.compile import compile_layer
 from compiler.config import load_config
 from compiler.paths import CONFIG
 from tb.env import runner
+from tb.env.runner import CLK_NS
 from tb.env.cases import make_case, reference_output
 from tb.env.stall import as_stall
 from tb.env.top import SpsEnv, env_config, sum_counters
@@ -35,13 +38,34 @@ MODULE = "tb.top.test_sps_top"
 @cocotb.test()
 async def layer_matches_reference(dut):
     """SPS_CASE: one case (JSON object) or a list of cases run one after the other in this
-    simulation (the sweeps: one simulator start for many layers)."""
+    simulation (the sweeps: one simulator start for many layers). The first failing case ends the
+    test, unless SPS_CASE_RESULTS names a file: then every case runs (the DUT reset after a failing
+    one), each appends a JSON line {"name", "ok", "error", "cycles", "seconds"} to the file as it
+    ends (simulated clock cycles, wall seconds), and the test fails at the end naming the cases
+    that failed (`sps regress`)."""
     raw = json.loads(os.environ["SPS_CASE"])
     cases = raw if isinstance(raw, list) else [raw]
     env = SpsEnv(dut, env_config())                    # the transport: SPS_TRANSPORT
+    record = os.environ.get("SPS_CASE_RESULTS")
+    failed = []
     for case in cases:
         env.reseed(case.get("seed", 0), case.get("stall", 0.0))
-        await check_case(env, case)
+        if not record:
+            await check_case(env, case)
+            continue
+        t0, w0, error = get_sim_time(unit="ns"), time.monotonic(), None
+        try:
+            await check_case(env, case)
+        except Exception as e:                         # a mismatch, a timeout, a protocol violation
+            text = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
+            error = " / ".join(line for line in text.splitlines() if line.strip()) or type(e).__name__
+            failed.append(case.get("name", "case"))
+            await env.reset(check=False)               # the next case starts from a clean DUT
+        with open(record, "a") as fh:
+            fh.write(json.dumps({"name": case.get("name", "case"), "ok": error is None, "error": error,
+                                 "cycles": round((get_sim_time(unit="ns") - t0) / CLK_NS),
+                                 "seconds": round(time.monotonic() - w0, 3)}) + "\n")
+    assert not failed, f"{len(failed)} of {len(cases)} cases failed: {', '.join(failed)}"
 
 
 async def check_case(env: SpsEnv, case: dict) -> None:
