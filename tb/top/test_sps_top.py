@@ -57,7 +57,8 @@ async def layer_matches_reference(dut):
         try:
             await check_case(env, case)
         except Exception as e:                         # a mismatch, a timeout, a protocol violation
-            text = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
+            # an assertion's message is its first line (pytest's rewriting adds the expression's parts)
+            text = str(e).split("\n")[0] if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
             error = " / ".join(line for line in text.splitlines() if line.strip()) or type(e).__name__
             failed.append(case.get("name", "case"))
             await env.reset(check=False)               # the next case starts from a clean DUT
@@ -80,7 +81,8 @@ async def check_case(env: SpsEnv, case: dict) -> None:
     if os.environ.get("SPS_DUMP"):
         np.savez(os.environ["SPS_DUMP"], got=y, want=want)
     bad = np.argwhere(y != want)
-    assert bad.size == 0, (f"{name}: {len(bad)} of {want.size} outputs differ; first at (f, oy, ox)={tuple(bad[0])}: "
+    assert bad.size == 0, (f"{name}: {len(bad)} of {want.size} outputs differ; first at (f, oy, ox)="
+                           f"{tuple(int(i) for i in bad[0])}: "
                            f"got {y[tuple(bad[0])]}, expected {want[tuple(bad[0])]}")
     env.fcov.sample_layer(layer, x, prog, as_stall(case.get("stall", 0.0)), stats)
     tot = sum_counters(stats)
