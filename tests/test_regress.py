@@ -127,6 +127,7 @@ def test_a_simulation_that_ends_early_is_split(monkeypatch, tmp_path):
     (["--seeds", "0"], "--seeds 0: must be at least 1"),
     (["--seed0", "-1"], "--seed0 -1: must be at least 0"),
     (["--jobs", "0"], "--jobs 0: must be at least 1"),
+    (["--chunk", "500"], "--chunk 500: at most 200"),
     (["--configs", "config/nope.json"], "cannot read"),
     (["--configs", "{bad}"], "cannot read"),
     (["--configs", "config/sps.json+huge"], "variants are"),

@@ -36,7 +36,8 @@ from sps.cli import add_sim_argument
 
 HELP = "random layers and stall shapes on several array configurations: JUnit XML, one rerun line per failure"
 
-DEFAULT_CHUNK = 100         # cases per simulation (SPS_CASE is an environment variable: < 128 KiB)
+DEFAULT_CHUNK = 100         # cases per simulation
+MAX_CHUNK = 200             # SPS_CASE is an environment variable: one string under 128 KiB (~300 B a case)
 
 
 def add_arguments(ap) -> None:
@@ -47,7 +48,7 @@ def add_arguments(ap) -> None:
                          "+bands, +packed where it has one MAC per DSP)")
     ap.add_argument("--jobs", type=int, default=1, metavar="J", help="simulations at a time (default 1)")
     ap.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, metavar="K",
-                    help=f"cases per simulation (default {DEFAULT_CHUNK})")
+                    help=f"cases per simulation (default {DEFAULT_CHUNK}, at most {MAX_CHUNK})")
     ap.add_argument("--rtl", metavar="DIR", help="build from this copy of rtl/ (default: the repository's)")
     ap.add_argument("--out", default="build/regress", metavar="DIR",
                     help="the JUnit XML, the result files, the inputs of sps debug's reruns (default build/regress)")
@@ -114,6 +115,8 @@ def run(a) -> int:
                           ("--chunk", a.chunk, 1)):
         if v < least:
             raise InputError(f"{opt} {v}: must be at least {least}")
+    if a.chunk > MAX_CHUNK:
+        raise InputError(f"--chunk {a.chunk}: at most {MAX_CHUNK} (the cases travel in an environment variable)")
     check_rtl(a.rtl)
     configs = [parse_config(s) for s in (a.configs or default_specs())]
     names = [rc.name for rc in configs]

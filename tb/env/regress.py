@@ -1,6 +1,6 @@
 """The random regression of `sps regress`: array configurations named by a spec, one random layer
 case per (configuration, seed), and the simulations that run lists of them on sps_top and say which
-case failed. No cocotb here: the cases run in tb/top/test_sps_top.py's `layer_matches_reference`.
+case failed. No cocotb here: the cases run in tb/env/case_check.py.
 
 A configuration spec is a JSON file (like config/sps.json) with optional variants, each `+NAME`:
     config/sps_4x4.json            the file as it is
@@ -26,7 +26,7 @@ from compiler.config import ArrayConfig, load_config
 from compiler.paths import CONFIG
 from tb.env import runner
 
-MODULE = "tb.top.test_sps_top"          # the cocotb test the cases run in
+MODULE = "tb.env.case_check"           # the cocotb module the cases run in (layer_matches_reference)
 VARIANTS = {"bands": {"ACT_DEPTH": 64, "ACC_DEPTH": 32}, "packed": {"MACS_PER_DSP": 2}}
 KINDS = ("dense", "ps", "psd", "rand", "mixed")          # the PPS kinds a case draws from
 SHAPES = ("small", "tiles", "bands")                     # the shape classes, see draw_case
