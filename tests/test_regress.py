@@ -102,17 +102,20 @@ def test_bad_configuration_spec(spec, words):
 
 def test_a_simulation_that_ends_early_is_split(monkeypatch, tmp_path):
     """run_cases: the cases without a result after a simulation ended (here: case 2 crashes it) run
-    again, the first of them alone: every case gets its own result, the crash the crashing case's."""
+    again, the first of them alone: every case gets its own result, the crash the crashing case's.
+    A simulation whose test never started (a failed build) fails all its cases at once."""
     calls = []
 
     def fake_simulate(sim, cfg, cases, run, record):
         calls.append([c["name"] for c in cases])
+        if cfg == "broken":
+            return {}, "Command failed with return code: 1", False
         got = {}
         for c in cases:
             if c["name"] == "c2":
-                return got, "simulator exit code 139"
+                return got, "Command failed with return code: -11", True
             got[c["name"]] = {"name": c["name"], "ok": c["name"] != "c4", "error": None, "cycles": 1, "seconds": 0.0}
-        return got, None
+        return got, None, True
 
     monkeypatch.setattr(regress, "simulate", fake_simulate)
     cases = [{"name": f"c{i}"} for i in range(6)]
@@ -120,7 +123,12 @@ def test_a_simulation_that_ends_early_is_split(monkeypatch, tmp_path):
     assert calls == [[f"c{i}" for i in range(6)], ["c2"], ["c3", "c4", "c5"]]
     assert sorted(res) == [c["name"] for c in cases]
     assert [n for n, r in res.items() if not r["ok"]] == ["c2", "c4"]
-    assert "exit code 139" in res["c2"]["error"]
+    assert res["c2"]["error"] == "the simulation ended without the case's result: Command failed with return code: -11"
+
+    calls.clear()
+    res = regress.run_cases("verilator", "broken", cases, "run", tmp_path / "r.jsonl")
+    assert calls == [[f"c{i}" for i in range(6)]] and sorted(res) == sorted(c["name"] for c in cases)
+    assert all(not r["ok"] and r["error"].startswith("the simulation did not start: ") for r in res.values())
 
 
 @pytest.mark.parametrize("args, words", [

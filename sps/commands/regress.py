@@ -164,12 +164,7 @@ def run(a) -> int:
             r["rerun"] = rerun_line(rc.spec, s, sim, rtl)
             if not r["ok"]:
                 failed.append((rc, s, c, r))
-    for rc, s, c, r in failed:
-        print(f"FAIL {c['name']}: {r['error']}")
-        print(f"  rerun alone: {r['rerun']}")
-        dbg = debug_command(c, rc.cfg, out / "debug", f"{rc.name}_seed{s}", rtl)
-        if dbg:
-            print(f"  sps debug:   {dbg}")
+    print_failures(failed, out, rtl)
     print_summary(configs, cases, results, seconds)
     write_junit(junit, configs, cases, results, seconds)
     print(f"JUnit XML: {junit}")
@@ -177,6 +172,27 @@ def run(a) -> int:
         print(f"{len(failed)} of {len(results)} cases FAILED", file=sys.stderr)
         return 1
     return 0
+
+
+def print_failures(failed: list, out: Path, rtl: Path | None) -> None:
+    """Each failure, its rerun line and its sps debug line; the cases of a simulation that did not
+    start (a failed build) once per error, with the first one's rerun line."""
+    from tb.env import regress
+
+    said = set()
+    for rc, s, c, r in failed:
+        if r["error"].startswith(regress.NOT_STARTED):
+            if (rc.name, r["error"]) not in said:
+                said.add((rc.name, r["error"]))
+                n = sum(f[0] is rc and f[3]["error"] == r["error"] for f in failed)
+                print(f"FAIL {c['name']} and {n - 1} more case(s) of {rc.name}: {r['error']}")
+                print(f"  rerun alone: {r['rerun']}")
+            continue
+        print(f"FAIL {c['name']}: {r['error']}")
+        print(f"  rerun alone: {r['rerun']}")
+        dbg = debug_command(c, rc.cfg, out / "debug", f"{rc.name}_seed{s}", rtl)
+        if dbg:
+            print(f"  sps debug:   {dbg}")
 
 
 def print_summary(configs, cases: dict, results: dict, seconds: float) -> None:

@@ -26,14 +26,16 @@ MODULE = "tb.env.case_check"
 async def layer_matches_reference(dut):
     """SPS_CASE: one case (JSON object) or a list of cases run one after the other in this
     simulation (the sweeps: one simulator start for many layers). The first failing case ends the
-    test, unless SPS_CASE_RESULTS names a file: then every case runs (the DUT reset after a failing
-    one), each appends a JSON line {"name", "ok", "error", "cycles", "seconds"} to the file as it
+    test, unless SPS_CASE_RESULTS names a file (created as the test starts): then every case runs
+    (the DUT reset after a failing one), each appends a JSON line {"name", "ok", "error", "cycles", "seconds"} to the file as it
     ends (simulated clock cycles, wall seconds), and the test fails at the end naming the cases
     that failed (`sps regress`)."""
     raw = json.loads(os.environ["SPS_CASE"])
     cases = raw if isinstance(raw, list) else [raw]
     env = SpsEnv(dut, env_config())                    # the transport: SPS_TRANSPORT
     record = os.environ.get("SPS_CASE_RESULTS")
+    if record:
+        open(record, "a").close()                      # the file says the test started
     failed = []
     for case in cases:
         env.reseed(case.get("seed", 0), case.get("stall", 0.0))

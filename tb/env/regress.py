@@ -31,6 +31,7 @@ VARIANTS = {"bands": {"ACT_DEPTH": 64, "ACC_DEPTH": 32}, "packed": {"MACS_PER_DS
 KINDS = ("dense", "ps", "psd", "rand", "mixed")          # the PPS kinds a case draws from
 SHAPES = ("small", "tiles", "bands")                     # the shape classes, see draw_case
 SHAPE_ODDS = (0.5, 0.3, 0.2)
+NOT_STARTED = "the simulation did not start"        # the failure of every case of a failed build
 MAX_DRAWS = 200                         # shape draws before giving up (a generator bug)
 
 
@@ -151,9 +152,10 @@ def stall_kind(stall) -> str:
 
 # ---- simulations ----------------------------------------------------------------------------------
 
-def simulate(sim: str, cfg: ArrayConfig, cases: list[dict], run: str, record: Path) -> tuple[dict, str | None]:
+def simulate(sim: str, cfg: ArrayConfig, cases: list[dict], run: str, record: Path) -> tuple[dict, str | None, bool]:
     """One simulation of `cases` on sps_top, every case run even after one fails. Returns ({name:
-    {"ok", "error", "cycles", "seconds"}} of the cases that ended, why the simulation failed or None)."""
+    {"ok", "error", "cycles", "seconds"}} of the cases that ended, why the simulation failed or None,
+    whether the cocotb test started: not when the build failed or the simulator did not start)."""
     record = Path(record)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.unlink(missing_ok=True)
@@ -161,28 +163,32 @@ def simulate(sim: str, cfg: ArrayConfig, cases: list[dict], run: str, record: Pa
     try:
         runner.run_top(sim, MODULE, cfg, env={"SPS_CASE": json.dumps(cases), "SPS_CASE_RESULTS": str(record.resolve())},
                        name=run)
-    except AssertionError as e:
-        error = str(e)
-    lines = record.read_text().splitlines() if record.exists() else []
-    return {r["name"]: r for r in map(json.loads, lines)}, error
+    except (AssertionError, RuntimeError) as e:     # a failed test; a failed build or simulator (its exit code)
+        error = " ".join(str(e).split()) or type(e).__name__
+    if not record.exists():
+        root = os.environ.get("SPS_BUILD_DIR", runner.ROOT / "build" / "sim")
+        return {}, f"{error} (a failed build or simulator start: build.log, runs/{run}*/sim.log under {root}/{sim}-*)", False
+    return {r["name"]: r for r in map(json.loads, record.read_text().splitlines())}, error, True
 
 
 def run_cases(sim: str, cfg: ArrayConfig, cases: list[dict], run: str, record: Path) -> dict:
     """`simulate` the cases; when a simulation ends before all of its cases did (a crash, a hang of
     the simulator), the first case without a result runs alone and the rest again together, so
-    that every case gets its own result: {name: {"ok", "error", "cycles", "seconds"}}."""
+    that every case gets its own result: {name: {"ok", "error", "cycles", "seconds"}}. When the
+    test did not even start (the build failed), every case of the simulation fails with that."""
     results: dict = {}
     queue = [cases]
     while queue:
         group = queue.pop(0)
-        got, error = simulate(sim, cfg, group, run, record)
+        got, error, started = simulate(sim, cfg, group, run, record)
         results |= got
         missing = [c for c in group if c["name"] not in got]
         if not missing:
             continue
-        if len(group) == 1:
-            results[group[0]["name"]] = {"name": group[0]["name"], "ok": False, "cycles": 0, "seconds": 0.0,
-                                         "error": f"the simulation ended without the case's result: {error}"}
+        if len(group) == 1 or not started:
+            why = "the simulation ended without the case's result" if started else NOT_STARTED
+            results |= {c["name"]: {"name": c["name"], "ok": False, "cycles": 0, "seconds": 0.0,
+                                    "error": f"{why}: {error}"} for c in missing}
             continue
         queue[:0] = [[missing[0]]] + ([missing[1:]] if len(missing) > 1 else [])
     return results
