@@ -57,6 +57,9 @@ help:
 	@echo "                     PNG plots) in build/report/MODEL; ENERGY_TABLE: your energies per action"
 	@echo "make bench [CONFIG=C.json]"
 	@echo "                     sps bench: VGG-16 CIFAR layers, PS-4 vs dense, on Verilator"
+	@echo "make regress [SEEDS=N] [SEED0=S] [SIM=..] [CONFIG='A.json B.json+bands']"
+	@echo "                     sps regress: N random layers per array configuration (default 200; the nightly"
+	@echo "                     run), JUnit XML in build/regress, one rerun line per failure"
 	@echo "make train-digits    sps train: retrain the shipped digits models (dense twin and PPS)"
 	@echo "make venv            create .venv from requirements.txt and install the sps command"
 	@echo "make clean           remove build outputs"
@@ -111,6 +114,13 @@ fpga: $(STAMP)
 
 bench: $(STAMP) config
 	$(SPS) bench $(if $(CONFIG),--config $(CONFIG))
+
+# the random regression (nightly in CI: .github/workflows/nightly.yml); CONFIG: the --configs specs
+SEEDS ?= 200
+.PHONY: regress
+regress: $(STAMP) config
+	$(SPS) regress --seeds $(SEEDS) $(if $(SEED0),--seed0 $(SEED0)) --jobs $(JOBS) $(if $(SIM),--sim $(SIM)) \
+	    $(if $(CONFIG),--configs $(CONFIG))
 
 demo: $(STAMP) config
 	$(SPS) demo $(if $(IMAGES),--images $(IMAGES)) $(if $(SIM),--sim $(SIM)) $(if $(CONFIG),--config $(CONFIG)) $(DEMO_ARGS)

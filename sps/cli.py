@@ -23,6 +23,7 @@ COMMANDS = {
     "config": "config",
     "run-layer": "run_layer",
     "debug": "debug",
+    "regress": "regress",
     "demo": "demo",
     "report": "report",
     "bench": "bench",

@@ -65,6 +65,14 @@ def add_arguments(ap) -> None:
     add_config_argument(ap)
 
 
+def check_rtl(rtl: str | None) -> None:
+    """--rtl (sps debug, sps regress) must be a directory with sps_top.v."""
+    from sps.cli import InputError
+
+    if rtl is not None and not (Path(rtl).is_dir() and (Path(rtl) / "sps_top.v").is_file()):
+        raise InputError(f"--rtl {rtl}: not a directory with sps_top.v")
+
+
 def demo_layer():
     """The --demo layer: PS-4 with period 2, C=16, F=32, 12x12, stride 1, padding 1, requant + ReLU."""
     from models.pps import PPS
@@ -203,10 +211,7 @@ def run(a) -> int:
     from tb.env.cases import reference_output
     from tb.env.debug import first_divergence, run_debug
 
-    if a.rtl is not None:
-        rtl = Path(a.rtl)
-        if not rtl.is_dir() or not any(rtl.glob("sps_top.v")):
-            raise InputError(f"--rtl {a.rtl}: not a directory with sps_top.v")
+    check_rtl(a.rtl)
     if a.window < 0:
         raise InputError(f"--window {a.window}: a number of cycles (0: no waves)")
     sim = pick_simulator(a.sim)

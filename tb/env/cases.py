@@ -43,9 +43,14 @@ def random_lanes(rng: np.random.Generator, rows: int) -> int:
 
 
 def pps_from_case(case: dict, rng: np.random.Generator) -> PPS:
+    """The case's PPS: "dense"; "ps" (PS-n of the default pattern families, n 1/2/4, period P,
+    offset o); "psd"; "ps4" without P (PS-4/P4); else P random patterns of n positions each (n a
+    list: one size per pattern), offset o (drawn when absent)."""
     kind = case.get("pps", "ps4")
     if kind == "dense":
         return PPS.dense()
+    if kind == "ps":
+        return PPS.ps(case.get("n", 4), period=case.get("P", 4), offset=case.get("o", 1))
     if kind == "psd":
         return PPS.psd(n=case.get("n", 4), period=case.get("P", 4), offset=case.get("o", 1))
     if kind == "ps4" and "P" not in case:

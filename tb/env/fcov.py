@@ -7,8 +7,9 @@ shape, program, stalls, results and the counters), not from signals per cycle; a
 counters says that in a few lines, costs nothing per cycle, and needs no dependency. The full list
 of bins is `bins(pmax)`: a bin never sampled counts as missed, so the total is fixed in advance.
 
-Sampled in: tb/top/test_sps_top.py (every layer case), tb/top/test_faults.py (errors, aborts,
-resets, writes while busy), tb/env/top.py (register writes while busy, the result FIFO full).
+Sampled in: tb/env/case_check.py (every layer case of the top-level tests and sps regress),
+tb/top/test_faults.py (errors, aborts, resets, writes while busy), tb/env/top.py (register writes
+while busy, the result FIFO full).
 Each simulation process writes build/coverage/functional/<run>-<pid>.json after every sample.
 """
 from __future__ import annotations
