@@ -21,8 +21,8 @@ import cocotb
 import pytest
 
 from compiler.config import clog2
-from tb.env.block import (History, Monitor, Scoreboard, dut_params, pack, rand_int, seeded_rng, start_block,
-                          unpack, val)
+from tb.env.block import (History, Monitor, Scoreboard, dut_params, pack, rand_int, reset_pulses, seeded_rng,
+                          start_block, unpack, val)
 from tb.blocks import CFG, run_block, unique
 
 MODULE = "tb.blocks.test_sps_index_select"
@@ -101,19 +101,19 @@ def stimulus(rng, R: int, L: int, sbw: int, n: int):
     return items
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="us")
-async def select_random(dut):
-    """800 cycles of random pixels, tags, window geometry, bubbles and index writes; every row's
-    output and the sideband checked against the model (selection from both slots, zero for
-    disabled rows and padding, lane r mod LANES, skew)."""
+async def checked_select(dut, test: str, n: int, resets: float = 0.0) -> dict:
+    """n cycles of the random stimulus (with rst raised for 1-3 cycles at random times, a
+    `resets` chance a cycle) through the block, every row's output and the sideband checked
+    against the model each cycle. Returns the counts of valid row outputs (zero / nonzero
+    activation) and of resets."""
     p = dut_params(dut, ("ROWS", "LANES", "RW", "SBW"))
     R, L, SBW = p["ROWS"], p["LANES"], p["SBW"]
-    name = f"select_random ROWS={R} LANES={L}"
+    name = f"{test} ROWS={R} LANES={L}"
     rng = seeded_rng(dut, name)
     tb, drv = await start_block(dut, INPUTS)
     model = SelectModel(R, L)
     sb = Scoreboard(dut._log, name)
-    counts = dict(nonzero=0, zero=0)
+    counts = dict(nonzero=0, zero=0, resets=0)
 
     def sample_out():
         return dict(valid=val(dut.row_valid), tag=val(dut.row_tag), a=val(dut.row_a),
@@ -130,10 +130,23 @@ async def select_random(dut):
 
     Monitor(tb, drv.sample, "in").add_callback(model.on_input)
     Monitor(tb, sample_out, "out").add_callback(on_output)
-    await drv.drive(stimulus(rng, R, L, SBW, 800))
+    items = stimulus(rng, R, L, SBW, n)
+    for it, r in zip(items, reset_pulses(rng, n, resets)):
+        it["rst"] = r
+    counts["resets"] = sum(1 for k in range(n) if items[k]["rst"] and (k == 0 or not items[k - 1]["rst"]))
+    await drv.drive(items)
     await tb.cycles(R + 5)
-    sb.finish(min_checks=800 * R)
+    sb.finish(min_checks=n * R)
     dut._log.info(f"{name}: valid row outputs checked: {counts}")
+    return counts
+
+
+@cocotb.test(timeout_time=2000, timeout_unit="us")
+async def select_random(dut):
+    """800 cycles of random pixels, tags, window geometry, bubbles and index writes; every row's
+    output and the sideband checked against the model (selection from both slots, zero for
+    disabled rows and padding, lane r mod LANES, skew)."""
+    counts = await checked_select(dut, "select_random", 800)
     assert counts["nonzero"] > 0 and counts["zero"] > 0
 
 
@@ -142,39 +155,8 @@ async def select_reset_mid_stream(dut):
     """The random stimulus with rst raised for 1-3 cycles at random times: pixels and sidebands in
     flight vanish (valid 0, tag 0, activation 0 on every row), both index slots are disabled, and
     the pixels issued after it come out as the model says."""
-    p = dut_params(dut, ("ROWS", "LANES", "RW", "SBW"))
-    R, L, SBW = p["ROWS"], p["LANES"], p["SBW"]
-    name = f"select_reset_mid_stream ROWS={R} LANES={L}"
-    rng = seeded_rng(dut, name)
-    tb, drv = await start_block(dut, INPUTS)
-    model = SelectModel(R, L)
-    sb = Scoreboard(dut._log, name)
-    resets = [0]
-
-    def sample_out():
-        return dict(valid=val(dut.row_valid), tag=val(dut.row_tag), a=val(dut.row_a),
-                    sb_valid=val(dut.sb_valid), sb=val(dut.sb_out))
-
-    def on_output(u, o):
-        sb.check_lanes(u, o, R, "a", 8, model.row, "row")
-        exp = model.sideband(u)
-        if exp is not None:
-            got = dict(sb_valid=o["sb_valid"], sb=o["sb"]) if exp["sb_valid"] else dict(sb_valid=o["sb_valid"])
-            sb.check(u, got, exp, "sideband")
-
-    Monitor(tb, drv.sample, "in").add_callback(model.on_input)
-    Monitor(tb, sample_out, "out").add_callback(on_output)
-    items, left = stimulus(rng, R, L, SBW, 600), 0
-    for it in items:
-        if left == 0 and rng.random() < 0.03:
-            left = rng.randint(1, 3)
-            resets[0] += 1
-        it["rst"] = int(left > 0)
-        left = max(0, left - 1)
-    await drv.drive(items)
-    await tb.cycles(R + 5)
-    sb.finish(min_checks=600 * R)
-    assert resets[0] >= 5, f"only {resets[0]} resets drawn"
+    counts = await checked_select(dut, "select_reset_mid_stream", 600, resets=0.03)
+    assert counts["resets"] >= 5, f"only {counts['resets']} resets drawn"
 
 
 # ---- pytest entries -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from tb.env.block import History, dut_params, rand_int, seeded_rng, sext, start_checked_block, val
+from tb.env.block import History, dut_params, rand_int, reset_pulses, seeded_rng, sext, start_checked_block, val
 from tb.blocks import run_block
 
 MODULE = "tb.blocks.test_sps_pe"
@@ -121,14 +121,11 @@ async def pe_reset_mid_stream(dut):
     products of cleared operands and weights) against the model."""
     rng = seeded_rng(dut, "pe_reset_mid_stream")
     tb, drv, sb, psw = await setup(dut, "pe_reset_mid_stream")
-    items, left = [], 0
-    for _ in range(600):
-        if left == 0 and rng.random() < 0.04:
-            left = rng.randint(1, 3)
-        items.append(dict(rst=int(left > 0), wr_en=int(rng.random() < 0.3), wr_slot=rng.getrandbits(1),
+    items = []
+    for r in reset_pulses(rng, 600, 0.04):
+        items.append(dict(rst=r, wr_en=int(rng.random() < 0.3), wr_slot=rng.getrandbits(1),
                           wr_w=rand_int(rng, 8, True), a_valid=rng.getrandbits(1), a_tag=rng.getrandbits(1),
                           a_in=rand_int(rng, 8, True), psum_in=rand_int(rng, psw, True)))
-        left = max(0, left - 1)
     await drv.drive(items)
     await tb.cycles(3)
     sb.finish(min_checks=len(items))

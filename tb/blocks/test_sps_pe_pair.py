@@ -22,7 +22,7 @@ import cocotb
 import pytest
 
 from compiler.paths import RTL, ROOT
-from tb.env.block import History, dut_params, rand_int, seeded_rng, sext, start_checked_block, val
+from tb.env.block import History, dut_params, rand_int, reset_pulses, seeded_rng, sext, start_checked_block, val
 from tb.blocks import HDL, run_block
 
 MODULE = "tb.blocks.test_sps_pe_pair"
@@ -132,15 +132,12 @@ async def pair_reset_mid_stream(dut):
     until a slot is written again), every specified output against the model."""
     rng = seeded_rng(dut, "pair_reset_mid_stream")
     tb, drv, sb, psw = await setup(dut, "pair_reset_mid_stream")
-    items, left = [], 0
-    for _ in range(1000):
-        if left == 0 and rng.random() < 0.04:
-            left = rng.randint(1, 3)
-        items.append(dict(rst=int(left > 0), wr_en=int(rng.random() < 0.15), wr_slot=rng.getrandbits(1),
+    items = []
+    for r in reset_pulses(rng, 1000, 0.04):
+        items.append(dict(rst=r, wr_en=int(rng.random() < 0.15), wr_slot=rng.getrandbits(1),
                           wr_w0=rand_int(rng, 8, True), wr_w1=rand_int(rng, 8, True), a_valid=rng.getrandbits(1),
                           a_tag=rng.getrandbits(1), a_in=rand_int(rng, 8, True),
                           psum_in0=rand_int(rng, psw, True), psum_in1=rand_int(rng, psw, True)))
-        left = max(0, left - 1)
     await drv.drive(items)
     await tb.cycles(4)
     sb.finish(min_checks=len(items))

@@ -139,6 +139,18 @@ def rand_int(rng: random.Random, bits: int, signed: bool, p_extreme: float = 0.2
 
 # ---- clock / reset, driver, monitor, scoreboard ------------------------------------------------
 
+def reset_pulses(rng: random.Random, n: int, p: float) -> list[int]:
+    """n cycles of a reset input: each cycle without reset starts one with chance p, 1-3 cycles
+    long (the mid-stream reset tests of the blocks)."""
+    out, left = [], 0
+    for _ in range(n):
+        if left == 0 and p and rng.random() < p:
+            left = rng.randint(1, 3)
+        out.append(int(left > 0))
+        left = max(0, left - 1)
+    return out
+
+
 class BlockTb:
     """Clock, reset and the cycle counter shared by a block's driver, monitors and scoreboard."""
 
