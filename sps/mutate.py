@@ -368,7 +368,7 @@ def run(args, log=print) -> dict:
     if bad:
         raise ValueError(f"--only {bad[0]}: no such mutant (1..{len(mutants)})")
     run_set = [m for m in mutants if not only or m.num in only]
-    kept, passed_t1 = {}, set()
+    kept, passed_t1, proved_before = {}, set(), {}
     if args.resume and (work / "results.json").exists():
         # a mutant killed or proved equivalent stays so (tests are only ever added): rerun the rest;
         # one that passed tier 1 before reruns tier 1's block tests only (the top-level core it
@@ -378,6 +378,8 @@ def run(args, log=print) -> dict:
                 kept[int(num)] = r
             elif r["status"] == "survived":
                 passed_t1.add(int(num))
+                if r.get("proof"):
+                    proved_before[int(num)] = r["proof"]        # not proved: the RTL is the same
         run_set = [m for m in run_set if m.num not in kept]
     env = mutant_env(schem)
     log(f"sps mutate: {len(mutants)} mutants of {len({m.module for m in mutants})} modules "
@@ -391,6 +393,12 @@ def run(args, log=print) -> dict:
     if kept:
         log(f"resume: {len(kept)} mutants killed or proved equivalent in an earlier run; {len(run_set)} to run")
     t_start = time.time()
+
+    def save():                                   # what is known so far, for --resume
+        stored = json.loads((work / "results.json").read_text()) if (work / "results.json").exists() else {}
+        stored.update({str(n): dict(status=r.status, by=r.by, tier=r.tier, seconds=r.seconds, proof=r.proof, ran=r.ran)
+                       for n, r in results.items() if r.status != "pending"})
+        (work / "results.json").write_text(json.dumps(stored, indent=1))
 
     def timeout_of(job):
         return max(args.min_timeout, args.timeout_factor * plan.seconds(job["nodes"]))
@@ -447,6 +455,7 @@ def run(args, log=print) -> dict:
             results[m.num].status = "survived"
     run_jobs(jobs, args.jobs, env, timeout_of, done(1, len(jobs)))
 
+    save()
     survivors = [r for r in results.values() if r.status == "survived" and r.mutant in run_set]
     if survivors and not args.no_equiv:
         from sps.mutate_equiv import prove
@@ -459,6 +468,8 @@ def run(args, log=print) -> dict:
         log(f"equivalence: {len(survivors)} tier-1 survivors to Yosys")
 
         def one(r):
+            if r.mutant.num in proved_before:
+                return r, (False, proved_before[r.mutant.num])
             return r, prove(r.mutant, work / "equiv" / str(r.mutant.num))
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             for r, (ok, how) in pool.map(one, survivors):
@@ -466,17 +477,13 @@ def run(args, log=print) -> dict:
                 if ok:
                     r.status = "equivalent"
                 log(f"  {r.mutant.num:4d} {'equivalent' if ok else 'not proved'}: {r.mutant.describe()} ({how})")
+                save()
     rest = [r.mutant for r in results.values() if r.status == "survived" and r.mutant in run_set]
     if rest and args.tiers >= 2:
         jobs = tier_jobs(rest, 2)
         log(f"tier 2: {len(jobs)} survivors against the rest of the top-level regression")
         run_jobs(jobs, args.jobs, env, timeout_of, done(2, len(jobs)))
-    stored = {}
-    if (work / "results.json").exists():
-        stored = json.loads((work / "results.json").read_text())
-    stored.update({str(n): dict(status=r.status, by=r.by, tier=r.tier, seconds=r.seconds, proof=r.proof, ran=r.ran)
-                   for n, r in results.items() if r.status != "pending"})
-    (work / "results.json").write_text(json.dumps(stored, indent=1))
+    save()
     summary = summarize(results.values(), args, key, time.time() - t_start)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (work / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -29,8 +29,9 @@ from sps.mutants import Mutant, apply
 GEN = ROOT / "build" / "gen"
 SEQ = 4                           # equiv_simple / equiv_induct: cycles of the sequential window
 BMC_CYCLES = 24                   # the bounded check from reset: cycles
-BMC_TIMEOUT = 300                 # seconds of sat per parameter set
-MAX_MEMORY_BITS = 1 << 16         # larger memories are not mapped to flip-flops for a proof
+BMC_TIMEOUT = 120                 # seconds of sat per parameter set
+RUN_TIMEOUT = 300                 # seconds of one Yosys run (a proof that takes longer: not proved)
+MAX_MEMORY_BITS = 1 << 14         # larger memories are not mapped to flip-flops for a proof
 
 
 def _yosys() -> str:
@@ -43,7 +44,7 @@ def _read(rtl: Path) -> str:
     return f"read_verilog -sv -I{GEN} -I{rtl} {files}"
 
 
-def _run(script: str, log: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+def _run(script: str, log: Path, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
     log.parent.mkdir(parents=True, exist_ok=True)
     ys = log.with_suffix(".ys")
     ys.write_text(script)
