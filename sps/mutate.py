@@ -378,7 +378,7 @@ def run(args, log=print) -> dict:
                 kept[int(num)] = r
             elif r["status"] == "survived":
                 passed_t1.add(int(num))
-                if r.get("proof"):
+                if r.get("proof") and "timed out" not in r["proof"]:
                     proved_before[int(num)] = r["proof"]        # not proved: the RTL is the same
         run_set = [m for m in run_set if m.num not in kept]
     env = mutant_env(schem)

