@@ -368,7 +368,7 @@ def run(args, log=print) -> dict:
     if bad:
         raise ValueError(f"--only {bad[0]}: no such mutant (1..{len(mutants)})")
     run_set = [m for m in mutants if not only or m.num in only]
-    kept, passed_t1, proved_before = {}, set(), {}
+    kept, passed_t1, passed_t2, proved_before = {}, set(), set(), {}
     if args.resume and (work / "results.json").exists():
         # a mutant killed or proved equivalent stays so (tests are only ever added): rerun the rest;
         # one that passed tier 1 before reruns tier 1's block tests only (the top-level core it
@@ -378,6 +378,8 @@ def run(args, log=print) -> dict:
                 kept[int(num)] = r
             elif r["status"] == "survived":
                 passed_t1.add(int(num))
+                if r.get("tier") == 2:
+                    passed_t2.add(int(num))                 # the rest of the regression: passed too
                 if r.get("proof") and "timed out" not in r["proof"]:
                     proved_before[int(num)] = r["proof"]        # not proved: the RTL is the same
         run_set = [m for m in run_set if m.num not in kept]
@@ -478,15 +480,20 @@ def run(args, log=print) -> dict:
                     r.status = "equivalent"
                 log(f"  {r.mutant.num:4d} {'equivalent' if ok else 'not proved'}: {r.mutant.describe()} ({how})")
                 save()
-    rest = [r.mutant for r in results.values() if r.status == "survived" and r.mutant in run_set]
+    rest = [r.mutant for r in results.values()
+            if r.status == "survived" and r.mutant in run_set and r.mutant.num not in passed_t2]
+    for r in results.values():
+        if r.status == "survived" and r.mutant.num in passed_t2:
+            r.tier = 2
     if rest and args.tiers >= 2:
         jobs = tier_jobs(rest, 2)
         log(f"tier 2: {len(jobs)} survivors against the rest of the top-level regression")
         run_jobs(jobs, args.jobs, env, timeout_of, done(2, len(jobs)))
     save()
     summary = summarize(results.values(), args, key, time.time() - t_start)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    (work / "summary.json").write_text(json.dumps(summary, indent=1))
+    for d in (out, work):
+        (d / "summary.json").write_text(json.dumps(summary, indent=1))
+        (d / "summary.md").write_text(markdown(summary))
     return summary
 
 
@@ -532,6 +539,36 @@ def table(summary: dict) -> str:
     lines.insert(1, "  ".join("-" * x for x in w))
     lines.insert(len(lines) - 1, "  ".join("-" * x for x in w))
     return "\n".join(lines)
+
+
+def markdown(summary: dict) -> str:
+    """summary.md: the score, the per-module and per-kind tables, the equivalent mutants with their
+    proofs and the survivors with their rerun lines."""
+    def pct(x):
+        return "-" if x is None else f"{100 * x:.1f}%"
+
+    def rows(d):
+        return [f"| {k} | {v['mutants']} | {v['killed']} | {v['equivalent']} | {v['survived']} | {pct(v['score'])} |"
+                for k, v in d.items()]
+    head = ["| {} | mutants | killed | equivalent | survived | score |", "|---|---|---|---|---|---|"]
+    out = [f"# Mutation score: {pct(summary['score'])}", "",
+           f"{summary['mutants']} mutants of rtl/ (seed {summary['seed']}), {summary['killed']} killed "
+           f"({summary['timeouts']} by a timeout), {summary['equivalent']} equivalent, {summary['survived']} survived; "
+           f"score = killed / (mutants - equivalent).", "",
+           head[0].format("module"), head[1], *rows(summary["per_module"]),
+           f"| **all** | **{summary['mutants']}** | **{summary['killed']}** | **{summary['equivalent']}** | "
+           f"**{summary['survived']}** | **{pct(summary['score'])}** |", "",
+           head[0].format("kind"), head[1], *rows(summary["per_kind"]), ""]
+    if summary["equivalents"]:
+        out += ["## Equivalent", "", "| # | mutant | change | proof |", "|---|---|---|---|"]
+        out += [f"| {e['num']} | `{e['id']}` | {e['what']} | {e['proof']} |" for e in summary["equivalents"]]
+        out.append("")
+    if summary["survivors"]:
+        out += ["## Survivors", "", "| # | mutant | change | proof attempt | rerun |", "|---|---|---|---|---|"]
+        out += [f"| {s['num']} | `{s['id']}` | {s['what']} | {s['proof'] or '-'} | `{s['rerun'].split('   ')[0]}` |"
+                for s in summary["survivors"]]
+        out.append("")
+    return "\n".join(out)
 
 
 def write_mutant(n: int, seed: int, modules, num: int, dest: Path) -> Mutant:

@@ -29,7 +29,7 @@ from sps.mutants import Mutant, apply
 
 GEN = ROOT / "build" / "gen"
 SEQ = 4                           # equiv_simple / equiv_induct: cycles of the sequential window
-BMC_CYCLES = 24                   # the bounded check from reset: cycles
+BMC_CYCLES = (24, 8)              # the bounded check from reset: cycles (the second if the first times out)
 BMC_TIMEOUT = 240                 # seconds of sat per parameter set
 RUN_TIMEOUT = 300                 # seconds of one Yosys run (a proof that takes longer: not proved)
 MAX_MEMORY_BITS = 1 << 14         # larger memories are not mapped to flip-flops for a proof
@@ -154,14 +154,23 @@ def _memory_bits(module: str, psets: list[dict], work: Path) -> int:
 
 def _bounded(m: Mutant, gate: Path, psets: list[dict], work: Path) -> tuple[bool, str]:
     """A miter of the two, every register starting at 0 and rst high in the first cycle (if the
-    module has it): equal outputs in each of the BMC_CYCLES cycles from there (Yosys sat)."""
+    module has it): equal outputs in each of the first BMC_CYCLES cycles from there (Yosys sat);
+    if that times out, the same over the shorter bound."""
+    for cycles in BMC_CYCLES:
+        res = _bounded_for(m, gate, psets, work, cycles)
+        if "timed out" not in res[1]:
+            return res
+    return res
+
+
+def _bounded_for(m: Mutant, gate: Path, psets: list[dict], work: Path, cycles: int) -> tuple[bool, str]:
     for k, params in enumerate(psets):
         script = (_elab(RTL, m.module, params, "gold") + _elab(gate, m.module, params, "gate")
                   + "design -copy-from gold -as gold gold\ndesign -copy-from gate -as gate gate\n"
                   + "miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter\nhierarchy -top miter\n"
                   + "memory_map\nopt_clean\n"
                   + f"select -assert-count 1 miter/w:in_rst\n"
-                  + f"sat -verify -prove-asserts -set-init-zero -set-at 1 in_rst 1 -seq {BMC_CYCLES} "
+                  + f"sat -verify -prove-asserts -set-init-zero -set-at 1 in_rst 1 -seq {cycles} "
                   + f"-timeout {BMC_TIMEOUT} miter\n")
         try:
             r = _run(script, work / f"bmc{k}.log")
@@ -171,8 +180,8 @@ def _bounded(m: Mutant, gate: Path, psets: list[dict], work: Path) -> tuple[bool
             log = (work / f"bmc{k}.log").read_text(errors="replace") if (work / f"bmc{k}.log").exists() else ""
             if "timeout" in log.lower() and "proof did fail" not in log:
                 return False, "the bounded check timed out"
-            return False, f"differs within {BMC_CYCLES} cycles of reset, or not checked (log {work / f'bmc{k}.log'})"
-    return True, (f"equal outputs for {BMC_CYCLES} cycles from reset (Yosys sat on a miter, registers "
+            return False, f"differs within {cycles} cycles of reset, or not checked (log {work / f'bmc{k}.log'})"
+    return True, (f"equal outputs for {cycles} cycles from reset (Yosys sat on a miter, registers "
                   f"from 0; {len(psets)} parameter set{'s' * (len(psets) > 1)}); not an unbounded proof")
 
 
