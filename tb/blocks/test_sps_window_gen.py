@@ -105,8 +105,14 @@ class WindowModel:
         self.issue: dict[int, tuple] = {}        # cycle -> (tag, last pixel)
         self.geo: dict[int, dict] = {}           # cycle -> expected window geometry
         self.passes = 0
+        self.resets = 0
 
     def on_input(self, n: int, t: dict) -> None:
+        if t.get("rst"):                        # everything in flight is gone (the buffer keeps its words)
+            for d in (self.expected, self.issue, self.geo):
+                for k in [k for k in d if k > n]:
+                    del d[k]
+            return
         g = {k: t[k] for k in GEOM}
         if g != self.geom:                      # a new layer: the image starts over
             self.geom, self.img = g, {}
@@ -166,10 +172,12 @@ def batch_width(acc_depth: int) -> int:
     return acc_depth.bit_length()
 
 
-async def run_layers(dut, name: str, layers) -> None:
+async def run_layers(dut, name: str, layers, resets: float = 0.0) -> None:
     """`layers(rng, p)`: the layers to run, each loaded through the buffer's write port and read by
     3-6 passes (most of them back to back); every window element, win_pixel/last/tag/sb, `issue`,
-    `pass_end` and `can_start` checked every cycle."""
+    `pass_end` and `can_start` checked every cycle. `resets`: the chance that rst rises for 1-3
+    cycles at a random point of a pass (its pixels and windows in flight are gone; then nothing
+    comes out and can_start is high until the next pass)."""
     p = dut_params(dut, ("LANES", "ACT_DEPTH", "ACC_DEPTH", "DIM_BITS", "SBW", "AW", "PXW"))
     bw = batch_width(p["ACC_DEPTH"])
     if hasattr(dut, "BW"):
@@ -187,6 +195,7 @@ async def run_layers(dut, name: str, layers) -> None:
     def sample_in():
         t = {n: val(getattr(dut, n)) for n in GEOM + PASS + WRITE}
         t["can_start"] = val(dut.can_start)
+        t["rst"] = val(dut.rst)
         return t
 
     def sample_out():
@@ -245,7 +254,13 @@ async def run_layers(dut, name: str, layers) -> None:
             item = dict(base_chaddr=rng.randrange(layer.nblk) * layer.hw3 * layer.B,
                         tag=rng.getrandbits(1), sb=rng.getrandbits(p["SBW"]))
             await run_pass(tb, dut, drv, item)
-            if rng.random() < 0.35:
+            if resets and rng.random() < resets:
+                await tb.cycles(rng.randint(0, layer.B * layer.hout * layer.wout + 3))
+                tb.rst.value = 1
+                await tb.cycles(rng.randint(1, 3))
+                tb.rst.value = 0
+                model.resets += 1
+            elif rng.random() < 0.35:
                 # leave a gap: wait for the pass to finish, then some idle cycles
                 await wait_until(tb, lambda: val(dut.issue) == 0)
                 await tb.cycles(rng.randint(0, 3))
@@ -254,7 +269,8 @@ async def run_layers(dut, name: str, layers) -> None:
     sb.finish()
     assert not model.expected, f"{len(model.expected)} expected windows never checked"
     assert windows_seen[0] > 0 and model.passes > 0, "no window was compared"
-    dut._log.info(f"{name}: {model.passes} passes, {windows_seen[0]} windows compared")
+    dut._log.info(f"{name}: {model.passes} passes, {windows_seen[0]} windows compared, {model.resets} resets")
+    assert model.resets > 0 or not resets, "no reset was drawn"
 
 
 @cocotb.test(timeout_time=5000, timeout_unit="us")
@@ -277,6 +293,16 @@ async def batches(dut, stride, pad_top):
         for shape in ("px", "row", "col", None):
             yield Layer(rng, p, stride, pad_top, rng.randint(2, 5), shape)
     await run_layers(dut, name, layers)
+
+
+@cocotb.test(timeout_time=5000, timeout_unit="us")
+async def reset_mid_pass(dut):
+    """rst for 1-3 cycles at a random point of half of the passes (also before the first pixel
+    and after the last): no window, issue or pass end of the interrupted pass comes out after it,
+    can_start is high, and the next pass over the same buffer runs exactly."""
+    name = "reset_mid_pass"
+    await run_layers(dut, name, lambda rng, p: (Layer(rng, p, rng.choice([1, 2]), rng.randint(0, 2),
+                                                      rng.choice([1, 2])) for _ in range(4)), resets=0.5)
 
 
 # ---- pytest entries -------------------------------------------------------------------------------
