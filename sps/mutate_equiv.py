@@ -17,6 +17,7 @@ elaboration log.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -29,9 +30,9 @@ from sps.mutants import Mutant, apply
 
 GEN = ROOT / "build" / "gen"
 SEQ = 4                           # equiv_simple / equiv_induct: cycles of the sequential window
-BMC_CYCLES = (24, 8)              # the bounded check from reset: cycles (the second if the first times out)
-BMC_TIMEOUT = 240                 # seconds of sat per parameter set
-RUN_TIMEOUT = 300                 # seconds of one Yosys run (a proof that takes longer: not proved)
+BMC_CYCLES = 24                   # the bounded check from reset: cycles
+BMC_TIMEOUT = int(os.environ.get("SPS_BMC_TIMEOUT", 240))   # seconds of sat per parameter set
+RUN_TIMEOUT = BMC_TIMEOUT + 60    # seconds of one Yosys run (a proof that takes longer: not proved)
 MAX_MEMORY_BITS = 1 << 14         # larger memories are not mapped to flip-flops for a proof
 
 
@@ -152,18 +153,9 @@ def _memory_bits(module: str, psets: list[dict], work: Path) -> int:
     return most
 
 
-def _bounded(m: Mutant, gate: Path, psets: list[dict], work: Path) -> tuple[bool, str]:
+def _bounded(m: Mutant, gate: Path, psets: list[dict], work: Path, cycles: int = BMC_CYCLES) -> tuple[bool, str]:
     """A miter of the two, every register starting at 0 and rst high in the first cycle (if the
-    module has it): equal outputs in each of the first BMC_CYCLES cycles from there (Yosys sat);
-    if that times out, the same over the shorter bound."""
-    for cycles in BMC_CYCLES:
-        res = _bounded_for(m, gate, psets, work, cycles)
-        if "timed out" not in res[1]:
-            return res
-    return res
-
-
-def _bounded_for(m: Mutant, gate: Path, psets: list[dict], work: Path, cycles: int) -> tuple[bool, str]:
+    module has it): equal outputs in each of the first `cycles` cycles from there (Yosys sat)."""
     for k, params in enumerate(psets):
         script = (_elab(RTL, m.module, params, "gold") + _elab(gate, m.module, params, "gate")
                   + "design -copy-from gold -as gold gold\ndesign -copy-from gate -as gate gate\n"
