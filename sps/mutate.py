@@ -53,12 +53,12 @@ TOP_TIER1 = [
     "tb/top/test_sps_top.py::test_layer_batch[",
 ]
 TOP_TIER2 = [
+    "tb/top/test_faults.py::test_faults[",
     "tb/top/test_sps_top.py::test_layer_random[",
     "tb/top/test_sps_top.py::test_layer_batch_bands_small_buffers[",
     "tb/top/test_sps_top.py::test_layer_axi_transport[",
     "tb/top/test_protocol_checks.py::test_protocol_checkers[",
     "tb/top/test_transports.py::",
-    "tb/top/test_faults.py::test_faults[",
     "tb/top/test_sps_top.py::test_layer_random_wide_sweep[verilator-small_buffers_packed]",
     "tb/top/test_sps_top.py::test_layer_random_wide_sweep[verilator-batch_small_buffers_packed]",
     "tb/top/test_sps_top.py::test_layer_random_packed[",
@@ -449,6 +449,8 @@ def run(args, log=print) -> dict:
                 r.status, r.by = "error", f"pytest exit code {res['rc']}"
             log(f"[{count[0]:4d}/{total}] t{tier} {r.status:8s} {r.mutant.describe()}"
                 + (f"  by {r.by.split('::')[-1]}" if r.by else "") + f" ({r.seconds:.0f} s)")
+            if tier == 2:
+                save()                               # an interrupted tier 2 resumes where it was
         return on_done
 
     jobs = [j for j in tier_jobs(run_set, 1) if j["nodes"]]
@@ -497,6 +499,30 @@ def run(args, log=print) -> dict:
     return summary
 
 
+def report_only(args) -> dict:
+    """The summary of what earlier runs of this sample recorded (OUT/<digest>/results.json), with
+    no simulation: a mutant never run counts as not run (status pending, left out of the score)."""
+    out = Path(args.out)
+    mutants = sample(all_mutants(RTL), args.n, args.seed, args.module)
+    key = digest(mutants)
+    stored_path = out / key / "results.json"
+    if not stored_path.exists():
+        raise ValueError(f"--report-only: no earlier run of this sample ({stored_path} is missing)")
+    stored = json.loads(stored_path.read_text())
+    results = []
+    for m in mutants:
+        r = stored.get(str(m.num))
+        results.append(Result(m, r["status"], r["by"], r["tier"], r["seconds"], r["proof"], r["ran"]) if r
+                       else Result(m))
+    done = [r for r in results if r.status != "pending"]
+    summary = summarize(done, args, key, sum(r.seconds for r in done))
+    summary["not_run"] = len(results) - len(done)
+    for d in (out, out / key):
+        (d / "summary.json").write_text(json.dumps(summary, indent=1))
+        (d / "summary.md").write_text(markdown(summary))
+    return summary
+
+
 def summarize(results, args, key: str, seconds: float) -> dict:
     results = sorted(results, key=lambda r: r.mutant.num)
 
@@ -517,7 +543,8 @@ def summarize(results, args, key: str, seconds: float) -> dict:
         per_module={k: score(v) for k, v in sorted(by_module.items())},
         per_kind={k: score(v) for k, v in sorted(by_kind.items())},
         survivors=[dict(num=r.mutant.num, id=r.mutant.id, module=r.mutant.module, line=r.mutant.line,
-                        kind=r.mutant.kind, what=r.mutant.what, proof=r.proof, rerun=rerun_command(r.mutant, args))
+                        kind=r.mutant.kind, what=r.mutant.what, proof=r.proof, tiers_run=r.tier,
+                        rerun=rerun_command(r.mutant, args))
                    for r in results if r.status == "survived"],
         equivalents=[dict(num=r.mutant.num, id=r.mutant.id, what=r.mutant.what, proof=r.proof)
                     for r in results if r.status == "equivalent"],
@@ -564,9 +591,10 @@ def markdown(summary: dict) -> str:
         out += [f"| {e['num']} | `{e['id']}` | {e['what']} | {e['proof']} |" for e in summary["equivalents"]]
         out.append("")
     if summary["survivors"]:
-        out += ["## Survivors", "", "| # | mutant | change | proof attempt | rerun |", "|---|---|---|---|---|"]
-        out += [f"| {s['num']} | `{s['id']}` | {s['what']} | {s['proof'] or '-'} | `{s['rerun'].split('   ')[0]}` |"
-                for s in summary["survivors"]]
+        out += ["## Survivors", "", "| # | mutant | change | tests run | proof attempt | rerun |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| {s['num']} | `{s['id']}` | {s['what']} | {'tiers 1 and 2' if s['tiers_run'] == 2 else 'tier 1'} | "
+                f"{s['proof'] or '-'} | `{s['rerun'].split('   ')[0]}` |" for s in summary["survivors"]]
         out.append("")
     return "\n".join(out)
 

@@ -48,6 +48,8 @@ def add_arguments(ap) -> None:
                     help="keep the mutants an earlier run of this sample killed or proved equivalent; rerun the rest")
     ap.add_argument("--tiers", type=int, choices=(1, 2), default=2,
                     help="1: survivors of tier 1 are not run against the rest of the regression (default 2)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="no runs: the summary of what earlier runs of this sample recorded")
     ap.add_argument("--no-equiv", action="store_true", help="no equivalence proofs (every survivor runs tier 2)")
     ap.add_argument("--no-preflight", action="store_true", help="skip the unmutated run (when it passed already)")
     ap.add_argument("--timeout-factor", type=float, default=4.0, metavar="F",
@@ -83,7 +85,7 @@ def run(args) -> int:
         raise InputError(f"--out {args.out}: must be inside the repository for the equivalence proofs "
                          f"(Yosys sees only {ROOT}), or give --no-equiv")
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    summary = mutate.run(args)
+    summary = mutate.report_only(args) if args.report_only else mutate.run(args)
     print()
     print(mutate.table(summary))
     print(f"\nscore {_pct(summary['score'])}: {summary['killed']} killed of {summary['mutants']} mutants, "
