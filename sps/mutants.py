@@ -631,3 +631,31 @@ def apply(rtl: Path, m: Mutant, out: Path) -> Path:
 
 def digest(mutants: list[Mutant]) -> str:
     return hashlib.sha1("\n".join(f"{m.num} {m.id}" for m in mutants).encode()).hexdigest()[:10]
+
+
+# ---- the module hierarchy ----------------------------------------------------------------------
+
+def hierarchy(dirs) -> dict[str, set[str]]:
+    """module -> the modules it instantiates (directly), from the Verilog files of `dirs`."""
+    inst = re.compile(r"^\s*(sps_\w+)\s*(?:#\s*\(|[A-Za-z_]\w*\s*\()", re.M)
+    mod = re.compile(r"^\s*module\s+(\w+)", re.M)
+    out: dict[str, set[str]] = {}
+    for d in dirs:
+        for p in sorted(Path(d).glob("*.v")):
+            text = p.read_text()
+            # split per module
+            starts = [(m.start(), m.group(1)) for m in mod.finditer(text)] + [(len(text), "")]
+            for (a, name), (b, _) in zip(starts, starts[1:]):
+                out.setdefault(name, set()).update(n for n in inst.findall(text[a:b]) if n != name)
+    return out
+
+
+def contains(hier: dict[str, set[str]], top: str) -> set[str]:
+    """`top` and every module below it."""
+    seen, todo = set(), [top]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo += sorted(hier.get(m, ()))
+    return seen

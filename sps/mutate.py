@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.paths import ROOT, RTL
-from sps.mutants import PLUSARG, Mutant, all_mutants, apply, digest, schemata
+from sps.mutants import PLUSARG, Mutant, all_mutants, apply, contains, digest, hierarchy, schemata
 
 OUT = ROOT / "build" / "mutate"
 DURATIONS = ROOT / ".test_durations"
@@ -70,36 +70,10 @@ TOP_TIER2 = [
 
 # ---- which tests: the hierarchy and the collected test ids -----------------------------------------
 
-def hierarchy(dirs=(RTL, ROOT / "tb" / "hdl")) -> dict[str, set[str]]:
-    """module -> the modules it instantiates (directly), from rtl/ and the testbench wrappers."""
-    import re
-    inst = re.compile(r"^\s*(sps_\w+)\s*(?:#\s*\(|[A-Za-z_]\w*\s*\()", re.M)
-    mod = re.compile(r"^\s*module\s+(\w+)", re.M)
-    out: dict[str, set[str]] = {}
-    for d in dirs:
-        for p in sorted(Path(d).glob("*.v")):
-            text = p.read_text()
-            # split per module
-            starts = [(m.start(), m.group(1)) for m in mod.finditer(text)] + [(len(text), "")]
-            for (a, name), (b, _) in zip(starts, starts[1:]):
-                out.setdefault(name, set()).update(n for n in inst.findall(text[a:b]) if n != name)
-    return out
-
-
-def contains(hier: dict[str, set[str]], top: str) -> set[str]:
-    seen, todo = set(), [top]
-    while todo:
-        m = todo.pop()
-        if m not in seen:
-            seen.add(m)
-            todo += sorted(hier.get(m, ()))
-    return seen
-
-
 def block_files_covering(module: str) -> list[str]:
     """The block test files (tb/blocks/test_<top>.py) whose design holds `module`: its own first,
     then the others (a wrapper named in a test file counts as that file's design)."""
-    hier = hierarchy()
+    hier = hierarchy((RTL, ROOT / "tb" / "hdl"))
     wrappers = {n for n in hier if n not in {p.stem for p in RTL.glob("*.v")}}
     out = []
     for p in sorted((ROOT / "tb" / "blocks").glob("test_sps_*.py")):

@@ -26,7 +26,7 @@ from pathlib import Path
 from compiler.config import load_config
 from compiler.paths import ROOT, RTL
 from sps.fpga import rel
-from sps.mutants import Mutant, apply
+from sps.mutants import Mutant, apply, contains, hierarchy
 
 GEN = ROOT / "build" / "gen"
 SEQ = 4                           # equiv_simple / equiv_induct: cycles of the sequential window
@@ -93,7 +93,6 @@ def instance_parameters(work: Path, packed: bool = False) -> dict[str, list[dict
 
 
 def _in_top() -> set[str]:
-    from sps.mutate import contains, hierarchy
     return contains(hierarchy((RTL,)), "sps_top")
 
 
