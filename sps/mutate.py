@@ -26,13 +26,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import shlex
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.paths import ROOT, RTL
@@ -308,7 +307,6 @@ class Result:
     seconds: float = 0.0
     proof: str = ""
     ran: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def mutant_env(schem: Path) -> dict:
@@ -582,6 +580,3 @@ def write_mutant(n: int, seed: int, modules, num: int, dest: Path) -> Mutant:
     apply(RTL, m, dest)
     return m
 
-
-def shell_quote(s: str) -> str:
-    return shlex.quote(s)

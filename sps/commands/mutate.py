@@ -27,7 +27,6 @@ Exit 0; 1 if the score is below --fail-under; 2 on bad input.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sps.cli import InputError
