@@ -23,6 +23,7 @@ equivalent), per module and per kind, and every survivor.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -69,6 +70,7 @@ TOP_TIER2 = [
 
 # ---- which tests: the hierarchy and the collected test ids -----------------------------------------
 
+@functools.lru_cache(maxsize=None)
 def block_files_covering(module: str) -> list[str]:
     """The block test files (tb/blocks/test_<top>.py) whose design holds `module`: its own first,
     then the others (a wrapper named in a test file counts as that file's design)."""
